@@ -1,0 +1,29 @@
+# Two commands do everything: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p out
+	$(BIN)/dubber dub samples/demo.mp4 samples/demo.en.srt -o out/demo.dubbed.mp4 \
+		--lang en --mix duck --report out/demo.report.json --stem out/demo.dub.wav
+	@echo "Wrote out/demo.dubbed.mp4, out/demo.dub.wav and out/demo.report.json"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/fit.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,73 @@
+"""One typed family of errors; the UI and CLI map each type to a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DubberError(Exception):
+    """Base of every error dubber raises on purpose."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        for key, value in details.items():
+            setattr(self, key, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep details across a worker-process boundary.
+        return (_rebuild, (type(self), self.message, self.details))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _rebuild(cls: type[DubberError], message: str, details: dict[str, Any]) -> DubberError:
+    err = cls.__new__(cls)
+    DubberError.__init__(err, message, **details)
+    return err
+
+
+class UsageError(DubberError):
+    """The command line or an option value is wrong."""
+
+
+class SubtitleError(DubberError):
+    """A subtitle file cannot be read at all (bad cues become diagnostics instead)."""
+
+
+class MediaError(DubberError):
+    """A media file is missing, unreadable, or lacks a needed stream."""
+
+
+class ProcessError(DubberError):
+    """An external program (ffmpeg) failed or could not start."""
+
+
+class EngineError(DubberError):
+    """Base of engine problems."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine's package or weights are not installed; `hint` says what to install."""
+
+
+class UnknownEngine(EngineError):
+    """No engine is registered under that name."""
+
+
+class UnknownVoice(EngineError):
+    """The engine has no such voice."""
+
+
+class UnsupportedLanguage(EngineError):
+    """The engine cannot speak that language."""
+
+
+class SynthesisError(EngineError):
+    """The engine failed on one line, or returned unusable audio."""
+
+
+class FitError(DubberError):
+    """A take could not be fitted to its slot for a reason other than its length."""

@@ -1,0 +1,1 @@
+"""Built-in engines and model code (imported as dubber.models)."""

@@ -1,0 +1,1 @@
+"""Engine plugin interface and registry (imported as dubber.plugin)."""

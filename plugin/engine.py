@@ -1,0 +1,113 @@
+"""The engine contract: what an engine declares and what it returns."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+# How an engine can reach a target duration, best first.
+DURATION_NATIVE_TOKENS = "native_tokens"
+DURATION_NATIVE_FRAMES = "native_frames"
+DURATION_RATE = "rate"
+DURATION_STRETCH_ONLY = "stretch"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, known without loading it."""
+
+    languages: tuple[str, ...]
+    sample_rate: int
+    voices: tuple[str, ...]
+    default_voice: dict[str, str] = field(default_factory=dict)  # lang -> voice
+    cloning: str = "none"  # "none" | "zero_shot"
+    emotion: str = "none"  # "none" | "vector" | "text" | "reference"
+    duration_control: str = DURATION_RATE
+    duration_step_samples: int = 0  # smallest duration step, in output samples (0: continuous)
+    rate_range: tuple[float, float] = (0.5, 2.0)  # speaking-rate multipliers the engine accepts
+    needs_gpu: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        step_ms = round(1000 * self.duration_step_samples / self.sample_rate, 2)
+        return {
+            "languages": list(self.languages),
+            "sample_rate": self.sample_rate,
+            "voices": list(self.voices),
+            "default_voice": dict(self.default_voice),
+            "cloning": self.cloning,
+            "emotion": self.emotion,
+            "duration_control": self.duration_control,
+            "duration_step_ms": step_ms,
+            "rate_range": list(self.rate_range),
+            "needs_gpu": self.needs_gpu,
+        }
+
+
+@dataclass
+class Take:
+    """One synthesis result: the audio and what timing is built on."""
+
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    sample_rate: int
+    phonemes: str
+    durations: np.ndarray | None = None  # per-token durations in frames, when the engine has them
+    frame_samples: int | None = None  # samples per duration frame
+    engine: str = ""
+    voice: str = ""
+    seed: int = 0
+    rate: float = 1.0  # speaking-rate multiplier used (>1 is faster)
+
+    def __post_init__(self) -> None:
+        self.samples = np.ascontiguousarray(self.samples, dtype=np.float32).reshape(-1)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration_ms(self) -> int:
+        return self.n_samples * 1000 // self.sample_rate
+
+
+class Engine(ABC):
+    """A text-to-speech engine. Subclasses set `name` and `capabilities`."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Say what is missing (package, weights) or None when the engine can run."""
+        return None
+
+    @abstractmethod
+    def synthesize(
+        self,
+        text: str,
+        lang: str,
+        voice: str | None = None,
+        target_ms: int | None = None,
+        seed: int = 0,
+        rate: float = 1.0,
+    ) -> Take:
+        """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`."""
+
+    def check_request(self, lang: str, voice: str | None) -> str:
+        """Validate language and voice, and return the voice to use."""
+        from dubber.errors import UnknownVoice, UnsupportedLanguage
+
+        caps = self.capabilities
+        if lang not in caps.languages:
+            raise UnsupportedLanguage(
+                f"engine {self.name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
+                engine=self.name, lang=lang)
+        if voice is None:
+            voice = caps.default_voice.get(lang) or caps.voices[0]
+        if voice not in caps.voices:
+            raise UnknownVoice(
+                f"engine {self.name!r} has no voice {voice!r} (voices: {', '.join(caps.voices)})",
+                engine=self.name, voice=voice)
+        return voice

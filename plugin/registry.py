@@ -1,0 +1,71 @@
+"""Find engines through the `dubber.engines` entry-point group, importing each on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+
+from dubber.errors import EngineUnavailable, UnknownEngine
+from dubber.plugin.engine import Engine
+
+GROUP = "dubber.engines"
+
+_instances: dict[str, Engine] = {}
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    """A registered engine, not yet imported."""
+
+    name: str
+    entry_point: EntryPoint
+
+    def load_class(self) -> type[Engine]:
+        try:
+            cls = self.entry_point.load()
+        except ImportError as exc:
+            raise EngineUnavailable(
+                f"engine {self.name!r} cannot be imported: {exc}. Reinstall dubber with its dependencies.",
+                engine=self.name) from exc
+        if not (isinstance(cls, type) and issubclass(cls, Engine)):
+            raise UnknownEngine(f"entry point {self.entry_point.value!r} is not a dubber Engine", engine=self.name)
+        return cls
+
+
+def entries() -> dict[str, EngineEntry]:
+    """Return every registered engine by name."""
+    return {ep.name: EngineEntry(ep.name, ep) for ep in entry_points(group=GROUP)}
+
+
+def engine_class(name: str) -> type[Engine]:
+    """Return the class registered as `name`."""
+    found = entries()
+    if name not in found:
+        known = ", ".join(sorted(found)) or "none"
+        raise UnknownEngine(f"no engine named {name!r} (registered: {known})", engine=name)
+    return found[name].load_class()
+
+
+def get_engine(name: str) -> Engine:
+    """Return a shared, ready instance of engine `name`."""
+    if name not in _instances:
+        cls = engine_class(name)
+        reason = cls.unavailable_reason()
+        if reason:
+            raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
+        _instances[name] = cls()
+    return _instances[name]
+
+
+def engine_for_language(lang: str) -> str:
+    """Pick the default engine for a language: the first available one that speaks it, by preference."""
+    preference = {"en": ["piper", "kokoro"], "ja": ["kokoro"]}
+    names = preference.get(lang, []) + sorted(entries())
+    for name in names:
+        try:
+            cls = engine_class(name)
+        except (UnknownEngine, EngineUnavailable):
+            continue
+        if lang in cls.capabilities.languages and cls.unavailable_reason() is None:
+            return name
+    raise UnknownEngine(f"no installed engine speaks {lang!r}", lang=lang)
