@@ -1,0 +1,53 @@
+"""One sample-exact timeline: every clip placed at an absolute sample, never concatenated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dubber.audio import as_mono, resample
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A mono clip placed at an absolute sample (may start before 0; the part before is cut)."""
+
+    key: int  # the cue index
+    start: int
+    samples: np.ndarray
+
+    @property
+    def end(self) -> int:
+        return self.start + int(self.samples.shape[0])
+
+
+@dataclass
+class Timeline:
+    """Clips on one timeline at one sample rate, rendered by adding them in place."""
+
+    sample_rate: int
+    length: int  # samples; clips running past the end are cut
+    placements: list[Placement] = field(default_factory=list)
+
+    def place(self, key: int, start: int, samples: np.ndarray, from_rate: int | None = None) -> Placement:
+        """Place a clip so that its first sample lands on `start`, resampling it if needed."""
+        clip = as_mono(samples)
+        if from_rate is not None and from_rate != self.sample_rate:
+            clip = resample(clip, from_rate, self.sample_rate)
+        placement = Placement(key, int(start), clip)
+        self.placements.append(placement)
+        return placement
+
+    def render(self) -> np.ndarray:
+        """Mix every clip into one float32 mono track of `length` samples."""
+        out = np.zeros(self.length, dtype=np.float32)
+        for p in self.placements:
+            lo, hi = max(p.start, 0), min(p.end, self.length)
+            if hi > lo:
+                out[lo:hi] += p.samples[lo - p.start:hi - p.start]
+        return out
+
+    def spans(self) -> list[tuple[int, int]]:
+        """Return the (start, end) sample range each clip covers on the timeline, in order."""
+        return sorted((max(p.start, 0), min(p.end, self.length)) for p in self.placements if p.end > 0)

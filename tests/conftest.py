@@ -1,0 +1,42 @@
+"""Shared fixtures: a synthetic engine with a realistic rate response, and small generated media."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubber.plugin.engine import Capabilities, Engine, Take
+
+
+class ToneEngine(Engine):
+    """Speaks 'syllables' as tone bursts; speech length follows 1/rate, but pauses scale less,
+    like a real model, so the fitter's search has something to do."""
+
+    name = "tone"
+    capabilities = Capabilities(languages=("en",), sample_rate=24000, voices=("a", "b"),
+                                default_voice={"en": "a"}, rate_range=(0.5, 2.0))
+
+    def __init__(self, ms_per_char: int = 60, pause_ms: int = 120) -> None:
+        self.ms_per_char, self.pause_ms, self.calls = ms_per_char, pause_ms, 0
+
+    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
+        voice = self.check_request(lang, voice)
+        self.calls += 1
+        sr = self.capabilities.sample_rate
+        words = text.split()
+        rng = np.random.default_rng(seed)
+        parts = [np.zeros(sr * 40 // 1000, np.float32)]  # engines start with a little silence
+        for i, word in enumerate(words):
+            n = int(sr * self.ms_per_char * len(word) / 1000 / rate)
+            t = np.arange(n) / sr
+            burst = 0.3 * np.sin(2 * np.pi * (180 + 40 * (i % 3)) * t) * np.hanning(max(n, 2))[:n]
+            parts.append((burst + 0.001 * rng.standard_normal(n)).astype(np.float32))
+            if i < len(words) - 1:
+                parts.append(np.zeros(int(sr * self.pause_ms / 1000 / rate ** 0.5), np.float32))
+        parts.append(np.zeros(sr * 80 // 1000, np.float32))
+        return Take(np.concatenate(parts), sr, text, engine=self.name, voice=voice, seed=seed, rate=rate)
+
+
+@pytest.fixture
+def tone_engine() -> ToneEngine:
+    return ToneEngine()

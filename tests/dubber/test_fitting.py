@@ -1,0 +1,91 @@
+import pytest
+
+from dubber.errors import SynthesisError
+from dubber.fitting import STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, FitPolicy, fit_line
+from dubber.plugin.engine import Take
+
+TEXT = "the quick brown fox jumps over the lazy dog"
+
+
+def natural_ms(engine) -> int:
+    return fit_line(engine, TEXT, "en", None, 1000, policy=FitPolicy(max_ratio=99, min_ratio=0)).natural_ms
+
+
+@pytest.mark.parametrize("factor", [0.82, 0.9, 1.0, 1.1, 1.2])
+def test_fittable_lines_land_within_tolerance(tone_engine, factor):
+    target = round(natural_ms(tone_engine) / factor)
+    fit = fit_line(tone_engine, TEXT, "en", None, target)
+    assert fit.status == STATUS_OK
+    assert abs(fit.error_ms) <= 20, (fit.method, fit.attempts)
+    assert 1 / 1.25 <= fit.stretch <= 1.25
+
+
+def test_natural_take_is_kept_when_it_already_fits(tone_engine):
+    nat = natural_ms(tone_engine)
+    fit = fit_line(tone_engine, TEXT, "en", None, nat + 5)
+    assert fit.method == "natural" and fit.rate == 1.0 and fit.stretch == 1.0
+
+
+def test_rate_search_is_used_before_stretching(tone_engine):
+    nat = natural_ms(tone_engine)
+    fit = fit_line(tone_engine, TEXT, "en", None, round(nat / 1.15))
+    assert fit.method.startswith("rate") and fit.rate > 1.05
+
+
+def test_too_long_is_never_squeezed(tone_engine):
+    nat = natural_ms(tone_engine)
+    fit = fit_line(tone_engine, TEXT, "en", None, round(nat / 1.6))
+    assert fit.status == STATUS_TOO_LONG
+    assert fit.rate == pytest.approx(1.25, abs=1e-3) and fit.stretch == 1.0
+    assert fit.needed_rate == pytest.approx(1.6, rel=0.02)
+    assert fit.speech_ms > fit.target_ms + 50
+
+
+def test_too_short_is_marked(tone_engine):
+    nat = natural_ms(tone_engine)
+    fit = fit_line(tone_engine, TEXT, "en", None, round(nat / 0.6))
+    assert fit.status == STATUS_TOO_SHORT and fit.rate == pytest.approx(0.8, abs=1e-3)
+
+
+def test_borrowing_the_gap_fits_a_long_line(tone_engine):
+    nat = natural_ms(tone_engine)
+    target = round(nat / 1.6)
+    fit = fit_line(tone_engine, TEXT, "en", None, target, policy=FitPolicy(borrow_gap=True),
+                   max_slot_ms=nat + 500)
+    assert fit.status == STATUS_OK and fit.borrowed_ms > 0 and "borrow" in fit.method
+    assert fit.target_ms == target + fit.borrowed_ms and abs(fit.error_ms) <= 20
+
+
+def test_borrowing_is_bounded_by_the_next_cue(tone_engine):
+    nat = natural_ms(tone_engine)
+    target = round(nat / 2)
+    fit = fit_line(tone_engine, TEXT, "en", None, target, policy=FitPolicy(borrow_gap=True),
+                   max_slot_ms=target + 100)
+    assert fit.status == STATUS_TOO_LONG and fit.borrowed_ms == 100
+
+
+def test_engine_calls_are_bounded(tone_engine):
+    fit_line(tone_engine, TEXT, "en", None, round(natural_ms(tone_engine) / 1.2))
+    assert tone_engine.calls <= 1 + 1 + FitPolicy().max_rate_steps
+
+
+def test_silence_from_the_engine_is_an_error(tone_engine):
+    import numpy as np
+
+    tone_engine.synthesize = lambda *a, **k: Take(np.zeros(24000, np.float32), 24000, "")
+    with pytest.raises(SynthesisError, match="silence"):
+        fit_line(tone_engine, TEXT, "en", None, 1000)
+
+
+def test_nan_from_the_engine_is_an_error(tone_engine):
+    import numpy as np
+
+    tone_engine.synthesize = lambda *a, **k: Take(np.full(24000, np.nan, np.float32), 24000, "")
+    with pytest.raises(SynthesisError, match="NaN"):
+        fit_line(tone_engine, TEXT, "en", None, 1000)
+
+
+def test_same_seed_same_samples(tone_engine):
+    a = fit_line(tone_engine, TEXT, "en", None, 2500, seed=3)
+    b = fit_line(tone_engine, TEXT, "en", None, 2500, seed=3)
+    assert (a.samples == b.samples).all()

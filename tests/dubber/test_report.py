@@ -1,0 +1,35 @@
+import json
+
+from dubber.report import LineReport, build_report, summarize, write_json_atomic
+
+
+def _line(i, err, status="ok"):
+    line = LineReport(index=i, start_ms=1000 * i, end_ms=1000 * i + 800, speaker=None, text="x",
+                      engine="tone", voice="a", seed=0, target_ms=800, status=status)
+    line.measure(1000 * i + err, 1000 * i + 800 - err)
+    return line
+
+
+def test_measure_takes_the_worse_edge():
+    line = _line(1, 10)
+    assert line.onset_error_ms == 10 and line.offset_error_ms == -10 and abs(line.error_ms) == 10
+    line.measure(1000, 1830)
+    assert line.error_ms == 30
+
+
+def test_summary_counts_and_statistics():
+    lines = [_line(1, 5), _line(2, 20), _line(3, 70, status="too_long")]
+    s = summarize(lines, wall_ms=3000, audio_ms=2400)
+    assert s["by_status"] == {"ok": 2, "too_long": 1}
+    assert s["median_abs_error_ms"] == 20 and s["max_abs_error_ms"] == 70 and s["within_50ms"] == 2
+    assert s["rtf"] == 1.25
+
+
+def test_report_round_trips_through_json(tmp_path):
+    lines = [_line(1, 5)]
+    doc = build_report(lines, summarize(lines, 1, 1), [], {"video": "v.mp4"})
+    path = tmp_path / "sub" / "r.json"
+    write_json_atomic(path, doc)
+    back = json.loads(path.read_text())
+    assert back["lines"][0]["error_ms"] in (5, -5) and back["schema"].startswith("dubber.report/")
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]
