@@ -20,7 +20,6 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/fit.py

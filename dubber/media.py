@@ -1,0 +1,401 @@
+"""Read, write and mux media with the bundled ffmpeg (imageio-ffmpeg; there is no ffprobe)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from dubber.errors import MediaError, ProcessError
+
+StrPath = str | os.PathLike[str]
+
+_STDERR_TAIL = 2000  # characters of ffmpeg's stderr kept in errors
+
+# Output containers by file extension: (ffmpeg muxer, audio codecs it takes by stream copy; None: any).
+_CONTAINERS: dict[str, tuple[str, frozenset[str] | None]] = {
+    ".mp4": ("mp4", frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})),
+    ".m4v": ("mp4", frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"})),
+    ".mov": ("mov", frozenset({"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s16be",
+                               "pcm_s24le", "pcm_s24be"})),
+    ".mkv": ("matroska", None),
+}
+
+_ISO639_1_TO_2 = {
+    "ar": "ara", "bg": "bul", "bn": "ben", "ca": "cat", "cs": "ces", "cy": "cym", "da": "dan",
+    "de": "deu", "el": "ell", "en": "eng", "eo": "epo", "es": "spa", "et": "est", "eu": "eus",
+    "fa": "fas", "fi": "fin", "fr": "fra", "ga": "gle", "gl": "glg", "gu": "guj", "he": "heb",
+    "hi": "hin", "hr": "hrv", "hu": "hun", "hy": "hye", "id": "ind", "is": "isl", "it": "ita",
+    "ja": "jpn", "ka": "kat", "kk": "kaz", "km": "khm", "kn": "kan", "ko": "kor", "la": "lat",
+    "lt": "lit", "lv": "lav", "mk": "mkd", "ml": "mal", "mn": "mon", "mr": "mar", "ms": "msa",
+    "my": "mya", "nb": "nob", "ne": "nep", "nl": "nld", "nn": "nno", "no": "nor", "pa": "pan",
+    "pl": "pol", "pt": "por", "ro": "ron", "ru": "rus", "sk": "slk", "sl": "slv", "sq": "sqi",
+    "sr": "srp", "sv": "swe", "sw": "swa", "ta": "tam", "te": "tel", "th": "tha", "tl": "tgl",
+    "tr": "tur", "uk": "ukr", "ur": "urd", "uz": "uzb", "vi": "vie", "yue": "yue", "zh": "zho",
+}
+
+# QuickTime (.mov) stores only the classic Mac language list, some under ISO 639-2/B spellings.
+_MOV_LANG = {
+    "deu": "ger", "nld": "dut", "swe": "sve", "ell": "gre", "isl": "ice", "zho": "chi", "sqi": "alb",
+    "hye": "arm", "kat": "geo", "mkd": "mac", "mya": "bur", "msa": "may", "cym": "wel", "eus": "baq",
+    "bod": "tib",
+}
+
+_CHANNEL_LAYOUTS = {
+    "mono": 1, "stereo": 2, "2.1": 3, "3.0": 3, "3.0(back)": 3, "quad": 4, "4.0": 4, "3.1": 4,
+    "4.1": 5, "5.0": 5, "5.0(side)": 5, "5.1": 6, "5.1(side)": 6, "6.0": 6, "6.1": 7, "7.0": 7,
+    "7.1": 8, "7.1(wide)": 8, "octagonal": 8,
+}
+
+_INPUT_RE = re.compile(r"^Input #0, (.+), from '")
+_DURATION_RE = re.compile(r"^\s*Duration: (?:(\d+):(\d{2}):(\d{2})\.(\d+)|N/A)")
+_STREAM_RE = re.compile(
+    r"^\s*Stream #0:(\d+)(?:\[\w+\])?(?:\((\w+)\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+)(.*)$")
+_TAG_RE = re.compile(r"^ {6}(\w+)\s*: (.*)$")
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """One stream of a media file, as ffmpeg reports it."""
+
+    index: int
+    kind: str  # "video" | "audio" | "subtitle" | "data" | "attachment"
+    codec: str
+    language: str | None = None  # the stream's language tag, as stored
+    sample_rate: int | None = None  # audio only
+    channels: int | None = None  # audio only
+    width: int | None = None  # video only
+    height: int | None = None  # video only
+    default: bool = False
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What `probe` learned about a media file."""
+
+    path: Path
+    container: str  # ffmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "matroska,webm"
+    duration_ms: int | None  # None when ffmpeg cannot tell
+    streams: list[StreamInfo] = field(default_factory=list)
+
+    @property
+    def video_streams(self) -> list[StreamInfo]:
+        return [s for s in self.streams if s.kind == "video"]
+
+    @property
+    def audio_streams(self) -> list[StreamInfo]:
+        return [s for s in self.streams if s.kind == "audio"]
+
+
+def ffmpeg_exe() -> str:
+    """Return the path of the bundled ffmpeg binary."""
+    try:
+        import imageio_ffmpeg
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError) as exc:
+        raise ProcessError(f"ffmpeg is not available: {exc}. Install imageio-ffmpeg.",
+                           cmd=["ffmpeg"], returncode=None, stderr="") from exc
+
+
+def probe(path: StrPath) -> MediaInfo:
+    """Describe a media file's container, duration and streams."""
+    source = _input_path(path)
+    # With no output file ffmpeg exits 1 after printing the input's description.
+    result = _spawn(["-hide_banner", "-nostdin", "-i", _arg(source)])
+    stderr = _decode(result.stderr)
+    info = _parse_probe(source, stderr)
+    if info is None:
+        raise MediaError(f"cannot read media file {str(source)!r}: {_reason(stderr)}", path=str(source))
+    return info
+
+
+def decode_audio(path: StrPath, sample_rate: int, channels: int | None = None) -> np.ndarray:
+    """Decode the first audio stream to float32 samples shaped [n_samples, channels]."""
+    if sample_rate <= 0 or (channels is not None and channels <= 0):
+        raise ValueError(f"bad sample_rate {sample_rate} or channels {channels}")
+    info = probe(path)
+    if not info.audio_streams:
+        raise MediaError(f"{str(info.path)!r} has no audio stream", path=str(info.path))
+    if channels is None:
+        channels = info.audio_streams[0].channels or 2
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", _arg(info.path),
+            "-map", "0:a:0", "-vn", "-sn", "-dn",
+            # rematrix_maxval=1 keeps a downmix in [-1, 1] (stereo to mono is the mean, not +3 dB).
+            "-af", "aresample=resampler=soxr:rematrix_maxval=1", "-ar", str(sample_rate), "-ac", str(channels),
+            "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
+    result = _check(args, _spawn(args))
+    samples = np.frombuffer(result.stdout, dtype="<f4")
+    usable = samples.size - samples.size % channels
+    return samples[:usable].astype(np.float32).reshape(-1, channels)
+
+
+def write_wav(path: StrPath, samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> Path:
+    """Write samples ([n] or [n, channels]) to a WAV file as 32-bit float or PCM_24."""
+    import soundfile
+
+    if subtype not in ("FLOAT", "PCM_24"):
+        raise ValueError(f"unsupported WAV subtype {subtype!r} (use FLOAT or PCM_24)")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = np.asarray(samples, dtype=np.float32)
+    try:
+        soundfile.write(str(target), data, int(sample_rate), subtype=subtype, format="WAV")
+    except (OSError, RuntimeError) as exc:  # soundfile reports write failures as RuntimeError
+        raise MediaError(f"cannot write {str(target)!r}: {exc}", path=str(target)) from exc
+    return target
+
+
+def read_wav(path: StrPath) -> tuple[np.ndarray, int]:
+    """Read a WAV file as float32 ([n] for mono, [n, channels] otherwise) and its sample rate."""
+    import soundfile
+
+    source = _input_path(path)
+    try:
+        samples, rate = soundfile.read(str(source), dtype="float32", always_2d=False)
+    except (OSError, RuntimeError) as exc:  # soundfile.LibsndfileError is a RuntimeError
+        raise MediaError(f"cannot read audio file {str(source)!r}: {exc}", path=str(source)) from exc
+    return samples, int(rate)
+
+
+def iso639_2(lang: str | None) -> str:
+    """Map a language code (en, en-US, eng) to ISO 639-2/T; unknown gives "und"."""
+    if not lang:
+        return "und"
+    primary = re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
+    if primary in _ISO639_1_TO_2:
+        return _ISO639_1_TO_2[primary]
+    if len(primary) == 3 and primary.isascii() and primary.isalpha():
+        return primary
+    return "und"
+
+
+def mux(
+    video_path: StrPath,
+    dub_wav: StrPath,
+    out_path: StrPath,
+    dub_lang: str = "eng",
+    keep_original: bool = True,
+    original_lang: str | None = None,
+    dub_title: str = "Dub",
+) -> Path:
+    """Write the video with the dub as its first, default audio track and the original after it."""
+    out = Path(os.path.abspath(out_path))
+    muxer, copyable = _output_container(out)
+    info = probe(video_path)
+    if not info.video_streams:
+        raise MediaError(f"{str(info.path)!r} has no video stream", path=str(info.path))
+    dub = _input_path(dub_wav)
+    originals = info.audio_streams if keep_original else []
+
+    def tag(lang: str) -> str:
+        code = iso639_2(lang)
+        return _MOV_LANG.get(code, code) if muxer == "mov" else code
+
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-i", _arg(info.path), "-i", _arg(dub),
+            "-map", "0:v", "-map", "1:a:0"]
+    for n in range(len(originals)):
+        args += ["-map", f"0:a:{n}"]
+    args += ["-map_metadata", "0", "-map_chapters", "0", "-c:v", "copy",
+             "-c:a:0", "aac", "-b:a:0", "192k",
+             "-metadata:s:a:0", f"language={tag(dub_lang)}",
+             "-metadata:s:a:0", f"title={dub_title}",
+             "-metadata:s:a:0", "handler_name=" + dub_title,
+             "-disposition:a:0", "default"]
+    for n, stream in enumerate(originals, start=1):
+        if copyable is None or stream.codec in copyable:
+            args += [f"-c:a:{n}", "copy"]
+        else:
+            args += [f"-c:a:{n}", "aac", f"-b:a:{n}", "192k"]
+        if original_lang is not None:
+            args += [f"-metadata:s:a:{n}", f"language={tag(original_lang)}"]
+        args += [f"-disposition:a:{n}", "0"]
+    if muxer in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+
+    # Write beside the target and rename, so a failure never leaves a half file at out_path.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.partial{out.suffix}")
+    args += ["-f", muxer, _arg(partial)]
+    try:
+        _check(args, _spawn(args))
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return out
+
+
+def video_packet_checksums(path: StrPath) -> list[str]:
+    """Return the MD5 of every packet of the first video stream, in order."""
+    info = probe(path)
+    if not info.video_streams:
+        raise MediaError(f"{str(info.path)!r} has no video stream", path=str(info.path))
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", _arg(info.path),
+            "-map", "0:v:0", "-c", "copy", "-f", "framemd5", "pipe:1"]
+    result = _check(args, _spawn(args))
+    # Lines are "stream, dts, pts, duration, size, hash"; '#' lines are the header.
+    lines = _decode(result.stdout).splitlines()
+    return [line.rsplit(",", 1)[1].strip() for line in lines if line and not line.startswith("#")]
+
+
+def make_test_video(
+    path: StrPath,
+    duration_ms: int,
+    audio: np.ndarray | None,
+    sample_rate: int,
+    size: str = "320x180",
+    fps: int = 15,
+) -> Path:
+    """Write a small test-pattern H.264 video with the given mono or stereo audio as AAC."""
+    out = Path(os.path.abspath(path))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+            "-i", f"testsrc2=size={size}:rate={fps}:duration={int(duration_ms)}ms"]
+    data = None
+    if audio is not None:
+        samples = np.asarray(audio, dtype="<f4")
+        channels = 1 if samples.ndim == 1 else int(samples.shape[1])
+        data = np.ascontiguousarray(samples).tobytes()
+        args += ["-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0"]
+    args += ["-map", "0:v"] + (["-map", "1:a"] if audio is not None else [])
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "30", "-pix_fmt", "yuv420p", "-threads", "2"]
+    if audio is not None:
+        args += ["-c:a", "aac", "-b:a", "96k"]
+    args += [_arg(out)]
+    _check(args, _spawn(args, stdin=data))
+    return out
+
+
+def _input_path(path: StrPath) -> Path:
+    """Return an absolute path to a readable file, or raise MediaError naming it."""
+    source = Path(os.path.abspath(path))
+    if not source.is_file():
+        raise MediaError(f"media file not found: {str(path)!r}", path=str(path))
+    if not os.access(source, os.R_OK):
+        raise MediaError(f"media file is not readable: {str(path)!r}", path=str(path))
+    return source
+
+
+def _arg(path: Path) -> str:
+    """Spell a path for ffmpeg; callers pass absolute paths, so a leading '-' is never an option."""
+    if not path.is_absolute():
+        raise ValueError(f"ffmpeg paths must be absolute: {path}")
+    return str(path)
+
+
+def _spawn(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args` and capture its output; a failure to start is a ProcessError."""
+    cmd = [ffmpeg_exe(), *args]
+    try:
+        return subprocess.run(cmd, input=stdin, capture_output=True, check=False,
+                              stdin=None if stdin is not None else subprocess.DEVNULL)
+    except OSError as exc:
+        raise ProcessError(f"cannot start ffmpeg: {exc}", cmd=cmd, returncode=None, stderr="") from exc
+
+
+def _check(args: Sequence[str], result: subprocess.CompletedProcess[bytes]) -> subprocess.CompletedProcess[bytes]:
+    """Raise ProcessError when ffmpeg exited non-zero."""
+    if result.returncode != 0:
+        stderr = _decode(result.stderr)[-_STDERR_TAIL:]
+        raise ProcessError(
+            f"ffmpeg failed (exit {result.returncode}): {_reason(stderr)}",
+            cmd=[ffmpeg_exe(), *args], returncode=result.returncode, stderr=stderr)
+    return result
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _reason(stderr: str) -> str:
+    """Return ffmpeg's last meaningful stderr line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [line for line in lines if "at least one output file" not in line.lower()]
+    return lines[-1] if lines else "no output from ffmpeg"
+
+
+def _output_container(out: Path) -> tuple[str, frozenset[str] | None]:
+    """Pick the muxer from the output file's extension."""
+    suffix = out.suffix.lower()
+    if suffix not in _CONTAINERS:
+        raise MediaError(
+            f"cannot write {str(out)!r}: use one of {', '.join(sorted(_CONTAINERS))}", path=str(out))
+    return _CONTAINERS[suffix]
+
+
+def _parse_probe(source: Path, stderr: str) -> MediaInfo | None:
+    """Parse `ffmpeg -i` output; None when ffmpeg did not recognise the input."""
+    container = None
+    duration_ms = None
+    streams: list[dict[str, object]] = []
+    current: dict[str, object] | None = None
+    for line in stderr.splitlines():
+        if container is None:
+            match = _INPUT_RE.match(line)
+            if match:
+                container = match.group(1)
+            continue
+        match = _DURATION_RE.match(line)
+        if match:
+            if match.group(1) is not None:
+                h, m, s, frac = match.groups()
+                duration_ms = ((int(h) * 60 + int(m)) * 60 + int(s)) * 1000 + int(frac.ljust(3, "0")[:3])
+            continue
+        match = _STREAM_RE.match(line)
+        if match:
+            current = _parse_stream(match)
+            streams.append(current)
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent <= 2:
+            current = None  # left the stream's block (a new section or another input/output)
+        elif current is not None:
+            tag = _TAG_RE.match(line)
+            if tag and tag.group(1).lower() == "title":
+                current["title"] = tag.group(2).strip()
+    if container is None:
+        return None
+    return MediaInfo(source, container, duration_ms, [StreamInfo(**s) for s in streams])  # type: ignore[arg-type]
+
+
+def _parse_stream(match: re.Match[str]) -> dict[str, object]:
+    """Turn one `Stream #0:N` line into StreamInfo fields."""
+    index, language, kind, codec, rest = match.groups()
+    fields: dict[str, object] = {
+        "index": int(index),
+        "kind": kind.lower(),
+        "codec": codec.rstrip(","),
+        "language": None if language in (None, "und") else language,
+        "default": "(default)" in rest,
+    }
+    if kind == "Audio":
+        rate = re.search(r"(\d+) Hz", rest)
+        fields["sample_rate"] = int(rate.group(1)) if rate else None
+        fields["channels"] = _channels(rest)
+    elif kind == "Video":
+        dims = re.search(r"\b(\d{2,5})x(\d{2,5})\b", rest)
+        if dims:
+            fields["width"], fields["height"] = int(dims.group(1)), int(dims.group(2))
+    return fields
+
+
+def _channels(rest: str) -> int | None:
+    """Read the channel count from an audio stream description."""
+    parts = [part.strip() for part in rest.split(",")]
+    for part in parts:
+        counted = re.fullmatch(r"(\d+) channels(?: \(.*\))?", part)
+        if counted:
+            return int(counted.group(1))
+        if part in _CHANNEL_LAYOUTS:
+            return _CHANNEL_LAYOUTS[part]
+        base = part.split(" ")[0]
+        if base in _CHANNEL_LAYOUTS and "Hz" not in part:
+            return _CHANNEL_LAYOUTS[base]
+    return None

@@ -1,0 +1,94 @@
+"""Tests for the Piper engine (en_US-joe-medium)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage
+from dubber.models.piper import VOICE, PiperEngine
+from dubber.plugin.engine import DURATION_RATE
+
+pytestmark = pytest.mark.skipif(
+    PiperEngine.unavailable_reason() is not None, reason=str(PiperEngine.unavailable_reason()))
+
+
+@pytest.fixture(scope="module")
+def engine() -> PiperEngine:
+    return PiperEngine()
+
+
+def test_capabilities() -> None:
+    caps = PiperEngine.capabilities
+    assert PiperEngine.name == "piper"
+    assert caps.languages == ("en",)
+    assert caps.sample_rate == 22050
+    assert caps.voices == (VOICE,) == ("en_US-joe-medium",)
+    assert caps.default_voice == {"en": VOICE}
+    assert caps.duration_control == DURATION_RATE
+    assert caps.rate_range == (0.5, 2.0)
+
+
+def test_available_without_loading() -> None:
+    engine = PiperEngine()
+    assert PiperEngine.unavailable_reason() is None
+    assert engine._model is None
+
+
+def test_wrong_language(engine: PiperEngine) -> None:
+    with pytest.raises(UnsupportedLanguage):
+        engine.synthesize("Bonjour.", "fr")
+
+
+def test_wrong_voice(engine: PiperEngine) -> None:
+    with pytest.raises(UnknownVoice):
+        engine.synthesize("Hello.", "en", voice="nobody")
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_text(engine: PiperEngine, text: str) -> None:
+    with pytest.raises(SynthesisError) as info:
+        engine.synthesize(text, "en")
+    assert repr(text) in str(info.value)
+
+
+def test_rate_out_of_range(engine: PiperEngine) -> None:
+    with pytest.raises(SynthesisError):
+        engine.synthesize("Hello.", "en", rate=3.0)
+
+
+def test_synthesis(engine: PiperEngine) -> None:
+    take = engine.synthesize("Hello there. How are you today?", "en", seed=1)
+    assert take.samples.dtype == np.float32
+    assert take.samples.ndim == 1
+    assert take.sample_rate == 22050
+    assert 0.8 * 22050 < take.n_samples < 5 * 22050
+    assert np.sqrt(np.mean(take.samples ** 2)) > 0.01
+    assert np.abs(take.samples).max() <= 1.0
+    assert take.engine == "piper" and take.voice == VOICE and take.seed == 1 and take.rate == 1.0
+    assert take.durations is None
+    # Two sentences, phonemized by espeak-ng.
+    assert "ð" in take.phonemes and len(take.phonemes.split(" ")) >= 2
+
+
+def test_rate_changes_length(engine: PiperEngine) -> None:
+    text = "The quick brown fox jumps over the lazy dog."
+    fast = engine.synthesize(text, "en", rate=1.25)
+    slow = engine.synthesize(text, "en", rate=0.8)
+    assert fast.n_samples < 0.8 * slow.n_samples
+
+
+def test_deterministic(engine: PiperEngine) -> None:
+    text = "Same seed, same sound."
+    first = engine.synthesize(text, "en", seed=5)
+    again = engine.synthesize(text, "en", seed=5)
+    other = engine.synthesize(text, "en", seed=6)
+    assert np.array_equal(first.samples, again.samples)
+    assert first.phonemes == again.phonemes
+    assert not np.array_equal(first.samples[:2048], other.samples[:2048])
+
+
+def test_deterministic_across_instances(engine: PiperEngine) -> None:
+    text = "A fresh engine."
+    assert np.array_equal(engine.synthesize(text, "en", seed=9).samples,
+                          PiperEngine().synthesize(text, "en", seed=9).samples)
