@@ -1,0 +1,203 @@
+"""The `dubber` command line: dub, say, engines, check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from dubber import __version__
+from dubber.errors import (
+    DubberError,
+    EngineError,
+    MediaError,
+    ProcessError,
+    SubtitleError,
+    UsageError,
+)
+from dubber.fitting import FitPolicy
+from dubber.mixing import MIX_MODES
+
+EXIT_OK, EXIT_LINES_FAILED, EXIT_USAGE = 0, 1, 2
+
+# How each error type is introduced to the user, and the exit code it maps to.
+ERROR_MESSAGES: list[tuple[type[DubberError], str, int]] = [
+    (UsageError, "usage", EXIT_USAGE),
+    (SubtitleError, "cannot read subtitles", EXIT_USAGE),
+    (MediaError, "cannot read media", EXIT_USAGE),
+    (EngineError, "engine problem", EXIT_USAGE),
+    (ProcessError, "ffmpeg failed", EXIT_LINES_FAILED),
+    (DubberError, "error", EXIT_LINES_FAILED),
+]
+
+
+def describe_error(exc: DubberError) -> tuple[str, int]:
+    """Return the message for an error and the exit code it maps to."""
+    for cls, prefix, code in ERROR_MESSAGES:
+        if isinstance(exc, cls):
+            return f"dubber: {prefix}: {exc}", code
+    return f"dubber: {exc}", EXIT_LINES_FAILED
+
+
+def _seconds_to_ms(text: str) -> int:
+    """Parse seconds given by the user into integer milliseconds, exactly."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"the duration must be positive, got {text!r}")
+    return int((value * 1000).to_integral_value())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe every subcommand and option."""
+    parser = argparse.ArgumentParser(prog="dubber", description="Dub videos from subtitles, every line fitted to its slot.")
+    parser.add_argument("--version", action="version", version=f"dubber {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def voice_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", help="engine name (see `dubber engines`); default: the best for --lang")
+        p.add_argument("--voice", help="voice of the engine; default: the engine's voice for --lang")
+        p.add_argument("--lang", default="en", help="language to speak (default: en)")
+        p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
+        p.add_argument("--borrow-gap", action="store_true",
+                       help="let a line that is too long run into the silence before the next cue")
+
+    p = sub.add_parser("dub", help="dub a video with a subtitle file")
+    p.add_argument("video")
+    p.add_argument("subtitles")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv or .mov)")
+    voice_options(p)
+    p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
+    p.add_argument("--duck-db", type=float, default=15.0, help="how far to lower the original under speech")
+    p.add_argument("--no-original", action="store_true", help="do not keep the original audio as a second track")
+    p.add_argument("--report", help="write the per-line report as JSON")
+    p.add_argument("--stem", help="write the dub track alone as WAV")
+
+    p = sub.add_parser("say", help="speak one line fitted to a duration")
+    p.add_argument("text")
+    p.add_argument("--duration", type=_seconds_to_ms, required=True, metavar="SECONDS")
+    p.add_argument("-o", "--output", required=True, help="output WAV")
+    voice_options(p)
+
+    p = sub.add_parser("engines", help="list engines, their capabilities and availability")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("check", help="check a subtitle file and list its problems")
+    p.add_argument("subtitles")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from dubber.pipeline import DubOptions
+
+    opts = DubOptions(lang=args.lang, engine=args.engine, voice=args.voice, seed=args.seed,
+                      policy=FitPolicy(borrow_gap=args.borrow_gap))
+    if args.command == "dub":
+        opts.mix, opts.duck_db, opts.keep_original = args.mix, args.duck_db, not args.no_original
+    return opts
+
+
+def cmd_dub(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from dubber.pipeline import dub
+
+    bar = tqdm(total=0, unit="line", desc="dubbing", file=sys.stderr, disable=None)
+
+    def progress(done: int, total: int, cue: Any) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = dub(args.video, args.subtitles, args.output, _options(args), stem_path=args.stem,
+                     report_path=args.report, progress=progress)
+    finally:
+        bar.close()
+    for diag in result.diagnostics:
+        print(diag, file=sys.stderr)
+    s = result.summary
+    print(f"dubbed {s['lines']} lines: {s['by_status']}; median |error| {s['median_abs_error_ms']} ms, "
+          f"max {s['max_abs_error_ms']} ms; RTF {s['rtf']}", file=sys.stderr)
+    for line in result.failed:
+        where = f"line {line.line}" if line.line else f"cue {line.index}"
+        print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_LINES_FAILED
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from dubber.pipeline import say
+
+    result = say(args.text, args.duration, args.output, _options(args))
+    print(json.dumps(result, ensure_ascii=False))
+    return EXIT_OK if result["status"] == "ok" else EXIT_LINES_FAILED
+
+
+def cmd_engines(args: argparse.Namespace) -> int:
+    from dubber.plugin import registry
+
+    rows = []
+    for name, entry in sorted(registry.entries().items()):
+        row: dict[str, Any] = {"name": name}
+        try:
+            cls = entry.load_class()
+            reason = cls.unavailable_reason()
+            row.update(available=reason is None, reason=reason, capabilities=cls.capabilities.to_dict())
+        except DubberError as exc:
+            row.update(available=False, reason=str(exc), capabilities=None)
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    for row in rows:
+        caps = row["capabilities"] or {}
+        state = "available" if row["available"] else f"unavailable: {row['reason']}"
+        print(f"{row['name']:10} {state}")
+        if caps:
+            print(f"    languages: {', '.join(caps['languages'])}; {caps['sample_rate']} Hz; "
+                  f"duration control: {caps['duration_control']}; cloning: {caps['cloning']}")
+            print(f"    voices: {', '.join(caps['voices'])}")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from dubber.subtitles import load_subtitles
+
+    loaded = load_subtitles(args.subtitles)
+    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    if args.json:
+        print(json.dumps({"path": str(args.subtitles), "format": loaded.format, "encoding": loaded.encoding,
+                          "cues": len(loaded.cues), "diagnostics": [d.to_dict() for d in loaded.diagnostics]},
+                         ensure_ascii=False, indent=2))
+    else:
+        for diag in loaded.diagnostics:
+            print(diag)
+        print(f"{args.subtitles}: {len(loaded.cues)} cues ({loaded.format}, {loaded.encoding}), "
+              f"{len(errors)} errors, {len(loaded.diagnostics) - len(errors)} warnings")
+    return EXIT_LINES_FAILED if errors else EXIT_OK
+
+
+COMMANDS = {"dub": cmd_dub, "say": cmd_say, "engines": cmd_engines, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except DubberError as exc:
+        message, code = describe_error(exc)
+        print(message, file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print("dubber: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
