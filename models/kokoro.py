@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.errors import EngineUnavailable, SynthesisError
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
 
 SAMPLE_RATE = 24000
@@ -215,12 +215,7 @@ class KokoroEngine(Engine):
         rate: float = 1.0,
     ) -> Take:
         """Speak `text` at speaking rate `rate`; `target_ms` is left to the caller's rate fitting."""
-        voice = self.check_request(lang, voice)
-        low, high = self.capabilities.rate_range
-        if not low <= rate <= high:
-            raise UsageError(f"rate {rate} is outside Kokoro's range {low}-{high}", engine=self.name, rate=rate)
-        if not text.strip():
-            raise SynthesisError(f"Kokoro has no text to speak: {text!r}", engine=self.name, text=text)
+        voice = self.check_request(lang, voice, text=text, rate=rate)
         assets = self._load()
         vocab = assets.vocab
         phonemes = "".join(ch for ch in self.phonemize(text, lang) if ch in vocab).strip()

@@ -78,12 +78,7 @@ class PiperEngine(Engine):
         rate: float = 1.0,
     ) -> Take:
         """Speak `text` at `rate`; `target_ms` is left to the caller's fitting (no native control)."""
-        voice = self.check_request(lang, voice)
-        low, high = self.capabilities.rate_range
-        if not low <= rate <= high:
-            raise SynthesisError(f"piper rate {rate} is outside {low}..{high}", engine=self.name, rate=rate)
-        if not text.strip():
-            raise SynthesisError(f"piper cannot speak empty text {text!r}", engine=self.name, text=text)
+        voice = self.check_request(lang, voice, text=text, rate=rate)
 
         model = self._load()
         sentences = [ph for ph in model.voice.phonemize(text) if ph]

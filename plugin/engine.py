@@ -95,9 +95,9 @@ class Engine(ABC):
     ) -> Take:
         """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`."""
 
-    def check_request(self, lang: str, voice: str | None) -> str:
-        """Validate language and voice, and return the voice to use."""
-        from dubber.errors import UnknownVoice, UnsupportedLanguage
+    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0) -> str:
+        """Validate language, voice, text and rate, and return the voice to use."""
+        from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 
         caps = self.capabilities
         if lang not in caps.languages:
@@ -110,4 +110,9 @@ class Engine(ABC):
             raise UnknownVoice(
                 f"engine {self.name!r} has no voice {voice!r} (voices: {', '.join(caps.voices)})",
                 engine=self.name, voice=voice)
+        low, high = caps.rate_range
+        if not low <= rate <= high:
+            raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)
+        if text is not None and not text.strip():
+            raise SynthesisError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
         return voice

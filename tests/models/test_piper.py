@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage
+from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 from dubber.models.piper import VOICE, PiperEngine
 from dubber.plugin.engine import DURATION_RATE
 
@@ -53,7 +53,7 @@ def test_empty_text(engine: PiperEngine, text: str) -> None:
 
 
 def test_rate_out_of_range(engine: PiperEngine) -> None:
-    with pytest.raises(SynthesisError):
+    with pytest.raises(UsageError, match="rate"):
         engine.synthesize("Hello.", "en", rate=3.0)
 
 
