@@ -33,3 +33,14 @@ def test_report_round_trips_through_json(tmp_path):
     back = json.loads(path.read_text())
     assert back["lines"][0]["error_ms"] in (5, -5) and back["schema"].startswith("dubber.report/")
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]
+
+
+def test_report_file_gets_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "r.json"
+    write_json_atomic(path, {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
