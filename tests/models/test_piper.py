@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
-from dubber.models.piper import VOICE, PiperEngine
+from dubber.models.piper import FRAME_SAMPLES, VOICE, PiperEngine, _phoneme_frames
 from dubber.plugin.engine import DURATION_RATE
 
 pytestmark = pytest.mark.skipif(
@@ -66,7 +66,14 @@ def test_synthesis(engine: PiperEngine) -> None:
     assert np.sqrt(np.mean(take.samples ** 2)) > 0.01
     assert np.abs(take.samples).max() <= 1.0
     assert take.engine == "piper" and take.voice == VOICE and take.seed == 1 and take.rate == 1.0
-    assert take.durations is None
+    assert take.frame_samples == FRAME_SAMPLES == 256
+    assert take.durations.dtype == np.int32
+    # BOS with its pad, each phoneme symbol with its pad, EOS; the space between sentences
+    # carries one sentence's EOS and the next one's BOS. Ceil makes every entry at least 1.
+    assert len(take.durations) == len(take.phonemes) + 2
+    assert take.durations.min() >= 1
+    # Measured: the audio is exactly sum(frames) * 256 samples.
+    assert take.durations.sum() * take.frame_samples == take.n_samples
     # Two sentences, phonemized by espeak-ng.
     assert "ð" in take.phonemes and len(take.phonemes.split(" ")) >= 2
 
@@ -76,6 +83,7 @@ def test_rate_changes_length(engine: PiperEngine) -> None:
     fast = engine.synthesize(text, "en", rate=1.25)
     slow = engine.synthesize(text, "en", rate=0.8)
     assert fast.n_samples < 0.8 * slow.n_samples
+    assert fast.durations.sum() < slow.durations.sum()
 
 
 def test_deterministic(engine: PiperEngine) -> None:
@@ -84,6 +92,7 @@ def test_deterministic(engine: PiperEngine) -> None:
     again = engine.synthesize(text, "en", seed=5)
     other = engine.synthesize(text, "en", seed=6)
     assert np.array_equal(first.samples, again.samples)
+    assert np.array_equal(first.durations, again.durations)
     assert first.phonemes == again.phonemes
     assert not np.array_equal(first.samples[:2048], other.samples[:2048])
 
@@ -92,3 +101,14 @@ def test_deterministic_across_instances(engine: PiperEngine) -> None:
     text = "A fresh engine."
     assert np.array_equal(engine.synthesize(text, "en", seed=9).samples,
                           PiperEngine().synthesize(text, "en", seed=9).samples)
+
+
+def test_phoneme_frames_follow_piper_id_layout() -> None:
+    from piper.phoneme_ids import phonemes_to_ids
+
+    id_map = {"_": [0], "^": [1], "$": [2], "a": [3], "b": [4]}
+    phonemes = ["a", "x", "b"]  # piper skips "x", which has no id
+    ids = phonemes_to_ids(phonemes, id_map)
+    assert ids == [1, 0, 3, 0, 4, 0, 2]
+    frames = _phoneme_frames(phonemes, ids, np.array([5, 1, 2, 1, 3, 1, 4]), id_map)
+    assert frames.tolist() == [6, 3, 0, 4, 4]
