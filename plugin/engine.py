@@ -97,6 +97,22 @@ class Engine(ABC):
     ) -> Take:
         """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`."""
 
+    @property
+    def takes_durations(self) -> bool:
+        """Say whether `synthesize_frames` can render our own per-token durations."""
+        return self.capabilities.duration_control in (DURATION_NATIVE_FRAMES, DURATION_NATIVE_TOKENS)
+
+    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
+        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
+
+        Only engines with native duration control implement this; the returned take's
+        `durations` equal `frames` and its length is their sum times `frame_samples`.
+        """
+        from dubber.errors import EngineError
+
+        raise EngineError(f"engine {self.name!r} cannot take per-token durations "
+                          f"(duration control: {self.capabilities.duration_control})", engine=self.name)
+
     def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0) -> str:
         """Validate language, voice, text and rate, and return the voice to use."""
         from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
