@@ -1,12 +1,16 @@
-"""Fit one spoken line to its slot: engine rate control first, then a small bounded residual.
+"""Fit one spoken line to its slot, re-measuring the take after every step of a ladder.
 
-The ladder, stopping at the first step that lands within tolerance, re-measuring after each:
-1. the natural take (rate 1.0);
-2. the engine's own rate control, searched by a safeguarded secant/bisection on `rate`;
-3. a residual WSOLA time-stretch of the best take, never beyond ×1.25 overall;
-4. optionally borrowing the gap up to the next cue when the line is too long.
-A line whose natural length is outside [0.8, 1.25]× its slot is never squeezed to fit:
-it is rendered at the bounding rate and marked `too_long` or `too_short`.
+The ladder, stopping at the first step that lands within tolerance:
+1. the natural take;
+2. the native duration budget: the model renders the per-token frames we give it, spread over the
+   tokens by `frame_budget.allocate` (engines without native control search their speaking rate);
+3. pause compression or expansion: pauses between words and sentences may move far beyond the
+   phonemes' bounds;
+4. a bounded residual WSOLA time-stretch of the best take, never beyond ×1.25 overall;
+5. borrowing the gap before the next cue, when the policy allows (decided up front, so the
+   steps above aim at the widened slot);
+6. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
+   with the speaking rate that would be needed (`Fit.needed_rate`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.errors import SynthesisError
+from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
 from dubber.plugin.engine import Engine, Take
 from dubber.speech import Span, speech_span
 
@@ -29,6 +34,8 @@ STATUS_FAILED = "failed"  # the engine failed or returned no speech
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
 EDGE_FADE_MS = 3  # fades at the clip's cut points, against clicks
+SILENCE = "<sil>"  # the token for the silence before and after the speech in `Take.durations`
+JITTER_SIGMA = 0.08  # per-token log-normal spread of durations when a line is re-rolled (seed != 0)
 
 
 @dataclass(frozen=True)
@@ -37,9 +44,13 @@ class FitPolicy:
 
     tolerance_ms: int = 12  # stop searching once this close
     accept_ms: int = 50  # a line is `ok` within this error
-    min_ratio: float = 1 / MAX_STRETCH  # natural/target below this is too_short (0.8)
-    max_ratio: float = MAX_STRETCH  # natural/target above this is too_long (1.25)
+    min_ratio: float = 1 / MAX_STRETCH  # rate control: natural/target below this is too_short (0.8)
+    max_ratio: float = MAX_STRETCH  # rate control: natural/target above this is too_long (1.25)
+    native_min_ratio: float = 0.7  # native durations re-time the phonemes themselves: a wider range
+    native_max_ratio: float = 1.45
     max_rate_steps: int = 5  # engine calls spent on rate search after the natural take
+    max_native_steps: int = 3  # engine calls spent on the native budget after the natural take
+    allow_native: bool = True
     allow_stretch: bool = True
     borrow_gap: bool = False  # let a too-long line run on into the silence before the next cue
 
@@ -53,13 +64,13 @@ class Fit:
     speech: Span  # where the speech lies inside `samples`
     target_ms: int  # the slot the line was fitted to (after any borrowing)
     natural_ms: int  # the natural take's speech length
-    rate: float
+    rate: float  # the engine's rate knob used (1.0 when the durations were given natively)
     stretch: float  # residual stretch ratio applied (1.0: none; >1 made it longer)
     method: str
     status: str
     borrowed_ms: int = 0
     take: Take | None = None
-    attempts: list[tuple[float, int]] = field(default_factory=list)  # (rate, speech_ms) tried
+    attempts: list[tuple[str, int]] = field(default_factory=list)  # (step, speech_ms) for every take made
     reason: str = ""
 
     @property
@@ -71,8 +82,13 @@ class Fit:
         return self.speech_ms - self.target_ms
 
     @property
+    def heard_rate(self) -> float:
+        """The speaking rate a listener hears, relative to the natural take."""
+        return self.natural_ms / self.speech_ms if self.speech_ms else 0.0
+
+    @property
     def needed_rate(self) -> float:
-        """The speaking rate the line would need to fit its slot naturally."""
+        """The speaking rate the line would need to fit its slot."""
         return self.natural_ms / self.target_ms if self.target_ms else 0.0
 
 
@@ -90,42 +106,48 @@ def fit_line(
     policy = policy or FitPolicy()
     if target_ms <= 0:
         raise ValueError(f"target must be positive, got {target_ms} ms")
-    search = _RateSearch(engine, text, lang, voice, seed)
-    natural = search.measure(1.0)
+    takes = _Takes(engine, text, lang, voice, seed)
+    natural = takes.natural()
     natural_ms = natural.speech_ms
+    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
+    low, high = (policy.native_min_ratio, policy.native_max_ratio) if native else (policy.min_ratio, policy.max_ratio)
+
     slot_ms, borrowed = target_ms, 0
     ratio = natural_ms / slot_ms
-    too_long = ratio > policy.max_ratio * (1 + BOUND_SLACK)
+    too_long = ratio > high * (1 + BOUND_SLACK)
     if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
-        # Borrow only as much of the gap as needed to speak at a comfortable rate.
+        # Borrow only as much of the gap as the line needs to be spoken naturally.
         slot_ms = min(max_slot_ms, natural_ms)
         borrowed = slot_ms - target_ms
         ratio = natural_ms / slot_ms
-        too_long = ratio > policy.max_ratio * (1 + BOUND_SLACK)
-    too_short = ratio < policy.min_ratio * (1 - BOUND_SLACK)
+        too_long = ratio > high * (1 + BOUND_SLACK)
+    too_short = ratio < low * (1 - BOUND_SLACK)
 
     if too_long or too_short:
-        bound = policy.max_ratio if too_long else policy.min_ratio
-        best = search.measure(bound)
+        bound = high if too_long else low
+        if native:
+            best, method = _native_budget(takes, round(natural_ms / bound), policy)
+        else:
+            best, method = takes.at_rate(bound), "rate"
         status = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
-        return _finish(best, slot_ms, natural_ms, 1.0, "rate", status, borrowed, search,
-                       reason=f"needs rate ×{ratio:.2f}; allowed ×{policy.min_ratio:.2f}–×{policy.max_ratio:.2f}")
+        return _finish(best, slot_ms, natural_ms, 1.0, method, status, borrowed, takes,
+                       reason=f"needs rate ×{ratio:.2f}; allowed ×{low:.2f}–×{high:.2f}")
 
     best, method = natural, "natural"
     if abs(natural_ms - slot_ms) > policy.tolerance_ms:
-        best = search.converge(slot_ms, ratio, policy)
-        method = "rate"
+        if native:
+            best, method = _native_budget(takes, slot_ms, policy)
+        else:
+            best, method = takes.converge_rate(slot_ms, ratio, policy), "rate"
     stretch = 1.0
     if abs(best.speech_ms - slot_ms) > policy.tolerance_ms and policy.allow_stretch:
-        stretched, stretch = _stretch_residual(best, slot_ms, natural_ms)
+        stretched, ratio_applied = _stretch_residual(best, slot_ms, natural_ms)
         if stretched is not None and abs(stretched.speech_ms - slot_ms) < abs(best.speech_ms - slot_ms):
-            best, method = stretched, f"{method}+stretch"
-        else:
-            stretch = 1.0
+            best, method, stretch = stretched, f"{method}+stretch", ratio_applied
     if borrowed:
         method += "+borrow"
     status = STATUS_OK if abs(best.speech_ms - slot_ms) <= policy.accept_ms else STATUS_MISSED
-    return _finish(best, slot_ms, natural_ms, stretch, method, status, borrowed, search)
+    return _finish(best, slot_ms, natural_ms, stretch, method, status, borrowed, takes)
 
 
 @dataclass
@@ -135,27 +157,22 @@ class _Measured:
     take: Take
     samples: np.ndarray
     span: Span
-    rate: float
+    step: str
 
     @property
     def speech_ms(self) -> int:
         return samples_to_ms(self.span.length, self.take.sample_rate)
 
 
-class _RateSearch:
-    """Call the engine at chosen rates and remember every measured take."""
+class _Takes:
+    """Ask the engine for takes of one line and remember every measured one."""
 
     def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int) -> None:
         self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
-        lo, hi = engine.capabilities.rate_range
-        self.rate_lo, self.rate_hi = lo, hi
-        self.tried: dict[float, _Measured] = {}
+        self.rate_lo, self.rate_hi = engine.capabilities.rate_range
+        self.made: dict[object, _Measured] = {}
 
-    def measure(self, rate: float) -> _Measured:
-        rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
-        if rate in self.tried:
-            return self.tried[rate]
-        take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate)
+    def _measure(self, key: object, step: str, take: Take) -> _Measured:
         if not np.all(np.isfinite(take.samples)):
             raise SynthesisError(f"engine {self.engine.name!r} returned NaN or infinite samples",
                                  engine=self.engine.name)
@@ -163,54 +180,113 @@ class _RateSearch:
         if span is None:
             raise SynthesisError(f"engine {self.engine.name!r} returned silence for {self.text!r}",
                                  engine=self.engine.name)
-        found = _Measured(take, take.samples, span, rate)
-        self.tried[rate] = found
-        return found
+        self.made[key] = _Measured(take, take.samples, span, step)
+        return self.made[key]
 
-    def converge(self, target_ms: int, first_guess: float, policy: FitPolicy) -> _Measured:
+    def natural(self) -> _Measured:
+        return self.at_rate(1.0)
+
+    def at_rate(self, rate: float) -> _Measured:
+        rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
+        key = ("rate", rate)
+        if key not in self.made:
+            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate)
+            self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
+        return self.made[key]
+
+    def with_frames(self, frames: np.ndarray) -> _Measured:
+        key = ("frames", frames.tobytes())
+        if key not in self.made:
+            take = self.engine.synthesize_frames(self.text, self.lang, self.voice, frames, seed=self.seed)
+            self._measure(key, f"frames {int(frames.sum())}", take)
+        return self.made[key]
+
+    def converge_rate(self, target_ms: int, first_guess: float, policy: FitPolicy) -> _Measured:
         """Search the rate whose take is closest to `target_ms`, bracketing as it goes."""
-        lo, hi = self.rate_lo, self.rate_hi  # rate too slow / too fast bounds
-        best = self.tried[1.0]
+        lo, hi = self.rate_lo, self.rate_hi  # rates known to be too slow / too fast
+        best = self.natural()
         if best.speech_ms > target_ms:
             lo = 1.0
         else:
             hi = 1.0
         rate = first_guess
         for _ in range(policy.max_rate_steps):
-            rate = min(max(rate, lo), hi)
-            m = self.measure(rate)
+            m = self.at_rate(min(max(rate, lo), hi))
+            rate_used = float(m.take.rate)
             if abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
                 best = m
             if abs(m.speech_ms - target_ms) <= policy.tolerance_ms:
                 break
             if m.speech_ms > target_ms:
-                lo = max(lo, m.rate)
+                lo = max(lo, rate_used)
             else:
-                hi = min(hi, m.rate)
+                hi = min(hi, rate_used)
             # Speech length is close to inversely proportional to rate: step on that model,
             # falling back to bisection when the model leaves the bracket.
-            guess = m.rate * m.speech_ms / target_ms
+            guess = rate_used * m.speech_ms / target_ms
             rate = guess if lo < guess < hi else (lo + hi) / 2
             if hi - lo < 1e-3:
                 break
         return best
 
 
+def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_Measured, str]:
+    """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement."""
+    natural = takes.natural()
+    take = natural.take
+    assert take.durations is not None and take.frame_samples  # guaranteed by the caller's `native`
+    frame_ms = 1000 * take.frame_samples / take.sample_rate
+    tokens = [SILENCE, *take.phonemes, SILENCE]
+    base = np.asarray(take.durations, dtype=np.float64)
+    if base.size != len(tokens):
+        raise SynthesisError(f"engine {takes.engine.name!r} gave {base.size} durations for "
+                             f"{len(tokens)} tokens", engine=takes.engine.name)
+    fixed = np.zeros(base.size, bool)
+    fixed[[0, -1]] = True  # the silence around the speech does not move the speech span
+    if takes.seed:
+        # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
+        rng = np.random.default_rng(takes.seed)
+        base = np.where(fixed, base, base * np.exp(rng.normal(0.0, JITTER_SIGMA, base.size)))
+    # Quantisation: the best any budget can do is half a frame.
+    tolerance = max(policy.tolerance_ms, int(frame_ms / 2) + 1)
+    want = int(round(base.sum() + (target_ms - natural.speech_ms) / frame_ms))
+    best, best_method, bounds, method = natural, "natural", RATIO_BOUNDS, "native"
+    for _ in range(policy.max_native_steps):
+        budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
+        if not budget.reachable and bounds is RATIO_BOUNDS:
+            bounds, method = WIDE_PAUSES, "native+pauses"
+            budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
+        m = takes.with_frames(budget.frames)
+        if abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
+            best, best_method = m, method
+        error_ms = m.speech_ms - target_ms
+        if abs(error_ms) <= tolerance:
+            break
+        correction = int(round(error_ms / frame_ms))
+        if correction == 0:
+            break
+        want = budget.total - correction
+    return best, best_method
+
+
 def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int) -> tuple[_Measured | None, float]:
-    """Time-stretch the best take so its speech span lasts `target_ms`, if the total stays within bounds."""
+    """Time-stretch the best take so its speech lasts `target_ms`, if the total change stays within bounds."""
     rate_sr = best.take.sample_rate
-    want = ms_to_samples(target_ms, rate_sr)
-    ratio = want / best.span.length
+    ratio = ms_to_samples(target_ms, rate_sr) / best.span.length
     overall = natural_ms / target_ms  # the total change the listener hears
     low, high = (1 - BOUND_SLACK) / MAX_STRETCH, MAX_STRETCH * (1 + BOUND_SLACK)
-    if not (low <= ratio <= high and low <= overall <= high):
+    if not (low <= ratio <= high):
+        return None, 1.0
+    if not (low <= overall <= high) and abs(ratio - 1) > 0.05:
+        # Beyond ×1.25 overall only native re-timing is allowed; a few percent of stretch on top
+        # of it is a correction, not a squeeze.
         return None, 1.0
     clip = _clip_around(best.samples, best.span, rate_sr)
     stretched = time_stretch(clip, round(clip.size * ratio))
     span = speech_span(stretched, rate_sr)
     if span is None:
         return None, 1.0
-    return _Measured(best.take, stretched, span, best.rate), ratio
+    return _Measured(best.take, stretched, span, f"stretch {ratio:.3f}"), ratio
 
 
 def _clip_around(samples: np.ndarray, span: Span, rate: int) -> np.ndarray:
@@ -221,7 +297,7 @@ def _clip_around(samples: np.ndarray, span: Span, rate: int) -> np.ndarray:
 
 
 def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, method: str, status: str,
-            borrowed: int, search: _RateSearch, reason: str = "") -> Fit:
+            borrowed: int, takes: _Takes, reason: str = "") -> Fit:
     """Cut the final clip, fade its edges and re-measure it."""
     rate_sr = best.take.sample_rate
     clip = _clip_around(best.samples, best.span, rate_sr).astype(np.float32, copy=True)
@@ -231,6 +307,6 @@ def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, me
         clip[:fade] *= ramp
         clip[-fade:] *= ramp[::-1]
     span = speech_span(clip, rate_sr) or Span(0, clip.size)
-    attempts = [(m.rate, m.speech_ms) for m in search.tried.values()]
-    return Fit(clip, rate_sr, span, target_ms, natural_ms, best.rate, round(stretch, 4), method, status,
+    attempts = [(m.step, m.speech_ms) for m in takes.made.values()]
+    return Fit(clip, rate_sr, span, target_ms, natural_ms, float(best.take.rate), round(stretch, 4), method, status,
                borrowed, best.take, attempts, reason)

@@ -49,3 +49,56 @@ class ToneEngine(Engine):
 @pytest.fixture
 def tone_engine() -> ToneEngine:
     return ToneEngine()
+
+
+class FrameToneEngine(Engine):
+    """A natively duration-controlled test engine: each character is a symbol rendered for exactly
+    its number of 10 ms frames (vowels as tones, consonants as quieter tones, spaces and
+    punctuation as silence), like a model that takes per-token durations."""
+
+    name = "frametone"
+    capabilities = Capabilities(languages=("en",), sample_rate=24000, voices=("a",), default_voice={"en": "a"},
+                                duration_control="native_frames", duration_step_samples=240,
+                                rate_range=(0.5, 2.0))
+    FRAME = 240
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def natural_frames(self, text: str) -> np.ndarray:
+        def frames(ch: str) -> int:
+            if ch in "aeiou":
+                return 9
+            if ch.isspace():
+                return 5
+            if not ch.isalpha():
+                return 14
+            return 5
+        return np.array([12] + [frames(c) for c in text] + [20], dtype=np.int32)
+
+    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
+        voice = self.check_request(lang, voice, text=text, rate=rate)
+        nat = self.natural_frames(text)
+        return self.synthesize_frames(text, lang, voice, np.maximum(np.round(nat / rate), 1).astype(np.int32), seed)
+
+    def synthesize_frames(self, text, lang, voice, frames, seed=0):
+        voice = self.check_request(lang, voice, text=text)
+        self.calls += 1
+        frames = np.asarray(frames, dtype=np.int32)
+        assert frames.size == len(text) + 2
+        sr, parts = self.capabilities.sample_rate, []
+        for i, n in enumerate(frames):
+            ch = text[i - 1] if 0 < i <= len(text) else " "
+            t = np.arange(int(n) * self.FRAME) / sr
+            if ch.isalpha():
+                amp = 0.3 if ch in "aeiou" else 0.12
+                parts.append((amp * np.sin(2 * np.pi * (200 + 7 * (ord(ch) % 13)) * t)).astype(np.float32))
+            else:
+                parts.append(np.zeros(t.size, np.float32))
+        return Take(np.concatenate(parts), sr, text, durations=frames, frame_samples=self.FRAME,
+                    engine=self.name, voice=voice, seed=seed)
+
+
+@pytest.fixture
+def frame_engine() -> FrameToneEngine:
+    return FrameToneEngine()

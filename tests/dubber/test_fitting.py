@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from dubber.errors import SynthesisError
@@ -96,3 +97,54 @@ def test_the_fittable_range_is_inclusive_despite_ms_rounding(tone_engine, ratio)
     nat = natural_ms(tone_engine)
     fit = fit_line(tone_engine, TEXT, "en", None, round(nat / ratio))
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 20
+
+
+# --- native duration control (an engine that renders the per-token frames it is given) ---
+
+
+@pytest.mark.parametrize("factor", [0.7, 0.75, 0.85, 1.0, 1.15, 1.33, 1.4])
+def test_native_budget_lands_across_the_wide_range(frame_engine, factor):
+    nat = natural_ms(frame_engine)
+    fit = fit_line(frame_engine, TEXT, "en", None, round(nat * factor))
+    assert fit.status == STATUS_OK and abs(fit.error_ms) <= 20, (fit.method, fit.attempts)
+    assert fit.stretch == 1.0 or abs(fit.stretch - 1) <= 0.05
+    if factor != 1.0:
+        assert fit.method.startswith("native"), fit.method
+
+
+def test_native_budget_needs_few_engine_calls(frame_engine):
+    nat = natural_ms(frame_engine)
+    frame_engine.calls = 0
+    fit_line(frame_engine, TEXT, "en", None, round(nat * 1.2))
+    assert frame_engine.calls <= 1 + FitPolicy().max_native_steps
+
+
+def test_pause_step_reaches_what_phonemes_cannot(frame_engine):
+    text = "ttt ttt"  # stops barely compress; only the pause between the words can give way
+    nat = fit_line(frame_engine, text, "en", None, 1000, policy=FitPolicy(native_max_ratio=99,
+                                                                           native_min_ratio=0)).natural_ms
+    fit = fit_line(frame_engine, text, "en", None, round(nat * 0.7))
+    assert fit.status == STATUS_OK and fit.method.startswith("native+pauses"), (fit.method, fit.attempts)
+
+
+def test_native_too_long_reports_the_needed_rate(frame_engine):
+    nat = natural_ms(frame_engine)
+    fit = fit_line(frame_engine, TEXT, "en", None, round(nat / 2))
+    assert fit.status == STATUS_TOO_LONG and fit.needed_rate == pytest.approx(2, rel=0.02)
+    assert fit.stretch == 1.0
+
+
+def test_reroll_varies_the_rhythm_deterministically(frame_engine):
+    nat = natural_ms(frame_engine)
+    a = fit_line(frame_engine, TEXT, "en", None, round(nat * 1.1), seed=5)
+    b = fit_line(frame_engine, TEXT, "en", None, round(nat * 1.1), seed=5)
+    c = fit_line(frame_engine, TEXT, "en", None, round(nat * 1.1), seed=6)
+    assert np.array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.take.durations, c.take.durations)
+    assert abs(c.error_ms) <= 20
+
+
+def test_native_can_be_turned_off(frame_engine):
+    nat = natural_ms(frame_engine)
+    fit = fit_line(frame_engine, TEXT, "en", None, round(nat * 1.1), policy=FitPolicy(allow_native=False))
+    assert fit.method.startswith("rate")

@@ -1,0 +1,131 @@
+"""Spread a change of length over a line's tokens: dubber's token-rate control.
+
+Given the per-token frame counts a model predicted and a target total, return new counts that sum to
+the target exactly. The rules, each unit-tested:
+
+1. Tokens differ in how much they may stretch (their *elasticity*): pauses and punctuation absorb
+   the most, then vowels, then nasals and liquids, then fricatives, and stops the least. Stress marks
+   and other zero-length symbols never change.
+2. The change is shared in proportion to elasticity × current length, so long vowels and pauses move
+   more than short ones, and the rhythm of the line is kept.
+3. Each token's ratio new/natural is clamped to its class's bounds (pauses are freer than phonemes),
+   and every token keeps at least one frame; what a clamped token cannot take is passed on to the
+   tokens that still can (water-filling).
+4. Tokens marked fixed (the silence before and after the speech) never change: they do not move the
+   measured speech span.
+5. Rounding to whole frames uses the largest remainder, so the total is exact.
+When the bounds make the target unreachable, the closest reachable total is returned; the caller sees
+the shortfall and moves down its fitting ladder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PAUSE, VOWEL, SONORANT, FRICATIVE, STOP, MARK = "pause", "vowel", "sonorant", "fricative", "stop", "mark"
+
+# How readily each class absorbs a change, relative to vowels.
+ELASTICITY = {PAUSE: 2.0, VOWEL: 1.0, SONORANT: 0.6, FRICATIVE: 0.4, STOP: 0.25, MARK: 0.0}
+# Bounds on new/natural per class: (shortest, longest).
+RATIO_BOUNDS = {
+    PAUSE: (0.4, 2.5),
+    VOWEL: (0.5, 2.0),
+    SONORANT: (0.5, 1.8),
+    FRICATIVE: (0.6, 1.6),
+    STOP: (0.7, 1.4),
+    MARK: (1.0, 1.0),
+}
+
+_PAUSES = set(" ,.!?;:—…-\"“”()_^$") | {"", "<pad>", "<bos>", "<eos>"}
+_VOWELS = set("aeiouyAEIOUWYæɐɑɒɔəɚɛɜɝɞɘɵɨɪɯʉʊʌʏøœɤᵊᵻɶ")
+_STOPS = set("pbtdkgqɢʔcɟɖʈTʧʤʦʣʨʥɡ")
+_FRICATIVES = set("fvθðszʃʒxɣχʁhɦçʝɸβɕʑʂʐ")
+_MARKS = set("ˈˌːˑ̃ʰʲ↓↗↘→ꜛ") | {"\u0303", "\u0329", "\u030d", "\u0306"}
+
+
+def token_class(token: str) -> str:
+    """Classify one phoneme token (a single symbol, a pad or punctuation)."""
+    if token in _PAUSES or token.isspace():
+        return PAUSE
+    head = token[0]
+    if head in _MARKS:
+        return MARK
+    if head in _VOWELS:
+        return VOWEL
+    if head in _STOPS:
+        return STOP
+    if head in _FRICATIVES:
+        return FRICATIVE
+    return SONORANT  # nasals, liquids, glides and anything rarer
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The allocation and how it relates to what was asked."""
+
+    frames: np.ndarray  # int32 per token
+    target: int
+    reachable: bool  # False when the class bounds stopped short of the target
+
+    @property
+    def total(self) -> int:
+        return int(self.frames.sum())
+
+
+# The pause step of the fitting ladder: pauses between words and sentences may shrink to a frame
+# or grow sixfold once the phonemes have reached their own bounds.
+WIDE_PAUSES = {**RATIO_BOUNDS, PAUSE: (0.0, 6.0)}
+
+
+def allocate(natural: np.ndarray, tokens: list[str], target_total: int,
+             fixed: np.ndarray | None = None, bounds: dict[str, tuple[float, float]] | None = None) -> Budget:
+    """Return per-token frames summing to `target_total` (or as close as the bounds allow)."""
+    bounds = bounds or RATIO_BOUNDS
+    nat = np.asarray(natural, dtype=np.float64).reshape(-1)
+    if nat.size != len(tokens):
+        raise ValueError(f"{nat.size} durations for {len(tokens)} tokens")
+    classes = [token_class(t) for t in tokens]
+    frozen = np.zeros(nat.size, bool) if fixed is None else np.asarray(fixed, bool).copy()
+    lo_ratio = np.array([bounds[c][0] for c in classes])
+    hi_ratio = np.array([bounds[c][1] for c in classes])
+    weight = np.array([ELASTICITY[c] for c in classes])
+    frozen |= weight == 0
+    lo = np.where(frozen, nat, np.maximum(np.ceil(nat * lo_ratio - 1e-9), np.minimum(nat, 1.0)))
+    lo = np.maximum(lo, np.where(nat > 0, 1.0, 0.0))  # every token that had a frame keeps one
+    hi = np.where(frozen, nat, np.maximum(np.floor(nat * hi_ratio + 1e-9), lo))
+    target = int(target_total)
+    reachable = lo.sum() <= target <= hi.sum()
+    goal = float(np.clip(target, lo.sum(), hi.sum()))
+
+    new = nat.copy()
+    free = ~frozen & (weight > 0)
+    for _ in range(nat.size + 1):  # each round clamps at least one token or finishes
+        delta = goal - new.sum()
+        if abs(delta) < 1e-9 or not free.any():
+            break
+        share = np.where(free, weight * np.maximum(nat, 1.0), 0.0)
+        step = delta * share / share.sum()
+        proposal = new + step
+        over = free & ((proposal > hi) | (proposal < lo))
+        new = np.clip(proposal, lo, hi)
+        free &= ~over
+    return Budget(_round_exact(new, lo, hi, int(round(goal))), target, bool(reachable))
+
+
+def _round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int) -> np.ndarray:
+    """Round to integers within [lo, hi] so that they sum to `total` (largest remainder first)."""
+    base = np.clip(np.floor(values), lo, hi)
+    short = total - int(base.sum())
+    remainder = values - base
+    order = np.argsort(-remainder, kind="stable") if short > 0 else np.argsort(remainder, kind="stable")
+    out = base.copy()
+    step = 1 if short > 0 else -1
+    for i in order:
+        if short == 0:
+            break
+        if lo[i] <= out[i] + step <= hi[i]:
+            out[i] += step
+            short -= step
+    return out.astype(np.int32)
