@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/fit.py
+	$(BIN)/python bench/duration.py
 	$(BIN)/python bench/e2e.py
 
 clean:

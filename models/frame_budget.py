@@ -129,3 +129,12 @@ def _round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int)
             out[i] += step
             short -= step
     return out.astype(np.int32)
+
+
+def speech_budget(durations: np.ndarray, phonemes: str, speech_frames: int) -> Budget:
+    """Re-time a take's symbols (laid out as `Take.durations`) to `speech_frames`, silences kept."""
+    tokens = ["<sil>", *phonemes, "<sil>"]
+    fixed = np.zeros(len(tokens), dtype=bool)
+    fixed[[0, -1]] = True  # the silence before and after the speech does not move its span
+    natural = np.asarray(durations)
+    return allocate(natural, tokens, int(natural[0]) + int(natural[-1]) + int(speech_frames), fixed=fixed)

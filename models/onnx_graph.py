@@ -1,7 +1,8 @@
 """Rewrite ONNX graphs in small named steps, and keep patched copies in the user cache.
 
 A transform is any function that edits an `onnx.ModelProto` in place, such as
-`expose_outputs` bound to a list of names. `patched_model_path` runs one on a model
+`expose_outputs` bound to a list of names, or `feed_tensor`, which turns an inner
+tensor into an input (to feed a model's own predictions back in). `patched_model_path` runs one on a model
 file once and keeps the result, keyed by the source's content and the transform's
 tag, so a large model is not rewritten on every start. Several steps become one
 transform by calling them in turn under one tag.
@@ -91,3 +92,70 @@ def expose_outputs(model: Any, names: Iterable[str]) -> None:
         info = known.get(name)
         graph.output.append(info if info is not None else helper.make_empty_tensor_value_info(name))
         outputs.add(name)
+
+
+def feed_tensor(model: Any, name: str, elem_type: int | None = None, rank: int | None = None) -> list[str]:
+    """Make the intermediate tensor `name` a graph input, prune what no output needs, return the inputs left.
+
+    The tensor's producer stops writing it, the new input takes the recorded element
+    type and rank (or `elem_type` and `rank` when the graph records none) with every
+    dimension dynamic, and `prune` then drops the nodes that only served the old value.
+    Other inputs can fall away with them, and onnxruntime refuses feeds for inputs that
+    are gone, so the names of the inputs that remain are returned, in graph order.
+    """
+    from onnx import helper
+
+    graph = model.graph
+    producer = next((node for node in graph.node if name in node.output), None)
+    if producer is None:
+        raise GraphError(f"the ONNX graph {graph.name!r} has no inner tensor {name!r} to feed",
+                         tensor=name, graph=graph.name)
+    known = next((info for info in graph.value_info if info.name == name), None)
+    if known is not None and known.type.HasField("tensor_type"):
+        tensor = known.type.tensor_type
+        elem_type = tensor.elem_type
+        if tensor.HasField("shape"):
+            rank = len(tensor.shape.dim)
+    if not elem_type:
+        raise GraphError(f"the ONNX graph {graph.name!r} records no type for {name!r}; pass elem_type",
+                         tensor=name, graph=graph.name)
+    # Rename rather than delete, so a producer with other, still-used outputs keeps working.
+    index = list(producer.output).index(name)
+    producer.output[index] = f"{name}/dubber_unused"
+    shape = None if rank is None else [f"{name}/dim{axis}" for axis in range(rank)]
+    graph.input.append(helper.make_tensor_value_info(name, elem_type, shape))
+    infos = [info for info in graph.value_info if info.name != name]  # a graph input is not also a value info
+    del graph.value_info[:]
+    graph.value_info.extend(infos)
+    prune(model)
+    return [info.name for info in graph.input]
+
+
+def prune(model: Any) -> None:
+    """Remove the nodes, initializers, graph inputs and value infos that no graph output depends on."""
+    graph = model.graph
+    needed = {output.name for output in graph.output}
+    live = []
+    for node in reversed(graph.node):  # ONNX keeps nodes in topological order
+        if any(name in needed for name in node.output):
+            live.append(node)
+            needed.update(name for name in node.input if name)
+            needed.update(_outer_names(node))
+    live.reverse()
+    del graph.node[:]
+    graph.node.extend(live)
+    for field in (graph.initializer, graph.input, graph.value_info):
+        keep = [item for item in field if item.name in needed]
+        del field[:]
+        field.extend(keep)
+
+
+def _outer_names(node: Any) -> set[str]:
+    """Return every tensor name used inside the node's subgraphs, so outer values they read stay alive."""
+    names: set[str] = set()
+    for attr in node.attribute:
+        for graph in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+            for inner in graph.node:
+                names.update(inner.input)
+                names.update(_outer_names(inner))
+    return names

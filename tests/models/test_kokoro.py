@@ -16,7 +16,9 @@ from dubber.models.kokoro import (
     KokoroEngine,
     split_phonemes,
     symbol_frames,
+    token_frames,
 )
+from dubber.models.frame_budget import speech_budget
 
 needs_kokoro = pytest.mark.skipif(KokoroEngine.unavailable_reason() is not None,
                                   reason=str(KokoroEngine.unavailable_reason()))
@@ -35,8 +37,9 @@ def test_capabilities() -> None:
     assert set(caps.voices) == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
     assert caps.default_voice["ja"] == "jf_alpha"
     assert caps.default_voice["en"] in caps.voices
-    assert caps.duration_control == "rate"
+    assert caps.duration_control == "native_frames" and caps.duration_step_samples == 600
     assert caps.rate_range == (0.5, 2.0)
+    assert KokoroEngine().takes_durations
 
 
 @needs_kokoro
@@ -118,6 +121,28 @@ def test_symbol_frames_give_the_gap_between_chunks_to_the_space() -> None:
     # A second dropped space gets nothing; a hard cut inside a word credits the symbol before it.
     assert symbol_frames("ab  cd", ["ab", "cd"], [first, second]).tolist() == [9, 2, 3, 1 + pause + 7, 0, 4, 5, 2]
     assert symbol_frames("abcd", ["ab", "cd"], [first, second]).tolist() == [9, 2, 3 + 1 + pause + 7, 4, 5, 2]
+
+
+def test_token_frames_undo_symbol_frames() -> None:
+    first, second = np.array([9, 2, 3, 4]), np.array([7, 4, 5, 2])
+    for phonemes in ("ab cd", "ab  cd", "abcd"):
+        chunks = ["ab", "cd"]
+        tokens, pauses = token_frames(phonemes, chunks, symbol_frames(phonemes, chunks, [first, second]),
+                                      [first, second])
+        assert [t.tolist() for t in tokens] == [first.tolist(), second.tolist()] and pauses == [CHUNK_PAUSE_FRAMES]
+
+
+def test_token_frames_split_a_changed_cut_by_the_rule() -> None:
+    first, second = np.array([9, 2, 3, 4]), np.array([7, 4, 5, 2])
+    # A longer gap lengthens the pause; a short one takes the pause, then the leading pad.
+    tokens, pauses = token_frames("ab cd", ["ab", "cd"], np.array([9, 2, 3, 30, 4, 5, 2]), [first, second])
+    assert (tokens[0][-1], pauses, tokens[1][0]) == (4, [19], 7)
+    tokens, pauses = token_frames("ab cd", ["ab", "cd"], np.array([9, 2, 3, 6, 4, 5, 2]), [first, second])
+    assert (tokens[0][-1], pauses, tokens[1][0]) == (4, [0], 2)
+    # Inside a word the symbol before the cut takes the change.
+    tokens, pauses = token_frames("abcd", ["ab", "cd"], np.array([9, 2, 3 + 4 + 8 + 7 + 5, 4, 5, 2]),
+                                  [first, second])
+    assert (tokens[0][-2:].tolist(), pauses, tokens[1][0]) == ([8, 4], [8], 7)
 
 
 @needs_kokoro
@@ -265,3 +290,82 @@ def test_english_is_intelligible_to_whisper(engine: KokoroEngine) -> None:
         refs.append(_words(sentence))
         heard.append(_words(" ".join(s.text for s in segments)))
     assert jiwer.wer(refs, heard) <= 0.15, list(zip(refs, heard))
+
+
+@needs_kokoro
+def test_frames_graph_drops_the_speed_input(engine: KokoroEngine) -> None:
+    model = engine._load().model
+    model.load_frames()
+    assert [i.name for i in model._frames_session.get_inputs()] == ["tokens", "style", kokoro.DURATIONS_TENSOR]
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Return the correlation and the SNR in dB of `b` against `a`."""
+    noise = np.sum((a - b) ** 2)
+    return float(np.corrcoef(a, b)[0, 1]), float("inf") if noise == 0 else float(10 * np.log10(np.sum(a**2) / noise))
+
+
+@needs_kokoro
+@pytest.mark.parametrize(("text", "lang"), [("The quick brown fox jumps over the lazy dog.", "en"),
+                                            ("こんにちは。ありがとう。", "ja")])
+def test_natural_frames_give_the_natural_take(engine: KokoroEngine, text: str, lang: str) -> None:
+    natural = engine.synthesize(text, lang, seed=2)
+    again = engine.synthesize_frames(text, lang, None, natural.durations, seed=2)
+    assert again.n_samples == natural.n_samples
+    assert np.array_equal(again.durations, natural.durations) and again.phonemes == natural.phonemes
+    correlation, snr = _similarity(natural.samples, again.samples)
+    # Measured: bit-identical (Kokoro has no random ops and the same kernels run).
+    assert correlation > 0.999 and snr > 40, (correlation, snr)
+
+
+@needs_kokoro
+def test_natural_frames_give_the_natural_take_across_chunks(engine: KokoroEngine,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kokoro, "MAX_TOKENS", 12)
+    text = "The quick brown fox jumps over the lazy dog."
+    natural = engine.synthesize(text, "en")
+    assert len(split_phonemes(natural.phonemes, 12)) > 2
+    again = engine.synthesize_frames(text, "en", None, natural.durations)
+    assert np.array_equal(again.samples, natural.samples)
+    longer = natural.durations.copy()
+    longer[1:-1] += 1
+    take = engine.synthesize_frames(text, "en", None, longer)
+    assert take.n_samples == longer.sum() * FRAME_SAMPLES
+
+
+@needs_kokoro
+@pytest.mark.parametrize("ratio", [0.8, 1.3])
+def test_scaled_frames_give_exactly_that_length(engine: KokoroEngine, ratio: float) -> None:
+    text = "Where were you when the lights went out last night?"
+    natural = engine.synthesize(text, "en", voice="jm_kumo")
+    budget = speech_budget(natural.durations, natural.phonemes, round(natural.durations[1:-1].sum() * ratio))
+    assert budget.reachable
+    take = engine.synthesize_frames(text, "en", "jm_kumo", budget.frames)
+    assert np.array_equal(take.durations, budget.frames) and take.durations.dtype == np.int32
+    assert take.n_samples == budget.frames.sum() * FRAME_SAMPLES
+    _assert_speech(take.samples)
+    again = engine.synthesize_frames(text, "en", "jm_kumo", budget.frames)
+    assert np.array_equal(take.samples, again.samples)
+
+
+@needs_kokoro
+def test_target_ms_is_met_natively(engine: KokoroEngine) -> None:
+    text = "Thank you very much for your help."
+    natural = engine.synthesize(text, "en")
+    target_ms = natural.durations[1:-1].sum() * 1000 * FRAME_SAMPLES // SAMPLE_RATE * 85 // 100
+    take = engine.synthesize(text, "en", target_ms=int(target_ms))
+    assert take.durations[1:-1].sum() == round(target_ms * SAMPLE_RATE / 1000 / FRAME_SAMPLES)
+    assert take.durations[0] == natural.durations[0] and take.durations[-1] == natural.durations[-1]
+    assert take.n_samples == take.durations.sum() * FRAME_SAMPLES
+
+
+@needs_kokoro
+@pytest.mark.parametrize("change", ["short", "long", "float", "zero", "negative"])
+def test_bad_frames_raise(engine: KokoroEngine, change: str) -> None:
+    natural = engine.synthesize("All right.", "en")
+    frames = natural.durations.copy()
+    bad = {"short": frames[:-1], "long": np.append(frames, 3), "float": frames.astype(np.float32),
+           "zero": np.where(np.arange(len(frames)) == 2, 0, frames),
+           "negative": np.where(np.arange(len(frames)) == 2, -1, frames)}[change]
+    with pytest.raises(SynthesisError, match="frame"):
+        engine.synthesize_frames("All right.", "en", None, bad)

@@ -136,3 +136,62 @@ def test_failed_write_leaves_no_temp_file(source: Path, monkeypatch: pytest.Monk
 def test_patch_rejects_unsafe_tags(source: Path, tag: str) -> None:
     with pytest.raises(ValueError, match="tag"):
         patched_model_path(source, tag, lambda m: None)
+
+
+def _chain_model() -> onnx.ModelProto:
+    """Build out = Relu(x * w + y) with a side branch (Neg of y) that only feeds the product's input."""
+    vector = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [3]) for name in ("x", "y", "z", "out")]
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3], [2, 2, 2])
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "w"], ["scaled"]),
+         helper.make_node("Add", ["scaled", "y"], ["sum"]),
+         helper.make_node("Relu", ["sum"], ["out"])],
+        "chain", vector[:3], vector[3:], initializer=[weight],
+        value_info=[helper.make_tensor_value_info("scaled", TensorProto.FLOAT, [3])])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_feed_tensor_makes_an_inner_tensor_an_input_and_prunes() -> None:
+    model = _chain_model()
+    left = onnx_graph.feed_tensor(model, "scaled")
+    assert left == ["y", "scaled"]  # x and z no longer reach an output; z never did
+    assert [node.op_type for node in model.graph.node] == ["Add", "Relu"]
+    assert not model.graph.initializer and not model.graph.value_info
+    fed = model.graph.input[-1]
+    assert fed.type.tensor_type.elem_type == TensorProto.FLOAT
+    assert all(dim.dim_param and not dim.dim_value for dim in fed.type.tensor_type.shape.dim)
+    onnx.checker.check_model(model)
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == left
+    out = session.run(None, {"y": np.array([1, 1, -3], np.float32), "scaled": np.array([1, -5, 2], np.float32)})
+    assert out[0].tolist() == [2, 0, 0]
+
+
+def test_feed_tensor_takes_a_type_when_none_is_recorded() -> None:
+    model = _tiny_model()
+    with pytest.raises(GraphError, match="elem_type"):
+        onnx_graph.feed_tensor(model, "sum")
+    left = onnx_graph.feed_tensor(model, "sum", elem_type=TensorProto.FLOAT, rank=1)
+    assert left == ["sum"]
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"sum": np.array([-1, 0, 5, 7], np.float32)})[0].tolist() == [0, 0, 5, 7]
+
+
+def test_feed_tensor_keeps_a_producer_whose_other_output_is_used() -> None:
+    vector = [helper.make_tensor_value_info(name, TensorProto.FLOAT, [4]) for name in ("x", "a", "b")]
+    split = helper.make_tensor("split", TensorProto.INT64, [2], [2, 2])
+    graph = helper.make_graph(
+        [helper.make_node("Split", ["x", "split"], ["left", "right"]),
+         helper.make_node("Neg", ["left"], ["a"]), helper.make_node("Relu", ["right"], ["b"])],
+        "split", vector[:1], vector[1:], initializer=[split])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    assert onnx_graph.feed_tensor(model, "right", elem_type=TensorProto.FLOAT, rank=1) == ["x", "right"]
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    a, b = session.run(None, {"x": np.array([1, 2, 3, 4], np.float32), "right": np.array([-1, 9], np.float32)})
+    assert a.tolist() == [-1, -2] and b.tolist() == [0, 9]
+
+
+def test_feed_tensor_rejects_a_graph_input() -> None:
+    model = _tiny_model()
+    with pytest.raises(GraphError, match="'x'"):
+        onnx_graph.feed_tensor(model, "x")
