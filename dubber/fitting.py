@@ -282,11 +282,18 @@ def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int) -> tuple
         # of it is a correction, not a squeeze.
         return None, 1.0
     clip = _clip_around(best.samples, best.span, rate_sr)
-    stretched = time_stretch(clip, round(clip.size * ratio))
-    span = speech_span(stretched, rate_sr)
-    if span is None:
-        return None, 1.0
-    return _Measured(best.take, stretched, span, f"stretch {ratio:.3f}"), ratio
+    want = ms_to_samples(target_ms, rate_sr)
+    found: _Measured | None = None
+    for _ in range(2):  # WSOLA smears the edges a little: correct once by what was measured
+        stretched = time_stretch(clip, round(clip.size * ratio))
+        span = speech_span(stretched, rate_sr)
+        if span is None:
+            break
+        m = _Measured(best.take, stretched, span, f"stretch {ratio:.3f}")
+        if found is None or abs(m.span.length - want) < abs(found.span.length - want):
+            found, applied = m, ratio
+        ratio = min(max(ratio * want / span.length, low), high)
+    return (found, applied) if found is not None else (None, 1.0)
 
 
 def _clip_around(samples: np.ndarray, span: Span, rate: int) -> np.ndarray:

@@ -9,7 +9,7 @@ the target exactly. The rules, each unit-tested:
 2. The change is shared in proportion to elasticity × current length, so long vowels and pauses move
    more than short ones, and the rhythm of the line is kept.
 3. Each token's ratio new/natural is clamped to its class's bounds (pauses are freer than phonemes),
-   and every token keeps at least one frame; what a clamped token cannot take is passed on to the
+   though a short token may always move by one whole frame, and every token keeps at least one frame; what a clamped token cannot take is passed on to the
    tokens that still can (water-filling).
 4. Tokens marked fixed (the silence before and after the speech) never change: they do not move the
    measured speech span.
@@ -92,9 +92,11 @@ def allocate(natural: np.ndarray, tokens: list[str], target_total: int,
     hi_ratio = np.array([bounds[c][1] for c in classes])
     weight = np.array([ELASTICITY[c] for c in classes])
     frozen |= weight == 0
-    lo = np.where(frozen, nat, np.maximum(np.ceil(nat * lo_ratio - 1e-9), np.minimum(nat, 1.0)))
-    lo = np.maximum(lo, np.where(nat > 0, 1.0, 0.0))  # every token that had a frame keeps one
-    hi = np.where(frozen, nat, np.maximum(np.floor(nat * hi_ratio + 1e-9), lo))
+    # Whole frames: a short token may always move by one frame, or it could never move at all.
+    lo = np.minimum(np.ceil(nat * lo_ratio - 1e-9), nat - (lo_ratio < 1))
+    hi = np.maximum(np.floor(nat * hi_ratio + 1e-9), nat + (hi_ratio > 1))
+    lo = np.where(frozen, nat, np.maximum(lo, np.where(nat > 0, 1.0, 0.0)))  # a token with frames keeps one
+    hi = np.where(frozen, nat, np.maximum(hi, lo))
     target = int(target_total)
     reachable = lo.sum() <= target <= hi.sum()
     goal = float(np.clip(target, lo.sum(), hi.sum()))

@@ -148,3 +148,19 @@ def test_native_can_be_turned_off(frame_engine):
     nat = natural_ms(frame_engine)
     fit = fit_line(frame_engine, TEXT, "en", None, round(nat * 1.1), policy=FitPolicy(allow_native=False))
     assert fit.method.startswith("rate")
+
+
+@pytest.mark.parametrize("engine_name", ["piper", "kokoro"])
+def test_real_engines_fit_natively_and_deterministically(engine_name):
+    from dubber.plugin.registry import get_engine
+
+    engine = get_engine(engine_name)
+    text = "Thank you for coming to the meeting today."
+    nat = fit_line(engine, text, "en", None, 1000, policy=FitPolicy(native_min_ratio=0, native_max_ratio=99)).natural_ms
+    target = round(nat * 1.2)
+    a = fit_line(engine, text, "en", None, target, seed=3)
+    b = fit_line(engine, text, "en", None, target, seed=3)
+    c = fit_line(engine, text, "en", None, target, seed=4)
+    assert a.method.startswith("native") and a.status == STATUS_OK and abs(a.error_ms) <= 20
+    assert np.array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.take.durations, c.take.durations) and abs(c.error_ms) <= 20
