@@ -91,6 +91,7 @@ def fit_cues(cues: list[Cue], engine: Engine, options: DubOptions,
         if fit is not None:
             line.target_ms = fit.target_ms
             line.natural_ms, line.rate, line.stretch = fit.natural_ms, fit.rate, fit.stretch
+            line.heard_rate = round(fit.heard_rate, 4)
             line.borrowed_ms, line.method, line.status, line.reason = (
                 fit.borrowed_ms, fit.method, fit.status, fit.reason)
         results.append((line, fit))
@@ -188,6 +189,7 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
         "natural_ms": fit.natural_ms,
         "method": fit.method,
         "rate": fit.rate,
+        "heard_rate": round(fit.heard_rate, 4),
         "stretch": fit.stretch,
         "status": fit.status,
         "engine": engine.name,

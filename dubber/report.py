@@ -33,7 +33,8 @@ class LineReport:
     onset_error_ms: int | None = None
     offset_error_ms: int | None = None
     error_ms: int | None = None  # the larger of the onset and offset errors, signed
-    rate: float | None = None
+    rate: float | None = None  # the engine's rate knob (1.0 under native duration control)
+    heard_rate: float | None = None  # natural speech length / fitted speech length: what a listener hears
     stretch: float | None = None
     borrowed_ms: int = 0
     method: str = ""

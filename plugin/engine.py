@@ -113,6 +113,21 @@ class Engine(ABC):
         raise EngineError(f"engine {self.name!r} cannot take per-token durations "
                           f"(duration control: {self.capabilities.duration_control})", engine=self.name)
 
+    def check_frames(self, text: str, phonemes: str, frames: np.ndarray) -> np.ndarray:
+        """Validate frames laid out as `Take.durations` for these phonemes and return them as int32."""
+        from dubber.errors import SynthesisError
+
+        frames = np.asarray(frames)
+        if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
+            raise SynthesisError(
+                f"{self.name} needs {len(phonemes) + 2} whole frame counts for {text!r} (silence before, one per "
+                f"symbol of {phonemes!r}, silence after), got {frames.dtype} of shape {frames.shape}",
+                engine=self.name, text=text)
+        if frames.min() < 0:
+            raise SynthesisError(f"{self.name} got negative frames for {text!r}: {frames.tolist()}",
+                                 engine=self.name, text=text)
+        return frames.astype(np.int32)
+
     def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0) -> str:
         """Validate language, voice, text and rate, and return the voice to use."""
         from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
