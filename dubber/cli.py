@@ -204,6 +204,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
                   f"{c.speech_start_ms}-{c.speech_end_ms} ms (onset {c.onset_error_ms:+}, offset {c.offset_error_ms:+})"
                   if c.speech_start_ms is not None else f"OFF cue {c.index:4}: no speech found")
         print(f"{len(checks) - len(bad)}/{len(checks)} lines within ±{args.tolerance} ms")
+    if bad:
+        print("dubber: note: the first audio track is measured; after `--mix duck` it also carries the "
+              "original voice, so verify the dub's stem (`--stem`) or a `--mix replace` output instead",
+              file=sys.stderr)
     return EXIT_OK if not bad else EXIT_LINES_FAILED
 
 

@@ -93,3 +93,4 @@ def test_verify_measures_a_dubbed_file(tmp_path, capsys):
     assert doc["lines"] == 6 and doc["outside"] == 0
     # The original video's audio is Japanese at other lengths: it does not pass as the dub.
     assert main(["verify", str(samples / "demo.mp4"), str(samples / "demo.en.srt")]) == 1
+    assert "--stem" in capsys.readouterr().err
