@@ -22,7 +22,7 @@ import numpy as np
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.errors import SynthesisError
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
-from dubber.plugin.engine import Engine, Take
+from dubber.plugin.engine import Engine, Reference, Take
 from dubber.speech import Span, speech_span
 
 STATUS_OK = "ok"
@@ -101,12 +101,13 @@ def fit_line(
     seed: int = 0,
     policy: FitPolicy | None = None,
     max_slot_ms: int | None = None,
+    reference: Reference | None = None,
 ) -> Fit:
     """Synthesize `text` so its speech lasts `target_ms`; raise SynthesisError if there is no speech."""
     policy = policy or FitPolicy()
     if target_ms <= 0:
         raise ValueError(f"target must be positive, got {target_ms} ms")
-    takes = _Takes(engine, text, lang, voice, seed)
+    takes = _Takes(engine, text, lang, voice, seed, reference)
     natural = takes.natural()
     natural_ms = natural.speech_ms
     native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
@@ -167,8 +168,10 @@ class _Measured:
 class _Takes:
     """Ask the engine for takes of one line and remember every measured one."""
 
-    def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int) -> None:
+    def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int,
+                 reference: Reference | None = None) -> None:
         self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
+        self.reference = reference
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
 
@@ -190,7 +193,8 @@ class _Takes:
         rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
         key = ("rate", rate)
         if key not in self.made:
-            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate)
+            options = {"reference": self.reference} if self.reference is not None else {}
+            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate, **options)
             self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
         return self.made[key]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
 
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600
@@ -354,6 +354,9 @@ class KokoroEngine(Engine):
         target_ms: int | None = None,
         seed: int = 0,
         rate: float = 1.0,
+        *,
+        reference: Reference | None = None,
+        emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` at speaking rate `rate`, or with its symbols re-timed to last `target_ms`.
 
@@ -361,7 +364,7 @@ class KokoroEngine(Engine):
         are spread over the target by `frame_budget.speech_budget` and rendered natively;
         the class bounds may leave the take short of a target far from natural.
         """
-        voice = self.check_request(lang, voice, text=text, rate=rate)
+        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         natural = self._natural(text, lang, voice, seed, rate)
         if target_ms is None:
             return natural

@@ -12,7 +12,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -109,6 +109,9 @@ class PiperEngine(Engine):
         target_ms: int | None = None,
         seed: int = 0,
         rate: float = 1.0,
+        *,
+        reference: Reference | None = None,
+        emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` at `rate`, or with its symbols re-timed to last `target_ms`.
 
@@ -116,7 +119,7 @@ class PiperEngine(Engine):
         are spread over the target by `frame_budget.speech_budget` and rendered natively;
         the class bounds may leave the take short of a target far from natural.
         """
-        voice = self.check_request(lang, voice, text=text, rate=rate)
+        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         model = self._load()
         sentences = self._sentences(model, text)
         scales = _scales(model, rate)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -44,6 +45,29 @@ class Capabilities:
             "rate_range": list(self.rate_range),
             "needs_gpu": self.needs_gpu,
         }
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A voice to clone: a clip of the speaker and what is said in it (the prompt text)."""
+
+    audio_path: Path
+    text: str = ""
+    lang: str | None = None
+
+
+EMOTION_KINDS = ("vector", "text", "reference")
+
+
+@dataclass(frozen=True)
+class Emotion:
+    """How a line should feel, in one of the forms cloning engines take."""
+
+    kind: str  # one of EMOTION_KINDS
+    vector: tuple[float, ...] = ()  # e.g. IndexTTS2's 8 weights: happy, angry, sad, afraid, disgusted, melancholic, surprised, calm
+    text: str = ""
+    audio_path: Path | None = None
+    alpha: float = 1.0  # how strongly to apply it
 
 
 @dataclass
@@ -94,8 +118,14 @@ class Engine(ABC):
         target_ms: int | None = None,
         seed: int = 0,
         rate: float = 1.0,
+        *,
+        reference: Reference | None = None,
+        emotion: Emotion | None = None,
     ) -> Take:
-        """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`."""
+        """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`.
+
+        Cloning engines speak in the voice of `reference`; `emotion` goes to engines that take one.
+        """
 
     @property
     def takes_durations(self) -> bool:
@@ -128,8 +158,9 @@ class Engine(ABC):
                                  engine=self.name, text=text)
         return frames.astype(np.int32)
 
-    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0) -> str:
-        """Validate language, voice, text and rate, and return the voice to use."""
+    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
+                      reference: Reference | None = None, emotion: Emotion | None = None) -> str:
+        """Validate language, voice, text, rate, reference and emotion, and return the voice to use."""
         from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 
         caps = self.capabilities
@@ -137,15 +168,26 @@ class Engine(ABC):
             raise UnsupportedLanguage(
                 f"engine {self.name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
                 engine=self.name, lang=lang)
-        if voice is None:
-            voice = caps.default_voice.get(lang) or caps.voices[0]
-        if voice not in caps.voices:
-            raise UnknownVoice(
-                f"engine {self.name!r} has no voice {voice!r} (voices: {', '.join(caps.voices)})",
-                engine=self.name, voice=voice)
+        if reference is not None and caps.cloning == "none":
+            raise UsageError(f"engine {self.name!r} cannot clone a voice from a reference; pick one of its voices",
+                             engine=self.name)
+        if emotion is not None and emotion.kind not in EMOTION_KINDS:
+            raise UsageError(f"unknown emotion kind {emotion.kind!r}; use one of {', '.join(EMOTION_KINDS)}",
+                             engine=self.name)
+        if emotion is not None and caps.emotion != emotion.kind:
+            raise UsageError(f"engine {self.name!r} takes emotion as {caps.emotion!r}, not {emotion.kind!r}",
+                             engine=self.name)
         low, high = caps.rate_range
         if not low <= rate <= high:
             raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)
         if text is not None and not text.strip():
             raise SynthesisError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
+        if reference is not None:
+            return voice or "reference"  # a cloned voice is named by its reference, not a catalogue entry
+        if voice is None:
+            voice = caps.default_voice.get(lang) or (caps.voices[0] if caps.voices else "")
+        if voice not in caps.voices:
+            raise UnknownVoice(
+                f"engine {self.name!r} has no voice {voice!r} (voices: {', '.join(caps.voices) or 'none'})",
+                engine=self.name, voice=voice)
         return voice
