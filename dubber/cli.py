@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
         p.add_argument("--borrow-gap", action="store_true",
                        help="let a line that is too long run into the silence before the next cue")
+        p.add_argument("--config", help="engine settings file (default: config.toml in the user config folder)")
+        p.add_argument("--engine-opt", action="append", default=[], metavar="ENGINE.KEY=VALUE",
+                       help="override one engine setting, e.g. gpt_sovits.url=http://127.0.0.1:9880")
 
     p = sub.add_parser("dub", help="dub a video with a subtitle file")
     p.add_argument("video")
@@ -102,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _options(args: argparse.Namespace) -> Any:
     from dubber.pipeline import DubOptions
 
+    from dubber.config import load_config
+
     opts = DubOptions(lang=args.lang, engine=args.engine, voice=args.voice, seed=args.seed,
-                      policy=FitPolicy(borrow_gap=args.borrow_gap))
+                      policy=FitPolicy(borrow_gap=args.borrow_gap),
+                      config=load_config(args.config, args.engine_opt))
     if args.command == "dub":
         opts.mix, opts.duck_db, opts.keep_original = args.mix, args.duck_db, not args.no_original
     return opts

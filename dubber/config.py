@@ -202,9 +202,17 @@ def url_problem(url: str, allow_remote: bool) -> str | None:
     if not parts.hostname:
         return f"has no host: {url!r}"
     if not allow_remote and not is_loopback(parts.hostname):
-        return (f"points at {parts.hostname!r}, which is not this machine; "
+        return (f"points at {parts.hostname!r}, which is not on this machine; "
                 f"set allow_remote = true for this engine to allow it")
     return None
+
+
+def server_url(engine: str, url: str, allow_remote: bool, why: str = "") -> str:
+    """Return an engine server's base URL, or raise UsageError saying why it is refused."""
+    problem = url_problem(url, allow_remote)
+    if problem:
+        raise UsageError(f"{engine} server URL {problem}{'; ' + why if why else ''}", engine=engine, url=url)
+    return url.rstrip("/")
 
 
 def is_loopback(host: str) -> bool:

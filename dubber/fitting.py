@@ -22,7 +22,7 @@ import numpy as np
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.errors import SynthesisError
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
-from dubber.plugin.engine import Engine, Reference, Take
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, Reference, Take
 from dubber.speech import Span, speech_span
 
 STATUS_OK = "ok"
@@ -138,7 +138,7 @@ def fit_line(
     if abs(natural_ms - slot_ms) > policy.tolerance_ms:
         if native:
             best, method = _native_budget(takes, slot_ms, policy)
-        else:
+        elif engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
             best, method = takes.converge_rate(slot_ms, ratio, policy), "rate"
     stretch = 1.0
     if abs(best.speech_ms - slot_ms) > policy.tolerance_ms and policy.allow_stretch:

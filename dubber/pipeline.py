@@ -13,6 +13,7 @@ import numpy as np
 
 from dubber import media
 from dubber.audio import ms_to_samples, samples_to_ms
+from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.errors import UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
@@ -42,6 +43,7 @@ class DubOptions:
     policy: FitPolicy = field(default_factory=FitPolicy)
     keep_original: bool = True
     sample_rate: int = OUTPUT_RATE
+    config: Config | None = None  # engine settings (model folders, server URLs, timeouts)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class DubResult:
 def resolve_engine(options: DubOptions) -> Engine:
     """Return the engine the options name, or the default one for the language."""
     name = options.engine or registry.engine_for_language(options.lang)
-    engine = registry.get_engine(name)
+    engine = registry.get_engine(name, options.config)
     options.voice = engine.check_request(options.lang, options.voice)
     return engine
 

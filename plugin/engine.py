@@ -105,6 +105,11 @@ class Engine(ABC):
     capabilities: ClassVar[Capabilities]
 
     @classmethod
+    def from_settings(cls, settings: object) -> Engine:
+        """Build the engine from its `[engines.NAME]` config table (`dubber.config.EngineSettings`)."""
+        return cls()
+
+    @classmethod
     def unavailable_reason(cls) -> str | None:
         """Say what is missing (package, weights) or None when the engine can run."""
         return None

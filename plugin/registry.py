@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from dubber.errors import EngineUnavailable, UnknownEngine
 from dubber.plugin.engine import Engine
 
+if TYPE_CHECKING:
+    from dubber.config import Config
+
 GROUP = "dubber.engines"
 
-_instances: dict[str, Engine] = {}
+_instances: dict[tuple[str, int | None], Engine] = {}
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,16 @@ def engine_class(name: str) -> type[Engine]:
     return found[name].load_class()
 
 
-def get_engine(name: str) -> Engine:
-    """Return a shared, ready instance of engine `name`."""
-    if name not in _instances:
+def get_engine(name: str, config: Config | None = None) -> Engine:
+    """Return a shared, ready instance of engine `name`, built from its config table when given."""
+    key = (name, id(config) if config is not None else None)
+    if key not in _instances:
         cls = engine_class(name)
         reason = cls.unavailable_reason()
         if reason:
             raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
-        _instances[name] = cls()
-    return _instances[name]
+        _instances[key] = cls() if config is None else cls.from_settings(config.engine(name))
+    return _instances[key]
 
 
 def engine_for_language(lang: str) -> str:

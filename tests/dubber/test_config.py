@@ -195,7 +195,7 @@ def test_loopback_urls_pass(url):
 @pytest.mark.parametrize("url", ["http://[::2]:9880", "http://0.0.0.0:9880", "http://127.0.0.1.evil.com",
                                  "http://2130706433", "http://localhost.evil.com", "http://127.0.0.1@evil.com"])
 def test_non_loopback_hosts_refused(url):
-    with pytest.raises(UsageError, match="not this machine"):
+    with pytest.raises(UsageError, match="not on this machine"):
         EngineSettings("e", {"url": url}).url()
 
 

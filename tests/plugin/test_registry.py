@@ -36,3 +36,20 @@ def test_errors_survive_pickling():
     err = SynthesisError("boom", engine="piper", line=3)
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is SynthesisError and str(back) == "boom" and back.engine == "piper" and back.line == 3
+
+
+def test_config_reaches_server_engines(tmp_path):
+    from dubber.config import load_config
+    from dubber.errors import UsageError
+
+    cfg = load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9999", "cosyvoice.timeout_ms=5000"])
+    assert registry.get_engine("gpt_sovits", cfg).url == "http://127.0.0.1:9999"
+    assert registry.get_engine("cosyvoice", cfg).timeout_ms == 5000
+    with pytest.raises(UsageError, match="not on this machine"):
+        load_config(tmp_path / "none.toml", ["cosyvoice.url=http://10.1.2.3:50000"])
+
+
+def test_every_registered_engine_declares_its_capabilities():
+    for name in registry.entries():
+        caps = registry.engine_class(name).capabilities.to_dict()
+        assert caps["languages"] and caps["sample_rate"] > 0 and caps["duration_control"]

@@ -1,0 +1,206 @@
+"""The GPT-SoVITS engine: zero-shot voice cloning through a running GPT-SoVITS `api_v2.py` server.
+
+dubber does not load GPT-SoVITS itself; the user starts its HTTP server next to dubber:
+
+    python api_v2.py -a 127.0.0.1 -p 9880 -c GPT_SoVITS/configs/tts_infer.yaml
+
+and every line is one POST to its `/tts` endpoint. The server reads the reference clip from
+its own disk, so by default only a server on this machine (a loopback address) is accepted.
+
+Language codes: GPT-SoVITS v2 takes "zh", "ja", "ko" and "yue" as that language mixed with
+English words (its "not changed" modes), "en" as English, and "all_*" as the language alone.
+Subtitle lines often carry Latin names and words, so dubber's codes map to the mixed modes.
+
+Sample rate: v1/v2/v2Pro models answer at 32 kHz, which `capabilities` declares; v3 (24 kHz)
+and v4 (48 kHz) models answer at their own rate, and each `Take` reports the WAV's real rate.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
+
+DEFAULT_URL = "http://127.0.0.1:9880"
+DEFAULT_TIMEOUT_MS = 120_000
+SAMPLE_RATE = 32000  # v1/v2/v2Pro models; v3 and v4 answer at 24 and 48 kHz (see `Take.sample_rate`)
+REFERENCE_MIN_S = 3.0  # api_v2 refuses references outside 3-10 s (48000-160000 samples at 16 kHz)
+REFERENCE_MAX_S = 10.0
+START_HINT = "start GPT-SoVITS api_v2.py: python api_v2.py -a 127.0.0.1 -p 9880 -c GPT_SoVITS/configs/tts_infer.yaml"
+
+# dubber language code -> api_v2 `text_lang` / `prompt_lang`.
+LANGUAGES = {"zh": "zh", "en": "en", "ja": "ja", "ko": "ko", "yue": "yue"}
+
+
+class GptSovitsEngine(Engine):
+    """Clone the voice of a reference clip with GPT-SoVITS; duration is steered by `speed_factor`."""
+
+    name = "gpt_sovits"
+    capabilities = Capabilities(
+        languages=tuple(LANGUAGES),
+        sample_rate=SAMPLE_RATE,
+        voices=(),
+        cloning="zero_shot",
+        emotion="none",
+        duration_control=DURATION_RATE,
+        rate_range=(0.6, 1.65),  # the speed slider's range in GPT-SoVITS's own web UI
+        needs_gpu=True,
+    )
+
+    def __init__(self, url: str = DEFAULT_URL, timeout_ms: int = DEFAULT_TIMEOUT_MS,
+                 allow_remote: bool = False) -> None:
+        from dubber.config import is_loopback, server_url
+
+        self.url = server_url(self.name, url, allow_remote,
+                              why="the server reads the reference clip from its own disk")
+        if timeout_ms <= 0:
+            raise UsageError(f"GPT-SoVITS timeout must be positive, got {timeout_ms} ms",
+                             engine=self.name, timeout_ms=timeout_ms)
+        self.timeout_ms = int(timeout_ms)
+        self.allow_remote = allow_remote
+        self._local = is_loopback(urllib.parse.urlsplit(self.url).hostname or "")
+
+    @classmethod
+    def from_settings(cls, settings: object) -> GptSovitsEngine:
+        """Build from `[engines.gpt_sovits]`: url, timeout_ms, allow_remote."""
+        return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(DEFAULT_TIMEOUT_MS),
+                   allow_remote=settings.allow_remote)
+
+    def synthesize(
+        self,
+        text: str,
+        lang: str,
+        voice: str | None = None,
+        target_ms: int | None = None,
+        seed: int = 0,
+        rate: float = 1.0,
+        *,
+        reference: Reference | None = None,
+        emotion: Emotion | None = None,
+    ) -> Take:
+        """Speak `text` in the voice of `reference` at `rate` (GPT-SoVITS's speed_factor)."""
+        if reference is None:
+            raise UsageError("engine 'gpt_sovits' clones a voice: give a reference clip (3-10 s) and its transcript",
+                             engine=self.name)
+        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+        ref_path = check_reference(Path(reference.audio_path))
+        body = self.request_body(text, lang, ref_path, reference, seed, rate)
+        audio = self._post("/tts", body, text)
+        samples, sample_rate = _read_wav(audio, text)
+        return Take(samples, sample_rate, text, engine=self.name, voice=voice, seed=seed, rate=rate)
+
+    def request_body(self, text: str, lang: str, ref_path: Path, reference: Reference, seed: int,
+                     rate: float) -> dict[str, Any]:
+        """Build the JSON body api_v2's POST /tts takes for one line."""
+        prompt_lang = reference.lang or lang
+        if prompt_lang not in LANGUAGES:
+            raise UsageError(f"engine 'gpt_sovits' cannot read a reference in {prompt_lang!r} "
+                             f"(it speaks {', '.join(LANGUAGES)})", engine=self.name, lang=prompt_lang)
+        return {
+            "text": " ".join(text.split()),  # one fragment: "cut0" never splits, and no line breaks remain
+            "text_lang": LANGUAGES[lang],
+            "ref_audio_path": str(ref_path),
+            "prompt_text": reference.text,
+            "prompt_lang": LANGUAGES[prompt_lang],
+            "text_split_method": "cut0",
+            "batch_size": 1,
+            "speed_factor": float(rate),
+            "fragment_interval": 0,
+            "seed": int(seed),
+            "media_type": "wav",
+            "streaming_mode": False,
+        }
+
+    def _post(self, path: str, body: dict[str, Any], text: str) -> bytes:
+        """POST `body` as JSON and return the response bytes, mapping failures to dubber errors."""
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(body).encode("utf-8"), method="POST",
+            headers={"Content-Type": "application/json", "Accept": "audio/wav"})
+        # A server on this machine is reached directly, never through a configured proxy.
+        handlers = [urllib.request.ProxyHandler({})] if self._local else []
+        opener = urllib.request.build_opener(*handlers)
+        try:
+            with opener.open(request, timeout=self.timeout_ms / 1000) as response:
+                return bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            raise SynthesisError(f"GPT-SoVITS failed on {text!r}: {_server_message(exc)}",
+                                 engine=self.name, text=text, status=exc.code) from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+                raise self._timed_out(text) from exc
+            if isinstance(exc.reason, ConnectionRefusedError):
+                raise EngineUnavailable(f"no GPT-SoVITS server answers at {self.url}; {START_HINT}",
+                                        engine=self.name, hint=START_HINT, url=self.url) from exc
+            raise SynthesisError(f"cannot reach GPT-SoVITS at {self.url}: {exc.reason}",
+                                 engine=self.name, text=text, url=self.url) from exc
+        except (TimeoutError, socket.timeout) as exc:
+            raise self._timed_out(text) from exc
+        except ConnectionError as exc:
+            raise SynthesisError(f"GPT-SoVITS at {self.url} dropped the connection: {exc}",
+                                 engine=self.name, text=text, url=self.url) from exc
+
+    def _timed_out(self, text: str) -> SynthesisError:
+        return SynthesisError(f"GPT-SoVITS timed out after {self.timeout_ms} ms on {text!r}",
+                              engine=self.name, text=text, timeout_ms=self.timeout_ms)
+
+
+def check_reference(path: Path) -> Path:
+    """Return the reference clip's absolute path, or raise UsageError unless it lasts 3-10 s."""
+    import soundfile
+
+    path = path.expanduser().resolve()
+    try:
+        info = soundfile.info(str(path))
+    except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+        raise UsageError(f"cannot read the reference clip {path}: {exc}", engine="gpt_sovits", path=str(path)) from exc
+    seconds = info.frames / info.samplerate
+    if not REFERENCE_MIN_S <= seconds <= REFERENCE_MAX_S:
+        raise UsageError(f"reference clip {path} lasts {seconds:.2f} s; GPT-SoVITS needs "
+                         f"{REFERENCE_MIN_S:g}-{REFERENCE_MAX_S:g} s", engine="gpt_sovits", path=str(path),
+                         seconds=seconds)
+    return path
+
+
+def _server_message(exc: urllib.error.HTTPError) -> str:
+    """Say what api_v2 answered: its JSON `message` and `Exception`, or the raw body."""
+    try:
+        raw = exc.read()
+    except OSError:
+        raw = b""
+    try:
+        payload = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        payload = None
+    if isinstance(payload, dict) and "message" in payload:
+        message = str(payload["message"])
+        if payload.get("Exception"):
+            message += f": {payload['Exception']}"
+    elif isinstance(payload, dict) and "detail" in payload:  # FastAPI's own validation errors
+        message = json.dumps(payload["detail"], ensure_ascii=False)[:500]
+    else:
+        message = raw.decode("utf-8", "replace").strip()[:500] or str(exc.reason)
+    return f"HTTP {exc.code}: {message}"
+
+
+def _read_wav(audio: bytes, text: str) -> tuple[np.ndarray, int]:
+    """Decode api_v2's WAV answer into float32 mono samples and their rate."""
+    import soundfile
+
+    try:
+        samples, sample_rate = soundfile.read(io.BytesIO(audio), dtype="float32", always_2d=True)
+    except RuntimeError as exc:
+        raise SynthesisError(f"GPT-SoVITS answered {len(audio)} bytes that are not a WAV file: {exc}",
+                             engine="gpt_sovits", text=text) from exc
+    if samples.shape[0] == 0:
+        raise SynthesisError(f"GPT-SoVITS returned no audio for {text!r}", engine="gpt_sovits", text=text)
+    return samples.mean(axis=1), int(sample_rate)
