@@ -22,7 +22,7 @@ from dubber.intelligibility import Transcriber
 from dubber.pipeline import DubOptions, dub
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
-from dubber.subtitles import load_subtitles
+from dubber.subtitles import load_subtitles, save_srt
 from dubber.verify import check_output
 
 RATE = 48000
@@ -38,9 +38,6 @@ LINES = [
     ("He forgot his keys on the kitchen table.", 1.1),
 ]
 
-
-def srt_time(ms: int) -> str:
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
 def make_media(folder: Path) -> tuple[Path, Path]:
@@ -60,8 +57,7 @@ def make_media(folder: Path) -> tuple[Path, Path]:
     video = folder / "never seen.mp4"
     media.make_test_video(video, total, np.stack([left, right], axis=1).astype(np.float32), RATE)
     srt = folder / "never seen.en.srt"
-    srt.write_text("".join(f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{x}\n\n" for i, (a, b, x) in enumerate(rows, 1)),
-                   encoding="utf-8")
+    save_srt(srt, rows)
     return video, srt
 
 

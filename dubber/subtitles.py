@@ -430,3 +430,10 @@ def _show(ms: int) -> str:
     """Format milliseconds as H:MM:SS.mmm for messages."""
     sign, ms = ("-", -ms) if ms < 0 else ("", ms)
     return f"{sign}{ms // 3_600_000}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+def save_srt(path: str | os.PathLike[str], lines: list[tuple[int, int, str]]) -> None:
+    """Write (start_ms, end_ms, text) lines as a UTF-8 SRT file."""
+    subs = pysubs2.SSAFile()
+    subs.events = [pysubs2.SSAEvent(start=start, end=end, text=text) for start, end, text in lines]
+    subs.save(os.fspath(path), format_="srt", encoding="utf-8")

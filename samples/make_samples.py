@@ -16,6 +16,7 @@ from dubber import media
 from dubber.audio import ms_to_samples, resample, samples_to_ms
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
+from dubber.subtitles import save_srt
 
 HERE = Path(__file__).parent
 RATE = 48000
@@ -32,9 +33,6 @@ LINES = [
 VOICES = {"Aiko": "jf_alpha", "Kenji": "jm_kumo"}
 FIRST_MS, GAP_MS, TAIL_MS = 800, 700, 1200
 
-
-def srt_time(ms: int) -> str:
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
 def ass_time(ms: int) -> str:
@@ -72,9 +70,7 @@ def main() -> None:
     track += (0.003 * rng.standard_normal(track.size)).astype(np.float32)
     media.make_test_video(HERE / "demo.mp4", total_ms, track, RATE)
 
-    with open(HERE / "demo.en.srt", "w", encoding="utf-8") as f:
-        for i, (start, end, _speaker, text) in enumerate(cues, 1):
-            f.write(f"{i}\n{srt_time(start)} --> {srt_time(end)}\n{text}\n\n")
+    save_srt(HERE / "demo.en.srt", [(start, end, text) for start, end, _speaker, text in cues])
 
     header = ("[Script Info]\nTitle: dubber demo, two speakers\nScriptType: v4.00+\nPlayResX: 320\nPlayResY: 180\n\n"
               "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "

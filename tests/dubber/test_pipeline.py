@@ -14,7 +14,7 @@ from dubber.cli import main
 from dubber.pipeline import DubOptions, dub
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
-from dubber.subtitles import load_subtitles
+from dubber.subtitles import load_subtitles, save_srt
 from dubber.verify import check_output
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -29,9 +29,6 @@ UNSEEN = [
     ("She painted the fence green last summer.", 1.0),
 ]
 
-
-def srt_time(ms: int) -> str:
-    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +50,7 @@ def unseen(tmp_path_factory):
     video = root / "unseen clip.mp4"
     media.make_test_video(video, total, np.stack([original, original], axis=1), RATE)
     srt = root / "unseen.srt"
-    srt.write_text("".join(f"{i}\n{srt_time(a)} --> {srt_time(b)}\n{x}\n\n" for i, (a, b, x) in enumerate(rows, 1)),
-                   encoding="utf-8")
+    save_srt(srt, rows)
     out = root / "out.mkv"
     result = dub(video, srt, out, DubOptions(lang="en", mix="replace"), stem_path=root / "stem.wav",
                  report_path=root / "report.json")

@@ -465,3 +465,14 @@ def test_subtitle_error_survives_pickling(tmp_path):
         load_subtitles(tmp_path / "gone.vtt")
     again = pickle.loads(pickle.dumps(info.value))
     assert (str(again), again.path) == (str(info.value), str(tmp_path / "gone.vtt"))
+
+
+def test_save_srt_round_trips(tmp_path):
+    from dubber.subtitles import load_subtitles, save_srt
+
+    path = tmp_path / "out.srt"
+    save_srt(path, [(800, 3195, "Good morning."), (3895, 5766, "The boats leave at nine.")])
+    loaded = load_subtitles(path)
+    assert [(c.start_ms, c.end_ms, c.text) for c in loaded.cues] == [
+        (800, 3195, "Good morning."), (3895, 5766, "The boats leave at nine.")]
+    assert loaded.diagnostics == []
