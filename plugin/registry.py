@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 GROUP = "dubber.engines"
 
-_instances: dict[tuple[str, int | None], Engine] = {}
+_instances: dict[tuple[str, str], Engine] = {}
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,16 @@ def engine_class(name: str) -> type[Engine]:
 
 def get_engine(name: str, config: Config | None = None) -> Engine:
     """Return a shared, ready instance of engine `name`, built from its config table when given."""
-    key = (name, id(config) if config is not None else None)
+    settings = config.engine(name) if config is not None else None
+    # Keyed by what the settings say, so equal settings share one loaded engine, and an
+    # engine's defaults (no table) are the same instance with or without a config.
+    key = (name, repr(settings) if settings is not None and settings.values else "")
     if key not in _instances:
         cls = engine_class(name)
         reason = cls.unavailable_reason()
         if reason:
             raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
-        _instances[key] = cls() if config is None else cls.from_settings(config.engine(name))
+        _instances[key] = cls() if settings is None else cls.from_settings(settings)
     return _instances[key]
 
 

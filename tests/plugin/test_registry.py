@@ -53,3 +53,14 @@ def test_every_registered_engine_declares_its_capabilities():
     for name in registry.entries():
         caps = registry.engine_class(name).capabilities.to_dict()
         assert caps["languages"] and caps["sample_rate"] > 0 and caps["duration_control"]
+
+
+def test_engines_are_shared_by_settings_not_by_config_object(tmp_path):
+    from dubber.config import load_config
+
+    plain = registry.get_engine("piper")
+    assert registry.get_engine("piper", load_config(tmp_path / "none.toml")) is plain
+    a = registry.get_engine("gpt_sovits", load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9001"]))
+    b = registry.get_engine("gpt_sovits", load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9001"]))
+    c = registry.get_engine("gpt_sovits", load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9002"]))
+    assert a is b and c is not a and c.url.endswith(":9002")
