@@ -181,13 +181,11 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
         raise UsageError("nothing to say: the text is empty")
     engine = resolve_engine(options)
     fit = fit_line(engine, text, options.lang, options.voice, duration_ms, seed=options.seed, policy=options.policy)
-    media.write_wav(output, fit.samples, fit.sample_rate)
-    span = speech_span(fit.samples, fit.sample_rate)
-    speech_ms = samples_to_ms(span.length, fit.sample_rate) if span else 0
+    media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
     return {
         "target_ms": duration_ms,
-        "speech_ms": speech_ms,
-        "error_ms": speech_ms - duration_ms,
+        "speech_ms": fit.speech_ms,
+        "error_ms": fit.speech_ms - duration_ms,
         "natural_ms": fit.natural_ms,
         "method": fit.method,
         "rate": fit.rate,

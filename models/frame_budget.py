@@ -113,10 +113,10 @@ def allocate(natural: np.ndarray, tokens: list[str], target_total: int,
         over = free & ((proposal > hi) | (proposal < lo))
         new = np.clip(proposal, lo, hi)
         free &= ~over
-    return Budget(_round_exact(new, lo, hi, int(round(goal))), target, bool(reachable))
+    return Budget(round_exact(new, lo, hi, int(round(goal))), target, bool(reachable))
 
 
-def _round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int) -> np.ndarray:
+def round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int) -> np.ndarray:
     """Round to integers within [lo, hi] so that they sum to `total` (largest remainder first)."""
     base = np.clip(np.floor(values), lo, hi)
     short = total - int(base.sum())

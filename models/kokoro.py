@@ -123,10 +123,7 @@ class KokoroModel:
 
                 ort.set_seed(seed)
             audio, frames = self._session.run(["audio", DURATIONS_TENSOR], {
-                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
-                "speed": np.array([speed], dtype=np.float32),
-            })
+                **_feeds(tokens, style), "speed": np.array([speed], dtype=np.float32)})
         return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
 
     def render(self, tokens: list[int], style: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -135,11 +132,14 @@ class KokoroModel:
         with self._lock:
             # The graph has no random ops (checked in the tests), so there is no seed to set.
             audio = self._frames_session.run(["audio"], {
-                "tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-                "style": np.asarray(style, dtype=np.float32).reshape(1, 256),
-                DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1),
-            })[0]
+                **_feeds(tokens, style), DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1)})[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+
+def _feeds(tokens: list[int], style: np.ndarray) -> dict[str, np.ndarray]:
+    """Return the inputs both graphs share: the padded tokens and the style vector."""
+    return {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": np.asarray(style, dtype=np.float32).reshape(1, 256)}
 
 
 def split_phonemes(phonemes: str, limit: int) -> list[str]:
@@ -251,6 +251,15 @@ def _share(total: int, parts: list[int], floors: list[int], absorber: int) -> li
             parts[i] -= give
             parts[absorber] += give
     return parts
+
+
+def _chunk_inputs(phonemes: str, assets: _Assets, voice: str) -> tuple[list[str], list[list[int]], list[np.ndarray]]:
+    """Cut the phonemes into chunks the model takes; return them with their token ids and style vectors."""
+    chunks = split_phonemes(phonemes, MAX_TOKENS)
+    pack = assets.voices[voice]
+    ids = [[assets.vocab[ch] for ch in chunk] for chunk in chunks]
+    # The voice pack holds one style per utterance length.
+    return chunks, ids, [pack[min(len(chunk_ids), len(pack)) - 1] for chunk_ids in ids]
 
 
 @dataclass
@@ -379,10 +388,7 @@ class KokoroEngine(Engine):
         assets = self._load()
         phonemes = self._speakable(text, lang, assets.vocab)
         frames = self.check_frames(text, phonemes, frames)
-        chunks = split_phonemes(phonemes, MAX_TOKENS)
-        pack = assets.voices[voice]
-        ids = [[assets.vocab[ch] for ch in chunk] for chunk in chunks]
-        styles = [pack[min(len(chunk_ids), len(pack)) - 1] for chunk_ids in ids]
+        chunks, ids, styles = _chunk_inputs(phonemes, assets, voice)
         natural = []
         if len(chunks) > 1:  # only a cut needs the natural pads, to split its merged entry
             assets.model.load()
@@ -437,17 +443,12 @@ class KokoroEngine(Engine):
     def _natural(self, text: str, lang: str, voice: str, seed: int, rate: float) -> Take:
         """Speak `text` with the durations the model predicts at `rate`."""
         assets = self._load()
-        vocab = assets.vocab
-        phonemes = self._speakable(text, lang, vocab)
-        pack = assets.voices[voice]
+        phonemes = self._speakable(text, lang, assets.vocab)
         pause = np.zeros(CHUNK_PAUSE_FRAMES * FRAME_SAMPLES, dtype=np.float32)
-        chunks = split_phonemes(phonemes, MAX_TOKENS)
+        chunks, ids, styles = _chunk_inputs(phonemes, assets, voice)
         assets.model.load()
         pieces, frames = [], []
-        for chunk in chunks:
-            tokens = [vocab[ch] for ch in chunk]
-            # The voice pack holds one style per utterance length.
-            style = pack[min(len(tokens), len(pack)) - 1]
+        for tokens, style in zip(ids, styles):
             audio, chunk_frames = self._run(assets.model, tokens, style, rate, seed, text)
             if pieces:
                 pieces.append(pause)

@@ -417,8 +417,8 @@ def _split(total: int, natural: np.ndarray, floors: np.ndarray) -> np.ndarray:
     weight = np.maximum(natural - floors, 0).astype(np.float64)
     if weight.sum() == 0:
         weight[:] = 1.0
+    from dubber.models.frame_budget import round_exact
+
     share = (total - need) * weight / weight.sum()
-    parts = np.floor(share).astype(np.int64)
-    extra = (total - need) - int(parts.sum())
-    parts[np.argsort(parts - share, kind="stable")[:extra]] += 1  # largest remainders first
-    return parts + floors
+    unbounded = np.full(share.size, np.inf)
+    return round_exact(share, np.zeros(share.size), unbounded, total - need).astype(np.int64) + floors
