@@ -137,7 +137,7 @@ def cmd_dub(args: argparse.Namespace) -> int:
     print(f"dubbed {s['lines']} lines: {s['by_status']}; median |error| {s['median_abs_error_ms']} ms, "
           f"max {s['max_abs_error_ms']} ms; RTF {s['rtf']}", file=sys.stderr)
     for line in result.failed:
-        where = f"line {line.line}" if line.line else f"cue {line.index}"
+        where = str(line.line) if line.line else f"cue {line.index}"  # file:line, like the diagnostics
         print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_LINES_FAILED
 
