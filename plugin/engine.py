@@ -114,6 +114,16 @@ class Engine(ABC):
         """Say what is missing (package, weights) or None when the engine can run."""
         return None
 
+    @classmethod
+    def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
+        """Say why the engine cannot run with these settings (None: it can), without loading it.
+
+        `settings` is the engine's `[engines.NAME]` table (`dubber.config.EngineSettings`) or None.
+        Engines with weights check their folders here; server engines, when `probe` is true, see
+        whether their server answers. The answer names what to install, start, or where weights go.
+        """
+        return cls.unavailable_reason()
+
     @abstractmethod
     def synthesize(
         self,

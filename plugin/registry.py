@@ -58,7 +58,7 @@ def get_engine(name: str, config: Config | None = None) -> Engine:
     key = (name, repr(settings) if settings is not None and settings.values else "")
     if key not in _instances:
         cls = engine_class(name)
-        reason = cls.unavailable_reason()
+        reason = cls.availability(settings)
         if reason:
             raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
         _instances[key] = cls() if settings is None else cls.from_settings(settings)
@@ -74,6 +74,6 @@ def engine_for_language(lang: str) -> str:
             cls = engine_class(name)
         except (UnknownEngine, EngineUnavailable):
             continue
-        if lang in cls.capabilities.languages and cls.unavailable_reason() is None:
+        if lang in cls.capabilities.languages and cls.availability() is None:
             return name
     raise UnknownEngine(f"no installed engine speaks {lang!r}", lang=lang)

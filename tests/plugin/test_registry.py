@@ -64,3 +64,35 @@ def test_engines_are_shared_by_settings_not_by_config_object(tmp_path):
     b = registry.get_engine("gpt_sovits", load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9001"]))
     c = registry.get_engine("gpt_sovits", load_config(tmp_path / "none.toml", ["gpt_sovits.url=http://127.0.0.1:9002"]))
     assert a is b and c is not a and c.url.endswith(":9002")
+
+
+def test_get_engine_asks_availability_with_the_engines_settings(tmp_path, monkeypatch):
+    from dubber.config import load_config
+    from dubber.errors import EngineUnavailable
+    from dubber.plugin.engine import Capabilities
+
+    seen = []
+
+    class NeedsWeights(Engine):
+        name = "needs_weights"
+        capabilities = Capabilities(languages=("en",), sample_rate=16000, voices=("a",))
+
+        @classmethod
+        def availability(cls, settings=None, probe=False):
+            seen.append((settings, probe))
+            folder = settings.path("model_dir") if settings is not None else None
+            return None if folder and folder.is_dir() else "set engines.needs_weights.model_dir to the weights folder"
+
+        @classmethod
+        def from_settings(cls, settings):
+            return cls()
+
+        def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, **kw):
+            raise AssertionError("not called")
+
+    monkeypatch.setattr(registry, "engine_class", lambda name: NeedsWeights)
+    with pytest.raises(EngineUnavailable, match="model_dir"):
+        registry.get_engine("needs_weights", load_config(tmp_path / "none.toml"))
+    cfg = load_config(tmp_path / "none.toml", [f"needs_weights.model_dir={tmp_path}"])
+    assert isinstance(registry.get_engine("needs_weights", cfg), NeedsWeights)
+    assert seen[-1][0].path("model_dir") == tmp_path and seen[-1][1] is False  # never probes servers on load
