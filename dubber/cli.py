@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from dubber import __version__
@@ -53,6 +55,17 @@ def _seconds_to_ms(text: str) -> int:
     return int((value * 1000).to_integral_value())
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    """Parse comma-separated numbers, e.g. an emotion vector."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"the numbers must be finite, got {text!r}")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe every subcommand and option."""
     parser = argparse.ArgumentParser(prog="dubber", description="Dub videos from subtitles, every line fitted to its slot.")
@@ -66,6 +79,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
         p.add_argument("--borrow-gap", action="store_true",
                        help="let a line that is too long run into the silence before the next cue")
+        config_options(p)
+        clone = p.add_argument_group("voice cloning and emotion (engines that support them)")
+        clone.add_argument("--reference", metavar="CLIP", help="audio clip of the voice to clone")
+        clone.add_argument("--reference-text", default="", metavar="TEXT", help="what is said in the reference clip")
+        clone.add_argument("--reference-lang", metavar="LANG",
+                           help="language of the reference clip (CosyVoice clones zero-shot when it equals --lang, "
+                                "cross-lingual otherwise)")
+        feel = clone.add_mutually_exclusive_group()
+        feel.add_argument("--emotion-text", metavar="TEXT", help="describe the emotion in words")
+        feel.add_argument("--emotion-vector", type=_floats, metavar="W,W,...",
+                          help="emotion weights, e.g. IndexTTS2's 8: happy,angry,sad,afraid,disgusted,"
+                               "melancholic,surprised,calm")
+        feel.add_argument("--emotion-audio", metavar="CLIP", help="a clip whose emotion to copy")
+        clone.add_argument("--emotion-alpha", type=float, default=1.0, help="how strongly to apply the emotion (1.0)")
+
+    def config_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help="engine settings file (default: config.toml in the user config folder)")
         p.add_argument("--engine-opt", action="append", default=[], metavar="ENGINE.KEY=VALUE",
                        help="override one engine setting, e.g. gpt_sovits.url=http://127.0.0.1:9880")
@@ -89,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("engines", help="list engines, their capabilities and availability")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--no-probe", action="store_true", help="do not check whether engine servers answer")
+    config_options(p)
 
     p = sub.add_parser("verify", help="measure a dubbed file's speech against its subtitle cues")
     p.add_argument("media", help="the dubbed video or audio; its first audio track is measured")
@@ -109,10 +140,41 @@ def _options(args: argparse.Namespace) -> Any:
 
     opts = DubOptions(lang=args.lang, engine=args.engine, voice=args.voice, seed=args.seed,
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
-                      config=load_config(args.config, args.engine_opt))
+                      config=load_config(args.config, args.engine_opt),
+                      reference=_reference(args), emotion=_emotion(args))
     if args.command == "dub":
         opts.mix, opts.duck_db, opts.keep_original = args.mix, args.duck_db, not args.no_original
     return opts
+
+
+def _existing_clip(path: str, option: str) -> Path:
+    clip = Path(path).expanduser()
+    if not clip.is_file():
+        raise UsageError(f"{option} {path}: no such audio file", path=path)
+    return clip.absolute()
+
+
+def _reference(args: argparse.Namespace) -> Any:
+    from dubber.plugin.engine import Reference
+
+    if args.reference is None:
+        if args.reference_text or args.reference_lang:
+            raise UsageError("--reference-text and --reference-lang describe a --reference clip; give the clip too")
+        return None
+    return Reference(_existing_clip(args.reference, "--reference"), args.reference_text.strip(), args.reference_lang)
+
+
+def _emotion(args: argparse.Namespace) -> Any:
+    from dubber.plugin.engine import Emotion
+
+    if args.emotion_text is not None:
+        return Emotion("text", text=args.emotion_text, alpha=args.emotion_alpha)
+    if args.emotion_vector is not None:
+        return Emotion("vector", vector=args.emotion_vector, alpha=args.emotion_alpha)
+    if args.emotion_audio is not None:
+        return Emotion("reference", audio_path=_existing_clip(args.emotion_audio, "--emotion-audio"),
+                       alpha=args.emotion_alpha)
+    return None
 
 
 def cmd_dub(args: argparse.Namespace) -> int:
@@ -151,17 +213,21 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_engines(args: argparse.Namespace) -> int:
+    from dubber.config import load_config
     from dubber.plugin import registry
 
+    config = load_config(args.config, args.engine_opt)
     rows = []
     for name, entry in sorted(registry.entries().items()):
         row: dict[str, Any] = {"name": name}
         try:
             cls = entry.load_class()
-            reason = cls.unavailable_reason()
-            row.update(available=reason is None, reason=reason, capabilities=cls.capabilities.to_dict())
-        except DubberError as exc:
-            row.update(available=False, reason=str(exc), capabilities=None)
+            row["capabilities"] = cls.capabilities.to_dict()
+            reason = cls.availability(config.engine(name), probe=not args.no_probe)
+            row.update(available=reason is None, reason=reason)
+        except DubberError as exc:  # a broken install or a bad setting makes that engine unavailable, not the list
+            row.update(available=False, reason=str(exc))
+        row.setdefault("capabilities", None)
         rows.append(row)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -169,11 +235,12 @@ def cmd_engines(args: argparse.Namespace) -> int:
     for row in rows:
         caps = row["capabilities"] or {}
         state = "available" if row["available"] else f"unavailable: {row['reason']}"
-        print(f"{row['name']:10} {state}")
+        print(f"{row['name']:16} {state}")
         if caps:
             print(f"    languages: {', '.join(caps['languages'])}; {caps['sample_rate']} Hz; "
-                  f"duration control: {caps['duration_control']}; cloning: {caps['cloning']}")
-            print(f"    voices: {', '.join(caps['voices'])}")
+                  f"duration control: {caps['duration_control']} (step {caps['duration_step_ms']} ms); "
+                  f"cloning: {caps['cloning']}; emotion: {caps['emotion']}; needs GPU: {caps['needs_gpu']}")
+            print(f"    voices: {', '.join(caps['voices']) or '(none: clones a reference clip)'}")
     return EXIT_OK
 
 

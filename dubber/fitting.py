@@ -22,7 +22,7 @@ import numpy as np
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.errors import SynthesisError
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
-from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
 from dubber.speech import Span, speech_span
 
 STATUS_OK = "ok"
@@ -102,12 +102,13 @@ def fit_line(
     policy: FitPolicy | None = None,
     max_slot_ms: int | None = None,
     reference: Reference | None = None,
+    emotion: Emotion | None = None,
 ) -> Fit:
     """Synthesize `text` so its speech lasts `target_ms`; raise SynthesisError if there is no speech."""
     policy = policy or FitPolicy()
     if target_ms <= 0:
         raise ValueError(f"target must be positive, got {target_ms} ms")
-    takes = _Takes(engine, text, lang, voice, seed, reference)
+    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
     natural = takes.natural()
     natural_ms = natural.speech_ms
     native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
@@ -169,9 +170,11 @@ class _Takes:
     """Ask the engine for takes of one line and remember every measured one."""
 
     def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int,
-                 reference: Reference | None = None) -> None:
+                 reference: Reference | None = None, emotion: Emotion | None = None) -> None:
         self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
-        self.reference = reference
+        # Only cloning and emotional engines take these; others keep their plain signature.
+        self.options = {key: value for key, value in (("reference", reference), ("emotion", emotion))
+                        if value is not None}
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
 
@@ -193,15 +196,16 @@ class _Takes:
         rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
         key = ("rate", rate)
         if key not in self.made:
-            options = {"reference": self.reference} if self.reference is not None else {}
-            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate, **options)
+            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate,
+                                          **self.options)
             self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
         return self.made[key]
 
     def with_frames(self, frames: np.ndarray) -> _Measured:
         key = ("frames", frames.tobytes())
         if key not in self.made:
-            take = self.engine.synthesize_frames(self.text, self.lang, self.voice, frames, seed=self.seed)
+            take = self.engine.synthesize_frames(self.text, self.lang, self.voice, frames, seed=self.seed,
+                                                 **self.options)
             self._measure(key, f"frames {int(frames.sum())}", take)
         return self.made[key]
 

@@ -19,7 +19,7 @@ from dubber.errors import UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
 from dubber.mixing import mix
 from dubber.plugin import registry
-from dubber.plugin.engine import Engine
+from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles
@@ -44,6 +44,8 @@ class DubOptions:
     keep_original: bool = True
     sample_rate: int = OUTPUT_RATE
     config: Config | None = None  # engine settings (model folders, server URLs, timeouts)
+    reference: Reference | None = None  # a voice to clone, for engines that can
+    emotion: Emotion | None = None  # how every line should feel, for engines that take it
 
 
 @dataclass
@@ -69,7 +71,12 @@ def resolve_engine(options: DubOptions) -> Engine:
     """Return the engine the options name, or the default one for the language."""
     name = options.engine or registry.engine_for_language(options.lang)
     engine = registry.get_engine(name, options.config)
-    options.voice = engine.check_request(options.lang, options.voice)
+    if engine.capabilities.cloning != "none" and options.reference is None:
+        raise UsageError(f"engine {engine.name!r} clones a voice and has none of its own: "
+                         f"give it a reference clip (--reference CLIP --reference-text 'what is said in it')",
+                         engine=engine.name)
+    options.voice = engine.check_request(options.lang, options.voice, reference=options.reference,
+                                         emotion=options.emotion)
     return engine
 
 
@@ -87,7 +94,8 @@ def fit_cues(cues: list[Cue], engine: Engine, options: DubOptions,
         try:
             fit = fit_line(engine, cue.text, options.lang, options.voice, cue.duration_ms, seed=options.seed,
                            policy=options.policy,
-                           max_slot_ms=(nxt - cue.start_ms) if nxt is not None else None)
+                           max_slot_ms=(nxt - cue.start_ms) if nxt is not None else None,
+                           reference=options.reference, emotion=options.emotion)
         except Exception as exc:  # an engine fault fails this line only
             line.status, line.reason = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
         if fit is not None:
@@ -168,6 +176,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
               "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": engine.name,
               "voice": options.voice, "mix": options.mix, "seed": options.seed,
+              "reference": str(options.reference.audio_path) if options.reference else None,
               "output": str(out_path) if out_path else None}
     report = build_report(lines, summary, [d.to_dict() for d in loaded.diagnostics], inputs)
     if report_path is not None:
@@ -180,7 +189,8 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
     engine = resolve_engine(options)
-    fit = fit_line(engine, text, options.lang, options.voice, duration_ms, seed=options.seed, policy=options.policy)
+    fit = fit_line(engine, text, options.lang, options.voice, duration_ms, seed=options.seed, policy=options.policy,
+                   reference=options.reference, emotion=options.emotion)
     media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
     return {
         "target_ms": duration_ms,

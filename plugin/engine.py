@@ -147,11 +147,14 @@ class Engine(ABC):
         """Say whether `synthesize_frames` can render our own per-token durations."""
         return self.capabilities.duration_control in (DURATION_NATIVE_FRAMES, DURATION_NATIVE_TOKENS)
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
+    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
+                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
         """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
 
         Only engines with native duration control implement this; the returned take's
         `durations` equal `frames` and its length is their sum times `frame_samples`.
+        The fitter passes `reference` and `emotion` only when it has them, so engines that
+        cannot clone may leave them out of their signature.
         """
         from dubber.errors import EngineError
 

@@ -102,3 +102,30 @@ class FrameToneEngine(Engine):
 @pytest.fixture
 def frame_engine() -> FrameToneEngine:
     return FrameToneEngine()
+
+
+class CloningToneEngine(FrameToneEngine):
+    """The frame-tone engine dressed as a cloning, emotional engine that records what each call got."""
+
+    name = "cloning"
+    capabilities = Capabilities(languages=("en",), sample_rate=24000, voices=(), cloning="zero_shot",
+                                emotion="text", duration_control="native_frames", duration_step_samples=240)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, object, object]] = []
+        self.reference = None
+
+    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None, emotion=None):
+        self.seen.append(("synthesize", reference, emotion))
+        self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+        return self.synthesize_frames(text, lang, voice, self.natural_frames(text), seed,
+                                      reference=reference, emotion=emotion)
+
+    def synthesize_frames(self, text, lang, voice, frames, seed=0, *, reference=None, emotion=None):
+        self.seen.append(("frames", reference, emotion))
+        self.reference = reference  # the parent's own check_request call must see it
+        return super().synthesize_frames(text, lang, voice, frames, seed)
+
+    def check_request(self, lang, voice, text=None, rate=1.0, reference=None, emotion=None):
+        return Engine.check_request(self, lang, voice, text, rate, reference or self.reference, emotion)

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from tests.conftest import CloningToneEngine
 from dubber.cli import describe_error, main
 from dubber.errors import EngineUnavailable, MediaError, ProcessError, SubtitleError, UsageError
 
@@ -94,3 +95,71 @@ def test_verify_measures_a_dubbed_file(tmp_path, capsys):
     # The original video's audio is Japanese at other lengths: it does not pass as the dub.
     assert main(["verify", str(samples / "demo.mp4"), str(samples / "demo.en.srt")]) == 1
     assert "--stem" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cloning(monkeypatch):
+    from dubber.plugin import registry
+
+    engine = CloningToneEngine()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    return engine
+
+
+def _clip(path):
+    import numpy as np
+    import soundfile
+
+    soundfile.write(path, (0.1 * np.sin(np.arange(16000 * 4) / 7)).astype("float32"), 16000)
+    return path
+
+
+def test_say_passes_the_reference_and_emotion_to_every_take(tmp_path, capsys, cloning):
+    ref = _clip(tmp_path / "speaker one.wav")
+    code = main(["say", "a line spoken in a cloned voice", "--duration", "2.2", "-o", str(tmp_path / "x.wav"),
+                 "--engine", "cloning", "--reference", str(ref), "--reference-text", " what the clip says ",
+                 "--reference-lang", "ja", "--emotion-text", "quietly furious", "--emotion-alpha", "0.6"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["status"] == "ok" and abs(doc["error_ms"]) <= 50
+    kinds = {kind for kind, _, _ in cloning.seen}
+    assert kinds == {"synthesize", "frames"}  # the native re-timing got the reference too
+    for _, reference, emotion in cloning.seen:
+        assert reference.audio_path == ref.absolute() and reference.text == "what the clip says"
+        assert reference.lang == "ja"
+        assert emotion.kind == "text" and emotion.text == "quietly furious" and emotion.alpha == 0.6
+
+
+def test_a_cloning_engine_without_a_reference_says_how_to_give_one(tmp_path, capsys, cloning):
+    assert main(["say", "hello", "--duration", "1", "-o", str(tmp_path / "x.wav"), "--engine", "cloning"]) == 2
+    assert "--reference" in capsys.readouterr().err and not cloning.seen
+
+
+def test_an_engine_that_cannot_clone_refuses_a_reference(tmp_path, capsys):
+    ref = _clip(tmp_path / "r.wav")
+    assert main(["say", "hello", "--duration", "1", "-o", str(tmp_path / "x.wav"), "--engine", "piper",
+                 "--reference", str(ref)]) == 2
+    assert "cannot clone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--emotion-vector", "0.5,x"], "comma-separated numbers"),
+    (["--emotion-vector", "0.1", "--emotion-text", "sad"], "not allowed with"),
+])
+def test_bad_emotion_options_are_usage_errors(tmp_path, capsys, argv, needle):
+    with pytest.raises(SystemExit) as exc:
+        main(["say", "hi", "--duration", "1", "-o", str(tmp_path / "x.wav"), *argv])
+    assert exc.value.code == 2 and needle in capsys.readouterr().err
+
+
+def test_emotion_vector_and_audio_reach_the_engine_as_typed_emotions(tmp_path):
+    from dubber.cli import _emotion, build_parser
+
+    clip = _clip(tmp_path / "angry.wav")
+    base = ["say", "hi", "--duration", "1", "-o", "x.wav"]
+    vec = _emotion(build_parser().parse_args(base + ["--emotion-vector", "0,0.8,0,0,0,0,0,0.2"]))
+    assert vec.kind == "vector" and vec.vector == (0, 0.8, 0, 0, 0, 0, 0, 0.2) and vec.alpha == 1.0
+    ref = _emotion(build_parser().parse_args(base + ["--emotion-audio", str(clip), "--emotion-alpha", "0.3"]))
+    assert ref.kind == "reference" and ref.audio_path == clip.absolute() and ref.alpha == 0.3
+    assert _emotion(build_parser().parse_args(base)) is None
+    with pytest.raises(UsageError, match="missing.wav"):
+        _emotion(build_parser().parse_args(base + ["--emotion-audio", str(tmp_path / "missing.wav")]))

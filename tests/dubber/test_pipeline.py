@@ -11,6 +11,7 @@ import pytest
 from dubber import media
 from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.cli import main
+from dubber.errors import UsageError
 from dubber.pipeline import DubOptions, dub
 from dubber.plugin.registry import get_engine
 from dubber.speech import speech_span
@@ -161,3 +162,24 @@ def test_output_is_not_left_half_written_when_mux_fails(tmp_path, monkeypatch):
     with pytest.raises(ProcessError):
         dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", tmp_path / "o.mp4", DubOptions(lang="en"))
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_cloning_engine_gets_the_reference_on_every_line(tmp_path, monkeypatch):
+    import soundfile
+
+    from dubber.plugin import registry
+    from dubber.plugin.engine import Reference
+    from tests.conftest import CloningToneEngine
+
+    engine = CloningToneEngine()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    clip = tmp_path / "speaker.wav"
+    soundfile.write(clip, (0.1 * np.sin(np.arange(48000 * 4) / 9)).astype(np.float32), 48000)
+    reference = Reference(clip, "what the speaker says", "ja")
+    result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", None,
+                 DubOptions(lang="en", engine="cloning", reference=reference))
+    assert len(result.lines) == len(load_subtitles(SAMPLES / "demo.en.srt").cues)
+    assert {ref for _, ref, _ in engine.seen} == {reference}
+    assert result.report["inputs"]["reference"] == str(clip)
+    with pytest.raises(UsageError, match="reference clip"):
+        dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", None, DubOptions(lang="en", engine="cloning"))
