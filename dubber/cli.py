@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
@@ -238,10 +239,14 @@ def cmd_engines(args: argparse.Namespace) -> int:
         print(f"{row['name']:16} {state}")
         if caps:
             print(f"    languages: {', '.join(caps['languages'])}; {caps['sample_rate']} Hz; "
-                  f"duration control: {caps['duration_control']} (step {caps['duration_step_ms']} ms); "
+                  f"duration control: {caps['duration_control']}{_step(caps)}; "
                   f"cloning: {caps['cloning']}; emotion: {caps['emotion']}; needs GPU: {caps['needs_gpu']}")
             print(f"    voices: {', '.join(caps['voices']) or '(none: clones a reference clip)'}")
     return EXIT_OK
+
+
+def _step(caps: dict[str, Any]) -> str:
+    return f" (step {caps['duration_step_ms']} ms)" if caps["duration_step_ms"] else ""
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -299,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dubber: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`dubber engines --json | head`): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@ forced at N. The rules, each unit-tested:
 4. Until the model first wants to stop, the tokens are the ones free sampling (EOS allowed, first in
    the cumulative order) would draw with the same uniforms, so stretching a line keeps its natural
    beginning.
+
+Models driven by a Hugging Face-style `generate` loop, which samples by itself and only lets the
+caller edit the scores, take `ExactLengthProcessor` instead: rule 1's masking, and EOS forced at N.
+
+Exact N suits models trained to meet a token count. A model without length conditioning (such as
+the released IndexTTS-2 GPT) is cut short when N is below its natural length, and pads or rambles
+when N is above it; for such models the length is better set after the AR stage.
 """
 
 from __future__ import annotations
@@ -100,13 +107,10 @@ def decode(step: StepFunction, prompt_tokens: Sequence[int] | np.ndarray, n_toke
            config: SamplingConfig, state: Any = None, banned_ids: Iterable[int] = ()) -> DecodeResult:
     """Generate exactly `n_tokens` tokens after the prompt, then EOS; `step` is called n_tokens times."""
     prompt = np.asarray(prompt_tokens, dtype=np.int64).reshape(-1)
-    if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 1:
-        raise ValueError(f"n_tokens must be a whole number, 1 or more, got {n_tokens!r}")
+    _check_n_tokens(n_tokens)
     if prompt.size == 0:
         raise ValueError("prompt_tokens must hold at least the start token")
-    banned = np.unique(np.asarray(list(banned_ids), dtype=np.int64))
-    if eos_id in banned:
-        raise ValueError(f"eos_id {eos_id} cannot also be banned")
+    banned = _banned_ids(banned_ids, eos_id)
 
     buffer = np.empty(prompt.size + n_tokens + 1, dtype=np.int64)
     buffer[:prompt.size] = prompt
@@ -162,16 +166,81 @@ def _exact_rate(token_rate_hz: Real) -> Fraction:
     return rate
 
 
+class ExactLengthProcessor:
+    """A Hugging Face-style logits processor: exactly `n_tokens` new tokens, then EOS.
+
+    Called as `processor(input_ids, scores) -> scores` once per step, with every row's tokens so far
+    (shape (rows, length)) and the next token's scores (shape (rows, vocabulary)), numpy arrays or
+    torch tensors alike: it only indexes them. Before N it masks EOS and the banned ids, as `decode`
+    does; from N on only EOS is left, so the loop stops there. The loop keeps its own sampling.
+    One instance serves one generation: without `prompt_length`, the first call's length is taken
+    as the prompt's.
+    """
+
+    def __init__(self, n_tokens: int, eos_id: int, banned_ids: Iterable[int] = (),
+                 prompt_length: int | None = None) -> None:
+        _check_n_tokens(n_tokens)
+        if prompt_length is not None and prompt_length < 0:
+            raise ValueError(f"prompt_length must be 0 or more, got {prompt_length}")
+        self.n_tokens, self.eos_id, self.prompt_length = int(n_tokens), int(eos_id), prompt_length
+        self.banned = _banned_ids(banned_ids, eos_id)
+
+    @classmethod
+    def for_target(cls, target_ms: int, token_rate_hz: Real, eos_id: int, banned_ids: Iterable[int] = (),
+                   prompt_length: int | None = None) -> ExactLengthProcessor:
+        """Return a processor for the tokens that last `target_ms` at `token_rate_hz` (see `tokens_for`)."""
+        return cls(tokens_for(target_ms, token_rate_hz), eos_id, banned_ids, prompt_length)
+
+    def generated(self, input_ids: Any) -> int:
+        """Return how many tokens the rows hold beyond the prompt."""
+        length = int(input_ids.shape[-1])
+        if self.prompt_length is None:
+            self.prompt_length = length
+        if length < self.prompt_length:
+            raise ValueError(f"the rows hold {length} tokens, fewer than the prompt's {self.prompt_length}")
+        return length - self.prompt_length
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        """Return a copy of `scores` with EOS masked before N and forced from N on."""
+        made = self.generated(input_ids)
+        _check_vocabulary(self.eos_id, self.banned, int(scores.shape[-1]))
+        out = scores.clone() if hasattr(scores, "clone") else scores.copy()  # torch, then numpy
+        if made >= self.n_tokens:
+            out[:, :] = -np.inf
+            out[:, self.eos_id] = 0.0
+        else:
+            out[:, self.eos_id] = -np.inf
+            if self.banned.size:
+                out[:, self.banned.tolist()] = -np.inf  # a list indexes numpy and torch alike
+        return out
+
+
+def _check_n_tokens(n_tokens: int) -> None:
+    if isinstance(n_tokens, bool) or not isinstance(n_tokens, (int, np.integer)) or n_tokens < 1:
+        raise ValueError(f"n_tokens must be a whole number, 1 or more, got {n_tokens!r}")
+
+
+def _banned_ids(banned_ids: Iterable[int], eos_id: int) -> np.ndarray:
+    banned = np.unique(np.asarray(list(banned_ids), dtype=np.int64))
+    if eos_id in banned:
+        raise ValueError(f"eos_id {eos_id} cannot also be banned")
+    return banned
+
+
+def _check_vocabulary(eos_id: int, banned: np.ndarray, size: int) -> None:
+    if not 0 <= eos_id < size:
+        raise ValueError(f"eos_id {eos_id} is outside the vocabulary of {size}")
+    if banned.size and not (0 <= banned[0] and banned[-1] < size):
+        raise ValueError(f"banned ids must lie in the vocabulary of {size}")
+
+
 def _checked_logits(raw: np.ndarray, eos_id: int, banned: np.ndarray, expected: int | None) -> np.ndarray:
     logits = np.array(raw, dtype=np.float64)  # a copy: masking must not touch the model's buffers
     if logits.ndim != 1:
         raise ValueError(f"the step must return 1-D logits, got shape {logits.shape}")
     if expected is not None and logits.size != expected:
         raise ValueError(f"the vocabulary changed size from {expected} to {logits.size}")
-    if not 0 <= eos_id < logits.size:
-        raise ValueError(f"eos_id {eos_id} is outside the vocabulary of {logits.size}")
-    if banned.size and not (0 <= banned[0] and banned[-1] < logits.size):
-        raise ValueError(f"banned ids must lie in the vocabulary of {logits.size}")
+    _check_vocabulary(eos_id, banned, logits.size)
     if np.isnan(logits).any() or np.isposinf(logits).any():
         raise SynthesisError("the model returned NaN or infinite logits")
     return logits

@@ -25,11 +25,19 @@ class Capabilities:
     voices: tuple[str, ...]
     default_voice: dict[str, str] = field(default_factory=dict)  # lang -> voice
     cloning: str = "none"  # "none" | "zero_shot"
-    emotion: str = "none"  # "none" | "vector" | "text" | "reference"
+    emotion: str = "none"  # the main form: "none" | "vector" | "text" | "reference"
+    emotion_kinds: tuple[str, ...] = ()  # every form taken; () means just `emotion` (none if "none")
     duration_control: str = DURATION_RATE
     duration_step_samples: int = 0  # smallest duration step, in output samples (0: continuous)
     rate_range: tuple[float, float] = (0.5, 2.0)  # speaking-rate multipliers the engine accepts
     needs_gpu: bool = False
+
+    @property
+    def accepted_emotions(self) -> tuple[str, ...]:
+        """Every emotion form the engine takes."""
+        if self.emotion_kinds:
+            return self.emotion_kinds
+        return () if self.emotion == "none" else (self.emotion,)
 
     def to_dict(self) -> dict[str, object]:
         step_ms = round(1000 * self.duration_step_samples / self.sample_rate, 2)
@@ -40,6 +48,7 @@ class Capabilities:
             "default_voice": dict(self.default_voice),
             "cloning": self.cloning,
             "emotion": self.emotion,
+            "emotion_kinds": list(self.accepted_emotions),
             "duration_control": self.duration_control,
             "duration_step_ms": step_ms,
             "rate_range": list(self.rate_range),
@@ -192,9 +201,10 @@ class Engine(ABC):
         if emotion is not None and emotion.kind not in EMOTION_KINDS:
             raise UsageError(f"unknown emotion kind {emotion.kind!r}; use one of {', '.join(EMOTION_KINDS)}",
                              engine=self.name)
-        if emotion is not None and caps.emotion != emotion.kind:
-            raise UsageError(f"engine {self.name!r} takes emotion as {caps.emotion!r}, not {emotion.kind!r}",
-                             engine=self.name)
+        if emotion is not None and emotion.kind not in caps.accepted_emotions:
+            taken = " or ".join(repr(kind) for kind in caps.accepted_emotions)
+            raise UsageError(f"engine {self.name!r} takes " + (f"emotion as {taken}, not {emotion.kind!r}" if taken
+                             else "no emotion"), engine=self.name)
         low, high = caps.rate_range
         if not low <= rate <= high:
             raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)

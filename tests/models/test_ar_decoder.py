@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dubber.errors import SynthesisError, UsageError
-from dubber.models.ar_decoder import DecodeResult, SamplingConfig, decode, ms_for, tokens_for
+from dubber.models.ar_decoder import DecodeResult, ExactLengthProcessor, SamplingConfig, decode, ms_for, tokens_for
 
 VOCAB = 32
 BOS, EOS = 30, 31  # BOS is a special id the model must never generate
@@ -241,3 +241,81 @@ def test_step_cannot_rewrite_the_history():
 
     with pytest.raises(ValueError):
         run(2, model=vandal)
+
+
+# -- the Hugging Face-style processor ---------------------------------------------------------
+
+def generate(model, prompt, processor, rows=1, max_new=200, seed=None):
+    """A minimal Hugging Face-style loop: the model scores, the processor edits, the loop picks."""
+    ids = np.tile(np.asarray(prompt, dtype=np.int64), (rows, 1))
+    rng = None if seed is None else np.random.default_rng(seed)
+    state = [None] * rows
+    for _ in range(max_new):
+        scores = np.empty((rows, VOCAB))
+        for row in range(rows):
+            scores[row], state[row] = model(ids[row], state[row])
+        scores = processor(ids, scores)
+        if rng is None:
+            chosen = scores.argmax(axis=1)
+        else:
+            probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            chosen = np.array([rng.choice(VOCAB, p=p) for p in probs])
+        ids = np.concatenate([ids, chosen[:, None]], axis=1)
+        if np.all(chosen == EOS):
+            break
+    return ids[:, len(prompt):]
+
+
+@pytest.mark.parametrize("n", [1, 4, NATURAL, 30])
+@pytest.mark.parametrize("seed", [None, 3])
+def test_processor_gives_exactly_n_tokens_then_eos(n, seed):
+    out = generate(BigramModel(), PROMPT, ExactLengthProcessor(n, EOS, banned_ids=[BOS]), rows=3, seed=seed)
+    assert out.shape == (3, n + 1)
+    assert np.all(out[:, -1] == EOS)
+    assert not np.isin(out[:, :-1], [EOS, BOS]).any()
+
+
+def test_processor_follows_the_decoders_rules():
+    # Greedy under the processor is the decoder's greedy line: the same masking, the same forced end.
+    processed = generate(BigramModel(), PROMPT, ExactLengthProcessor(25, EOS, banned_ids=[BOS]))
+    assert processed[0].tolist() == run(25, SamplingConfig(temperature=0)).tokens.tolist()
+
+
+def test_processor_takes_the_prompt_length_from_its_first_call_or_as_given():
+    processor = ExactLengthProcessor(2, EOS)
+    scores = np.zeros((1, VOCAB))
+    assert np.isneginf(processor(np.zeros((1, 5)), scores)[0, EOS])  # 0 made
+    assert processor.prompt_length == 5
+    assert np.isneginf(processor(np.zeros((1, 6)), scores)[0, EOS])  # 1 made
+    forced = processor(np.zeros((1, 7)), scores)  # 2 made: only EOS is left
+    assert forced[0, EOS] == 0 and np.isneginf(np.delete(forced[0], EOS)).all()
+    given = ExactLengthProcessor(2, EOS, prompt_length=3)
+    assert given(np.zeros((1, 5)), scores)[0, EOS] == 0  # the first call already has 2 made
+    with pytest.raises(ValueError, match="fewer"):
+        given(np.zeros((1, 2)), scores)
+
+
+def test_processor_leaves_the_callers_scores_alone():
+    scores = np.arange(VOCAB, dtype=np.float64)[None]
+    ExactLengthProcessor(3, EOS, banned_ids=[0, 1])(np.zeros((1, 4)), scores)
+    assert scores[0].tolist() == list(range(VOCAB))
+
+
+def test_processor_for_target_uses_the_token_rate():
+    assert ExactLengthProcessor.for_target(2000, 25, EOS).n_tokens == tokens_for(2000, 25) == 50
+    assert ExactLengthProcessor.for_target(1010, 50, EOS).n_tokens == 51
+
+
+@pytest.mark.parametrize("kwargs,error", [
+    ({"n_tokens": 0}, "n_tokens"), ({"banned_ids": [EOS]}, "banned"), ({"prompt_length": -1}, "prompt_length"),
+])
+def test_processor_bad_arguments(kwargs, error):
+    with pytest.raises(ValueError, match=error):
+        ExactLengthProcessor(**{"n_tokens": 3, "eos_id": EOS, **kwargs})
+
+
+@pytest.mark.parametrize("eos,banned", [(VOCAB, ()), (EOS, (VOCAB + 1,))])
+def test_processor_ids_must_be_in_the_vocabulary(eos, banned):
+    with pytest.raises(ValueError, match="vocabulary"):
+        ExactLengthProcessor(3, eos, banned_ids=banned)(np.zeros((1, 3)), np.zeros((1, VOCAB)))

@@ -72,3 +72,18 @@ def test_capabilities_serialise_the_step_in_ms():
     caps = Capabilities(languages=("en",), sample_rate=22050, voices=("a",), duration_control="native_frames",
                         duration_step_samples=256)
     assert caps.to_dict()["duration_step_ms"] == 11.61
+
+
+def test_an_engine_may_take_several_emotion_forms():
+    class Expressive(Cloner):
+        capabilities = Capabilities(languages=("en",), sample_rate=24000, voices=(), cloning="zero_shot",
+                                    emotion="vector", emotion_kinds=("vector", "text"))
+
+    assert Expressive.capabilities.to_dict()["emotion_kinds"] == ["vector", "text"]
+    assert Cloner.capabilities.to_dict()["emotion_kinds"] == ["vector"]
+    assert Catalogue.capabilities.to_dict()["emotion_kinds"] == []
+    Expressive().synthesize("hi", "en", reference=REF, emotion=Emotion("text", text="calm"))
+    with pytest.raises(UsageError, match="'vector' or 'text', not 'reference'"):
+        Expressive().synthesize("hi", "en", reference=REF, emotion=Emotion("reference"))
+    with pytest.raises(UsageError, match="takes no emotion"):
+        Catalogue().synthesize("hi", "en", emotion=Emotion("text", text="calm"))
