@@ -25,8 +25,10 @@ Example::
 
     [engines.cosyvoice]
     url = "http://127.0.0.1:50000"
-    model_dir = "~/models/CosyVoice2-0.5B"
     allow_remote = false
+
+    [engines.cosyvoice_local]
+    model_dir = "~/models/CosyVoice2-0.5B"
 
 An override is ``ENGINE.KEY=VALUE``, e.g. ``gpt_sovits.url=http://127.0.0.1:9881`` or
 ``cosyvoice.allow_remote=true``. VALUE is read as a TOML scalar (integer, float, boolean,

@@ -13,23 +13,23 @@ Subtitle lines often carry Latin names and words, so dubber's codes map to the m
 
 Sample rate: v1/v2/v2Pro models answer at 32 kHz, which `capabilities` declares; v3 (24 kHz)
 and v4 (48 kHz) models answer at their own rate, and each `Take` reports the WAV's real rate.
+
+Failures (an error status, no server, a timeout, a broken answer) become dubber's errors in
+plugin/http_client.py, which also probes whether the server answers for `dubber engines`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import socket
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.errors import SynthesisError, UsageError
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.http_client import Server, server_availability
 
 DEFAULT_URL = "http://127.0.0.1:9880"
 DEFAULT_TIMEOUT_MS = 120_000
@@ -59,7 +59,7 @@ class GptSovitsEngine(Engine):
 
     def __init__(self, url: str = DEFAULT_URL, timeout_ms: int = DEFAULT_TIMEOUT_MS,
                  allow_remote: bool = False) -> None:
-        from dubber.config import is_loopback, server_url
+        from dubber.config import server_url
 
         self.url = server_url(self.name, url, allow_remote,
                               why="the server reads the reference clip from its own disk")
@@ -68,13 +68,18 @@ class GptSovitsEngine(Engine):
                              engine=self.name, timeout_ms=timeout_ms)
         self.timeout_ms = int(timeout_ms)
         self.allow_remote = allow_remote
-        self._local = is_loopback(urllib.parse.urlsplit(self.url).hostname or "")
+        self.server = Server(self.name, "GPT-SoVITS", self.url, START_HINT, self.timeout_ms)
 
     @classmethod
     def from_settings(cls, settings: object) -> GptSovitsEngine:
         """Build from `[engines.gpt_sovits]`: url, timeout_ms, allow_remote."""
         return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(DEFAULT_TIMEOUT_MS),
                    allow_remote=settings.allow_remote)
+
+    @classmethod
+    def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
+        """Say what is wrong with the configured URL or timeout, or (probing) that no server answers."""
+        return server_availability(lambda: cls() if settings is None else cls.from_settings(settings), probe)
 
     def synthesize(
         self,
@@ -95,8 +100,9 @@ class GptSovitsEngine(Engine):
         voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         ref_path = check_reference(Path(reference.audio_path))
         body = self.request_body(text, lang, ref_path, reference, seed, rate)
-        audio = self._post("/tts", body, text)
-        samples, sample_rate = _read_wav(audio, text)
+        answer = self.server.call("/tts", json.dumps(body).encode("utf-8"), "application/json", text=text,
+                                  accept="audio/wav")
+        samples, sample_rate = _read_wav(answer.body, text)
         return Take(samples, sample_rate, text, engine=self.name, voice=voice, seed=seed, rate=rate)
 
     def request_body(self, text: str, lang: str, ref_path: Path, reference: Reference, seed: int,
@@ -121,38 +127,6 @@ class GptSovitsEngine(Engine):
             "streaming_mode": False,
         }
 
-    def _post(self, path: str, body: dict[str, Any], text: str) -> bytes:
-        """POST `body` as JSON and return the response bytes, mapping failures to dubber errors."""
-        request = urllib.request.Request(
-            self.url + path, data=json.dumps(body).encode("utf-8"), method="POST",
-            headers={"Content-Type": "application/json", "Accept": "audio/wav"})
-        # A server on this machine is reached directly, never through a configured proxy.
-        handlers = [urllib.request.ProxyHandler({})] if self._local else []
-        opener = urllib.request.build_opener(*handlers)
-        try:
-            with opener.open(request, timeout=self.timeout_ms / 1000) as response:
-                return bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            raise SynthesisError(f"GPT-SoVITS failed on {text!r}: {_server_message(exc)}",
-                                 engine=self.name, text=text, status=exc.code) from exc
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
-                raise self._timed_out(text) from exc
-            if isinstance(exc.reason, ConnectionRefusedError):
-                raise EngineUnavailable(f"no GPT-SoVITS server answers at {self.url}; {START_HINT}",
-                                        engine=self.name, hint=START_HINT, url=self.url) from exc
-            raise SynthesisError(f"cannot reach GPT-SoVITS at {self.url}: {exc.reason}",
-                                 engine=self.name, text=text, url=self.url) from exc
-        except (TimeoutError, socket.timeout) as exc:
-            raise self._timed_out(text) from exc
-        except ConnectionError as exc:
-            raise SynthesisError(f"GPT-SoVITS at {self.url} dropped the connection: {exc}",
-                                 engine=self.name, text=text, url=self.url) from exc
-
-    def _timed_out(self, text: str) -> SynthesisError:
-        return SynthesisError(f"GPT-SoVITS timed out after {self.timeout_ms} ms on {text!r}",
-                              engine=self.name, text=text, timeout_ms=self.timeout_ms)
-
 
 def check_reference(path: Path) -> Path:
     """Return the reference clip's absolute path, or raise UsageError unless it lasts 3-10 s."""
@@ -169,27 +143,6 @@ def check_reference(path: Path) -> Path:
                          f"{REFERENCE_MIN_S:g}-{REFERENCE_MAX_S:g} s", engine="gpt_sovits", path=str(path),
                          seconds=seconds)
     return path
-
-
-def _server_message(exc: urllib.error.HTTPError) -> str:
-    """Say what api_v2 answered: its JSON `message` and `Exception`, or the raw body."""
-    try:
-        raw = exc.read()
-    except OSError:
-        raw = b""
-    try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        payload = None
-    if isinstance(payload, dict) and "message" in payload:
-        message = str(payload["message"])
-        if payload.get("Exception"):
-            message += f": {payload['Exception']}"
-    elif isinstance(payload, dict) and "detail" in payload:  # FastAPI's own validation errors
-        message = json.dumps(payload["detail"], ensure_ascii=False)[:500]
-    else:
-        message = raw.decode("utf-8", "replace").strip()[:500] or str(exc.reason)
-    return f"HTTP {exc.code}: {message}"
 
 
 def _read_wav(audio: bytes, text: str) -> tuple[np.ndarray, int]:

@@ -66,14 +66,24 @@ def get_engine(name: str, config: Config | None = None) -> Engine:
 
 
 def engine_for_language(lang: str) -> str:
-    """Pick the default engine for a language: the first available one that speaks it, by preference."""
+    """Pick the default engine for a language: the first available one that speaks it, by preference.
+
+    Only engines with voices of their own qualify: a cloning engine needs a reference clip, so the
+    user names it (--engine) along with the clip.
+    """
     preference = {"en": ["piper", "kokoro"], "ja": ["kokoro"]}
     names = preference.get(lang, []) + sorted(entries())
+    cloners = []
     for name in names:
         try:
             cls = engine_class(name)
         except (UnknownEngine, EngineUnavailable):
             continue
-        if lang in cls.capabilities.languages and cls.availability() is None:
+        if lang not in cls.capabilities.languages:
+            continue
+        if cls.capabilities.cloning != "none":
+            cloners.append(name)
+        elif cls.availability() is None:
             return name
-    raise UnknownEngine(f"no installed engine speaks {lang!r}", lang=lang)
+    hint = f"; engines that clone a reference clip speak it: {', '.join(sorted(set(cloners)))}" if cloners else ""
+    raise UnknownEngine(f"no installed engine with voices of its own speaks {lang!r}{hint}", lang=lang)

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import soundfile
 
+from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UsageError
 from dubber.fitting import STATUS_OK, fit_line
-from dubber.plugin.cosyvoice import CosyVoiceEngine
+from dubber.plugin.cosyvoice import START_HINT, CosyVoiceEngine
 from dubber.plugin.engine import Emotion, Reference
 
 
@@ -184,16 +185,13 @@ def test_a_get_only_server_is_retried_with_get(ref_48k):
 
 
 def test_a_slow_server_times_out(ref_48k):
-    with FakeCosyVoice(delay_s=1.0) as fake, pytest.raises(SynthesisError, match="longer than 200 ms"):
+    with FakeCosyVoice(delay_s=1.0) as fake, pytest.raises(SynthesisError, match="timed out after 200 ms"):
         _engine(fake, timeout_ms=200).synthesize(TEXT, "en", reference=ref_48k)
 
 
 def test_no_server_is_engine_unavailable_with_how_to_start_it(ref_48k):
-    with socket.socket() as sock:  # a port that was free a moment ago
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(EngineUnavailable) as info:
-        CosyVoiceEngine(f"http://127.0.0.1:{port}").synthesize(TEXT, "en", reference=ref_48k)
+        CosyVoiceEngine(f"http://127.0.0.1:{_free_port()}").synthesize(TEXT, "en", reference=ref_48k)
     assert "server.py --port 50000 --model_dir" in info.value.hint
 
 
@@ -215,6 +213,35 @@ def test_remote_servers_need_permission(url):
 def test_malformed_urls_are_refused(url):
     with pytest.raises(UsageError):
         CosyVoiceEngine(url, allow_remote=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_availability_probes_a_running_server_only_when_asked(fake):
+    settings = EngineSettings("cosyvoice", {"url": fake.url})
+    assert CosyVoiceEngine.availability(settings) is None and not fake.requests
+    assert CosyVoiceEngine.availability(settings, probe=True) is None
+    assert [(r.method, r.path) for r in fake.requests] == [("GET", "/")]  # a 404 still means it is up
+
+
+def test_availability_of_a_server_that_is_down_says_how_to_start_it():
+    url = f"http://127.0.0.1:{_free_port()}"
+    settings = EngineSettings("cosyvoice", {"url": url})
+    assert CosyVoiceEngine.availability(settings) is None  # no probe, no connection
+    assert CosyVoiceEngine.availability(settings, probe=True) == (
+        f"no CosyVoice server answers at {url} (connection refused); {START_HINT}")
+
+
+def test_availability_names_a_refused_setting():
+    remote = EngineSettings("cosyvoice", {"url": "http://10.0.0.5:50000"})
+    assert "not on this machine" in CosyVoiceEngine.availability(remote, probe=True)
+    assert "version must be 2 or 3" in CosyVoiceEngine.availability(EngineSettings("cosyvoice", {"version": 4}))
+    assert "timeout_ms must be a positive integer" in CosyVoiceEngine.availability(
+        EngineSettings("cosyvoice", {"timeout_ms": 0}))
 
 
 def test_fit_line_stretches_a_stretch_only_engine_to_its_slot(fake, ref_48k):

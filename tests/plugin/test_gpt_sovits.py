@@ -18,11 +18,11 @@ import numpy as np
 import pytest
 import soundfile
 
+from dubber.config import EngineSettings, is_loopback
 from dubber.errors import EngineUnavailable, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.fitting import fit_line
 from dubber.plugin.engine import Emotion, Reference
-from dubber.config import is_loopback
-from dubber.plugin.gpt_sovits import GptSovitsEngine
+from dubber.plugin.gpt_sovits import START_HINT, GptSovitsEngine
 from dubber.speech import speech_span
 
 
@@ -175,6 +175,31 @@ def test_connection_refused_says_how_to_start_the_server(reference):
         engine.synthesize(TEXT, "en", reference=reference)
     assert "api_v2.py" in info.value.hint
     assert GptSovitsEngine.unavailable_reason() is None  # availability is the server's, found on first use
+
+
+# -- availability -----------------------------------------------------------------------------
+
+def test_availability_probes_a_running_server_only_when_asked(server):
+    settings = EngineSettings("gpt_sovits", {"url": server.url})
+    assert GptSovitsEngine.availability(settings) is None and not server.requests
+    assert GptSovitsEngine.availability(settings, probe=True) is None
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/")]  # a 404 still means it is up
+
+
+def test_availability_of_a_server_that_is_down_says_how_to_start_it():
+    url = f"http://127.0.0.1:{_free_port()}"
+    settings = EngineSettings("gpt_sovits", {"url": url})
+    assert GptSovitsEngine.availability(settings) is None  # no probe, no connection
+    assert GptSovitsEngine.availability(settings, probe=True) == (
+        f"no GPT-SoVITS server answers at {url} (connection refused); {START_HINT}")
+
+
+def test_availability_names_a_refused_setting():
+    remote = EngineSettings("gpt_sovits", {"url": "http://192.168.1.5:9880"})
+    assert "not on this machine" in GptSovitsEngine.availability(remote, probe=True)
+    assert GptSovitsEngine.availability(EngineSettings("gpt_sovits", {"url": "http://192.168.1.5:9880",
+                                                                      "allow_remote": True})) is None
+    assert GptSovitsEngine.availability() is None
 
 
 # -- settings ---------------------------------------------------------------------------------

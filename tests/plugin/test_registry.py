@@ -96,3 +96,8 @@ def test_get_engine_asks_availability_with_the_engines_settings(tmp_path, monkey
     cfg = load_config(tmp_path / "none.toml", [f"needs_weights.model_dir={tmp_path}"])
     assert isinstance(registry.get_engine("needs_weights", cfg), NeedsWeights)
     assert seen[-1][0].path("model_dir") == tmp_path and seen[-1][1] is False  # never probes servers on load
+
+
+def test_the_default_engine_never_needs_a_reference_clip():
+    with pytest.raises(UnknownEngine, match="clone a reference clip speak it: .*cosyvoice"):
+        registry.engine_for_language("zh")  # only cloning engines speak Mandarin so far
