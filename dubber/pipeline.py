@@ -71,10 +71,6 @@ def resolve_engine(options: DubOptions) -> Engine:
     """Return the engine the options name, or the default one for the language."""
     name = options.engine or registry.engine_for_language(options.lang)
     engine = registry.get_engine(name, options.config)
-    if engine.capabilities.cloning != "none" and options.reference is None:
-        raise UsageError(f"engine {engine.name!r} clones a voice and has none of its own: "
-                         f"give it a reference clip (--reference CLIP --reference-text 'what is said in it')",
-                         engine=engine.name)
     options.voice = engine.check_request(options.lang, options.voice, reference=options.reference,
                                          emotion=options.emotion)
     return engine

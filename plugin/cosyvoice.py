@@ -106,9 +106,7 @@ class CosyVoiceEngine(Engine):
         With an emotion the line goes to instruct2; with a transcript of a reference in the
         line's own language to zero-shot; otherwise to cross-lingual.
         """
-        if reference is None:
-            raise UsageError("cosyvoice clones a voice and has none of its own: give it a reference clip",
-                             engine=self.name)
+        reference = self.need_reference(reference)
         voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         endpoint, fields = cosyvoice_request(text, lang, reference, emotion, self.version, self.name)
         samples = self._post(endpoint, fields, self._prompt_wav(reference.audio_path), text)

@@ -161,9 +161,7 @@ class CosyVoiceLocalEngine(Engine):
         emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` in the voice of `reference` at `rate` (CosyVoice's speed); a seed gives the same take."""
-        if reference is None:
-            raise UsageError("cosyvoice_local clones a voice and has none of its own: give it a reference clip",
-                             engine=self.name)
+        reference = self.need_reference(reference)
         voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         clip = check_prompt(Path(reference.audio_path))
         loaded = self._load()

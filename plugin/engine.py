@@ -185,6 +185,16 @@ class Engine(ABC):
                                  engine=self.name, text=text)
         return frames.astype(np.int32)
 
+    def need_reference(self, reference: Reference | None, what: str = "") -> Reference:
+        """Return the reference a cloning engine was given, or say how to give one (`what`: its limits)."""
+        from dubber.errors import UsageError
+
+        if reference is None:
+            raise UsageError(f"engine {self.name!r} clones a voice and has none of its own: give it a reference "
+                             f"clip{what} and its transcript (--reference CLIP --reference-text TEXT)",
+                             engine=self.name)
+        return reference
+
     def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
                       reference: Reference | None = None, emotion: Emotion | None = None) -> str:
         """Validate language, voice, text, rate, reference and emotion, and return the voice to use."""
@@ -195,6 +205,8 @@ class Engine(ABC):
             raise UnsupportedLanguage(
                 f"engine {self.name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
                 engine=self.name, lang=lang)
+        if reference is None and caps.cloning != "none" and not caps.voices:
+            self.need_reference(reference)
         if reference is not None and caps.cloning == "none":
             raise UsageError(f"engine {self.name!r} cannot clone a voice from a reference; pick one of its voices",
                              engine=self.name)

@@ -190,7 +190,7 @@ class F5TtsEngine(Engine):
         emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` in the voice of `reference`, lasting `target_ms` when given, else F5's estimate / `rate`."""
-        reference = self._need_reference(reference)
+        reference = self._transcribed_reference(reference)
         voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         line = " ".join(text.split())  # whitespace F5 would collapse anyway; phonemes are the line's characters
         prepared = self.prepare_reference(reference)
@@ -208,7 +208,7 @@ class F5TtsEngine(Engine):
     def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
                           reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
         """Speak `text` lasting `frames.sum()` frames; F5 places them over the characters itself."""
-        reference = self._need_reference(reference)
+        reference = self._transcribed_reference(reference)
         voice = self.check_request(lang, voice, text=text, reference=reference, emotion=emotion)
         line = " ".join(text.split())
         frames = self.check_frames(text, line, frames)
@@ -308,10 +308,8 @@ class F5TtsEngine(Engine):
                                         engine=self.name, hint=hint) from err
         return self._tts
 
-    def _need_reference(self, reference: Reference | None) -> Reference:
-        if reference is None:
-            raise UsageError("f5_tts clones a voice and has none of its own: give it a reference clip (up to 12 s) "
-                             "and its transcript", engine=self.name)
+    def _transcribed_reference(self, reference: Reference | None) -> Reference:
+        reference = self.need_reference(reference, " (up to 12 s)")
         if not reference.text.strip():
             raise UsageError("f5_tts needs the transcript of the reference clip: give it with --reference-text "
                              "(F5's own fallback would download a Whisper model to transcribe it)",

@@ -94,9 +94,7 @@ class GptSovitsEngine(Engine):
         emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` in the voice of `reference` at `rate` (GPT-SoVITS's speed_factor)."""
-        if reference is None:
-            raise UsageError("engine 'gpt_sovits' clones a voice: give a reference clip (3-10 s) and its transcript",
-                             engine=self.name)
+        reference = self.need_reference(reference, " (3-10 s)")
         voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
         ref_path = check_reference(Path(reference.audio_path))
         body = self.request_body(text, lang, ref_path, reference, seed, rate)

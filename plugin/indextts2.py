@@ -201,9 +201,7 @@ class IndexTts2Engine(Engine):
         emotion: Emotion | None = None,
     ) -> Take:
         """Speak `text` in the voice of `reference`, at `rate`, or lasting `target_ms` in all when given."""
-        if reference is None:
-            raise UsageError("indextts2 clones a voice and has none of its own: give it a reference clip",
-                             engine=self.name)
+        reference = self.need_reference(reference)
         voice = self._check(text, lang, voice, rate, reference, emotion)
         if target_ms is not None:
             if target_ms <= 0:
@@ -219,9 +217,7 @@ class IndexTts2Engine(Engine):
     def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
                           reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
         """Speak `text` lasting `frames.sum()` frames in all; the split over symbols is not rendered."""
-        if reference is None:
-            raise UsageError("indextts2 clones a voice and has none of its own: give it a reference clip",
-                             engine=self.name)
+        reference = self.need_reference(reference)
         voice = self._check(text, lang, voice, 1.0, reference, emotion)
         frames = self.check_frames(text, text, frames)
         total = int(frames.sum())

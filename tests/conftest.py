@@ -125,7 +125,10 @@ class CloningToneEngine(FrameToneEngine):
     def synthesize_frames(self, text, lang, voice, frames, seed=0, *, reference=None, emotion=None):
         self.seen.append(("frames", reference, emotion))
         self.reference = reference  # the parent's own check_request call must see it
-        return super().synthesize_frames(text, lang, voice, frames, seed)
+        try:
+            return super().synthesize_frames(text, lang, voice, frames, seed)
+        finally:
+            self.reference = None
 
     def check_request(self, lang, voice, text=None, rate=1.0, reference=None, emotion=None):
         return Engine.check_request(self, lang, voice, text, rate, reference or self.reference, emotion)
