@@ -1,0 +1,160 @@
+"""The project: the speaker table and every take of every line, saved as JSON beside the output.
+
+A project is one JSON file plus a folder of take audio next to it (`NAME.dubber.json` and
+`NAME.takes/`). Take audio is stored by content (the SHA-256 of its samples and rate), so a take
+made twice is stored once and a file's name says what is in it. Paths inside the project are
+relative to the project file, so the pair can be moved together. The file is written atomically
+(temporary file, fsync, rename): a crash leaves the previous version, never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dubber.errors import UsageError
+
+SCHEMA = "dubber.project/1"
+SUFFIX = ".dubber.json"
+
+
+@dataclass
+class SpeakerEntry:
+    """One speaker's voice: the engine and voice that speak, and the clip it was matched or cloned from."""
+
+    name: str
+    engine: str
+    voice: str
+    reference: str | None = None  # the clip, relative to the project file
+    reference_text: str = ""
+    reference_lang: str | None = None
+    reference_source: str = ""  # "user" (always wins), "extracted" (cut from the original), or ""
+    matched: bool = False  # the voice was chosen by --voice auto
+    similarity: float | None = None  # matched voice vs the reference (cosine of speaker embeddings)
+    default_similarity: float | None = None  # the engine's default voice vs the reference
+    pitch_semitones: float = 0.0  # shift applied toward the reference's median F0
+    pitched_similarity: float | None = None  # the matched voice after that shift
+
+
+@dataclass
+class TakeRecord:
+    """One rendering of a line, measured."""
+
+    seed: int
+    engine: str
+    voice: str
+    status: str
+    error_ms: int | None  # fitted speech length minus the target
+    speech_ms: int | None
+    method: str = ""
+    stretch: float | None = None
+    similarity: float | None = None  # to the speaker's reference, when there is one
+    wer: float | None = None  # Whisper's word error rate on this take, when measured
+    transcript: str | None = None
+    score: list[float] = field(default_factory=list)  # the ranking key (see dubber.takes), lower is better
+    audio: str | None = None  # the take's WAV, relative to the project file
+    reason: str = ""
+
+
+@dataclass
+class LineEntry:
+    """One cue and its takes; `chosen` indexes the take on the timeline."""
+
+    index: int
+    start_ms: int
+    end_ms: int
+    text: str
+    speaker: str
+    takes: list[TakeRecord] = field(default_factory=list)
+    chosen: int | None = None
+
+
+@dataclass
+class Project:
+    """Everything a dub decided: inputs, speakers, lines and their takes."""
+
+    video: str
+    subtitles: str
+    lang: str
+    speakers: dict[str, SpeakerEntry] = field(default_factory=dict)
+    lines: list[LineEntry] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "video": self.video, "subtitles": self.subtitles, "lang": self.lang,
+                "speakers": {name: asdict(s) for name, s in self.speakers.items()},
+                "lines": [asdict(line) for line in self.lines]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "project") -> Project:
+        if data.get("schema") != SCHEMA:
+            raise UsageError(f"{source}: not a dubber project of schema {SCHEMA} (found {data.get('schema')!r})")
+        try:
+            speakers = {name: SpeakerEntry(**entry) for name, entry in data["speakers"].items()}
+            lines = [LineEntry(**{**line, "takes": [TakeRecord(**t) for t in line["takes"]]})
+                     for line in data["lines"]]
+            return cls(data["video"], data["subtitles"], data["lang"], speakers, lines)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise UsageError(f"{source}: damaged project file: {exc!r}") from exc
+
+
+def project_path_for(output: str | Path) -> Path:
+    """Return the project file that goes with an output file: `out.mp4` -> `out.dubber.json`."""
+    output = Path(output)
+    return output.with_name(output.stem + SUFFIX)
+
+
+def takes_folder(project_path: Path) -> Path:
+    """Return the folder that holds a project's take audio."""
+    name = project_path.name[:-len(SUFFIX)] if project_path.name.endswith(SUFFIX) else project_path.stem
+    return project_path.with_name(name + ".takes")
+
+
+def save_project(project: Project, path: str | Path) -> None:
+    """Write the project atomically."""
+    from dubber.report import write_json_atomic
+
+    write_json_atomic(path, project.to_dict())
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a project file, or raise UsageError naming it."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such project file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the project: {exc}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a dubber project")
+    return Project.from_dict(data, str(path))
+
+
+def store_take_audio(samples: np.ndarray, rate: int, project_path: Path) -> str:
+    """Store a take's audio by content beside the project; return its path relative to the project."""
+    from dubber.media import write_wav
+
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    digest = hashlib.sha256(samples.tobytes() + rate.to_bytes(4, "little")).hexdigest()[:20]
+    folder = takes_folder(project_path)
+    target = folder / f"{digest}.wav"
+    if not target.exists():
+        partial = folder / f".{digest}.partial.wav"  # renamed when whole: a crash never leaves a bad take
+        write_wav(partial, samples, rate)
+        os.replace(partial, target)
+    return target.relative_to(project_path.parent).as_posix()
+
+
+def relative_to_project(path: str | Path, project_path: Path) -> str:
+    """Return `path` relative to the project's folder when it is inside it, else absolute."""
+    path = Path(path).absolute()
+    try:
+        return path.relative_to(project_path.parent.absolute()).as_posix()
+    except ValueError:
+        return str(path)

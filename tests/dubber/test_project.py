@@ -1,0 +1,71 @@
+"""The project file: speaker table and takes, saved atomically, take audio stored by content."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dubber.errors import UsageError
+from dubber.media import read_wav
+from dubber.project import (
+    LineEntry,
+    Project,
+    SpeakerEntry,
+    TakeRecord,
+    load_project,
+    project_path_for,
+    relative_to_project,
+    save_project,
+    store_take_audio,
+    takes_folder,
+)
+
+
+def _project() -> Project:
+    take = TakeRecord(seed=3, engine="piper", voice="en_US-joe-medium", status="ok", error_ms=-4, speech_ms=1996,
+                      method="native", stretch=1.0, similarity=0.81, wer=0.0, transcript="hello", audio="x.wav")
+    return Project("in.mp4", "in.srt", "en",
+                   {"Aiko": SpeakerEntry("Aiko", "kokoro", "jf_alpha", reference="refs/aiko.wav",
+                                         reference_source="extracted", matched=True, similarity=0.8,
+                                         default_similarity=0.6)},
+                   [LineEntry(1, 0, 2000, "hello", "Aiko", [take], chosen=0)])
+
+
+def test_a_project_round_trips(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    save_project(_project(), path)
+    back = load_project(path)
+    assert back == _project()
+    assert json.loads(path.read_text())["schema"] == "dubber.project/1"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.dubber.json"]  # no temporary left behind
+
+
+def test_paths_beside_the_output(tmp_path):
+    path = project_path_for(tmp_path / "talk.dub.mp4")
+    assert path == tmp_path / "talk.dub.dubber.json" and takes_folder(path) == tmp_path / "talk.dub.takes"
+    assert relative_to_project(tmp_path / "refs" / "a.wav", path) == "refs/a.wav"
+    assert relative_to_project("/elsewhere/a.wav", path) == "/elsewhere/a.wav"
+
+
+def test_take_audio_is_stored_once_by_content(tmp_path):
+    path = tmp_path / "p.dubber.json"
+    samples = (0.1 * np.sin(np.arange(2400) / 5)).astype(np.float32)
+    first = store_take_audio(samples, 24000, path)
+    again = store_take_audio(samples.copy(), 24000, path)
+    other = store_take_audio(samples, 22050, path)
+    assert first == again != other and first.startswith("p.takes/")
+    audio, rate = read_wav(tmp_path / first)
+    assert rate == 24000 and np.array_equal(audio, samples)
+    assert sorted(p.name for p in (tmp_path / "p.takes").iterdir()) == sorted([first[8:], other[8:]])
+
+
+@pytest.mark.parametrize("content,needle", [("{", "cannot read"), ('{"schema": "other"}', "not a dubber project"),
+                                            ('{"schema": "dubber.project/1"}', "damaged"), ("[1]", "not a dubber")])
+def test_bad_project_files_are_named(tmp_path, content, needle):
+    path = tmp_path / "bad.dubber.json"
+    path.write_text(content)
+    with pytest.raises(UsageError, match=needle) as err:
+        load_project(path)
+    assert str(path) in str(err.value)
