@@ -67,6 +67,16 @@ def _floats(text: str) -> tuple[float, ...]:
     return values
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe every subcommand and option."""
     parser = argparse.ArgumentParser(prog="dubber", description="Dub videos from subtitles, every line fitted to its slot.")
@@ -75,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def voice_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--engine", help="engine name (see `dubber engines`); default: the best for --lang")
-        p.add_argument("--voice", help="voice of the engine; default: the engine's voice for --lang")
+        p.add_argument("--voice", help="voice of the engine, or 'auto' to match each original speaker's voice; "
+                                       "default: the engine's voice for --lang")
+        p.add_argument("--match-pitch", action="store_true",
+                       help="with --voice auto, shift the matched voice up to 3 semitones toward the speaker's pitch")
         p.add_argument("--lang", default="en", help="language to speak (default: en)")
         p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
         p.add_argument("--borrow-gap", action="store_true",
@@ -110,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-original", action="store_true", help="do not keep the original audio as a second track")
     p.add_argument("--report", help="write the per-line report as JSON")
     p.add_argument("--stem", help="write the dub track alone as WAV")
+    p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML): each speaker's voice, engine or "
+                                                      "reference clip, and which cues they speak")
+    p.add_argument("--candidates", type=_positive, default=1, metavar="K",
+                   help="render K takes of every line and keep the best: fit, then intelligibility, then similarity")
+    p.add_argument("--project", help="project file to write (default: OUTPUT's name with .dubber.json)")
 
     p = sub.add_parser("say", help="speak one line fitted to a duration")
     p.add_argument("text")
@@ -142,9 +160,14 @@ def _options(args: argparse.Namespace) -> Any:
     opts = DubOptions(lang=args.lang, engine=args.engine, voice=args.voice, seed=args.seed,
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
-                      reference=_reference(args), emotion=_emotion(args))
+                      reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch)
     if args.command == "dub":
+        from dubber.speakers import load_speakers
+
         opts.mix, opts.duck_db, opts.keep_original = args.mix, args.duck_db, not args.no_original
+        opts.candidates = args.candidates
+        opts.speakers = load_speakers(args.speakers) if args.speakers else None
+        opts.project = Path(args.project) if args.project else None
     return opts
 
 
@@ -196,6 +219,8 @@ def cmd_dub(args: argparse.Namespace) -> int:
         bar.close()
     for diag in result.diagnostics:
         print(diag, file=sys.stderr)
+    for name, speaker in result.report.get("speakers", {}).items():
+        print(f"{_speaker_line(name, speaker)}", file=sys.stderr)
     s = result.summary
     print(f"dubbed {s['lines']} lines: {s['by_status']}; median |error| {s['median_abs_error_ms']} ms, "
           f"max {s['max_abs_error_ms']} ms; RTF {s['rtf']}", file=sys.stderr)
@@ -203,6 +228,18 @@ def cmd_dub(args: argparse.Namespace) -> int:
         where = str(line.line) if line.line else f"cue {line.index}"  # file:line, like the diagnostics
         print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_LINES_FAILED
+
+
+def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
+    """Describe a speaker's voice in one line: engine, voice, reference and how well it matches."""
+    text = f"{name or '(unnamed)'}: {speaker['engine']} {speaker['voice']}"
+    if speaker.get("reference"):
+        text += f", reference {speaker['reference']} ({speaker['reference_source']})"
+    if speaker.get("matched"):
+        text += f", matched: similarity {speaker['similarity']} (default voice {speaker['default_similarity']})"
+        if speaker.get("pitch_semitones"):
+            text += f", pitch {speaker['pitch_semitones']:+} st -> {speaker['pitched_similarity']}"
+    return f"speaker {text}"
 
 
 def cmd_say(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,15 +16,27 @@ from dubber import media
 from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
-from dubber.errors import UsageError
+from dubber.errors import EngineUnavailable, UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
+from dubber.intelligibility import Transcriber
 from dubber.mixing import mix
-from dubber.plugin import registry
-from dubber.plugin.engine import Emotion, Engine, Reference
+from dubber.plugin.engine import Emotion, Reference
+from dubber.project import (
+    LineEntry,
+    Project,
+    TakeRecord,
+    project_path_for,
+    save_project,
+    store_take_audio,
+    takes_folder,
+)
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.speakers import UNNAMED, SpeakerMap, assign_speakers
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles
+from dubber.takes import best_take
 from dubber.timeline import Timeline
+from dubber.voices import SpeakerPlan, VoiceRequest, plan_speaker, plan_speakers, take_similarity
 
 OUTPUT_RATE = 48000
 
@@ -44,8 +57,16 @@ class DubOptions:
     keep_original: bool = True
     sample_rate: int = OUTPUT_RATE
     config: Config | None = None  # engine settings (model folders, server URLs, timeouts)
-    reference: Reference | None = None  # a voice to clone, for engines that can
+    reference: Reference | None = None  # a voice to clone or match (every speaker without its own)
     emotion: Emotion | None = None  # how every line should feel, for engines that take it
+    speakers: SpeakerMap | None = None  # per-speaker voices and cue assignments (--speakers)
+    candidates: int = 1  # takes rendered per line; the best is kept (see dubber.takes)
+    match_pitch: bool = False  # with --voice auto, shift matched voices toward the reference's pitch
+    project: Path | None = None  # where the project goes; None: beside the output, if any
+
+    def voice_request(self) -> VoiceRequest:
+        return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
+                            self.speakers, self.match_pitch)
 
 
 @dataclass
@@ -67,43 +88,88 @@ class DubResult:
         return not self.failed and not any(d.severity == "error" for d in self.diagnostics)
 
 
-def resolve_engine(options: DubOptions) -> Engine:
-    """Return the engine the options name, or the default one for the language."""
-    name = options.engine or registry.engine_for_language(options.lang)
-    engine = registry.get_engine(name, options.config)
-    options.voice = engine.check_request(options.lang, options.voice, reference=options.reference,
-                                         emotion=options.emotion)
-    return engine
+def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions,
+             progress: Progress | None = None,
+             project_path: Path | None = None) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
+    """Speak and fit every cue, `options.candidates` takes each, keeping the best.
 
-
-def fit_cues(cues: list[Cue], engine: Engine, options: DubOptions,
-             progress: Progress | None = None) -> list[tuple[LineReport, Fit | None]]:
-    """Speak and fit every cue; a line whose engine call fails is marked failed and the rest go on."""
+    A line whose engine call fails is marked failed and the rest go on. Every take is recorded
+    (its audio too, beside the project when there is one).
+    """
+    transcriber = _transcriber(options) if options.candidates > 1 else None
     results: list[tuple[LineReport, Fit | None]] = []
+    entries: list[LineEntry] = []
     ordered = sorted(cues, key=lambda c: (c.start_ms, c.index))
     for i, cue in enumerate(ordered):
         nxt = ordered[i + 1].start_ms if i + 1 < len(ordered) else None
+        plan = plans[cue.speaker or UNNAMED]
+        entry = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+        fits: list[Fit | None] = []
+        for k in range(options.candidates):
+            record, fit = _take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
+            entry.takes.append(record)
+            fits.append(fit)
+        entry.chosen = best_take(entry.takes)
+        chosen, fit = entry.takes[entry.chosen], fits[entry.chosen]
         line = LineReport(index=cue.index, start_ms=cue.start_ms, end_ms=cue.end_ms, speaker=cue.speaker,
-                          text=cue.text, engine=engine.name, voice=options.voice or "", seed=options.seed,
-                          target_ms=cue.duration_ms, line=cue.line)
-        fit: Fit | None = None
-        try:
-            fit = fit_line(engine, cue.text, options.lang, options.voice, cue.duration_ms, seed=options.seed,
-                           policy=options.policy,
-                           max_slot_ms=(nxt - cue.start_ms) if nxt is not None else None,
-                           reference=options.reference, emotion=options.emotion)
-        except Exception as exc:  # an engine fault fails this line only
-            line.status, line.reason = STATUS_FAILED, f"{type(exc).__name__}: {exc}"
+                          text=cue.text, engine=plan.engine.name, voice=plan.voice, seed=chosen.seed,
+                          target_ms=cue.duration_ms, line=cue.line, status=chosen.status, reason=chosen.reason,
+                          similarity=chosen.similarity, wer=chosen.wer, takes=len(entry.takes))
         if fit is not None:
             line.target_ms = fit.target_ms
             line.natural_ms, line.rate, line.stretch = fit.natural_ms, fit.rate, fit.stretch
             line.heard_rate = round(fit.heard_rate, 4)
-            line.borrowed_ms, line.method, line.status, line.reason = (
-                fit.borrowed_ms, fit.method, fit.status, fit.reason)
+            line.borrowed_ms, line.method = fit.borrowed_ms, fit.method
         results.append((line, fit))
+        entries.append(entry)
         if progress:
             progress(i + 1, len(ordered), cue)
-    return results
+    return results, entries
+
+
+def _take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
+          transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
+    """Render, fit and measure one take of a line."""
+    record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
+                        error_ms=None, speech_ms=None)
+    try:
+        fit = fit_line(plan.engine, cue.text, options.lang, plan.voice, cue.duration_ms, seed=seed,
+                       policy=options.policy,
+                       max_slot_ms=(next_start - cue.start_ms) if next_start is not None else None,
+                       reference=plan.reference, emotion=options.emotion)
+        if plan.entry.pitch_semitones:
+            fit = shift_fit(fit, plan.entry.pitch_semitones)
+    except Exception as exc:  # an engine fault fails this take only
+        record.reason = f"{type(exc).__name__}: {exc}"
+        return record, None
+    record.status, record.reason, record.method = fit.status, fit.reason, fit.method
+    record.error_ms, record.speech_ms, record.stretch = fit.error_ms, fit.speech_ms, fit.stretch
+    record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
+    if transcriber is not None:
+        record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)
+        record.wer = round(transcriber.wer([cue.text], [record.transcript]), 4)
+    if project_path is not None:
+        record.audio = store_take_audio(fit.samples, fit.sample_rate, project_path)
+    return record, fit
+
+
+def shift_fit(fit: Fit, semitones: float) -> Fit:
+    """Shift a fitted clip's pitch, keeping its length, and re-measure its speech span."""
+    from dubber.pitch import shift_pitch
+
+    samples = shift_pitch(fit.samples, fit.sample_rate, semitones)
+    span = speech_span(samples, fit.sample_rate) or fit.speech
+    return dataclasses.replace(fit, samples=samples, speech=span)
+
+
+def _transcriber(options: DubOptions) -> Transcriber | None:
+    """Return Whisper for ranking English takes, or None where it cannot measure (other languages, not installed)."""
+    if options.lang != "en":
+        return None
+    try:
+        return Transcriber()
+    except EngineUnavailable:
+        return None
 
 
 def build_timeline(fitted: list[tuple[LineReport, Fit | None]], length: int, rate: int) -> Timeline:
@@ -141,7 +207,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     video = Path(video)
     info = media.probe(video)
     loaded = load_subtitles(subtitles)
-    engine = resolve_engine(options)
+    cues = assign_speakers(loaded.cues, options.speakers)
     rate = options.sample_rate
     has_audio = bool(info.audio_streams)
     original = media.decode_audio(video, rate) if has_audio else None
@@ -150,13 +216,19 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     length = max(ms_to_samples(info.duration_ms or last_cue, rate),
                  original.shape[0] if original is not None else 0)
 
-    fitted = fit_cues(loaded.cues, engine, options, progress)
+    out_path = Path(output) if output is not None else None
+    project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
+    with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
+        # Extracted reference clips live beside the project (or only for this run without one).
+        ref_folder = takes_folder(project_path).with_suffix(".refs") if project_path else Path(scratch)
+        plans = plan_speakers(cues, options.voice_request(), original, rate, ref_folder,
+                              project_path or Path(scratch) / "project.json")
+        fitted, entries = fit_cues(cues, plans, options, progress, project_path)
     timeline = build_timeline(fitted, length, rate)
     stem = timeline.render()
     measure_lines(fitted, timeline, stem)
     track = mix(stem, original, timeline.spans(), rate, mode=options.mix, depth_db=options.duck_db)
 
-    out_path = Path(output) if output is not None else None
     if out_path is not None:
         with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
             wav = Path(tmp) / "dub.wav"
@@ -169,12 +241,18 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     lines = [line for line, _ in fitted]
     audio_ms = sum(line.target_ms for line in lines)
     summary = summarize(lines, int((time.monotonic() - started) * 1000), audio_ms)
+    engines = sorted({plan.engine.name for plan in plans.values()})
     inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
-              "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": engine.name,
-              "voice": options.voice, "mix": options.mix, "seed": options.seed,
+              "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": ", ".join(engines),
+              "voice": options.voice, "mix": options.mix, "seed": options.seed, "candidates": options.candidates,
               "reference": str(options.reference.audio_path) if options.reference else None,
-              "output": str(out_path) if out_path else None}
+              "output": str(out_path) if out_path else None,
+              "project": str(project_path) if project_path else None}
     report = build_report(lines, summary, [d.to_dict() for d in loaded.diagnostics], inputs)
+    report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
+    if project_path is not None:
+        save_project(Project(str(video), str(subtitles), options.lang,
+                             {name: plan.entry for name, plan in plans.items()}, entries), project_path)
     if report_path is not None:
         write_json_atomic(report_path, report)
     return DubResult(lines, loaded.diagnostics, summary, report, out_path)
@@ -184,9 +262,15 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
     """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
-    engine = resolve_engine(options)
-    fit = fit_line(engine, text, options.lang, options.voice, duration_ms, seed=options.seed, policy=options.policy,
-                   reference=options.reference, emotion=options.emotion)
+    cue = Cue(1, 0, duration_ms, text, speaker=UNNAMED)
+    with tempfile.TemporaryDirectory(prefix="dubber-say-") as scratch:
+        plan = plan_speaker(UNNAMED, [cue], options.voice_request(), None, options.sample_rate, Path(scratch),
+                            Path(scratch) / "project.json")
+    engine = plan.engine
+    fit = fit_line(engine, text, options.lang, plan.voice, duration_ms, seed=options.seed, policy=options.policy,
+                   reference=plan.reference, emotion=options.emotion)
+    if plan.entry.pitch_semitones:
+        fit = shift_fit(fit, plan.entry.pitch_semitones)
     media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
     return {
         "target_ms": duration_ms,
@@ -199,7 +283,8 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
         "stretch": fit.stretch,
         "status": fit.status,
         "engine": engine.name,
-        "voice": options.voice,
+        "voice": plan.voice,
+        "similarity": take_similarity(plan, fit.samples, fit.sample_rate),
         "seed": options.seed,
         "output": str(output),
     }

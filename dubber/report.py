@@ -41,6 +41,9 @@ class LineReport:
     status: str = ""
     reason: str = ""
     line: int | None = None
+    similarity: float | None = None  # the chosen take vs its speaker's reference clip, when there is one
+    wer: float | None = None  # Whisper's word error rate on the chosen take, when measured
+    takes: int = 1  # how many takes were rendered for this line
 
     def measure(self, speech_start_ms: int, speech_end_ms: int) -> None:
         """Record the speech span found on the rendered timeline and the errors against the slot."""

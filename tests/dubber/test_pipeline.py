@@ -181,5 +181,70 @@ def test_a_cloning_engine_gets_the_reference_on_every_line(tmp_path, monkeypatch
     assert len(result.lines) == len(load_subtitles(SAMPLES / "demo.en.srt").cues)
     assert {ref for _, ref, _ in engine.seen} == {reference}
     assert result.report["inputs"]["reference"] == str(clip)
+    assert result.report["speakers"][""]["reference_source"] == "user"
+    assert all(line.similarity is not None for line in result.lines)
+
+
+def test_without_a_reference_a_cloning_engine_clones_a_clip_of_the_original(tmp_path, monkeypatch):
+    from dubber.media import read_wav
+    from dubber.plugin import registry
+    from tests.conftest import CloningToneEngine
+
+    engine = CloningToneEngine()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.ass", tmp_path / "o.mp4",
+                 DubOptions(lang="en", engine="cloning", mix="replace"))
+    speakers = result.report["speakers"]
+    assert set(speakers) == {"Aiko", "Kenji"}
+    refs = {ref for _, ref, _ in engine.seen}
+    assert len(refs) == 2  # one clip per speaker, each cut from the original at that speaker's cues
+    for ref in refs:
+        samples, rate = read_wav(ref.audio_path)
+        assert 1.0 <= samples.shape[0] / rate <= 10.5 and ref.text and ref.audio_path.parent.name == "o.refs"
+    assert all(s["reference_source"] == "extracted" for s in speakers.values())
+
+
+def test_a_cloning_engine_needs_some_voice_to_clone(tmp_path, monkeypatch):
+    from dubber.plugin import registry
+    from tests.conftest import CloningToneEngine
+
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: CloningToneEngine())
+    silent = tmp_path / "silent.mp4"
+    media.make_test_video(silent, 8000, None, RATE)
     with pytest.raises(UsageError, match="reference clip"):
-        dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", None, DubOptions(lang="en", engine="cloning"))
+        dub(silent, SAMPLES / "demo.en.srt", None, DubOptions(lang="en", engine="cloning"))
+
+
+def test_candidates_keep_every_take_and_choose_by_the_documented_key(tmp_path):
+    from dubber.project import load_project
+    from dubber.takes import take_key
+
+    out = tmp_path / "demo.mp4"
+    result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.srt", out,
+                 DubOptions(lang="en", mix="replace", candidates=3, seed=5))
+    project = load_project(tmp_path / "demo.dubber.json")
+    assert [line.takes for line in result.lines] == [3] * len(result.lines)
+    for line, entry in zip(result.lines, project.lines):
+        assert [t.seed for t in entry.takes] == [5, 6, 7]
+        assert all(t.wer is not None and t.transcript is not None for t in entry.takes)  # English: Whisper ranks
+        keys = [take_key(t) for t in entry.takes]
+        assert entry.chosen == keys.index(min(keys)) and line.seed == entry.takes[entry.chosen].seed
+        assert line.wer == entry.takes[entry.chosen].wer
+        assert all((tmp_path / t.audio).is_file() for t in entry.takes)
+    assert all(check.within(50) for check in check_output(out, load_subtitles(SAMPLES / "demo.en.srt").cues))
+
+
+def test_a_speakers_file_gives_each_speaker_its_engine_and_voice(tmp_path, capsys):
+    speakers = tmp_path / "speakers.toml"
+    speakers.write_text('[speakers.Aiko]\nengine = "kokoro"\nvoice = "jf_alpha"\n\n'
+                        '[speakers.Kenji]\nengine = "piper"\n\n[cues]\n"6" = "Aiko"\n', encoding="utf-8")
+    report = tmp_path / "r.json"
+    code = main(["dub", str(SAMPLES / "demo.mp4"), str(SAMPLES / "demo.en.ass"), "-o", str(tmp_path / "o.mp4"),
+                 "--speakers", str(speakers), "--report", str(report), "--mix", "replace"])
+    assert code == 0
+    doc = json.loads(report.read_text())
+    voices = {(line["speaker"], line["engine"], line["voice"]) for line in doc["lines"]}
+    assert voices == {("Aiko", "kokoro", "jf_alpha"), ("Kenji", "piper", "en_US-joe-medium")}
+    assert [line["speaker"] for line in doc["lines"]][-1] == "Aiko"  # cue 6 moved by the [cues] table
+    assert doc["speakers"]["Kenji"]["engine"] == "piper"
+    assert "speaker Aiko: kokoro jf_alpha" in capsys.readouterr().err

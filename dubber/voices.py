@@ -1,0 +1,151 @@
+"""Give every speaker a voice: its engine, its voice or reference clip, and the vector to compare takes with.
+
+For each speaker, in order of precedence:
+
+- **Engine**: the `--speakers` file's `engine`, else `--engine`, else the default for the language.
+- **Reference clip**: one the user gave (the speakers file's `reference`, else `--reference`)
+  always wins; otherwise, when one is needed, the best clip cut from the original audio at that
+  speaker's cues (`dubber.references`), written beside the project.
+- **Voice**: the speakers file's `voice`, else `--voice`. `auto` matches the reference: a cloning
+  engine clones it, any other engine gets its most similar voice (or Kokoro blend, see
+  `dubber.voice_match`), optionally shifted in pitch toward the reference.
+
+A reference is needed when the engine clones or the voice is `auto`. With a reference, every
+take's similarity to it is measured (cosine of speaker embeddings) and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dubber.config import Config
+from dubber.cue import Cue
+from dubber.errors import UsageError
+from dubber.plugin import registry
+from dubber.plugin.engine import Emotion, Engine, Reference
+from dubber.project import SpeakerEntry, relative_to_project
+from dubber.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names
+
+
+@dataclass
+class SpeakerPlan:
+    """A speaker ready to dub: its table entry, engine, what it clones, and its reference vector."""
+
+    entry: SpeakerEntry
+    engine: Engine
+    reference: Reference | None = None  # passed to the engine (cloning engines only)
+    vector: np.ndarray | None = None  # the reference clip's speaker embedding, for similarity
+
+    @property
+    def voice(self) -> str:
+        return self.entry.voice
+
+
+@dataclass
+class VoiceRequest:
+    """What the dub asks for, before each speaker's own settings."""
+
+    lang: str
+    engine: str | None = None
+    voice: str | None = None
+    reference: Reference | None = None
+    emotion: Emotion | None = None
+    config: Config | None = None
+    speakers: SpeakerMap | None = None
+    match_pitch: bool = False
+
+
+def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
+                  folder: Path, project_path: Path) -> dict[str, SpeakerPlan]:
+    """Decide every speaker's engine, voice and reference; extracted clips are written to `folder`."""
+    return {name: plan_speaker(name, [c for c in cues if (c.speaker or "") == name], request, original, rate,
+                               folder, project_path)
+            for name in speaker_names(cues)}
+
+
+def plan_speaker(name: str, cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
+                 folder: Path, project_path: Path) -> SpeakerPlan:
+    """Plan one speaker (see the module docstring for the order of precedence)."""
+    settings = request.speakers.settings(name) if request.speakers else SpeakerSettings(name)
+    engine_name = settings.engine or request.engine or registry.engine_for_language(request.lang)
+    engine = registry.get_engine(engine_name, request.config)
+    clones = engine.capabilities.cloning != "none"
+    voice = settings.voice or request.voice
+    who = f"speaker {name!r}" if name else "the unnamed speaker"
+
+    reference, source = _user_reference(settings, request)
+    if reference is None and (clones or voice == AUTO):
+        reference = _extracted_reference(name, cues, original, rate, folder)
+        source = "extracted" if reference is not None else ""
+    if voice == AUTO and reference is None:
+        raise UsageError(f"--voice auto for {who} needs a reference: the video has no audio to take one from; "
+                         f"give a clip with --reference or in the --speakers file")
+
+    entry = SpeakerEntry(name, engine.name, "", reference_source=source)
+    if reference is not None:
+        entry.reference = relative_to_project(reference.audio_path, project_path)
+        entry.reference_text, entry.reference_lang = reference.text, reference.lang
+    vector = _vector(reference) if reference is not None else None
+
+    if clones:
+        voice = None if voice == AUTO else voice  # a cloning engine speaks in the reference's voice
+    elif voice == AUTO:
+        voice = _match(entry, engine, request, reference, vector)
+    entry.voice = engine.check_request(request.lang, voice, reference=reference if clones else None,
+                                       emotion=request.emotion)
+    return SpeakerPlan(entry, engine, reference if clones else None, vector)
+
+
+def _user_reference(settings: SpeakerSettings, request: VoiceRequest) -> tuple[Reference | None, str]:
+    if settings.reference is not None:
+        return Reference(settings.reference, settings.reference_text, settings.reference_lang), "user"
+    if request.reference is not None:
+        return request.reference, "user"
+    return None, ""
+
+
+def _extracted_reference(name: str, cues: list[Cue], original: np.ndarray | None, rate: int,
+                         folder: Path) -> Reference | None:
+    """Cut the best clip of this speaker from the original audio, or None when there is none."""
+    if original is None or not cues:
+        return None
+    from dubber.references import find_references, write_reference
+
+    candidates = find_references(original, rate, cues, name, keep=1)
+    # The original's language is not known (subtitles are usually a translation): lang stays None.
+    return write_reference(candidates[0], original, rate, folder) if candidates else None
+
+
+def _vector(reference: Reference) -> np.ndarray:
+    from dubber.media import read_wav
+    from dubber.models.speaker_embedding import default_embedder
+
+    samples, rate = read_wav(reference.audio_path)
+    return default_embedder().embed(samples, rate)
+
+
+def _match(entry: SpeakerEntry, engine: Engine, request: VoiceRequest, reference: Reference,
+           vector: np.ndarray) -> str:
+    """Pick the engine's voice closest to the reference and record the similarities in `entry`."""
+    from dubber.voice_match import match_voice
+
+    match = match_voice(vector, engine, request.lang, reference=reference, pitch=request.match_pitch)
+    entry.matched = True
+    entry.similarity, entry.default_similarity = round(match.similarity, 4), round(match.default_similarity, 4)
+    if match.pitch_semitones:
+        entry.pitch_semitones = round(match.pitch_semitones, 2)
+        entry.pitched_similarity = (round(match.pitched_similarity, 4)
+                                    if match.pitched_similarity is not None else None)
+    return match.voice
+
+
+def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float | None:
+    """Return a take's similarity to its speaker's reference, or None without one."""
+    if plan.vector is None:
+        return None
+    from dubber.models.speaker_embedding import cosine, default_embedder
+
+    return round(cosine(default_embedder().embed(samples, rate), plan.vector), 4)
