@@ -106,7 +106,7 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
         entry = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
         fits: list[Fit | None] = []
         for k in range(options.candidates):
-            record, fit = _take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
+            record, fit = render_take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
             entry.takes.append(record)
             fits.append(fit)
         entry.chosen = best_take(entry.takes)
@@ -127,7 +127,7 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     return results, entries
 
 
-def _take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
+def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
           transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
     """Render, fit and measure one take of a line."""
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
