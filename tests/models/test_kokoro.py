@@ -369,3 +369,61 @@ def test_bad_frames_raise(engine: KokoroEngine, change: str) -> None:
            "negative": np.where(np.arange(len(frames)) == 2, -1, frames)}[change]
     with pytest.raises(SynthesisError, match="frame"):
         engine.synthesize_frames("All right.", "en", None, bad)
+
+
+def test_blend_names_are_parsed_and_normalised() -> None:
+    assert kokoro.parse_blend("jf_alpha*0.6+jm_kumo*0.4") == [("jf_alpha", 0.6), ("jm_kumo", 0.4)]
+    assert kokoro.parse_blend("jf_alpha+jm_kumo") == [("jf_alpha", 0.5), ("jm_kumo", 0.5)]  # upstream's "a,b"
+    assert kokoro.parse_blend(" jf_alpha * 3 + jm_kumo ") == [("jf_alpha", 0.75), ("jm_kumo", 0.25)]
+    assert kokoro.parse_blend("jf_alpha*1+jm_kumo*2+jf_alpha*1") == [("jf_alpha", 0.5), ("jm_kumo", 0.5)]
+    assert kokoro.parse_blend("jf_nezumi") == [("jf_nezumi", 1.0)]
+    # One name per blend, whatever the order it was written in.
+    assert kokoro.blend_name([("jm_kumo", 1), ("jf_alpha", 2)]) == "jf_alpha*0.666667+jm_kumo*0.333333"
+    assert kokoro.blend_name(kokoro.parse_blend("jf_alpha*0.666667+jm_kumo*0.333333")) == \
+        "jf_alpha*0.666667+jm_kumo*0.333333"
+    assert kokoro.blend_name([("jf_alpha", 0.25), ("jf_alpha", 0.75)]) == "jf_alpha"
+    assert KokoroEngine.blend_voices([("jf_alpha", 0.6), ("jm_kumo", 0.4)]) == "jf_alpha*0.6+jm_kumo*0.4"
+
+
+@pytest.mark.parametrize("voice", ["af_heart*0.5+jf_alpha*0.5", "jf_alpha*-1+jm_kumo", "jf_alpha*0+jm_kumo",
+                                   "jf_alpha*x+jm_kumo", "jf_alpha*nan+jm_kumo", "jf_alpha+", "*0.5"])
+def test_bad_blends_are_unknown_voices(engine: KokoroEngine, voice: str) -> None:
+    with pytest.raises(UnknownVoice, match="blend"):
+        engine.check_request("en", voice)
+
+
+def test_check_request_accepts_blends_and_checks_the_rest(engine: KokoroEngine) -> None:
+    assert engine.check_request("en", "jm_kumo*1+jf_alpha*3") == "jf_alpha*0.75+jm_kumo*0.25"
+    assert engine.check_request("ja", "jf_alpha*2") == "jf_alpha"
+    assert engine.check_request("en", "jm_kumo") == "jm_kumo" and engine.check_request("ja", None) == "jf_alpha"
+    with pytest.raises(UnsupportedLanguage):
+        engine.check_request("fr", "jf_alpha+jm_kumo")
+    with pytest.raises(UsageError, match="rate"):
+        engine.check_request("en", "jf_alpha+jm_kumo", rate=3.0)
+
+
+@needs_kokoro
+def test_a_blend_speaks_the_weighted_average_of_its_packs(engine: KokoroEngine) -> None:
+    assets = engine._load()
+    pack = assets.pack("jf_alpha*0.6+jm_kumo*0.4")
+    assert pack.shape == assets.voices["jf_alpha"].shape
+    assert np.allclose(pack, 0.6 * assets.voices["jf_alpha"] + 0.4 * assets.voices["jm_kumo"], atol=1e-6)
+    take = engine.synthesize("See you soon.", "en", voice="jm_kumo*2+jf_alpha*3")
+    assert take.voice == "jf_alpha*0.6+jm_kumo*0.4"
+    same = engine.synthesize("See you soon.", "en", voice="jf_alpha*0.6+jm_kumo*0.4")
+    assert np.array_equal(take.samples, same.samples)
+
+
+@needs_kokoro
+def test_a_blend_sounds_between_its_voices(engine: KokoroEngine) -> None:
+    from dubber.models.speaker_embedding import cosine, default_embedder
+
+    text = "Please remember to close the window before you leave."
+    embedder = default_embedder()
+    vectors = {}
+    for voice in ("jf_alpha", "jm_kumo", "jf_alpha*0.5+jm_kumo*0.5"):
+        take = engine.synthesize(text, "en", voice=voice)
+        vectors[voice] = embedder.embed(take.samples, take.sample_rate)
+    apart = cosine(vectors["jf_alpha"], vectors["jm_kumo"])
+    blend = vectors["jf_alpha*0.5+jm_kumo*0.5"]
+    assert cosine(blend, vectors["jf_alpha"]) > apart + 0.05 and cosine(blend, vectors["jm_kumo"]) > apart + 0.05
