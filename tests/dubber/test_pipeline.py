@@ -248,3 +248,17 @@ def test_a_speakers_file_gives_each_speaker_its_engine_and_voice(tmp_path, capsy
     assert [line["speaker"] for line in doc["lines"]][-1] == "Aiko"  # cue 6 moved by the [cues] table
     assert doc["speakers"]["Kenji"]["engine"] == "piper"
     assert "speaker Aiko: kokoro jf_alpha" in capsys.readouterr().err
+
+
+def test_voice_auto_matches_each_speaker_and_reports_similarity_per_line(tmp_path):
+    report = tmp_path / "r.json"
+    result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.ass", tmp_path / "o.mp4",
+                 DubOptions(lang="en", engine="piper", voice="auto", mix="replace"), report_path=report)
+    doc = json.loads(report.read_text())
+    for name in ("Aiko", "Kenji"):
+        speaker = doc["speakers"][name]
+        assert speaker["matched"] and speaker["voice"] == "en_US-joe-medium"
+        assert speaker["reference_source"] == "extracted" and (tmp_path / speaker["reference"]).is_file()
+        assert -1 <= speaker["default_similarity"] <= speaker["similarity"] <= 1
+    assert all(line.similarity is not None and -1 <= line.similarity <= 1 for line in result.lines)
+    assert all(line.status == "ok" for line in result.lines)
