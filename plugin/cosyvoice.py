@@ -33,8 +33,8 @@ from typing import ClassVar
 import numpy as np
 
 from dubber.errors import MediaError, SynthesisError, UsageError
-from dubber.plugin.engine import DURATION_STRETCH_ONLY, Capabilities, Emotion, Engine, Reference, Take
-from dubber.plugin.http_client import Answer, Server, server_availability
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Capabilities, Emotion, Reference, Take
+from dubber.plugin.http_client import Answer, Server, ServedEngine
 
 SAMPLE_RATE = 24000  # CosyVoice 2 and 3 speak at 24 kHz
 PROMPT_RATE = 16000  # the server loads the prompt clip at 16 kHz; we send it at that rate
@@ -50,7 +50,7 @@ START_HINT = ("start CosyVoice's server from its repository: "
               "python runtime/python/fastapi/server.py --port 50000 --model_dir pretrained_models/CosyVoice2-0.5B")
 
 
-class CosyVoiceEngine(Engine):
+class CosyVoiceEngine(ServedEngine):
     """Clone a reference voice with a CosyVoice server; duration is fitted by stretching."""
 
     name: ClassVar[str] = "cosyvoice"
@@ -83,11 +83,6 @@ class CosyVoiceEngine(Engine):
         """Build from `[engines.cosyvoice]`: url, timeout_ms, allow_remote, version."""
         return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(120000),
                    allow_remote=settings.allow_remote, version=settings.get("version", 2))
-
-    @classmethod
-    def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
-        """Say what is wrong with the configured URL, timeout or version, or (probing) that no server answers."""
-        return server_availability(lambda: cls() if settings is None else cls.from_settings(settings), probe)
 
     def synthesize(
         self,

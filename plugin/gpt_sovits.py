@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from dubber.errors import SynthesisError, UsageError
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
-from dubber.plugin.http_client import Server, server_availability
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Reference, Take
+from dubber.plugin.http_client import Server, ServedEngine
 
 DEFAULT_URL = "http://127.0.0.1:9880"
 DEFAULT_TIMEOUT_MS = 120_000
@@ -42,7 +42,7 @@ START_HINT = "start GPT-SoVITS api_v2.py: python api_v2.py -a 127.0.0.1 -p 9880 
 LANGUAGES = {"zh": "zh", "en": "en", "ja": "ja", "ko": "ko", "yue": "yue"}
 
 
-class GptSovitsEngine(Engine):
+class GptSovitsEngine(ServedEngine):
     """Clone the voice of a reference clip with GPT-SoVITS; duration is steered by `speed_factor`."""
 
     name = "gpt_sovits"
@@ -75,11 +75,6 @@ class GptSovitsEngine(Engine):
         """Build from `[engines.gpt_sovits]`: url, timeout_ms, allow_remote."""
         return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(DEFAULT_TIMEOUT_MS),
                    allow_remote=settings.allow_remote)
-
-    @classmethod
-    def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
-        """Say what is wrong with the configured URL or timeout, or (probing) that no server answers."""
-        return server_availability(lambda: cls() if settings is None else cls.from_settings(settings), probe)
 
     def synthesize(
         self,

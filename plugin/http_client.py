@@ -10,8 +10,8 @@ failure into one of dubber's errors:
 - no connection or no whole answer within the timeout: SynthesisError with `timeout_ms`;
 - an answer cut short or a dropped connection: SynthesisError.
 
-`probe` asks whether anything answers HTTP at a URL (for `dubber engines`), and
-`server_availability` is the `Engine.availability` of every server engine.
+`probe` asks whether anything answers HTTP at a URL (for `dubber engines`), and server engines
+subclass `ServedEngine`, whose `availability` checks their settings and, probing, their server.
 A server on this machine is reached directly, never through a configured proxy.
 """
 
@@ -23,12 +23,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
-from typing import Protocol
 
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.plugin.engine import Engine
 
 READ_BYTES = 64 * 1024
 ERROR_BODY_CHARS = 500  # the most of a server's error body a message quotes
@@ -167,19 +166,19 @@ def probe(url: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
         return f"what listens there does not answer HTTP: {exc!r}"
 
 
-class ServerEngine(Protocol):
-    """An engine that talks to a server."""
+class ServedEngine(Engine):
+    """An engine that talks to its own server, which it keeps as `server`."""
 
     server: Server
 
-
-def server_availability(build: Callable[[], ServerEngine], probe_server: bool) -> str | None:
-    """Say why a server engine cannot run: a refused setting (URL, timeout), or, probing, no server."""
-    try:
-        engine = build()
-    except UsageError as exc:
-        return str(exc)
-    return engine.server.not_answering() if probe_server else None
+    @classmethod
+    def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
+        """Say what is wrong with the configured settings (URL, timeout, ...), or, probing, that no server answers."""
+        try:
+            engine = cls() if settings is None else cls.from_settings(settings)
+        except UsageError as exc:
+            return str(exc)
+        return engine.server.not_answering() if probe else None
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:

@@ -12,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
-from dubber.plugin.http_client import Server, probe, server_availability, server_message
+from dubber.config import EngineSettings
+from dubber.plugin.engine import Capabilities
+from dubber.plugin.http_client import ServedEngine, Server, probe, server_message
 
 HINT = "start it with: python server.py"
 
@@ -213,16 +215,29 @@ def test_not_answering_says_how_to_start_the_server(serve):
     assert _server(url).not_answering() == f"no Fake server answers at {url} (connection refused); {HINT}"
 
 
-class _Engine:
-    def __init__(self, url: str) -> None:
+class _Engine(ServedEngine):
+    name = "fake"
+    capabilities = Capabilities(languages=("en",), sample_rate=16000, voices=())
+
+    def __init__(self, url: str = "http://127.0.0.1:9") -> None:
         if "10.0.0.1" in url:
             raise UsageError("fake server URL points at '10.0.0.1', which is not on this machine")
         self.server = _server(url)
 
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings.get("url"))
+
+    def synthesize(self, *args, **kwargs):
+        raise AssertionError("availability never speaks")
+
 
 def test_server_availability_checks_settings_and_probes_only_when_asked(serve):
+    def available(url, probe):
+        return _Engine.availability(EngineSettings("fake", {"url": url}), probe=probe)
+
     down = f"http://127.0.0.1:{_free_port()}"
-    assert server_availability(lambda: _Engine("http://10.0.0.1:9"), True).endswith("not on this machine")
-    assert server_availability(lambda: _Engine(down), False) is None
-    assert server_availability(lambda: _Engine(down), True).startswith(f"no Fake server answers at {down}")
-    assert server_availability(lambda: _Engine(serve(_reply(404))), True) is None
+    assert available("http://10.0.0.1:9", True).endswith("not on this machine")
+    assert available(down, False) is None
+    assert available(down, True).startswith(f"no Fake server answers at {down}")
+    assert available(serve(_reply(404)), True) is None
