@@ -262,10 +262,9 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
     """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
-    cue = Cue(1, 0, duration_ms, text, speaker=UNNAMED)
-    with tempfile.TemporaryDirectory(prefix="dubber-say-") as scratch:
-        plan = plan_speaker(UNNAMED, [cue], options.voice_request(), None, options.sample_rate, Path(scratch),
-                            Path(scratch) / "project.json")
+    # No original audio: nothing is extracted, so no folder is written to.
+    output = Path(output)
+    plan = plan_speaker(UNNAMED, options.voice_request(), None, output.parent, output)
     engine = plan.engine
     fit = fit_line(engine, text, options.lang, plan.voice, duration_ms, seed=options.seed, policy=options.policy,
                    reference=plan.reference, emotion=options.emotion)

@@ -17,6 +17,7 @@ take's similarity to it is measured (cosine of speaker embeddings) and reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -58,16 +59,34 @@ class VoiceRequest:
     match_pitch: bool = False
 
 
+@dataclass
+class OriginalAudio:
+    """The video's own audio and every cue, searched for each speaker's reference clip.
+
+    Every cue, not just the speaker's: clips are bounded by the other speakers' cues. The speech
+    spans are found once (Silero VAD over the whole track) and shared by all speakers.
+    """
+
+    samples: np.ndarray
+    rate: int
+    cues: list[Cue]
+
+    @cached_property
+    def speech(self) -> list[tuple[int, int]]:  # half-open sample spans
+        from dubber.models.vad import default_detector
+
+        return default_detector().speech_spans(self.samples, self.rate)
+
+
 def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
                   folder: Path, project_path: Path) -> dict[str, SpeakerPlan]:
     """Decide every speaker's engine, voice and reference; extracted clips are written to `folder`."""
-    return {name: plan_speaker(name, [c for c in cues if (c.speaker or "") == name], request, original, rate,
-                               folder, project_path)
-            for name in speaker_names(cues)}
+    audio = OriginalAudio(original, rate, cues) if original is not None else None
+    return {name: plan_speaker(name, request, audio, folder, project_path) for name in speaker_names(cues)}
 
 
-def plan_speaker(name: str, cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
-                 folder: Path, project_path: Path) -> SpeakerPlan:
+def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | None, folder: Path,
+                 project_path: Path) -> SpeakerPlan:
     """Plan one speaker (see the module docstring for the order of precedence)."""
     settings = request.speakers.settings(name) if request.speakers else SpeakerSettings(name)
     engine_name = settings.engine or request.engine or registry.engine_for_language(request.lang)
@@ -78,7 +97,7 @@ def plan_speaker(name: str, cues: list[Cue], request: VoiceRequest, original: np
 
     reference, source = _user_reference(settings, request)
     if reference is None and (clones or voice == AUTO):
-        reference = _extracted_reference(name, cues, original, rate, folder)
+        reference = _extracted_reference(name, original, folder) if original is not None else None
         source = "extracted" if reference is not None else ""
     if voice == AUTO and reference is None:
         raise UsageError(f"--voice auto for {who} needs a reference: the video has no audio to take one from; "
@@ -107,16 +126,14 @@ def _user_reference(settings: SpeakerSettings, request: VoiceRequest) -> tuple[R
     return None, ""
 
 
-def _extracted_reference(name: str, cues: list[Cue], original: np.ndarray | None, rate: int,
-                         folder: Path) -> Reference | None:
+def _extracted_reference(name: str, original: OriginalAudio, folder: Path) -> Reference | None:
     """Cut the best clip of this speaker from the original audio, or None when there is none."""
-    if original is None or not cues:
-        return None
     from dubber.references import find_references, write_reference
 
-    candidates = find_references(original, rate, cues, name, keep=1)
+    candidates = find_references(original.samples, original.rate, original.cues, name, keep=1,
+                                 speech=original.speech)
     # The original's language is not known (subtitles are usually a translation): lang stays None.
-    return write_reference(candidates[0], original, rate, folder) if candidates else None
+    return write_reference(candidates[0], original.samples, original.rate, folder) if candidates else None
 
 
 def _vector(reference: Reference) -> np.ndarray:

@@ -198,9 +198,14 @@ def test_without_a_reference_a_cloning_engine_clones_a_clip_of_the_original(tmp_
     assert set(speakers) == {"Aiko", "Kenji"}
     refs = {ref for _, ref, _ in engine.seen}
     assert len(refs) == 2  # one clip per speaker, each cut from the original at that speaker's cues
+    cues = load_subtitles(SAMPLES / "demo.en.ass").cues
     for ref in refs:
         samples, rate = read_wav(ref.audio_path)
         assert 1.0 <= samples.shape[0] / rate <= 10.5 and ref.text and ref.audio_path.parent.name == "o.refs"
+        speaker, span = ref.audio_path.stem.rsplit("_", 1)
+        start, end = (int(ms) for ms in span.split("-"))
+        others = [c for c in cues if c.speaker != speaker]
+        assert not any(c.start_ms < end and start < c.end_ms for c in others)  # only this speaker's voice
     assert all(s["reference_source"] == "extracted" for s in speakers.values())
 
 
