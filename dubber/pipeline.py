@@ -27,8 +27,8 @@ from dubber.project import (
     TakeRecord,
     project_path_for,
     save_project,
+    references_folder,
     store_take_audio,
-    takes_folder,
 )
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speakers import UNNAMED, SpeakerMap, assign_speakers
@@ -128,7 +128,7 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
 
 
 def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
-          transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
+                transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
     """Render, fit and measure one take of a line."""
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
                         error_ms=None, speech_ms=None)
@@ -220,7 +220,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
-        ref_folder = takes_folder(project_path).with_suffix(".refs") if project_path else Path(scratch)
+        ref_folder = references_folder(project_path) if project_path else Path(scratch)
         plans = plan_speakers(cues, options.voice_request(), original, rate, ref_folder,
                               project_path or Path(scratch) / "project.json")
         fitted, entries = fit_cues(cues, plans, options, progress, project_path)

@@ -111,8 +111,17 @@ def project_path_for(output: str | Path) -> Path:
 
 def takes_folder(project_path: Path) -> Path:
     """Return the folder that holds a project's take audio."""
-    name = project_path.name[:-len(SUFFIX)] if project_path.name.endswith(SUFFIX) else project_path.stem
-    return project_path.with_name(name + ".takes")
+    return project_path.with_name(_stem(project_path) + ".takes")
+
+
+def references_folder(project_path: Path) -> Path:
+    """Return the folder that holds the reference clips cut from the original audio."""
+    return project_path.with_name(_stem(project_path) + ".refs")
+
+
+def _stem(project_path: Path) -> str:
+    name = project_path.name
+    return name[:-len(SUFFIX)] if name.endswith(SUFFIX) else project_path.stem
 
 
 def save_project(project: Project, path: str | Path) -> None:

@@ -100,7 +100,7 @@ def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | Non
         reference = _extracted_reference(name, original, folder) if original is not None else None
         source = "extracted" if reference is not None else ""
     if voice == AUTO and reference is None:
-        raise UsageError(f"--voice auto for {who} needs a reference: the video has no audio to take one from; "
+        raise UsageError(f"--voice auto for {who} needs a reference: there is no original audio to take one from; "
                          f"give a clip with --reference or in the --speakers file")
 
     entry = SpeakerEntry(name, engine.name, "", reference_source=source)

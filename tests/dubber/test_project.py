@@ -16,6 +16,7 @@ from dubber.project import (
     TakeRecord,
     load_project,
     project_path_for,
+    references_folder,
     relative_to_project,
     save_project,
     store_take_audio,
@@ -45,6 +46,7 @@ def test_a_project_round_trips(tmp_path):
 def test_paths_beside_the_output(tmp_path):
     path = project_path_for(tmp_path / "talk.dub.mp4")
     assert path == tmp_path / "talk.dub.dubber.json" and takes_folder(path) == tmp_path / "talk.dub.takes"
+    assert references_folder(path) == tmp_path / "talk.dub.refs"
     assert relative_to_project(tmp_path / "refs" / "a.wav", path) == "refs/a.wav"
     assert relative_to_project("/elsewhere/a.wav", path) == "/elsewhere/a.wav"
 
