@@ -135,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output WAV")
     voice_options(p)
 
+    p = sub.add_parser("gui", help="open the dubbing panel (drop a video and its subtitles into it)")
+    p.add_argument("video", nargs="?", help="video to open; its project beside it is reopened")
+    p.add_argument("subtitles", nargs="?", help="subtitles to dub it with (not needed to reopen a project)")
+    voice_options(p)
+    p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
+    p.add_argument("--duck-db", type=float, default=15.0, help="how far to lower the original under speech")
+    p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML), as for dub")
+
     p = sub.add_parser("engines", help="list engines, their capabilities and availability")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-probe", action="store_true", help="do not check whether engine servers answer")
@@ -161,12 +169,14 @@ def _options(args: argparse.Namespace) -> Any:
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
                       reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch)
-    if args.command == "dub":
+    if args.command in ("dub", "gui"):
         from dubber.speakers import load_speakers
 
-        opts.mix, opts.duck_db, opts.keep_original = args.mix, args.duck_db, not args.no_original
-        opts.candidates = args.candidates
+        opts.mix, opts.duck_db = args.mix, args.duck_db
         opts.speakers = load_speakers(args.speakers) if args.speakers else None
+    if args.command == "dub":
+        opts.keep_original = not args.no_original
+        opts.candidates = args.candidates
         opts.project = Path(args.project) if args.project else None
     return opts
 
@@ -326,7 +336,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not bad else EXIT_LINES_FAILED
 
 
-COMMANDS = {"dub": cmd_dub, "say": cmd_say, "engines": cmd_engines, "check": cmd_check, "verify": cmd_verify}
+def cmd_gui(args: argparse.Namespace) -> int:
+    import importlib
+
+    opts = _options(args)
+    # Imported by name: the command line launches the panel but the core never depends on Qt.
+    try:
+        app = importlib.import_module("dubber.ui.app")
+    except ImportError as exc:
+        raise UsageError(f"the panel needs PySide6 (pip install PySide6-Essentials PySide6-Addons): {exc}") from exc
+    paths = [Path(p) for p in (args.video, args.subtitles) if p]
+    return int(app.run(opts, paths))
+
+
+COMMANDS = {"dub": cmd_dub, "say": cmd_say, "gui": cmd_gui, "engines": cmd_engines, "check": cmd_check,
+            "verify": cmd_verify}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

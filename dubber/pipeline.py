@@ -35,7 +35,7 @@ from dubber.speakers import UNNAMED, SpeakerMap, assign_speakers
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles
 from dubber.takes import best_take
-from dubber.timeline import Timeline
+from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import SpeakerPlan, VoiceRequest, plan_speaker, plan_speakers, take_similarity
 
 OUTPUT_RATE = 48000
@@ -110,11 +110,8 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
             entry.takes.append(record)
             fits.append(fit)
         entry.chosen = best_take(entry.takes)
-        chosen, fit = entry.takes[entry.chosen], fits[entry.chosen]
-        line = LineReport(index=cue.index, start_ms=cue.start_ms, end_ms=cue.end_ms, speaker=cue.speaker,
-                          text=cue.text, engine=plan.engine.name, voice=plan.voice, seed=chosen.seed,
-                          target_ms=cue.duration_ms, line=cue.line, status=chosen.status, reason=chosen.reason,
-                          similarity=chosen.similarity, wer=chosen.wer, takes=len(entry.takes))
+        fit = fits[entry.chosen]
+        line = line_report(entry, cue.line)
         if fit is not None:
             line.target_ms = fit.target_ms
             line.natural_ms, line.rate, line.stretch = fit.natural_ms, fit.rate, fit.stretch
@@ -127,11 +124,23 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     return results, entries
 
 
+def line_report(entry: LineEntry, source_line: int | None = None) -> LineReport:
+    """Start a line's report from its chosen take (the timeline measurements come later)."""
+    take = entry.take
+    if take is None:
+        raise ValueError(f"line {entry.index} has no chosen take")
+    return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker or None,
+                      text=entry.text, engine=take.engine, voice=take.voice, seed=take.seed,
+                      target_ms=entry.duration_ms, line=source_line, status=take.status, reason=take.reason,
+                      similarity=take.similarity, wer=take.wer, takes=len(entry.takes), method=take.method,
+                      stretch=take.stretch)
+
+
 def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
                 transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
     """Render, fit and measure one take of a line."""
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
-                        error_ms=None, speech_ms=None)
+                        error_ms=None, speech_ms=None, text=cue.text, target_ms=cue.duration_ms)
     try:
         fit = fit_line(plan.engine, cue.text, options.lang, plan.voice, cue.duration_ms, seed=seed,
                        policy=options.policy,
@@ -144,6 +153,7 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
         return record, None
     record.status, record.reason, record.method = fit.status, fit.reason, fit.method
     record.error_ms, record.speech_ms, record.stretch = fit.error_ms, fit.speech_ms, fit.stretch
+    record.sample_rate, record.lead = fit.sample_rate, fit.speech.start
     record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
     if transcriber is not None:
         record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)
@@ -174,21 +184,15 @@ def _transcriber(options: DubOptions) -> Transcriber | None:
 
 def build_timeline(fitted: list[tuple[LineReport, Fit | None]], length: int, rate: int) -> Timeline:
     """Place each fitted clip so its measured speech onset lands on its cue's start sample."""
-    timeline = Timeline(rate, length)
-    for line, fit in fitted:
-        if fit is None:
-            continue
-        onset = ms_to_samples(line.start_ms, rate)
-        lead = (fit.speech.start * rate + fit.sample_rate // 2) // fit.sample_rate
-        timeline.place(line.index, onset - lead, fit.samples, from_rate=fit.sample_rate)
-    return timeline
+    return place_clips([Clip(line.index, line.start_ms, fit.samples, fit.sample_rate, fit.speech.start)
+                        for line, fit in fitted if fit is not None], length, rate)
 
 
-def measure_lines(fitted: list[tuple[LineReport, Fit | None]], timeline: Timeline, stem: np.ndarray) -> None:
-    """Measure each line's speech span on the rendered stem, inside its own clip's extent."""
+def measure_lines(lines: list[LineReport], timeline: Timeline, stem: np.ndarray) -> None:
+    """Measure each placed line's speech span on the rendered stem, inside its own clip's extent."""
     extent = {p.key: (max(p.start, 0), min(p.end, timeline.length)) for p in timeline.placements}
-    for line, fit in fitted:
-        if fit is None or line.index not in extent:
+    for line in lines:
+        if line.index not in extent:
             continue
         lo, hi = extent[line.index]
         span = speech_span(stem[lo:hi], timeline.sample_rate) if hi > lo else None
@@ -197,6 +201,11 @@ def measure_lines(fitted: list[tuple[LineReport, Fit | None]], timeline: Timelin
             continue
         rate = timeline.sample_rate
         line.measure(samples_to_ms(lo + span.start, rate), samples_to_ms(lo + span.end, rate))
+
+
+def timeline_length(duration_ms: int | None, last_cue_ms: int, original: np.ndarray | None, rate: int) -> int:
+    """The timeline spans the video; ffmpeg may not know the duration, so the audio and cues bound it too."""
+    return max(ms_to_samples(duration_ms or last_cue_ms, rate), original.shape[0] if original is not None else 0)
 
 
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
@@ -211,10 +220,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     rate = options.sample_rate
     has_audio = bool(info.audio_streams)
     original = media.decode_audio(video, rate) if has_audio else None
-    # The timeline spans the video; ffmpeg may not know the duration, so the audio and cues bound it too.
-    last_cue = max((c.end_ms for c in loaded.cues), default=0)
-    length = max(ms_to_samples(info.duration_ms or last_cue, rate),
-                 original.shape[0] if original is not None else 0)
+    length = timeline_length(info.duration_ms, max((c.end_ms for c in loaded.cues), default=0), original, rate)
 
     out_path = Path(output) if output is not None else None
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
@@ -226,7 +232,8 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
         fitted, entries = fit_cues(cues, plans, options, progress, project_path)
     timeline = build_timeline(fitted, length, rate)
     stem = timeline.render()
-    measure_lines(fitted, timeline, stem)
+    lines = [line for line, _ in fitted]
+    measure_lines(lines, timeline, stem)
     track = mix(stem, original, timeline.spans(), rate, mode=options.mix, depth_db=options.duck_db)
 
     if out_path is not None:
@@ -238,7 +245,6 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     if stem_path is not None:
         media.write_wav(stem_path, stem, rate)
 
-    lines = [line for line, _ in fitted]
     audio_ms = sum(line.target_ms for line in lines)
     summary = summarize(lines, int((time.monotonic() - started) * 1000), audio_ms)
     engines = sorted({plan.engine.name for plan in plans.values()})

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from dubber.errors import UsageError
+from dubber.plugin.engine import Emotion
 
 SCHEMA = "dubber.project/1"
 SUFFIX = ".dubber.json"
@@ -60,11 +61,18 @@ class TakeRecord:
     score: list[float] = field(default_factory=list)  # the ranking key (see dubber.takes), lower is better
     audio: str | None = None  # the take's WAV, relative to the project file
     reason: str = ""
+    text: str = ""  # what was spoken: a take made before the line's text was edited is stale
+    target_ms: int | None = None  # the slot it was fitted to: a take for another slot length is stale
+    sample_rate: int | None = None  # of the audio file
+    lead: int | None = None  # samples of the audio before the speech onset; the onset lands on the cue start
 
 
 @dataclass
 class LineEntry:
-    """One cue and its takes; `chosen` indexes the take on the timeline."""
+    """One cue and its takes; `chosen` indexes the take on the timeline.
+
+    `engine`, `voice` and `emotion` override the speaker's for this line only (None: the speaker's).
+    """
 
     index: int
     start_ms: int
@@ -73,6 +81,18 @@ class LineEntry:
     speaker: str
     takes: list[TakeRecord] = field(default_factory=list)
     chosen: int | None = None
+    engine: str | None = None
+    voice: str | None = None
+    emotion: dict[str, Any] | None = None  # an Emotion as emotion_to_dict writes it
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def take(self) -> TakeRecord | None:
+        """The chosen take, or None before the line is rendered."""
+        return self.takes[self.chosen] if self.chosen is not None and 0 <= self.chosen < len(self.takes) else None
 
 
 @dataclass
@@ -101,6 +121,26 @@ class Project:
             return cls(data["video"], data["subtitles"], data["lang"], speakers, lines)
         except (KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{source}: damaged project file: {exc!r}") from exc
+
+
+def emotion_to_dict(emotion: Emotion | None) -> dict[str, Any] | None:
+    """Spell an Emotion for the project file."""
+    if emotion is None:
+        return None
+    data = asdict(emotion)
+    data["vector"] = list(emotion.vector)
+    data["audio_path"] = str(emotion.audio_path) if emotion.audio_path is not None else None
+    return data
+
+
+def emotion_from_dict(data: dict[str, Any] | None) -> Emotion | None:
+    """Read an Emotion written by emotion_to_dict."""
+    if not data:
+        return None
+    audio = data.get("audio_path")
+    return Emotion(kind=data["kind"], vector=tuple(float(v) for v in data.get("vector") or ()),
+                   text=data.get("text") or "", audio_path=Path(audio) if audio else None,
+                   alpha=float(data.get("alpha", 1.0)))
 
 
 def project_path_for(output: str | Path) -> Path:

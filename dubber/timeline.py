@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dubber.audio import as_mono, resample
+from dubber.audio import as_mono, ms_to_samples, resample
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,37 @@ class Timeline:
         self.placements.append(placement)
         return placement
 
-    def render(self) -> np.ndarray:
-        """Mix every clip into one float32 mono track of `length` samples."""
-        out = np.zeros(self.length, dtype=np.float32)
+    def render(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Mix every clip into one float32 mono track: samples [start, end) of the timeline (default: all)."""
+        end = self.length if end is None else min(end, self.length)
+        start = max(0, min(start, end))
+        out = np.zeros(end - start, dtype=np.float32)
         for p in self.placements:
-            lo, hi = max(p.start, 0), min(p.end, self.length)
+            lo, hi = max(p.start, start), min(p.end, end)
             if hi > lo:
-                out[lo:hi] += p.samples[lo - p.start:hi - p.start]
+                out[lo - start:hi - start] += p.samples[lo - p.start:hi - p.start]
         return out
 
     def spans(self) -> list[tuple[int, int]]:
         """Return the (start, end) sample range each clip covers on the timeline, in order."""
         return sorted((max(p.start, 0), min(p.end, self.length)) for p in self.placements if p.end > 0)
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A take ready to place: its speech onset (`lead` samples in, at its own rate) lands on `onset_ms`."""
+
+    key: int  # the cue index
+    onset_ms: int
+    samples: np.ndarray
+    sample_rate: int
+    lead: int
+
+
+def place_clips(clips: list[Clip], length: int, rate: int) -> Timeline:
+    """Place every clip so that its speech onset lands exactly on its cue's start sample."""
+    timeline = Timeline(rate, length)
+    for clip in clips:
+        lead = (clip.lead * rate + clip.sample_rate // 2) // clip.sample_rate
+        timeline.place(clip.key, ms_to_samples(clip.onset_ms, rate) - lead, clip.samples, from_rate=clip.sample_rate)
+    return timeline

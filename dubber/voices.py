@@ -16,7 +16,7 @@ take's similarity to it is measured (cosine of speaker embeddings) and reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -116,6 +116,40 @@ def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | Non
     entry.voice = engine.check_request(request.lang, voice, reference=reference if clones else None,
                                        emotion=request.emotion)
     return SpeakerPlan(entry, engine, reference if clones else None, vector)
+
+
+def plan_from_entry(entry: SpeakerEntry, project_path: Path, config: Config | None) -> SpeakerPlan:
+    """Rebuild a speaker's plan from its saved entry: a reopened project re-extracts and re-matches nothing."""
+    engine = registry.get_engine(entry.engine, config)
+    reference = entry_reference(entry, project_path)
+    vector = _vector(reference) if reference is not None and reference.audio_path.is_file() else None
+    return SpeakerPlan(entry, engine, reference if engine.capabilities.cloning != "none" else None, vector)
+
+
+def plan_for_line(base: SpeakerPlan, engine_name: str | None, voice: str | None, lang: str,
+                  config: Config | None, project_path: Path, emotion: Emotion | None = None) -> SpeakerPlan:
+    """The speaker's plan with one line's own engine or voice in place of the speaker's."""
+    if engine_name is None and voice is None:
+        return base
+    engine = registry.get_engine(engine_name or base.engine.name, config)
+    same_engine = engine.name == base.engine.name
+    clones = engine.capabilities.cloning != "none"
+    reference = entry_reference(base.entry, project_path) if clones else None
+    chosen = voice if voice is not None else (base.voice if same_engine and base.voice else None)
+    checked = engine.check_request(lang, chosen, reference=reference, emotion=emotion)
+    keep_pitch = same_engine and checked == base.voice  # the pitch shift was matched to that voice
+    entry = replace(base.entry, engine=engine.name, voice=checked,
+                    pitch_semitones=base.entry.pitch_semitones if keep_pitch else 0.0)
+    return SpeakerPlan(entry, engine, reference, base.vector)
+
+
+def entry_reference(entry: SpeakerEntry, project_path: Path) -> Reference | None:
+    """Return the reference clip a speaker entry names, resolved against the project's folder."""
+    if not entry.reference:
+        return None
+    path = Path(entry.reference)
+    return Reference(path if path.is_absolute() else project_path.parent / path, entry.reference_text,
+                     entry.reference_lang)
 
 
 def _user_reference(settings: SpeakerSettings, request: VoiceRequest) -> tuple[Reference | None, str]:

@@ -1,6 +1,7 @@
 import numpy as np
 
-from dubber.timeline import Timeline
+from dubber.audio import ms_to_samples
+from dubber.timeline import Clip, Timeline, place_clips
 
 
 def test_clips_land_on_their_exact_sample():
@@ -35,3 +36,66 @@ def test_resampled_clip_keeps_its_start():
     tl = Timeline(48000, 48000)
     p = tl.place(1, 4800, np.ones(2400, np.float32), from_rate=24000)
     assert p.start == 4800 and abs(p.samples.size - 4800) <= 1
+
+
+# -- render(start, end) and place_clips ----------------------------------------------------------
+
+
+def _busy_timeline() -> Timeline:
+    rng = np.random.default_rng(3)
+    tl = Timeline(8000, 1000)
+    tl.place(1, -40, rng.standard_normal(100).astype(np.float32))  # cut at the start
+    tl.place(2, 300, rng.standard_normal(250).astype(np.float32))
+    tl.place(3, 450, rng.standard_normal(200).astype(np.float32))  # overlaps clip 2
+    tl.place(4, 950, rng.standard_normal(120).astype(np.float32))  # cut at the end
+    return tl
+
+
+def test_a_window_render_is_the_same_slice_of_the_full_render():
+    tl = _busy_timeline()
+    full = tl.render()
+    for start, end in [(0, 1000), (0, 30), (20, 80), (299, 301), (320, 520), (549, 551), (600, 1000), (960, 1000),
+                       (700, 800)]:
+        window = tl.render(start, end)
+        assert window.dtype == np.float32 and window.shape == (end - start,)
+        assert np.array_equal(window, full[start:end]), (start, end)
+
+
+def test_a_window_render_clamps_to_the_timeline():
+    tl = _busy_timeline()
+    full = tl.render()
+    assert np.array_equal(tl.render(900, 5000), full[900:])
+    assert np.array_equal(tl.render(-50, 10), full[:10])
+    assert np.array_equal(tl.render(500), full[500:])
+    assert tl.render(600, 400).shape == (0,) and tl.render(2000, 3000).shape == (0,)
+
+
+def test_place_clips_puts_each_onset_on_its_cue_sample():
+    rate = 48000
+    clips = []
+    for key, (onset_ms, lead) in enumerate([(250, 720), (1000, 1), (1733, 0)], start=1):
+        samples = np.zeros(lead + 2400, np.float32)
+        samples[lead:] = 0.5  # speech starts `lead` samples in, at 24 kHz
+        clips.append(Clip(key, onset_ms, samples, 24000, lead))
+    tl = place_clips(clips, rate * 3, rate)
+    out = tl.render()
+    for clip in clips:
+        at = ms_to_samples(clip.onset_ms, rate)
+        assert out[at] > 0.4 and abs(out[at - 2]) < 0.05, clip.key
+    assert [p.start for p in tl.placements] == [12000 - 1440, 48000 - 2, ms_to_samples(1733, rate)]
+
+
+def test_place_clips_rounds_the_lead_at_another_rate():
+    # 441 samples at 44.1 kHz are exactly 480 at 48 kHz; 440 round to 479 (478.9).
+    tl = place_clips([Clip(1, 100, np.ones(1000, np.float32), 44100, 441),
+                      Clip(2, 200, np.ones(1000, np.float32), 44100, 440)], 48000, 48000)
+    assert [p.start for p in tl.placements] == [4800 - 480, 9600 - 479]
+    assert [p.key for p in tl.placements] == [1, 2]
+
+
+def test_place_clips_cuts_a_lead_that_runs_before_zero():
+    samples = np.concatenate([np.zeros(960, np.float32), np.full(480, 0.5, np.float32)])
+    tl = place_clips([Clip(1, 10, samples, 48000, 960)], 4800, 48000)
+    out = tl.render()
+    assert tl.placements[0].start == 480 - 960
+    assert np.flatnonzero(out).tolist() == list(range(480, 960))

@@ -1,0 +1,374 @@
+"""An editing session over one project: open a video and its subtitles, render lines, preview, export.
+
+This is what the Qt panel drives, and it holds no Qt. Rendering a take stores its audio but does
+not change the project: the panel renders on a worker thread and then applies the result as a
+`dubber.edits` edit through its undo stack (`apply` / `revert` here), so the editor never waits
+and every change can be taken back. The project file is saved after every edit.
+
+The mix a preview plays is cut from the same track that export writes, so what is heard while
+editing is what is exported.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dubber import media
+from dubber.audio import ms_to_samples
+from dubber.cue import Cue, Diagnostic
+from dubber.edits import Edit
+from dubber.errors import UsageError
+from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
+from dubber.mixing import mix
+from dubber.pipeline import DubOptions, line_report, measure_lines, render_take, timeline_length
+from dubber.project import (
+    LineEntry,
+    Project,
+    SpeakerEntry,
+    TakeRecord,
+    emotion_from_dict,
+    load_project,
+    project_path_for,
+    references_folder,
+    save_project,
+)
+from dubber.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.speakers import UNNAMED, assign_speakers
+from dubber.speech import speech_span
+from dubber.subtitles import load_subtitles, save_srt
+from dubber.timeline import Clip, place_clips
+from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
+
+# What a line needs, judged from its chosen take.
+PENDING = "pending"  # not rendered yet
+OK = "ok"  # fitted within the tolerance
+OFF = "off"  # rendered, but beyond the tolerance
+STALE = "stale"  # the text, timing or voice changed after its take was made: it needs a new one
+UNFITTABLE = "unfittable"  # the engine could not reach the slot (too long or too short)
+FAILED = "failed"  # the engine failed
+NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED)
+
+TAKE_CACHE = 64  # take clips kept decoded in memory
+
+
+def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None) -> str:
+    """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has."""
+    take = line.take
+    if take is None:
+        return PENDING
+    if take.status == STATUS_FAILED:
+        return FAILED
+    if _stale(line, take, speaker):
+        return STALE
+    if take.status in (STATUS_TOO_LONG, STATUS_TOO_SHORT):
+        return UNFITTABLE
+    if take.status != STATUS_OK or take.error_ms is None or abs(take.error_ms) > accept_ms:
+        return OFF  # fittable, but it ended outside the window (missed): another seed may land
+    return OK
+
+
+def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None) -> bool:
+    """Whether the take was made for other words, another slot length or another voice than the line has now."""
+    if take.text and take.text != line.text:
+        return True
+    if take.target_ms is not None and take.target_ms != line.duration_ms:
+        return True
+    engine = line.engine or (speaker.engine if speaker else None)
+    if engine is not None and take.engine != engine:
+        return True
+    # Without a voice of its own, a line speaks with its speaker's voice, or another engine's default.
+    voice = line.voice or (speaker.voice if speaker and engine == speaker.engine else None)
+    return bool(voice) and take.voice != voice
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote and measured."""
+
+    lines: list[LineReport]
+    summary: dict[str, Any]
+    written: list[Path] = field(default_factory=list)
+
+
+class Session:
+    """One open project, its video, and the speakers' voices, ready to render and export."""
+
+    def __init__(self, project: Project, path: Path, options: DubOptions | None = None,
+                 diagnostics: list[Diagnostic] | None = None) -> None:
+        self.project = project
+        self.path = Path(path).absolute()
+        self.options = replace(options or DubOptions(), lang=project.lang, project=self.path)
+        self.diagnostics = diagnostics or []
+        self.version = 0  # bumped by every edit, so cached mixes know they are out of date
+        self._plans: dict[str, SpeakerPlan] | None = None
+        self._plan_lock = threading.Lock()
+        self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
+        self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
+        self._mix: tuple[tuple[Any, ...], np.ndarray, np.ndarray] | None = None
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, video: str | Path, subtitles: str | Path | None = None, options: DubOptions | None = None,
+             project_path: str | Path | None = None) -> Session:
+        """Open a video: reopen the project beside it, or create one from `subtitles`.
+
+        Reopening with other subtitles re-reads the cues; a line whose number, times and text are
+        unchanged keeps its takes and its own voice.
+        """
+        video = Path(video).absolute()
+        media.probe(video)  # a clear error now, naming the file, rather than at export
+        path = Path(project_path).absolute() if project_path else project_path_for(video)
+        if path.exists():
+            project = load_project(path)
+            moved = Path(project.video) != video  # the folder was moved, or the project named another copy
+            project.video = str(video)
+            if subtitles is None or Path(subtitles).absolute() == Path(project.subtitles).absolute():
+                session = cls(project, path, options)
+                if moved:
+                    session.save()
+                return session
+        else:
+            if subtitles is None:
+                raise UsageError(f"{video}: no project beside it yet; give its subtitles too")
+            project = Project(str(video), "", (options or DubOptions()).lang)
+        loaded = load_subtitles(subtitles)
+        if not loaded.cues:
+            raise UsageError(f"{subtitles}: no usable cue: "
+                             + "; ".join(str(d) for d in loaded.errors()[:3]))
+        cues = assign_speakers(loaded.cues, options.speakers if options else None)
+        project.subtitles = str(Path(subtitles).absolute())
+        project.lines = _merge_lines(project.lines, cues)
+        session = cls(project, path, options, loaded.diagnostics)
+        session.save()
+        return session
+
+    @classmethod
+    def open_project(cls, path: str | Path, options: DubOptions | None = None) -> Session:
+        """Open a project file directly."""
+        path = Path(path).absolute()
+        return cls(load_project(path), path, options)
+
+    # -- the video ------------------------------------------------------------------------
+
+    @property
+    def video(self) -> Path:
+        return Path(self.project.video)
+
+    @cached_property
+    def info(self) -> media.MediaInfo:
+        return media.probe(self.video)
+
+    @cached_property
+    def original(self) -> np.ndarray | None:
+        """The video's own audio at the output rate, [n, channels], or None without an audio track."""
+        if not self.info.audio_streams:
+            return None
+        return media.decode_audio(self.video, self.options.sample_rate)
+
+    @property
+    def rate(self) -> int:
+        return self.options.sample_rate
+
+    @property
+    def length(self) -> int:
+        """The timeline's length in samples."""
+        last = max((line.end_ms for line in self.project.lines), default=0)
+        return timeline_length(self.info.duration_ms, last, self.original, self.rate)
+
+    @property
+    def duration_ms(self) -> int:
+        return self.length * 1000 // self.rate
+
+    # -- voices ---------------------------------------------------------------------------
+
+    def plans(self) -> dict[str, SpeakerPlan]:
+        """Every speaker's voice: from the project when it has them, else planned now (and saved)."""
+        with self._plan_lock:
+            if self._plans is None:
+                self._plans = self._make_plans()
+            return self._plans
+
+    def _make_plans(self) -> dict[str, SpeakerPlan]:
+        names = dict.fromkeys(line.speaker for line in self.project.lines)
+        plans = {name: plan_from_entry(entry, self.path, self.options.config)
+                 for name, entry in self.project.speakers.items() if name in names}
+        missing = [name for name in names if name not in plans]
+        if missing:
+            # References are cut with every cue in view: other speakers' cues bound each clip.
+            cues = [self.cue(line) for line in self.project.lines]
+            audio = OriginalAudio(self.original, self.rate, cues) if self.original is not None else None
+            for name in missing:
+                plans[name] = plan_speaker(name, self.options.voice_request(), audio,
+                                           references_folder(self.path), self.path)
+            with self._save_lock:
+                for name in missing:
+                    self.project.speakers[name] = plans[name].entry
+                self.save()
+        return plans
+
+    def plan_for(self, line: LineEntry) -> SpeakerPlan:
+        """The plan a line is spoken with: its speaker's, with the line's own engine or voice."""
+        base = self.plans()[line.speaker]
+        return plan_for_line(base, line.engine, line.voice, self.project.lang, self.options.config, self.path,
+                             emotion_from_dict(line.emotion))
+
+    @staticmethod
+    def cue(line: LineEntry) -> Cue:
+        return Cue(line.index, line.start_ms, line.end_ms, line.text, line.speaker)
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def next_seed(self, line: LineEntry) -> int:
+        """A seed this line has not been rendered with."""
+        return max((t.seed for t in line.takes), default=self.options.seed - 1) + 1
+
+    def render(self, line: LineEntry, seed: int | None = None) -> TakeRecord:
+        """Render, fit and measure a take of `line` as it stands; store its audio. The project is unchanged.
+
+        Safe on a worker thread: it reads the line it is given and the other lines' start times.
+        """
+        line = copy.deepcopy(line)
+        plan = self.plan_for(line)
+        emotion = emotion_from_dict(line.emotion) or self.options.emotion
+        options = replace(self.options, emotion=emotion)
+        later = [other.start_ms for other in list(self.project.lines)
+                 if other.start_ms > line.start_ms and other.index != line.index]
+        seed = self.next_seed(line) if seed is None else seed
+        record, _ = render_take(self.cue(line), plan, options, seed, min(later, default=None), None, self.path)
+        return record
+
+    # -- edits ----------------------------------------------------------------------------
+
+    def apply(self, edit: Edit) -> None:
+        """Apply an edit and save."""
+        with self._save_lock:
+            edit.apply(self.project)
+            self._changed()
+
+    def revert(self, edit: Edit) -> None:
+        """Take an edit back and save."""
+        with self._save_lock:
+            edit.revert(self.project)
+            self._changed()
+
+    def _changed(self) -> None:
+        self.version += 1
+        self.save()
+
+    def save(self) -> None:
+        with self._save_lock:
+            save_project(self.project, self.path)
+
+    def status(self, line: LineEntry) -> str:
+        return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker))
+
+    def needing_work(self) -> list[int]:
+        """Positions of the lines that are out of sync, stale, failed or not rendered."""
+        return [i for i, line in enumerate(self.project.lines) if self.status(line) in NEEDS_WORK]
+
+    # -- audio ----------------------------------------------------------------------------
+
+    def take_audio(self, take: TakeRecord) -> tuple[np.ndarray, int]:
+        """A take's clip, mono float32, and its rate (kept decoded for the most recent takes)."""
+        if not take.audio:
+            raise UsageError("this take has no audio (the engine failed)")
+        if take.audio not in self._clips:
+            samples, rate = media.read_wav(self.path.parent / take.audio)
+            self._clips[take.audio] = (samples if samples.ndim == 1 else samples.mean(axis=1), rate)
+            while len(self._clips) > TAKE_CACHE:
+                self._clips.popitem(last=False)
+        self._clips.move_to_end(take.audio)
+        return self._clips[take.audio]
+
+    def clip(self, line: LineEntry) -> Clip | None:
+        """The chosen take of a line, ready to place, or None when it has no audio."""
+        take = line.take
+        if take is None or not take.audio:
+            return None
+        samples, rate = self.take_audio(take)
+        lead = take.lead
+        if lead is None:  # a take from before onsets were recorded: measure it as fitting did
+            span = speech_span(samples, rate)
+            lead = span.start if span else 0
+        return Clip(line.index, line.start_ms, samples, rate, lead)
+
+    def mixed(self, mode: str | None = None, depth_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return (stem, track): the dub alone and mixed with the original, exactly as export writes them."""
+        mode = mode or self.options.mix
+        depth_db = self.options.duck_db if depth_db is None else depth_db
+        key = (self.version, mode, depth_db)
+        cached = self._mix
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        clips = [c for c in (self.clip(line) for line in self.project.lines) if c is not None]
+        timeline = place_clips(clips, self.length, self.rate)
+        stem = timeline.render()
+        track = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, depth_db=depth_db)
+        self._mix = (key, stem, track)
+        return stem, track
+
+    def preview_audio(self, start_ms: int, end_ms: int) -> np.ndarray:
+        """The exported mix between two times, [n, channels]."""
+        _, track = self.mixed()
+        return track[ms_to_samples(max(start_ms, 0), self.rate):ms_to_samples(max(end_ms, 0), self.rate)]
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export(self, output: str | Path | None = None, stem_path: str | Path | None = None,
+               subtitles_path: str | Path | None = None, report_path: str | Path | None = None,
+               mode: str | None = None, depth_db: float | None = None) -> ExportResult:
+        """Write what is asked: the dubbed video, the dub stem, the dubbed subtitles, the report."""
+        if not any((output, stem_path, subtitles_path, report_path)):
+            raise UsageError("nothing to export: choose a video, a stem, subtitles or a report")
+        started = time.monotonic()
+        stem, track = self.mixed(mode, depth_db)
+        rendered = [line for line in self.project.lines if line.take is not None]
+        reports = [line_report(line) for line in rendered]
+        placed = [c for c in (self.clip(line) for line in rendered) if c is not None]
+        measure_lines(reports, place_clips(placed, self.length, self.rate), stem)
+        written: list[Path] = []
+        if output is not None:
+            with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+                wav = media.write_wav(Path(tmp) / "dub.wav", track, self.rate)
+                written.append(media.mux(self.video, wav, output, dub_lang=media.iso639_2(self.project.lang),
+                                         keep_original=self.options.keep_original and self.original is not None))
+        if stem_path is not None:
+            written.append(media.write_wav(stem_path, stem, self.rate))
+        if subtitles_path is not None:
+            save_srt(subtitles_path, [(line.start_ms, line.end_ms, line.text) for line in self.project.lines])
+            written.append(Path(subtitles_path))
+        audio_ms = sum(line.target_ms for line in reports)
+        summary = summarize(reports, int((time.monotonic() - started) * 1000), audio_ms)
+        summary["not_rendered"] = len(self.project.lines) - len(rendered)
+        if report_path is not None:
+            inputs = {"video": self.project.video, "subtitles": self.project.subtitles, "lang": self.project.lang,
+                      "mix": mode or self.options.mix, "output": str(output) if output else None,
+                      "project": str(self.path)}
+            write_json_atomic(report_path, build_report(reports, summary, [], inputs))
+            written.append(Path(report_path))
+        return ExportResult(reports, summary, written)
+
+
+def _merge_lines(old: list[LineEntry], cues: list[Cue]) -> list[LineEntry]:
+    """New lines for `cues`, keeping the takes and settings of every line that did not change."""
+    kept = {(line.index, line.start_ms, line.end_ms, line.text): line for line in old}
+    lines = []
+    for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
+        speaker = cue.speaker or UNNAMED
+        previous = kept.get((cue.index, cue.start_ms, cue.end_ms, cue.text))
+        if previous is not None and previous.speaker == speaker:
+            lines.append(previous)
+        else:
+            lines.append(LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, speaker))
+    return lines

@@ -1,0 +1,233 @@
+"""The timeline strip: time mapping, selection window, clicks, and what it paints where."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QImage, QWheelEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from dubber.ui.timeline_strip import (  # noqa: E402
+    PLAYHEAD, WAVE_BACKGROUND, WAVE_COLOUR, WAVE_OVERFLOW, StripCue, TimelineStrip, envelope_columns, format_tick,
+    tick_step,
+)
+
+WIDTH, HEIGHT = 800, 120
+RATE = 8000
+
+
+@pytest.fixture
+def strip(qtbot) -> TimelineStrip:
+    widget = TimelineStrip()
+    qtbot.addWidget(widget)
+    widget.resize(WIDTH, HEIGHT)
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert (widget.width(), widget.height()) == (WIDTH, HEIGHT)
+    return widget
+
+
+def rgb(widget: TimelineStrip) -> np.ndarray:
+    """The widget as rendered, [height, width, 3] uint8 RGB."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    assert (image.width(), image.height()) == (widget.width(), widget.height())
+    raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    bgra = raw[:, : image.width() * 4].reshape(image.height(), image.width(), 4)
+    return bgra[..., [2, 1, 0]].copy()
+
+
+def colour(qcolor) -> np.ndarray:
+    return np.array([qcolor.red(), qcolor.green(), qcolor.blue()], np.uint8)
+
+
+def tone(start_ms: int, end_ms: int, total_ms: int, amplitude: float = 0.6) -> np.ndarray:
+    """Silence with a 300 Hz tone between start_ms and end_ms."""
+    samples = np.zeros(total_ms * RATE // 1000, np.float32)
+    a, b = start_ms * RATE // 1000, end_ms * RATE // 1000
+    samples[a:b] = amplitude * np.sin(2 * np.pi * 300 * np.arange(b - a) / RATE)
+    return samples
+
+
+def lane_columns(image: np.ndarray, lane, background) -> np.ndarray:
+    """For each pixel column: does the lane hold anything but its background there?"""
+    rows = image[lane.top(): lane.bottom() + 1]
+    return np.any(np.any(rows != colour(background), axis=2), axis=0)
+
+
+CUES = [
+    StripCue(1, 1000, 2500, "Hello there", "ok"),
+    StripCue(2, 4000, 6000, "", "failed"),
+    StripCue(3, 10_000, 12_500, "A long line that cannot possibly fit in its block", "off"),
+    StripCue(4, 13_000, 14_000, "Later", "pending"),
+]
+
+
+def test_ms_and_x_map_onto_each_other(strip):
+    strip.set_window(5000, 15_000)
+    assert strip.x_at(5000) == 0
+    assert strip.x_at(15_000) == WIDTH
+    assert strip.x_at(7500) == pytest.approx(200)
+    assert strip.ms_at(200) == 7500
+    assert strip.ms_at(WIDTH) == 15_000
+    for ms in range(5000, 15_001, 37):
+        assert strip.ms_at(strip.x_at(ms)) == ms
+    with pytest.raises(ValueError):
+        strip.set_window(3000, 3000)
+
+
+def test_selecting_a_cue_centres_the_window_on_it(strip, qtbot):
+    strip.set_cues(CUES)
+    with qtbot.waitSignal(strip.windowChanged) as changed:
+        strip.set_selected(3)
+    assert strip.window() == (8000, 14_500)
+    assert changed.args == [8000, 14_500]
+    assert strip.selected() == 3
+    strip.set_selected(1)
+    assert strip.window() == (0, 4500)  # clamped at 0
+    strip.set_selected(99)  # unknown: the view stays put
+    assert strip.window() == (0, 4500)
+    strip.set_selected(None)
+    assert strip.window() == (0, 4500) and strip.selected() is None
+
+
+def test_clicking_a_block_emits_its_index_and_empty_space_nothing(strip, qtbot):
+    strip.set_cues(CUES)
+    strip.set_window(0, 16_000)
+    y = strip.cue_lane().center().y()
+    for cue in CUES:
+        x = round(strip.x_at((cue.start_ms + cue.end_ms) // 2))
+        with qtbot.waitSignal(strip.lineClicked, timeout=1000) as clicked:
+            qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
+        assert clicked.args == [cue.index]
+    gap_x = round(strip.x_at(8000))
+    below_block = QPoint(round(strip.x_at(5000)), strip.wave_lane().center().y())
+    with qtbot.assertNotEmitted(strip.lineClicked, wait=50):
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(gap_x, y))
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=below_block)
+        qtbot.mouseClick(strip, Qt.MouseButton.RightButton, pos=QPoint(round(strip.x_at(5000)), y))
+
+
+def test_waveform_is_drawn_only_where_the_take_has_sound(strip):
+    strip.set_window(0, 4000)  # 5 ms per pixel: the tone at 1000-1500 ms spans x 200-300
+    strip.set_waveform(tone(1000, 1500, 3000), RATE, start_ms=0)
+    drawn = lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND)
+    assert drawn[205:296].all()
+    assert not drawn[:196].any()
+    assert not drawn[305:].any()  # silent samples up to 3000 ms, then no take at all
+
+    # the take is placed at absolute video time: starting it 2 s later moves the sound 400 px right
+    strip.set_waveform(tone(1000, 1500, 3000), RATE, start_ms=2000)
+    drawn = lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND)
+    assert drawn[605:696].all()
+    assert not drawn[:596].any() and not drawn[705:].any()
+
+    strip.set_waveform(None, RATE, 0)
+    assert not lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND).any()
+
+
+def test_envelope_height_follows_the_amplitude(strip):
+    strip.set_window(0, 4000)
+    lane = strip.wave_lane()
+    strip.set_waveform(tone(1000, 1500, 2000, amplitude=0.9), RATE, 0)
+    loud = rgb(strip)[lane.top(): lane.bottom() + 1, 250]
+    strip.set_waveform(tone(1000, 1500, 2000, amplitude=0.2), RATE, 0)
+    quiet = rgb(strip)[lane.top(): lane.bottom() + 1, 250]
+    loud_px = np.all(loud == colour(WAVE_COLOUR), axis=1).sum()
+    quiet_px = np.all(quiet == colour(WAVE_COLOUR), axis=1).sum()
+    assert loud_px > 0.8 * lane.height()
+    assert 0.1 * lane.height() < quiet_px < 0.3 * lane.height()
+
+
+def test_the_part_of_a_take_past_its_slot_stands_out(strip):
+    strip.set_cues([StripCue(7, 1000, 1300, "short slot", "off")])
+    strip.set_selected(7)
+    strip.set_window(0, 4000)
+    strip.set_waveform(tone(1000, 1500, 2000), RATE, start_ms=0)
+    image = rgb(strip)
+    lane = strip.wave_lane()
+    inside = image[lane.top(): lane.bottom() + 1, round(strip.x_at(1150))]
+    overrun = image[lane.top(): lane.bottom() + 1, round(strip.x_at(1400))]
+    assert np.all(inside == colour(WAVE_COLOUR), axis=1).sum() > lane.height() // 2
+    assert np.all(overrun == colour(WAVE_OVERFLOW), axis=1).sum() > lane.height() // 2
+    assert not np.all(inside == colour(WAVE_OVERFLOW), axis=1).any()
+    # the slot band tints the lane inside the slot only
+    quiet_row = lane.top() + 2
+    assert (image[quiet_row, round(strip.x_at(1150))] != colour(WAVE_BACKGROUND)).any()
+    assert (image[quiet_row, round(strip.x_at(2500))] == colour(WAVE_BACKGROUND)).all()
+
+
+def test_blocks_are_coloured_by_state_and_the_selected_one_is_outlined(strip):
+    strip.set_cues(CUES)
+    strip.set_window(0, 16_000)
+    lane = strip.cue_lane()
+
+    def block_middle(index: int) -> np.ndarray:
+        cue = next(c for c in CUES if c.index == index)
+        return rgb(strip)[lane.center().y(), round(strip.x_at((cue.start_ms + cue.end_ms) // 2))].astype(int)
+
+    r, g, b = block_middle(2)  # "failed", no label: the middle is plain fill
+    assert r > 150 and r > 2 * g and r > 2 * b
+    # "ok" has a label over its middle, so sample a row above the text
+    edge_row = rgb(strip)[lane.top() + 4, round(strip.x_at(1750))].astype(int)
+    assert edge_row[1] > 120 and edge_row[1] > edge_row[0] + 50 and edge_row[1] > edge_row[2] + 50
+
+    x_left_edge = round(strip.x_at(4000)) + 2
+    before = rgb(strip)[lane.center().y(), x_left_edge].astype(int)
+    strip.set_selected(2)
+    strip.set_window(0, 16_000)
+    after = rgb(strip)[lane.center().y(), x_left_edge].astype(int)
+    assert before[0] > 2 * before[1]  # still the red fill
+    assert after.min() > 200  # now the white selection outline
+
+
+def test_playhead_is_a_vertical_line(strip):
+    strip.set_window(0, 4000)
+    strip.set_playhead(2000)
+    image = rgb(strip)
+    lane = strip.wave_lane()
+    column = image[lane.top(): lane.bottom() + 1, 400]
+    assert np.all(column == colour(PLAYHEAD), axis=1).all()
+    strip.set_playhead(None)
+    assert not np.all(rgb(strip)[lane.top(): lane.bottom() + 1, 400] == colour(PLAYHEAD), axis=1).any()
+
+
+def test_envelope_columns_take_min_and_max_per_column():
+    samples = np.array([0.1, -0.5, 0.9, 0.2, -0.3, 0.4], np.float32)  # at 1 kHz, one sample per ms
+    lo, hi = envelope_columns(samples, 1000, start_ms=2, window=(0, 10), columns=5)  # 2 ms per column
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+    np.testing.assert_allclose(lo[1:4], [-0.5, 0.2, -0.3])
+    np.testing.assert_allclose(hi[1:4], [0.1, 0.9, 0.4])
+    assert np.isnan(lo[4])
+    # zoomed in past one sample per column, each column shows its sample
+    lo, hi = envelope_columns(samples, 1000, start_ms=0, window=(0, 3), columns=12)
+    np.testing.assert_allclose(hi, np.repeat(samples[:3], 4))
+    # channels: the envelope spans every channel
+    stereo = np.stack([samples, -samples], axis=1)
+    lo, hi = envelope_columns(stereo, 1000, start_ms=0, window=(0, 6), columns=1)
+    assert (lo[0], hi[0]) == pytest.approx((-0.9, 0.9))
+
+
+def test_ruler_steps_and_labels():
+    assert tick_step(10_000, 800) == 1000  # 80 px per second
+    assert tick_step(4000, 800) == 500
+    assert tick_step(600_000, 800) == 60_000
+    assert format_tick(12_500, 500) == "12.5 s"
+    assert format_tick(12_000, 1000) == "12 s"
+    assert format_tick(250, 50) == "0.25 s"
+
+
+def test_wheel_zooms_around_the_pointer(strip):
+    strip.set_window(10_000, 20_000)
+    x = 600.0
+    anchor = strip.ms_at(x)
+    event = QWheelEvent(QPointF(x, 50), strip.mapToGlobal(QPointF(x, 50)), QPoint(), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(strip, event)
+    start, end = strip.window()
+    assert end - start == 8000
+    assert abs(strip.ms_at(x) - anchor) <= 1

@@ -1,0 +1,153 @@
+"""The line table: a Qt model over the session's lines, and a filter for the lines that need work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from dubber.project import LineEntry
+from dubber.session import FAILED, NEEDS_WORK, OFF, OK, PENDING, STALE, UNFITTABLE, Session
+
+COLUMNS = ("#", "Time", "Speaker", "Text", "Voice", "Target", "Error", "Status", "Takes")
+COL_INDEX, COL_TIME, COL_SPEAKER, COL_TEXT, COL_VOICE, COL_TARGET, COL_ERROR, COL_STATUS, COL_TAKES = range(9)
+
+# The error column's colour: green within tolerance, amber beyond it, red where the line failed.
+STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f"}
+STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
+                UNFITTABLE: "cannot fit", FAILED: "failed"}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def clock(ms: int) -> str:
+    """12:34.567 (or 1:02:03.456 past an hour)."""
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
+    return f"{head}:{seconds:02d}.{millis:03d}"
+
+
+class LineTableModel(QAbstractTableModel):
+    """One row per line of the session's project, in timeline order."""
+
+    def __init__(self, session: Session | None = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.session = session
+
+    def set_session(self, session: Session | None) -> None:
+        self.beginResetModel()
+        self.session = session
+        self.endResetModel()
+
+    def line(self, row: int) -> LineEntry:
+        assert self.session is not None
+        return self.session.project.lines[row]
+
+    def refresh(self, rows: list[int] | None = None) -> None:
+        """Tell the views that these rows (default: all) changed."""
+        if self.session is None or not self.session.project.lines:
+            return
+        last = len(self.session.project.lines) - 1
+        for lo, hi in ([(min(rows), max(rows))] if rows else [(0, last)]):
+            self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        if parent.isValid() or self.session is None:
+            return 0
+        return len(self.session.project.lines)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self.session is None:
+            return None
+        line = self.line(index.row())
+        column = index.column()
+        status = self.session.status(line)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(line, column, status)
+        if role == Qt.ItemDataRole.ForegroundRole and column in (COL_ERROR, COL_STATUS) and status in STATUS_COLOURS:
+            return QBrush(QColor(STATUS_COLOURS[status]))
+        if role == Qt.ItemDataRole.FontRole and column == COL_ERROR and status != OK:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.ToolTipRole:
+            take = line.take
+            if take is not None and take.reason:
+                return f"Line {line.index}: {take.reason}"
+            return line.text if column == COL_TEXT else None
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INDEX, COL_TARGET, COL_ERROR, COL_TAKES):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return status
+        return None
+
+    def _text(self, line: LineEntry, column: int, status: str) -> str:
+        take = line.take
+        if column == COL_INDEX:
+            return str(line.index)
+        if column == COL_TIME:
+            return f"{clock(line.start_ms)} → {clock(line.end_ms)}"
+        if column == COL_SPEAKER:
+            return line.speaker
+        if column == COL_TEXT:
+            return line.text
+        if column == COL_VOICE:
+            return self._voice(line)
+        if column == COL_TARGET:
+            return f"{line.duration_ms / 1000:.3f} s"
+        if column == COL_ERROR:
+            if take is None or take.error_ms is None:
+                return "—"
+            return f"{take.error_ms:+d} ms"
+        if column == COL_STATUS:
+            return STATUS_WORDS[status]
+        if column == COL_TAKES:
+            return str(len(line.takes))
+        return ""
+
+    def _voice(self, line: LineEntry) -> str:
+        take = line.take
+        if line.engine or line.voice:
+            return f"{line.engine or (take.engine if take else '')} {line.voice or ''}".strip()
+        if take is not None:
+            return f"{take.engine} {take.voice}".strip()
+        speaker = self.session.project.speakers.get(line.speaker) if self.session else None
+        return f"{speaker.engine} {speaker.voice}".strip() if speaker else "default"
+
+
+class NeedsWorkFilter(QSortFilterProxyModel):
+    """Show every line, or only those out of sync, edited, failed or not dubbed."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._only = False
+
+    @property
+    def only_needing_work(self) -> bool:
+        return self._only
+
+    def set_only_needing_work(self, only: bool) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt 6.9+; invalidateFilter is deprecated there
+            self.beginFilterChange()
+            self._only = only
+            self.endFilterChange()
+        else:
+            self._only = only
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, parent: Index) -> bool:
+        if not self._only:
+            return True
+        status = self.sourceModel().index(row, 0, parent).data(Qt.ItemDataRole.UserRole)
+        return status in NEEDS_WORK

@@ -1,0 +1,120 @@
+"""The preview player: plays one preview clip (see dubber.preview) under a small transport row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl, Signal, Slot
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimediaWidgets import QVideoWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+_STATES = {
+    QMediaPlayer.PlaybackState.PlayingState: "playing",
+    QMediaPlayer.PlaybackState.PausedState: "paused",
+    QMediaPlayer.PlaybackState.StoppedState: "stopped",
+}
+
+
+def format_ms(ms: int) -> str:
+    """Spell a time as m:ss.mmm (minutes run past 59 rather than growing an hours field)."""
+    sign, ms = ("-", -ms) if ms < 0 else ("", ms)
+    minutes, rest = divmod(ms, 60_000)
+    return f"{sign}{minutes}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+class PreviewPlayer(QWidget):
+    """A video area with Play/Pause and a position readout; positions are reported within the played file,
+    and `absolute_ms` maps them to the source video's time."""
+
+    positionChanged = Signal(int)  # ms within the played file
+    stateChanged = Signal(str)  # "playing" | "paused" | "stopped"
+    failed = Signal(str)  # plain-words error message
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.offset_ms = 0  # the source video's time of the played file's first sample
+        self._path: Path | None = None
+
+        self._video = QVideoWidget(self)
+        self._audio = QAudioOutput(self)  # with no sound device Qt only warns; the picture still plays
+        self._player = QMediaPlayer(self)
+        self._player.setAudioOutput(self._audio)
+        self._player.setVideoOutput(self._video)
+
+        self._button = QPushButton("Play", self)
+        self._button.setEnabled(False)
+        self._button.clicked.connect(self.toggle)
+        self._time = QLabel(format_ms(0), self)
+        self._time.setToolTip("Position in the source video")
+
+        transport = QHBoxLayout()
+        transport.addWidget(self._button)
+        transport.addWidget(self._time)
+        transport.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._video, 1)
+        layout.addLayout(transport)
+
+        self._player.positionChanged.connect(self._on_position)
+        self._player.playbackStateChanged.connect(self._on_state)
+        self._player.errorOccurred.connect(self._on_error)
+
+    @property
+    def media_player(self) -> QMediaPlayer:
+        """The underlying QMediaPlayer (for its media status and duration)."""
+        return self._player
+
+    def play_file(self, path: Path, offset_ms: int = 0) -> None:
+        """Load `path` and play it from its start; `offset_ms` is the source time of its first sample."""
+        self._path = Path(path)
+        self.offset_ms = int(offset_ms)
+        # Qt ignores setSource with the URL it already has, but a preview is often rewritten under
+        # the same name: clearing first makes it reload the new file.
+        self._player.stop()
+        self._player.setSource(QUrl())
+        self._on_position(0)
+        if not self._path.is_file():
+            self._button.setEnabled(False)
+            self.failed.emit(f"Cannot play the preview {str(self._path)!r}: the file does not exist.")
+            return
+        self._button.setEnabled(True)
+        self._player.setSource(QUrl.fromLocalFile(str(self._path.resolve())))
+        self._player.play()
+
+    def absolute_ms(self, position_ms: int) -> int:
+        """Map a position within the played file to the source video's time."""
+        return self.offset_ms + int(position_ms)
+
+    def toggle(self) -> None:
+        """Pause while playing; otherwise play (from the start again once the clip has ended)."""
+        if self._player.source().isEmpty():
+            return
+        if self.is_playing():
+            self._player.pause()
+        else:
+            self._player.play()
+
+    def stop(self) -> None:
+        self._player.stop()
+
+    def is_playing(self) -> bool:
+        return self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    @Slot("qint64")
+    def _on_position(self, position_ms: int) -> None:
+        self._time.setText(format_ms(self.absolute_ms(position_ms)))
+        self.positionChanged.emit(int(position_ms))
+
+    @Slot(QMediaPlayer.PlaybackState)
+    def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
+        self._button.setText("Pause" if state == QMediaPlayer.PlaybackState.PlayingState else "Play")
+        self.stateChanged.emit(_STATES.get(state, "stopped"))
+
+    @Slot(QMediaPlayer.Error, str)
+    def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
+        if error == QMediaPlayer.Error.NoError:
+            return
+        reason = message.strip().rstrip(".") or "the player could not read it"
+        self.failed.emit(f"Cannot play the preview {str(self._path)!r}: {reason}.")
