@@ -809,7 +809,6 @@ class MainWindow(QMainWindow):
         for act in (self.reroll_action, self.dub_action, self.regenerate_action, self.export_action):
             act.setEnabled(self.session is not None and idle)
         self.open_action.setEnabled(idle)
-        self.undo.setActive(True)
         self.undo_action.setEnabled(idle and self.undo.canUndo())
         self.redo_action.setEnabled(idle and self.undo.canRedo())
 

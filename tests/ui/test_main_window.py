@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtMultimedia import QMediaPlayer
 
 from dubber.edits import change_line
 from dubber.media import probe, video_packet_checksums
@@ -72,6 +73,14 @@ def window(qtbot):
     if win.job is not None:
         win.job.cancel()
         win.job.wait(30_000)
+
+
+def started(qtbot, win):
+    """Wait until the player has the file open: stopping it in the instant after play() can hang Qt's
+    FFmpeg backend (seen once in a full run, in QObject::disconnect)."""
+    loaded = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferingMedia,
+              QMediaPlayer.MediaStatus.BufferedMedia, QMediaPlayer.MediaStatus.EndOfMedia)
+    qtbot.waitUntil(lambda: win.player.media_player.mediaStatus() in loaded, timeout=10_000)
 
 
 def idle(qtbot, win):
@@ -330,6 +339,7 @@ def test_space_plays_the_line_in_context(qtbot, window, sample, engine):
     info = probe(source)
     assert info.video_streams and info.audio_streams
     assert abs(info.duration_ms - (line.end_ms + 1500 - (line.start_ms - 1500))) <= 80
+    started(qtbot, window)
 
 
 def test_play_take_alone(qtbot, window, sample, engine):
@@ -338,6 +348,7 @@ def test_play_take_alone(qtbot, window, sample, engine):
     window.play_take()
     take = session.project.lines[0].take
     assert Path(window.player.media_player.source().toLocalFile()) == session.path.parent / take.audio
+    started(qtbot, window)
 
 
 def test_the_strip_follows_the_selection(qtbot, window, sample, engine):
