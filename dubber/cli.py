@@ -67,6 +67,21 @@ def _floats(text: str) -> tuple[float, ...]:
     return values
 
 
+def _lufs(text: str) -> float:
+    from dubber.loudness import BROADCAST_LUFS, MAX_LUFS, MIN_LUFS, WEB_LUFS
+
+    named = {"web": WEB_LUFS, "broadcast": BROADCAST_LUFS, "ebu": BROADCAST_LUFS}
+    if text.lower() in named:
+        return named[text.lower()]
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a loudness: give LUFS (-16) or web or broadcast") from None
+    if not MIN_LUFS <= value <= MAX_LUFS:
+        raise argparse.ArgumentTypeError(f"{value:g} LUFS is out of range ({MIN_LUFS:g} to {MAX_LUFS:g})")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -121,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
     p.add_argument("--duck-db", type=float, default=15.0, help="how far to lower the original under speech")
     p.add_argument("--no-original", action="store_true", help="do not keep the original audio as a second track")
+    p.add_argument("--loudness", type=_lufs, metavar="LUFS",
+                   help="bring the dub track to this integrated loudness, true peak at most -1 dBTP: a number "
+                        "(-16), 'web' (-16) or 'broadcast' (EBU R128, -23)")
     p.add_argument("--report", help="write the per-line report as JSON")
     p.add_argument("--stem", help="write the dub track alone as WAV")
     p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML): each speaker's voice, engine or "
@@ -176,6 +194,7 @@ def _options(args: argparse.Namespace) -> Any:
         opts.speakers = load_speakers(args.speakers) if args.speakers else None
     if args.command == "dub":
         opts.keep_original = not args.no_original
+        opts.loudness = args.loudness
         opts.candidates = args.candidates
         opts.project = Path(args.project) if args.project else None
     return opts
@@ -234,6 +253,10 @@ def cmd_dub(args: argparse.Namespace) -> int:
     s = result.summary
     print(f"dubbed {s['lines']} lines: {s['by_status']}; median |error| {s['median_abs_error_ms']} ms, "
           f"max {s['max_abs_error_ms']} ms; RTF {s['rtf']}", file=sys.stderr)
+    loud = result.report.get("loudness")
+    if loud:
+        print(f"loudness {loud['after_lufs']} LUFS (target {loud['target_lufs']}, was {loud['before_lufs']}), "
+              f"true peak {loud['after_peak_dbtp']} dBTP" + (", limited" if loud["limited"] else ""), file=sys.stderr)
     for line in result.failed:
         where = str(line.line) if line.line else f"cue {line.index}"  # file:line, like the diagnostics
         print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)

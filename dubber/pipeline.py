@@ -63,6 +63,7 @@ class DubOptions:
     candidates: int = 1  # takes rendered per line; the best is kept (see dubber.takes)
     match_pitch: bool = False  # with --voice auto, shift matched voices toward the reference's pitch
     project: Path | None = None  # where the project goes; None: beside the output, if any
+    loudness: float | None = None  # LUFS to bring the dub track to (true peak <= -1 dBTP); None: as mixed
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -208,6 +209,16 @@ def timeline_length(duration_ms: int | None, last_cue_ms: int, original: np.ndar
     return max(ms_to_samples(duration_ms or last_cue_ms, rate), original.shape[0] if original is not None else 0)
 
 
+def finish_track(track: np.ndarray, rate: int, target_lufs: float | None) -> tuple[np.ndarray, dict[str, Any] | None]:
+    """Bring the mixed track to the loudness target, if one is set; return it and what was measured."""
+    if target_lufs is None:
+        return track, None
+    from dubber.loudness import normalize
+
+    track, result = normalize(track, rate, target_lufs)
+    return track, result.to_dict()
+
+
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
         stem_path: str | Path | None = None, report_path: str | Path | None = None,
         progress: Progress | None = None) -> DubResult:
@@ -235,6 +246,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     lines = [line for line, _ in fitted]
     measure_lines(lines, timeline, stem)
     track = mix(stem, original, timeline.spans(), rate, mode=options.mix, depth_db=options.duck_db)
+    track, loudness = finish_track(track, rate, options.loudness)
 
     if out_path is not None:
         with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
@@ -251,11 +263,14 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
               "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": ", ".join(engines),
               "voice": options.voice, "mix": options.mix, "seed": options.seed, "candidates": options.candidates,
+              "loudness": options.loudness,
               "reference": str(options.reference.audio_path) if options.reference else None,
               "output": str(out_path) if out_path else None,
               "project": str(project_path) if project_path else None}
     report = build_report(lines, summary, [d.to_dict() for d in loaded.diagnostics], inputs)
     report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
+    if loudness is not None:
+        report["loudness"] = loudness
     if project_path is not None:
         save_project(Project(str(video), str(subtitles), options.lang,
                              {name: plan.entry for name, plan in plans.items()}, entries), project_path)

@@ -30,7 +30,7 @@ from dubber.edits import Edit
 from dubber.errors import UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
 from dubber.mixing import mix
-from dubber.pipeline import DubOptions, line_report, measure_lines, render_take, timeline_length
+from dubber.pipeline import DubOptions, finish_track, line_report, measure_lines, render_take, timeline_length
 from dubber.project import (
     LineEntry,
     Project,
@@ -115,6 +115,7 @@ class Session:
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._mix: tuple[tuple[Any, ...], np.ndarray, np.ndarray] | None = None
+        self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
 
     # -- opening --------------------------------------------------------------------------
 
@@ -304,10 +305,11 @@ class Session:
         return Clip(line.index, line.start_ms, samples, rate, lead)
 
     def mixed(self, mode: str | None = None, depth_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return (stem, track): the dub alone and mixed with the original, exactly as export writes them."""
+        """Return (stem, track): the dub alone and mixed with the original (brought to the session's
+        loudness target, if any), exactly as export writes them."""
         mode = mode or self.options.mix
         depth_db = self.options.duck_db if depth_db is None else depth_db
-        key = (self.version, mode, depth_db)
+        key = (self.version, mode, depth_db, self.options.loudness)
         cached = self._mix
         if cached is not None and cached[0] == key:
             return cached[1], cached[2]
@@ -315,6 +317,7 @@ class Session:
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
         track = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, depth_db=depth_db)
+        track, self.loudness = finish_track(track, self.rate, self.options.loudness)
         self._mix = (key, stem, track)
         return stem, track
 
@@ -351,9 +354,11 @@ class Session:
         audio_ms = sum(line.target_ms for line in reports)
         summary = summarize(reports, int((time.monotonic() - started) * 1000), audio_ms)
         summary["not_rendered"] = len(self.project.lines) - len(rendered)
+        if self.loudness is not None:
+            summary["loudness"] = self.loudness
         if report_path is not None:
             inputs = {"video": self.project.video, "subtitles": self.project.subtitles, "lang": self.project.lang,
-                      "mix": mode or self.options.mix, "output": str(output) if output else None,
+                      "mix": mode or self.options.mix, "loudness": self.options.loudness, "output": str(output) if output else None,
                       "project": str(self.path)}
             write_json_atomic(report_path, build_report(reports, summary, [], inputs))
             written.append(Path(report_path))

@@ -20,7 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
 from dubber.mixing import MIX_MODES
+
+LOUDNESS_CHOICES = [("As mixed (not normalised)", None), (f"Web, {WEB_LUFS:g} LUFS", WEB_LUFS),
+                    (f"Broadcast, EBU R128 {BROADCAST_LUFS:g} LUFS", BROADCAST_LUFS)]
 
 
 @dataclass
@@ -33,6 +37,7 @@ class ExportChoice:
     report: Path | None
     mix: str
     duck_db: float
+    loudness: float | None = None  # LUFS target for the dub track; None: as mixed
 
 
 def default_paths(video: Path) -> dict[str, Path]:
@@ -52,7 +57,8 @@ class ExportDialog(QDialog):
     LABELS = {"video": "Dubbed video", "stem": "Dub stem (speech only)", "subtitles": "Dubbed subtitles",
               "report": "Report"}
 
-    def __init__(self, video: Path, mix: str = "duck", duck_db: float = 15.0, parent: Any = None) -> None:
+    def __init__(self, video: Path, mix: str = "duck", duck_db: float = 15.0, loudness: float | None = None,
+                 parent: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.checks: dict[str, QCheckBox] = {}
@@ -85,6 +91,13 @@ class ExportDialog(QDialog):
         form.addRow("Duck the original by", self.duck)
         self.mix.currentTextChanged.connect(lambda mode: self.duck.setEnabled(mode == "duck"))
         self.duck.setEnabled(mix == "duck")
+        self.loudness = QComboBox()
+        for label, value in LOUDNESS_CHOICES:
+            self.loudness.addItem(label, value)
+        values = [value for _, value in LOUDNESS_CHOICES]
+        self.loudness.setCurrentIndex(values.index(loudness) if loudness in values else 0)
+        self.loudness.setToolTip("integrated loudness of the dub track, true peak at most -1 dBTP")
+        form.addRow("Loudness", self.loudness)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
@@ -103,4 +116,4 @@ class ExportDialog(QDialog):
             return Path(text) if self.checks[key].isChecked() and text else None
 
         return ExportChoice(wanted("video"), wanted("stem"), wanted("subtitles"), wanted("report"),
-                            self.mix.currentText(), self.duck.value())
+                            self.mix.currentText(), self.duck.value(), self.loudness.currentData())

@@ -751,7 +751,8 @@ class MainWindow(QMainWindow):
     def export(self) -> None:
         if self.session is None or self.busy:
             return
-        dialog = ExportDialog(self.session.video, self.session.options.mix, self.session.options.duck_db, self)
+        options = self.session.options
+        dialog = ExportDialog(self.session.video, options.mix, options.duck_db, options.loudness, self)
         if dialog.exec():
             self.export_to(dialog.choice())
 
@@ -761,6 +762,9 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         pending = sum(line.take is None for line in session.project.lines)
+        # The export settings become the session's, so the next preview sounds like this export.
+        session.options.mix, session.options.duck_db = choice.mix, choice.duck_db
+        session.options.loudness = choice.loudness
 
         def work(control: Any) -> Any:
             control.progress(0, 1, "Mixing and writing…")
@@ -772,6 +776,9 @@ class MainWindow(QMainWindow):
             lines = summary["lines"]
             text = (f"{summary['within_50ms']}/{lines} dubbed lines within ±50 ms, median |error| "
                     f"{summary['median_abs_error_ms']} ms, max {summary['max_abs_error_ms']} ms.")
+            if "loudness" in summary:
+                loud = summary["loudness"]
+                text += f"\nLoudness {loud['after_lufs']} LUFS, true peak {loud['after_peak_dbtp']} dBTP."
             if pending:
                 text += f" {pending} line(s) were not dubbed and are silent."
             text += "\nWrote:\n" + "\n".join(str(p) for p in result.written)

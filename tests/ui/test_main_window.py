@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -27,6 +28,7 @@ from dubber.ui.export_dialog import ExportChoice
 from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, STATUS_COLOURS
 from dubber.ui.main_window import MainWindow, classify, parse_emotion
 from tests.conftest import ToneEngine
+from tests.dubber.test_loudness import ebur128
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 WAIT_MS = 120_000
@@ -142,10 +144,14 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     assert load_project(session.path).lines[2].take == before  # saved, too
 
     out = tmp_path / "dubbed.mp4"
-    window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck", 15.0))
+    window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck", 15.0,
+                                  loudness=-16.0))
     idle(qtbot, window)
     assert window.last_message[0] == "Exported", window.last_message
     assert "6/6 dubbed lines within ±50 ms" in window.last_message[1]
+    assert re.search(r"Loudness -1[56]\.\d+ LUFS", window.last_message[1])
+    integrated, _ = ebur128(out)
+    assert abs(integrated + 16) <= 0.5
     assert video_packet_checksums(out) == video_packet_checksums(video)  # the picture is never re-encoded
     assert len(probe(out).audio_streams) == 2
     assert [c.text for c in load_subtitles(tmp_path / "dubbed.srt").cues] == [c.text for c in load_subtitles(subs).cues]
