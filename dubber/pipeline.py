@@ -130,7 +130,7 @@ def line_report(entry: LineEntry, source_line: int | None = None) -> LineReport:
     take = entry.take
     if take is None:
         raise ValueError(f"line {entry.index} has no chosen take")
-    return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker or None,
+    return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker,
                       text=entry.text, engine=take.engine, voice=take.voice, seed=take.seed,
                       target_ms=entry.duration_ms, line=source_line, status=take.status, reason=take.reason,
                       similarity=take.similarity, wer=take.wer, takes=len(entry.takes), method=take.method,
