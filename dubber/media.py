@@ -220,12 +220,18 @@ def mux(
     if muxer in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
 
-    # Write beside the target and rename, so a failure never leaves a half file at out_path.
+    return write_atomically(args, out, muxer)
+
+
+def write_atomically(args: list[str], out: StrPath, muxer: str, stdin: bytes | None = None) -> Path:
+    """Run ffmpeg `args` with `out` as its output, written beside it and renamed in place: a failure
+    never leaves a half file at `out` (a player or an editor may already have it open)."""
+    out = Path(os.path.abspath(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.partial{out.suffix}")
-    args += ["-f", muxer, _arg(partial)]
+    args = [*args, "-f", muxer, _arg(partial)]
     try:
-        _check(args, _spawn(args))
+        _check(args, _spawn(args, stdin=stdin))
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

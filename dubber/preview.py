@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
@@ -69,19 +68,11 @@ def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out:
              "-movflags", "+faststart"]
 
     target = Path(os.path.abspath(out))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A half-written preview must never be played: write beside the target, then rename.
-    partial = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.partial.mp4")
-    args += ["-f", "mp4", media._arg(partial)]
-    data = np.ascontiguousarray(samples).tobytes()
     try:
-        media._check(args, media._spawn(args, stdin=data))
-        os.replace(partial, target)
+        # Written beside the target and renamed: a half-written preview is never played.
+        return media.write_atomically(args, target, "mp4", stdin=np.ascontiguousarray(samples).tobytes())
     except ProcessError as exc:
         raise ProcessError(f"cannot write the preview {str(target)!r} of {str(info.path)!r}: {exc.message}",
                            cmd=exc.cmd, returncode=exc.returncode, stderr=exc.stderr) from exc
     except OSError as exc:
         raise MediaError(f"cannot write the preview {str(target)!r}: {exc}", path=str(target)) from exc
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
