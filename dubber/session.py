@@ -46,7 +46,7 @@ from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speakers import UNNAMED, assign_speakers
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles, save_srt
-from dubber.timeline import Clip, place_clips
+from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
 
 # What a line needs, judged from its chosen take.
@@ -114,7 +114,7 @@ class Session:
         self._plan_lock = threading.Lock()
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
-        self._mix: tuple[tuple[Any, ...], np.ndarray, np.ndarray] | None = None
+        self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, np.ndarray]] | None = None
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
 
     # -- opening --------------------------------------------------------------------------
@@ -307,19 +307,24 @@ class Session:
     def mixed(self, mode: str | None = None, depth_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's
         loudness target, if any), exactly as export writes them."""
+        _, stem, track = self._mixed(mode, depth_db)
+        return stem, track
+
+    def _mixed(self, mode: str | None, depth_db: float | None) -> tuple[Timeline, np.ndarray, np.ndarray]:
+        """The placed takes, the stem and the track, made once per edit version and mix setting."""
         mode = mode or self.options.mix
         depth_db = self.options.duck_db if depth_db is None else depth_db
         key = (self.version, mode, depth_db, self.options.loudness)
         cached = self._mix
         if cached is not None and cached[0] == key:
-            return cached[1], cached[2]
+            return cached[1]
         clips = [c for c in (self.clip(line) for line in self.project.lines) if c is not None]
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
         track = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, depth_db=depth_db)
         track, self.loudness = finish_track(track, self.rate, self.options.loudness)
-        self._mix = (key, stem, track)
-        return stem, track
+        self._mix = (key, (timeline, stem, track))
+        return timeline, stem, track
 
     def preview_audio(self, start_ms: int, end_ms: int) -> np.ndarray:
         """The exported mix between two times, [n, channels]."""
@@ -335,11 +340,10 @@ class Session:
         if not any((output, stem_path, subtitles_path, report_path)):
             raise UsageError("nothing to export: choose a video, a stem, subtitles or a report")
         started = time.monotonic()
-        stem, track = self.mixed(mode, depth_db)
+        timeline, stem, track = self._mixed(mode, depth_db)
         rendered = [line for line in self.project.lines if line.take is not None]
         reports = [line_report(line) for line in rendered]
-        placed = [c for c in (self.clip(line) for line in rendered) if c is not None]
-        measure_lines(reports, place_clips(placed, self.length, self.rate), stem)
+        measure_lines(reports, timeline, stem)  # on the very placements that were mixed
         written: list[Path] = []
         if output is not None:
             with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
