@@ -22,7 +22,7 @@ from dubber.errors import (
     UsageError,
 )
 from dubber.fitting import FitPolicy
-from dubber.mixing import MIX_MODES
+from dubber.mixing import MIX_MODES, Ducking
 
 EXIT_OK, EXIT_LINES_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -82,6 +82,24 @@ def _lufs(text: str) -> float:
     return value
 
 
+def _threshold(text: str) -> float | None:
+    if text.lower() in ("off", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level: give dBFS (-45) or off") from None
+
+
+def _exports(text: str) -> tuple[str, ...]:
+    from dubber.handoff import parse_exports
+
+    try:
+        return parse_exports(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -128,14 +146,34 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--engine-opt", action="append", default=[], metavar="ENGINE.KEY=VALUE",
                        help="override one engine setting, e.g. gpt_sovits.url=http://127.0.0.1:9880")
 
+    def mix_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
+        duck = p.add_argument_group("ducking (--mix duck): the original is lowered under the dub's speech")
+        duck.add_argument("--duck-db", type=float, default=Ducking.depth_db, metavar="DB",
+                          help=f"how far to lower the original ({Ducking.depth_db:g} dB)")
+        duck.add_argument("--duck-threshold", type=_threshold, default=Ducking.threshold_db, metavar="DBFS",
+                          help=f"duck where the dub is louder than this ({Ducking.threshold_db:g} dBFS); 'off' "
+                               "ducks under each whole take")
+        duck.add_argument("--duck-attack", type=int, default=Ducking.attack_ms, metavar="MS",
+                          help=f"how long the original takes to fall, ending as speech starts "
+                               f"({Ducking.attack_ms} ms)")
+        duck.add_argument("--duck-release", type=int, default=Ducking.release_ms, metavar="MS",
+                          help=f"how long it takes to come back after speech ({Ducking.release_ms} ms)")
+
     p = sub.add_parser("dub", help="dub a video with a subtitle file")
     p.add_argument("video")
     p.add_argument("subtitles")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv or .mov)")
     voice_options(p)
-    p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
-    p.add_argument("--duck-db", type=float, default=15.0, help="how far to lower the original under speech")
+    mix_options(p)
     p.add_argument("--no-original", action="store_true", help="do not keep the original audio as a second track")
+    p.add_argument("--original-lang", metavar="LANG", help="tag the original audio track with this language")
+    p.add_argument("--dialogue-track", action="store_true",
+                   help="also add the dub's dialogue alone as an audio track (language-tagged like the dub)")
+    p.add_argument("--export", type=_exports, default=(), metavar="KINDS",
+                   help="hand-off files beside the output, comma-separated: otio, fcpxml, edl (timelines with one "
+                        "clip per line, a track per speaker), srt, ass, vtt (dubbed subtitles at the speech "
+                        "spans), stems (dialogue, per-speaker and background WAVs, one WAV per line)")
     p.add_argument("--loudness", type=_lufs, metavar="LUFS",
                    help="bring the dub track to this integrated loudness, true peak at most -1 dBTP: a number "
                         "(-16), 'web' (-16) or 'broadcast' (EBU R128, -23)")
@@ -157,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", nargs="?", help="video to open; its project beside it is reopened")
     p.add_argument("subtitles", nargs="?", help="subtitles to dub it with (not needed to reopen a project)")
     voice_options(p)
-    p.add_argument("--mix", choices=MIX_MODES, default="duck", help="replace the original audio or duck it")
-    p.add_argument("--duck-db", type=float, default=15.0, help="how far to lower the original under speech")
+    mix_options(p)
     p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML), as for dub")
 
     p = sub.add_parser("engines", help="list engines, their capabilities and availability")
@@ -190,11 +227,15 @@ def _options(args: argparse.Namespace) -> Any:
     if args.command in ("dub", "gui"):
         from dubber.speakers import load_speakers
 
-        opts.mix, opts.duck_db = args.mix, args.duck_db
+        opts.mix = args.mix
+        opts.ducking = Ducking(args.duck_db, args.duck_threshold, args.duck_attack, args.duck_release)
         opts.speakers = load_speakers(args.speakers) if args.speakers else None
     if args.command == "dub":
         opts.keep_original = not args.no_original
         opts.loudness = args.loudness
+        opts.exports = args.export
+        opts.original_lang = args.original_lang
+        opts.dialogue_track = args.dialogue_track
         opts.candidates = args.candidates
         opts.project = Path(args.project) if args.project else None
     return opts
@@ -257,6 +298,10 @@ def cmd_dub(args: argparse.Namespace) -> int:
     if loud:
         print(f"loudness {loud['after_lufs']} LUFS (target {loud['target_lufs']}, was {loud['before_lufs']}), "
               f"true peak {loud['after_peak_dbtp']} dBTP" + (", limited" if loud["limited"] else ""), file=sys.stderr)
+    if result.report.get("exports"):
+        from dubber.handoff import describe_written
+
+        print("wrote " + ", ".join(describe_written(result.written)), file=sys.stderr)
     for line in result.failed:
         where = str(line.line) if line.line else f"cue {line.index}"  # file:line, like the diagnostics
         print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)

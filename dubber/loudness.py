@@ -61,34 +61,46 @@ def true_peak_dbtp(samples: np.ndarray, rate: int) -> float | None:
 def normalize(samples: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_DBTP
               ) -> tuple[np.ndarray, LoudnessResult]:
     """Return the track at `target_lufs` with no true peak above `ceiling_dbtp`, and what was done."""
+    gain, result = loudness_gain(samples, rate, target_lufs, ceiling_dbtp)
+    data = _frames(samples).astype(np.float32)
+    return (data * gain[:, None]).reshape(np.shape(samples)).astype(np.float32), result
+
+
+def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_DBTP
+                  ) -> tuple[np.ndarray, LoudnessResult]:
+    """Return the per-sample gain ([n]) that brings the track to `target_lufs` under the ceiling.
+
+    Normalising is a gain that changes only where the limiter works, so the same curve applied to
+    each stem keeps the stems adding up to the normalised mix.
+    """
     if not MIN_LUFS <= target_lufs <= MAX_LUFS:
         raise UsageError(f"loudness target {target_lufs} LUFS is out of range ({MIN_LUFS:g} to {MAX_LUFS:g})")
-    shape = samples.shape
     data = _frames(samples).astype(np.float32)
+    gain = np.ones(data.shape[0], dtype=np.float32)
     before = integrated_lufs(data, rate)
     before_peak = true_peak_dbtp(data, rate)
     if before is None:  # silence stays silence
-        return samples.astype(np.float32), LoudnessResult(target_lufs, None, None, before_peak, before_peak, 0.0,
-                                                         False)
+        return gain, LoudnessResult(target_lufs, None, None, before_peak, before_peak, 0.0, False)
     gain_db = float(target_lufs - before)
-    out = data * db_to_gain(gain_db)
+    gain *= db_to_gain(gain_db)
     limited = False
     for _ in range(PASSES):
-        if (true_peak_dbtp(out, rate) or -np.inf) <= ceiling_dbtp + 0.01:
+        if (true_peak_dbtp(data * gain[:, None], rate) or -np.inf) <= ceiling_dbtp + 0.01:
             break
         limited = True
-        out = _limit(out, rate, ceiling_dbtp)
-        now = integrated_lufs(out, rate)
+        gain *= _limiter_gain(data * gain[:, None], rate, ceiling_dbtp)
+        now = integrated_lufs(data * gain[:, None], rate)
         if now is None or abs(now - target_lufs) < 0.1:
             break
         make_up = float(target_lufs - now)
         gain_db += make_up
-        out = out * db_to_gain(make_up)
-    if limited and (true_peak_dbtp(out, rate) or -np.inf) > ceiling_dbtp + 0.01:
-        out = _limit(out, rate, ceiling_dbtp)  # the ceiling wins over the last fraction of a LU
+        gain *= db_to_gain(make_up)
+    if limited and (true_peak_dbtp(data * gain[:, None], rate) or -np.inf) > ceiling_dbtp + 0.01:
+        gain *= _limiter_gain(data * gain[:, None], rate, ceiling_dbtp)  # the ceiling wins over the last fraction of a LU
+    out = data * gain[:, None]
     result = LoudnessResult(target_lufs, before, integrated_lufs(out, rate), before_peak, true_peak_dbtp(out, rate),
                             gain_db, limited)
-    return out.reshape(shape).astype(np.float32), result
+    return gain, result
 
 
 def _frames(samples: np.ndarray) -> np.ndarray:
@@ -109,8 +121,8 @@ def _oversampled_peaks(data: np.ndarray, rate: int) -> np.ndarray:
     return up.max(axis=(1, 2)).astype(np.float32)
 
 
-def _limit(data: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
-    """A look-ahead peak limiter: the gain falls before a peak arrives and recovers after it."""
+def _limiter_gain(data: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
+    """A look-ahead peak limiter's gain ([n]): it falls before a peak arrives and recovers after it."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
     ceiling = db_to_gain(ceiling_dbtp) * 0.995  # a hair under, for the interpolation error of the estimate
@@ -123,8 +135,7 @@ def _limit(data: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
     smooth = uniform_filter1d(held, size=ahead, mode="nearest")
     gain = np.minimum(smooth, held)
     release = max(int(rate * RELEASE_MS / 1000), 1)
-    gain = _release(gain, release)
-    return (data * gain[:, None]).astype(np.float32)
+    return _release(gain, release)
 
 
 def _release(gain: np.ndarray, release: int) -> np.ndarray:

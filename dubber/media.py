@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import subprocess
+from fractions import Fraction
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -57,6 +58,10 @@ _INPUT_RE = re.compile(r"^Input #0, (.+), from '")
 _DURATION_RE = re.compile(r"^\s*Duration: (?:(\d+):(\d{2}):(\d{2})\.(\d+)|N/A)")
 _STREAM_RE = re.compile(
     r"^\s*Stream #0:(\d+)(?:\[\w+\])?(?:\((\w+)\))?: (Video|Audio|Subtitle|Data|Attachment): (\S+)(.*)$")
+# Handler names muxers write on their own; any other handler name is a track's title.
+_DEFAULT_HANDLERS = frozenset({"SoundHandler", "VideoHandler", "SubtitleHandler", "Core Media Audio",
+                               "Core Media Video", "ISO Media file produced by Google Inc.", "Apple Sound Media Handler",
+                               "Apple Video Media Handler", "DataHandler", "Mainconcept MP4 Sound Media Handler"})
 _TAG_RE = re.compile(r"^ {6}(\w+)\s*: (.*)$")
 
 
@@ -72,6 +77,7 @@ class StreamInfo:
     channels: int | None = None  # audio only
     width: int | None = None  # video only
     height: int | None = None  # video only
+    frame_rate: Fraction | None = None  # video only; ffmpeg prints 2 decimals, NTSC rates are recovered exactly
     default: bool = False
     title: str | None = None
 
@@ -176,6 +182,15 @@ def iso639_2(lang: str | None) -> str:
     return "und"
 
 
+@dataclass(frozen=True)
+class AudioTrack:
+    """An audio track to add to the output: a WAV, its language and its title."""
+
+    wav: Path
+    lang: str  # any code iso639_2 reads (en, en-US, eng)
+    title: str
+
+
 def mux(
     video_path: StrPath,
     dub_wav: StrPath,
@@ -184,38 +199,50 @@ def mux(
     keep_original: bool = True,
     original_lang: str | None = None,
     dub_title: str = "Dub",
+    extra_tracks: Sequence[AudioTrack] = (),
 ) -> Path:
-    """Write the video with the dub as its first, default audio track and the original after it."""
+    """Write the video with the dub as its first, default audio track, then `extra_tracks`, then the original.
+
+    Every track is tagged with its language and titled; the original keeps its own tags unless
+    `original_lang` is given. The picture is copied, never re-encoded.
+    """
     out = Path(os.path.abspath(out_path))
     muxer, copyable = _output_container(out)
     info = probe(video_path)
     if not info.video_streams:
         raise MediaError(f"{str(info.path)!r} has no video stream", path=str(info.path))
-    dub = _input_path(dub_wav)
+    added = [AudioTrack(_input_path(dub_wav), dub_lang, dub_title)]
+    added += [AudioTrack(_input_path(track.wav), track.lang, track.title) for track in extra_tracks]
     originals = info.audio_streams if keep_original else []
 
     def tag(lang: str) -> str:
         code = iso639_2(lang)
         return _MOV_LANG.get(code, code) if muxer == "mov" else code
 
-    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-i", _arg(info.path), "-i", _arg(dub),
-            "-map", "0:v", "-map", "1:a:0"]
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", _arg(info.path)]
+    for track in added:
+        args += ["-i", _arg(track.wav)]
+    args += ["-map", "0:v"]
+    for n in range(len(added)):
+        args += ["-map", f"{n + 1}:a:0"]
     for n in range(len(originals)):
         args += ["-map", f"0:a:{n}"]
-    args += ["-map_metadata", "0", "-map_chapters", "0", "-c:v", "copy",
-             "-c:a:0", "aac", "-b:a:0", "192k",
-             "-metadata:s:a:0", f"language={tag(dub_lang)}",
-             "-metadata:s:a:0", f"title={dub_title}",
-             "-metadata:s:a:0", "handler_name=" + dub_title,
-             "-disposition:a:0", "default"]
-    for n, stream in enumerate(originals, start=1):
+    args += ["-map_metadata", "0", "-map_chapters", "0", "-c:v", "copy"]
+    for n, track in enumerate(added):
+        args += [f"-c:a:{n}", "aac", f"-b:a:{n}", "192k",
+                 f"-metadata:s:a:{n}", f"language={tag(track.lang)}",
+                 f"-metadata:s:a:{n}", f"title={track.title}",
+                 f"-metadata:s:a:{n}", f"handler_name={track.title}",
+                 f"-disposition:a:{n}", "default" if n == 0 else "0"]
+    for n, stream in enumerate(originals, start=len(added)):
         if copyable is None or stream.codec in copyable:
             args += [f"-c:a:{n}", "copy"]
         else:
             args += [f"-c:a:{n}", "aac", f"-b:a:{n}", "192k"]
         if original_lang is not None:
             args += [f"-metadata:s:a:{n}", f"language={tag(original_lang)}"]
+        if not stream.title:
+            args += [f"-metadata:s:a:{n}", "title=Original", f"-metadata:s:a:{n}", "handler_name=Original"]
         args += [f"-disposition:a:{n}", "0"]
     if muxer in ("mp4", "mov"):
         args += ["-movflags", "+faststart"]
@@ -374,8 +401,11 @@ def _parse_probe(source: Path, stderr: str) -> MediaInfo | None:
             current = None  # left the stream's block (a new section or another input/output)
         elif current is not None:
             tag = _TAG_RE.match(line)
-            if tag and tag.group(1).lower() == "title":
+            key = tag.group(1).lower() if tag else ""
+            if key == "title":
                 current["title"] = tag.group(2).strip()
+            elif key == "handler_name" and tag.group(2).strip() not in _DEFAULT_HANDLERS:
+                current.setdefault("title", tag.group(2).strip())  # MP4/QuickTime keep a track's name here
     if container is None:
         return None
     return MediaInfo(source, container, duration_ms, [StreamInfo(**s) for s in streams])  # type: ignore[arg-type]
@@ -399,7 +429,20 @@ def _parse_stream(match: re.Match[str]) -> dict[str, object]:
         dims = re.search(r"\b(\d{2,5})x(\d{2,5})\b", rest)
         if dims:
             fields["width"], fields["height"] = int(dims.group(1)), int(dims.group(2))
+        fps = re.search(r"(\d+(?:\.\d+)?)(k?) fps", rest)
+        if fps:
+            fields["frame_rate"] = _frame_rate(fps.group(1), fps.group(2))
     return fields
+
+
+def _frame_rate(value: str, kilo: str) -> Fraction:
+    """Turn ffmpeg's rounded "23.98 fps" into 24000/1001; a whole or exact decimal rate stays as it is."""
+    rate = Fraction(value) * (1000 if kilo else 1)
+    if rate.denominator != 1:
+        ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
+        if abs(float(ntsc - rate)) < 0.006:
+            return ntsc
+    return rate
 
 
 def _channels(rest: str) -> int | None:

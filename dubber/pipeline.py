@@ -17,9 +17,10 @@ from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.errors import EngineUnavailable, UsageError
+from dubber.handoff import Handoff, export_paths, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
 from dubber.intelligibility import Transcriber
-from dubber.mixing import mix
+from dubber.mixing import Ducking, Mixdown, mix
 from dubber.plugin.engine import Emotion, Reference
 from dubber.project import (
     LineEntry,
@@ -51,7 +52,7 @@ class DubOptions:
     engine: str | None = None  # None: the default engine for `lang`
     voice: str | None = None  # None: the engine's default voice for `lang`
     mix: str = "duck"
-    duck_db: float = 15.0
+    ducking: Ducking = field(default_factory=Ducking)  # how the original is lowered under speech (mix "duck")
     seed: int = 0
     policy: FitPolicy = field(default_factory=FitPolicy)
     keep_original: bool = True
@@ -64,6 +65,9 @@ class DubOptions:
     match_pitch: bool = False  # with --voice auto, shift matched voices toward the reference's pitch
     project: Path | None = None  # where the project goes; None: beside the output, if any
     loudness: float | None = None  # LUFS to bring the dub track to (true peak <= -1 dBTP); None: as mixed
+    exports: tuple[str, ...] = ()  # hand-off files beside the output (dubber.handoff.EXPORT_KINDS)
+    original_lang: str | None = None  # tag the original audio track(s) with this language
+    dialogue_track: bool = False  # also mux the dialogue alone as its own audio track
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -79,6 +83,7 @@ class DubResult:
     summary: dict[str, Any]
     report: dict[str, Any]
     output: Path | None
+    written: list[Path] = field(default_factory=list)  # every file written (video, stem, hand-off files)
 
     @property
     def failed(self) -> list[LineReport]:
@@ -209,14 +214,39 @@ def timeline_length(duration_ms: int | None, last_cue_ms: int, original: np.ndar
     return max(ms_to_samples(duration_ms or last_cue_ms, rate), original.shape[0] if original is not None else 0)
 
 
-def finish_track(track: np.ndarray, rate: int, target_lufs: float | None) -> tuple[np.ndarray, dict[str, Any] | None]:
-    """Bring the mixed track to the loudness target, if one is set; return it and what was measured."""
+def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict[str, Any] | None:
+    """Bring the mixed track to the loudness target, if one is set, and return what was measured."""
     if target_lufs is None:
-        return track, None
-    from dubber.loudness import normalize
+        return None
+    from dubber.loudness import loudness_gain
 
-    track, result = normalize(track, rate, target_lufs)
-    return track, result.to_dict()
+    gain, result = loudness_gain(mixdown.track, rate, target_lufs)
+    mixdown.track = mixdown.track * gain[:, None]
+    mixdown.gain = gain * np.float32(mixdown.gain)  # the stems follow the mix's gain, sample by sample
+    return result.to_dict()
+
+
+def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, keep_original: bool,
+                  stem_path: str | Path | None = None) -> list[Path]:
+    """Write the dubbed video (with its audio tracks), the stem and the hand-off files asked for."""
+    timeline, mixdown, rate = handoff.timeline, handoff.mixdown, handoff.timeline.sample_rate
+    written: list[Path] = []
+    if out_path is not None:
+        with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+            wav = media.write_wav(Path(tmp) / "dub.wav", mixdown.track, rate)
+            extra = []
+            if options.dialogue_track:
+                dialogue = media.write_wav(Path(tmp) / "dialogue.wav", mixdown.scaled(timeline.render()), rate)
+                extra.append(media.AudioTrack(dialogue, options.lang, "Dub dialogue"))
+            written.append(media.mux(handoff.video, wav, out_path, dub_lang=options.lang, keep_original=keep_original,
+                                     original_lang=options.original_lang, extra_tracks=extra))
+    if stem_path is not None:
+        written.append(media.write_wav(stem_path, timeline.render(), rate))
+    if options.exports:
+        if out_path is None:
+            raise UsageError("exports are written beside the output video; give one")
+        written += write_handoff(handoff, export_paths(out_path, options.exports))
+    return written
 
 
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
@@ -234,6 +264,8 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     length = timeline_length(info.duration_ms, max((c.end_ms for c in loaded.cues), default=0), original, rate)
 
     out_path = Path(output) if output is not None else None
+    if options.exports and out_path is None:
+        raise UsageError("exports are written beside the output video; give one")
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
@@ -245,17 +277,10 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     stem = timeline.render()
     lines = [line for line, _ in fitted]
     measure_lines(lines, timeline, stem)
-    track = mix(stem, original, timeline.spans(), rate, mode=options.mix, depth_db=options.duck_db)
-    track, loudness = finish_track(track, rate, options.loudness)
-
-    if out_path is not None:
-        with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-            wav = Path(tmp) / "dub.wav"
-            media.write_wav(wav, track, rate)
-            media.mux(video, wav, out_path, dub_lang=media.iso639_2(options.lang),
-                      keep_original=options.keep_original and has_audio)
-    if stem_path is not None:
-        media.write_wav(stem_path, stem, rate)
+    mixdown = mix(stem, original, timeline.spans(), rate, mode=options.mix, ducking=options.ducking)
+    loudness = finish_track(mixdown, rate, options.loudness)
+    handoff = Handoff(timeline, mixdown, original, lines, video, info, options.lang)
+    written = write_outputs(handoff, out_path, options, options.keep_original and has_audio, stem_path)
 
     audio_ms = sum(line.target_ms for line in lines)
     summary = summarize(lines, int((time.monotonic() - started) * 1000), audio_ms)
@@ -263,7 +288,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
               "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": ", ".join(engines),
               "voice": options.voice, "mix": options.mix, "seed": options.seed, "candidates": options.candidates,
-              "loudness": options.loudness,
+              "loudness": options.loudness, "ducking": dataclasses.asdict(options.ducking),
               "reference": str(options.reference.audio_path) if options.reference else None,
               "output": str(out_path) if out_path else None,
               "project": str(project_path) if project_path else None}
@@ -271,12 +296,15 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
     if loudness is not None:
         report["loudness"] = loudness
+    if options.exports and out_path is not None:
+        report["exports"] = {kind: str(path) for kind, path in export_paths(out_path, options.exports).items()}
     if project_path is not None:
         save_project(Project(str(video), str(subtitles), options.lang,
                              {name: plan.entry for name, plan in plans.items()}, entries), project_path)
     if report_path is not None:
         write_json_atomic(report_path, report)
-    return DubResult(lines, loaded.diagnostics, summary, report, out_path)
+        written.append(Path(report_path))
+    return DubResult(lines, loaded.diagnostics, summary, report, out_path, written)
 
 
 def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:

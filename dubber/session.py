@@ -12,11 +12,10 @@ editing is what is exported.
 from __future__ import annotations
 
 import copy
-import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,17 @@ from dubber.cue import Cue, Diagnostic
 from dubber.edits import Edit
 from dubber.errors import UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
-from dubber.mixing import mix
-from dubber.pipeline import DubOptions, finish_track, line_report, measure_lines, render_take, timeline_length
+from dubber.handoff import Handoff, export_paths
+from dubber.mixing import Mixdown, mix
+from dubber.pipeline import (
+    DubOptions,
+    finish_track,
+    line_report,
+    measure_lines,
+    render_take,
+    timeline_length,
+    write_outputs,
+)
 from dubber.project import (
     LineEntry,
     Project,
@@ -45,7 +53,7 @@ from dubber.project import (
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speakers import UNNAMED, assign_speakers
 from dubber.speech import speech_span
-from dubber.subtitles import load_subtitles, save_srt
+from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
 from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
 
@@ -114,7 +122,7 @@ class Session:
         self._plan_lock = threading.Lock()
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
-        self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, np.ndarray]] | None = None
+        self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, Mixdown]] | None = None
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
 
     # -- opening --------------------------------------------------------------------------
@@ -304,27 +312,26 @@ class Session:
             lead = span.start if span else 0
         return Clip(line.index, line.start_ms, samples, rate, lead)
 
-    def mixed(self, mode: str | None = None, depth_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's
         loudness target, if any), exactly as export writes them."""
-        _, stem, track = self._mixed(mode, depth_db)
-        return stem, track
+        _, stem, mixdown = self._mixed(mode)
+        return stem, mixdown.track
 
-    def _mixed(self, mode: str | None, depth_db: float | None) -> tuple[Timeline, np.ndarray, np.ndarray]:
-        """The placed takes, the stem and the track, made once per edit version and mix setting."""
+    def _mixed(self, mode: str | None) -> tuple[Timeline, np.ndarray, Mixdown]:
+        """The placed takes, the stem and the mix, made once per edit version and mix setting."""
         mode = mode or self.options.mix
-        depth_db = self.options.duck_db if depth_db is None else depth_db
-        key = (self.version, mode, depth_db, self.options.loudness)
+        key = (self.version, mode, self.options.ducking, self.options.loudness)
         cached = self._mix
         if cached is not None and cached[0] == key:
             return cached[1]
         clips = [c for c in (self.clip(line) for line in self.project.lines) if c is not None]
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
-        track = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, depth_db=depth_db)
-        track, self.loudness = finish_track(track, self.rate, self.options.loudness)
-        self._mix = (key, (timeline, stem, track))
-        return timeline, stem, track
+        mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)
+        self.loudness = finish_track(mixdown, self.rate, self.options.loudness)
+        self._mix = (key, (timeline, stem, mixdown))
+        return timeline, stem, mixdown
 
     def preview_audio(self, start_ms: int, end_ms: int) -> np.ndarray:
         """The exported mix between two times, [n, channels]."""
@@ -335,26 +342,28 @@ class Session:
 
     def export(self, output: str | Path | None = None, stem_path: str | Path | None = None,
                subtitles_path: str | Path | None = None, report_path: str | Path | None = None,
-               mode: str | None = None, depth_db: float | None = None) -> ExportResult:
-        """Write what is asked: the dubbed video, the dub stem, the dubbed subtitles, the report."""
+               mode: str | None = None) -> ExportResult:
+        """Write what is asked: the dubbed video and the hand-off files of `options.exports` beside it,
+        the dub stem, the dubbed subtitles (at the measured speech spans), the report."""
         if not any((output, stem_path, subtitles_path, report_path)):
             raise UsageError("nothing to export: choose a video, a stem, subtitles or a report")
+        if self.options.exports and output is None:
+            raise UsageError("timelines, subtitles and stems are written beside the video; choose one")
         started = time.monotonic()
-        timeline, stem, track = self._mixed(mode, depth_db)
+        timeline, stem, mixdown = self._mixed(mode)
         rendered = [line for line in self.project.lines if line.take is not None]
         reports = [line_report(line) for line in rendered]
         measure_lines(reports, timeline, stem)  # on the very placements that were mixed
-        written: list[Path] = []
-        if output is not None:
-            with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-                wav = media.write_wav(Path(tmp) / "dub.wav", track, self.rate)
-                written.append(media.mux(self.video, wav, output, dub_lang=media.iso639_2(self.project.lang),
-                                         keep_original=self.options.keep_original and self.original is not None))
-        if stem_path is not None:
-            written.append(media.write_wav(stem_path, stem, self.rate))
+        handoff = Handoff(timeline, mixdown, self.original, reports, self.video, self.info, self.project.lang)
+        options = replace(self.options, mix=mode or self.options.mix)
+        keep = self.options.keep_original and self.original is not None
+        written = write_outputs(handoff, Path(output) if output is not None else None, options, keep, stem_path)
         if subtitles_path is not None:
-            save_srt(subtitles_path, [(line.start_ms, line.end_ms, line.text) for line in self.project.lines])
-            written.append(Path(subtitles_path))
+            # Lines not rendered yet keep their cue times: the file still holds every line.
+            spoken = dict(zip((line.index for line in reports), handoff.subtitle_lines()))
+            written.append(save_subtitles(subtitles_path, [
+                spoken.get(line.index) or SubtitleLine(line.start_ms, line.end_ms, line.text, line.speaker)
+                for line in self.project.lines]))
         audio_ms = sum(line.target_ms for line in reports)
         summary = summarize(reports, int((time.monotonic() - started) * 1000), audio_ms)
         summary["not_rendered"] = len(self.project.lines) - len(rendered)
@@ -362,9 +371,13 @@ class Session:
             summary["loudness"] = self.loudness
         if report_path is not None:
             inputs = {"video": self.project.video, "subtitles": self.project.subtitles, "lang": self.project.lang,
-                      "mix": mode or self.options.mix, "loudness": self.options.loudness, "output": str(output) if output else None,
-                      "project": str(self.path)}
-            write_json_atomic(report_path, build_report(reports, summary, [], inputs))
+                      "mix": options.mix, "ducking": asdict(self.options.ducking), "loudness": self.options.loudness,
+                      "output": str(output) if output else None, "project": str(self.path)}
+            report = build_report(reports, summary, [], inputs)
+            if self.options.exports and output is not None:
+                report["exports"] = {kind: str(path)
+                                     for kind, path in export_paths(Path(output), self.options.exports).items()}
+            write_json_atomic(report_path, report)
             written.append(Path(report_path))
         return ExportResult(reports, summary, written)
 

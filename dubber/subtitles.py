@@ -18,6 +18,7 @@ from pysubs2.time import TIMESTAMP, TIMESTAMP_SHORT
 
 from dubber.cue import Cue, Diagnostic
 from dubber.errors import SubtitleError
+from dubber.files import write_atomically
 
 #: The formats this module reads.
 FORMATS = ("srt", "ass", "ssa", "vtt")
@@ -432,8 +433,37 @@ def _show(ms: int) -> str:
     return f"{sign}{ms // 3_600_000}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
 
 
+@dataclass(frozen=True)
+class SubtitleLine:
+    """One line to write: its times, its text and who speaks it ('' for nobody in particular)."""
+
+    start_ms: int
+    end_ms: int
+    text: str
+    speaker: str = ""
+
+
+def save_subtitles(path: str | os.PathLike[str], lines: list[SubtitleLine], fmt: str | None = None) -> Path:
+    """Write lines as UTF-8 subtitles, in `fmt` or the format the extension names (.srt, .ass, .ssa, .vtt).
+
+    ASS/SSA keep each speaker in the Name field; SRT and WebVTT put it before the text ("Anna: ...")
+    as dubber reads it back. The file is written whole or not at all.
+    """
+    target = Path(path)
+    fmt = fmt or _EXTENSION_FORMAT.get(target.suffix.lower())
+    if fmt not in FORMATS:
+        raise SubtitleError(f"cannot write subtitles as {str(target)!r}: use .srt, .ass, .ssa or .vtt",
+                            path=str(target))
+    subs = pysubs2.SSAFile()
+    named = fmt in ("ass", "ssa")
+    for line in sorted(lines, key=lambda item: (item.start_ms, item.end_ms)):
+        text = line.text if named or not line.speaker else f"{line.speaker}: {line.text}"
+        subs.events.append(pysubs2.SSAEvent(start=line.start_ms, end=line.end_ms, text=text.replace("\n", "\\N"),
+                                            name=line.speaker if named else ""))
+    write_atomically(target, subs.to_string(fmt))
+    return target
+
+
 def save_srt(path: str | os.PathLike[str], lines: list[tuple[int, int, str]]) -> None:
     """Write (start_ms, end_ms, text) lines as a UTF-8 SRT file."""
-    subs = pysubs2.SSAFile()
-    subs.events = [pysubs2.SSAEvent(start=start, end=end, text=text) for start, end, text in lines]
-    subs.save(os.fspath(path), format_="srt", encoding="utf-8")
+    save_subtitles(path, [SubtitleLine(start, end, text) for start, end, text in lines], fmt="srt")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,12 +40,14 @@ class Timeline:
         self.placements.append(placement)
         return placement
 
-    def render(self, start: int = 0, end: int | None = None) -> np.ndarray:
-        """Mix every clip into one float32 mono track: samples [start, end) of the timeline (default: all)."""
+    def render(self, start: int = 0, end: int | None = None, keys: Collection[int] | None = None) -> np.ndarray:
+        """Mix the clips (all, or those with `keys`) into one float32 mono track: samples [start, end)."""
         end = self.length if end is None else min(end, self.length)
         start = max(0, min(start, end))
         out = np.zeros(end - start, dtype=np.float32)
         for p in self.placements:
+            if keys is not None and p.key not in keys:
+                continue
             lo, hi = max(p.start, start), min(p.end, end)
             if hi > lo:
                 out[lo - start:hi - start] += p.samples[lo - p.start:hi - p.start]

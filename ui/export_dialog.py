@@ -1,13 +1,14 @@
-"""The export dialog: which files to write (video, stem, dubbed subtitles, report) and how to mix."""
+"""The export dialog: which files to write (video, stem, subtitles, report, hand-off files) and how to mix."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QSpinBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -21,7 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
-from dubber.mixing import MIX_MODES
+from dubber.handoff import EXPORT_KINDS
+from dubber.mixing import MIX_MODES, Ducking
 
 LOUDNESS_CHOICES = [("As mixed (not normalised)", None), (f"Web, {WEB_LUFS:g} LUFS", WEB_LUFS),
                     (f"Broadcast, EBU R128 {BROADCAST_LUFS:g} LUFS", BROADCAST_LUFS)]
@@ -36,8 +38,9 @@ class ExportChoice:
     subtitles: Path | None
     report: Path | None
     mix: str
-    duck_db: float
+    ducking: Ducking = field(default_factory=Ducking)
     loudness: float | None = None  # LUFS target for the dub track; None: as mixed
+    exports: tuple[str, ...] = ()  # hand-off files written beside the video (dubber.handoff.EXPORT_KINDS)
 
 
 def default_paths(video: Path) -> dict[str, Path]:
@@ -56,9 +59,11 @@ class ExportDialog(QDialog):
                "report": "JSON (*.json)"}
     LABELS = {"video": "Dubbed video", "stem": "Dub stem (speech only)", "subtitles": "Dubbed subtitles",
               "report": "Report"}
+    HANDOFF = {"otio": "OpenTimelineIO", "fcpxml": "Final Cut Pro XML", "edl": "CMX 3600 EDL",
+               "srt": "SRT", "ass": "ASS", "vtt": "WebVTT", "stems": "Stems and one WAV per line"}
 
-    def __init__(self, video: Path, mix: str = "duck", duck_db: float = 15.0, loudness: float | None = None,
-                 parent: Any = None) -> None:
+    def __init__(self, video: Path, mix: str = "duck", ducking: Ducking | None = None,
+                 loudness: float | None = None, exports: tuple[str, ...] = (), parent: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.checks: dict[str, QCheckBox] = {}
@@ -84,13 +89,30 @@ class ExportDialog(QDialog):
         self.mix.setToolTip("duck: the original stays under the dub, lowered while a line speaks; "
                             "replace: the dub alone")
         form.addRow("Mix", self.mix)
+        ducking = ducking or Ducking()
         self.duck = QDoubleSpinBox()
         self.duck.setRange(0.0, 60.0)
         self.duck.setSuffix(" dB")
-        self.duck.setValue(duck_db)
+        self.duck.setValue(ducking.depth_db)
         form.addRow("Duck the original by", self.duck)
-        self.mix.currentTextChanged.connect(lambda mode: self.duck.setEnabled(mode == "duck"))
-        self.duck.setEnabled(mix == "duck")
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(-96.0, 0.0)
+        self.threshold.setSuffix(" dBFS")
+        self.threshold.setSpecialValueText("whole takes")  # at -96: duck under each whole take
+        self.threshold.setValue(-96.0 if ducking.threshold_db is None else ducking.threshold_db)
+        self.threshold.setToolTip("duck where the dub is louder than this")
+        form.addRow("Under speech above", self.threshold)
+        self.attack, self.release = QSpinBox(), QSpinBox()
+        for box, value in ((self.attack, ducking.attack_ms), (self.release, ducking.release_ms)):
+            box.setRange(0, 10_000)
+            box.setSuffix(" ms")
+            box.setValue(value)
+        form.addRow("Attack (falls before speech)", self.attack)
+        form.addRow("Release (returns after)", self.release)
+        duck_rows = (self.duck, self.threshold, self.attack, self.release)
+        self.mix.currentTextChanged.connect(lambda mode: [w.setEnabled(mode == "duck") for w in duck_rows])
+        for widget in duck_rows:
+            widget.setEnabled(mix == "duck")
         self.loudness = QComboBox()
         for label, value in LOUDNESS_CHOICES:
             self.loudness.addItem(label, value)
@@ -98,6 +120,17 @@ class ExportDialog(QDialog):
         self.loudness.setCurrentIndex(values.index(loudness) if loudness in values else 0)
         self.loudness.setToolTip("integrated loudness of the dub track, true peak at most -1 dBTP")
         form.addRow("Loudness", self.loudness)
+        self.handoff: dict[str, QCheckBox] = {}
+        kinds = QWidget()
+        box = QHBoxLayout(kinds)
+        box.setContentsMargins(0, 0, 0, 0)
+        for kind in EXPORT_KINDS:
+            check = QCheckBox(self.HANDOFF[kind])
+            check.setChecked(kind in exports)
+            check.setToolTip("written beside the dubbed video, named after it")
+            box.addWidget(check)
+            self.handoff[kind] = check
+        form.addRow("For the editor", kinds)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
         buttons.accepted.connect(self.accept)
@@ -115,5 +148,9 @@ class ExportDialog(QDialog):
             text = self.paths[key].text().strip()
             return Path(text) if self.checks[key].isChecked() and text else None
 
+        threshold = self.threshold.value()
+        ducking = Ducking(self.duck.value(), None if threshold <= -96.0 else threshold, self.attack.value(),
+                          self.release.value())
+        exports = tuple(kind for kind, check in self.handoff.items() if check.isChecked())
         return ExportChoice(wanted("video"), wanted("stem"), wanted("subtitles"), wanted("report"),
-                            self.mix.currentText(), self.duck.value(), self.loudness.currentData())
+                            self.mix.currentText(), ducking, self.loudness.currentData(), exports)

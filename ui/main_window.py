@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from dubber.edits import add_take, change_line, choose_take, nudge
+from dubber.handoff import describe_written
 from dubber.pipeline import DubOptions
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion
@@ -752,7 +753,8 @@ class MainWindow(QMainWindow):
         if self.session is None or self.busy:
             return
         options = self.session.options
-        dialog = ExportDialog(self.session.video, options.mix, options.duck_db, options.loudness, self)
+        dialog = ExportDialog(self.session.video, options.mix, options.ducking, options.loudness, options.exports,
+                              self)
         if dialog.exec():
             self.export_to(dialog.choice())
 
@@ -763,13 +765,12 @@ class MainWindow(QMainWindow):
             return
         pending = sum(line.take is None for line in session.project.lines)
         # The export settings become the session's, so the next preview sounds like this export.
-        session.options.mix, session.options.duck_db = choice.mix, choice.duck_db
-        session.options.loudness = choice.loudness
+        session.options.mix, session.options.ducking = choice.mix, choice.ducking
+        session.options.loudness, session.options.exports = choice.loudness, choice.exports
 
         def work(control: Any) -> Any:
             control.progress(0, 1, "Mixing and writing…")
-            return session.export(choice.video, choice.stem, choice.subtitles, choice.report, choice.mix,
-                                  choice.duck_db)
+            return session.export(choice.video, choice.stem, choice.subtitles, choice.report, choice.mix)
 
         def done(result: Any) -> None:
             summary = result.summary
@@ -781,7 +782,7 @@ class MainWindow(QMainWindow):
                 text += f"\nLoudness {loud['after_lufs']} LUFS, true peak {loud['after_peak_dbtp']} dBTP."
             if pending:
                 text += f" {pending} line(s) were not dubbed and are silent."
-            text += "\nWrote:\n" + "\n".join(str(p) for p in result.written)
+            text += "\nWrote:\n" + "\n".join(describe_written(result.written))
             self.last_export = result
             self.show_problem("Exported", text, QMessageBox.Icon.Information)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ def test_probe(video: Path) -> None:
     assert [s.kind for s in info.streams] == ["video", "audio"]
     v, a = info.streams
     assert (v.index, v.codec, v.width, v.height) == (0, "h264", 320, 180)
+    assert v.frame_rate == 15
     assert (a.index, a.codec, a.sample_rate, a.channels) == (1, "aac", RATE, 2)
 
 
@@ -96,6 +98,30 @@ def test_mux(video: Path, dub: Path, folder: Path, suffix: str) -> None:
     dubbed = media.decode_audio(out, 24000, channels=1)
     assert abs(dubbed.shape[0] - 1500 * 24) <= 1024 + 1
     assert not list(folder.glob(".*partial*"))
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv", ".mov"])
+def test_mux_several_tagged_tracks(video: Path, dub: Path, folder: Path, suffix: str) -> None:
+    dialogue = media.write_wav(folder / "dialogue.wav", tone(440, 1500, 24000), 24000)
+    out = media.mux(video, dub, folder / f"tracks{suffix}", dub_lang="de", original_lang="en-GB",
+                    extra_tracks=[media.AudioTrack(dialogue, "de", "Dub dialogue")])
+    tracks = media.probe(out).audio_streams
+    german = "ger" if suffix == ".mov" else "deu"  # QuickTime's own spelling
+    assert [(t.language, t.title, t.default) for t in tracks] == [
+        (german, "Dub", True), (german, "Dub dialogue", False), ("eng", "Original", False)]
+    assert media.video_packet_checksums(out) == media.video_packet_checksums(video)
+    second = media.decode_audio(out, 24000, channels=1)  # the first track: the dub, not the dialogue tone
+    assert second.shape[0] > 0
+
+
+@pytest.mark.parametrize(("printed", "rate"), [("23.98", Fraction(24000, 1001)), ("29.97", Fraction(30000, 1001)),
+                                               ("59.94", Fraction(60000, 1001)), ("25", Fraction(25)),
+                                               ("12.50", Fraction(25, 2))])
+def test_frame_rates_printed_rounded_are_read_exactly(printed: str, rate: Fraction) -> None:
+    line = (f"  Stream #0:0(und): Video: h264 (High), yuv420p, 1920x1080 [SAR 1:1 DAR 16:9], 5000 kb/s, "
+            f"{printed} fps, {printed} tbr, 90k tbn (default)")
+    info = media._parse_probe(Path("/x.mp4"), "Input #0, mov,mp4, from '/x.mp4':\n" + line)
+    assert info is not None and info.video_streams[0].frame_rate == rate
 
 
 def test_mux_mov_language(video: Path, dub: Path, folder: Path) -> None:

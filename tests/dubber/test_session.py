@@ -389,9 +389,12 @@ def test_export_writes_video_stem_subtitles_and_report(clip: tuple[Path, Path], 
     stem, rate = media.read_wav(stem_path)
     assert rate == RATE and np.array_equal(stem, session.mixed()[0])
 
+    # Dubbed lines at their measured speech spans; the line not rendered yet keeps its cue's times.
     cues = load_subtitles(srt_path).cues
+    spoken = [(line.speech_start_ms, line.speech_end_ms) for line in result.lines]
     assert [(c.start_ms, c.end_ms, c.text) for c in cues] == [
-        (500, 1700, "alpha beta delta"), (2400, 3600, "delta echo foxtrot"), (4000, 4700, "golf hotel")]
+        (*spoken[0], "alpha beta delta"), (*spoken[1], "delta echo foxtrot"), (4000, 4700, "golf hotel")]
+    assert abs(spoken[0][1] - 1700) <= 50 and spoken[1][0] == 2400
 
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["summary"]["not_rendered"] == 1 and report["summary"]["lines"] == 2

@@ -144,7 +144,7 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     assert load_project(session.path).lines[2].take == before  # saved, too
 
     out = tmp_path / "dubbed.mp4"
-    window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck", 15.0,
+    window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck",
                                   loudness=-16.0))
     idle(qtbot, window)
     assert window.last_message[0] == "Exported", window.last_message

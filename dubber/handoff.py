@@ -1,0 +1,126 @@
+"""The hand-off to editing software: timelines, dubbed subtitles and stems written beside the output.
+
+`--export otio,srt,stems` next to `-o film.dub.mp4` writes `film.dub.otio`, `film.dub.srt` and the
+folder `film.dub.stems/` (dialogue, one stem per speaker, the background as mixed, and `lines/`
+with one WAV per line, which the timelines' clips point at).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dubber import media
+from dubber.errors import UsageError
+from dubber.mixing import Mixdown
+from dubber.report import LineReport
+from dubber.stems import LINES_FOLDER, LineClip, write_line_clips, write_stems
+from dubber.subtitles import SubtitleLine, save_subtitles
+from dubber.timeline import Timeline
+
+TIMELINE_KINDS = ("otio", "fcpxml", "edl")
+SUBTITLE_KINDS = ("srt", "ass", "vtt")
+EXPORT_KINDS = (*TIMELINE_KINDS, *SUBTITLE_KINDS, "stems")
+
+
+def parse_exports(text: str) -> tuple[str, ...]:
+    """Read a comma-separated list of export kinds ("otio,srt,stems"), each once, in a fixed order."""
+    asked = {part.strip().lower() for part in text.split(",") if part.strip()}
+    unknown = sorted(asked - set(EXPORT_KINDS))
+    if unknown or not asked:
+        raise UsageError(f"unknown export {', '.join(unknown) or repr(text)}; choose from {', '.join(EXPORT_KINDS)}")
+    return tuple(kind for kind in EXPORT_KINDS if kind in asked)
+
+
+def export_paths(output: Path, kinds: tuple[str, ...]) -> dict[str, Path]:
+    """Where each export goes: beside `output`, named after it."""
+    output = Path(output)
+    return {kind: output.with_name(f"{output.stem}.stems") if kind == "stems" else output.with_suffix(f".{kind}")
+            for kind in kinds}
+
+
+@dataclass
+class Handoff:
+    """What every hand-off file is made from: the placed takes, the mix, the measured lines."""
+
+    timeline: Timeline
+    mixdown: Mixdown
+    original: np.ndarray | None
+    lines: list[LineReport]
+    video: Path
+    info: media.MediaInfo
+    lang: str  # the dub's language, as given (en, en-US)
+
+    @property
+    def speakers(self) -> dict[int, str]:
+        return {line.index: line.speaker or "" for line in self.lines}
+
+    def subtitle_lines(self) -> list[SubtitleLine]:
+        """Each line at its measured speech span; a line with no speech keeps its cue's times."""
+        return [SubtitleLine(line.speech_start_ms, line.speech_end_ms, line.text, line.speaker or "")
+                if line.speech_start_ms is not None and line.speech_end_ms is not None
+                else SubtitleLine(line.start_ms, line.end_ms, line.text, line.speaker or "")
+                for line in self.lines]
+
+
+def write_handoff(handoff: Handoff, paths: dict[str, Path]) -> list[Path]:
+    """Write each export in `paths` (kind -> path) and return every file written."""
+    written: list[Path] = []
+    clips = None
+    if "stems" in paths:
+        files, clips = write_stems(paths["stems"], handoff.timeline, handoff.speakers, handoff.mixdown,
+                                   handoff.original)
+        written += files
+    for kind in SUBTITLE_KINDS:
+        if kind in paths:
+            written.append(save_subtitles(paths[kind], handoff.subtitle_lines(), fmt=kind))
+    timelines = [kind for kind in TIMELINE_KINDS if kind in paths]
+    if timelines:
+        if clips is None:  # the timelines' clips need their WAVs even without the stems
+            folder = _stems_folder(paths)
+            clips = write_line_clips(folder / LINES_FOLDER, handoff.timeline, handoff.speakers, handoff.mixdown)
+            written += [clip.path for clip in clips]
+        written += _write_timelines(handoff, clips, {kind: paths[kind] for kind in timelines})
+    return written
+
+
+def _stems_folder(paths: dict[str, Path]) -> Path:
+    some = next(iter(paths.values()))
+    return paths.get("stems") or some.with_name(f"{some.stem}.stems")
+
+
+def _write_timelines(handoff: Handoff, clips: list[LineClip], paths: dict[str, Path]) -> list[Path]:
+    from dubber.timeline_export import TimelineLine, TimelineSource, build_timeline, timeline_files, write_timeline
+
+    texts = {line.index: line.text for line in handoff.lines}
+    lines = [TimelineLine(clip.index, clip.speaker, texts.get(clip.index, ""), clip.start, clip.length, clip.path)
+             for clip in clips]
+    video = handoff.info.video_streams[0] if handoff.info.video_streams else None
+    duration_ms = handoff.info.duration_ms or round(handoff.timeline.length * 1000 / handoff.timeline.sample_rate)
+    source = TimelineSource(handoff.video.absolute(), duration_ms, video.frame_rate if video else None,
+                            bool(handoff.info.audio_streams), media.iso639_2(handoff.lang))
+    timeline = build_timeline(handoff.video.stem + " (dub)", lines, handoff.timeline.sample_rate, source)
+    written = []
+    for kind, path in paths.items():
+        write_timeline(timeline, path, kind)
+        written += timeline_files(timeline, path, kind)  # an EDL is one file per track
+    return written
+
+
+def describe_written(paths: list[Path]) -> list[str]:
+    """List written files for a person: a stems folder as one entry with its file count."""
+    shown: list[str] = []
+    folders: dict[Path, int] = {}
+    for path in paths:
+        folder = next((parent for parent in Path(path).parents if parent.name.endswith(".stems")), None)
+        if folder is None:
+            shown.append(str(path))
+        else:
+            if folder not in folders:
+                shown.append(str(folder))
+            folders[folder] = folders.get(folder, 0) + 1
+    return [f"{entry}{os.sep} ({folders[Path(entry)]} files)" if Path(entry) in folders else entry
+            for entry in shown]
