@@ -15,8 +15,10 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/dubber dub samples/demo.mp4 samples/demo.en.srt -o out/demo.dubbed.mp4 \
-		--lang en --mix duck --report out/demo.report.json --stem out/demo.dub.wav
-	@echo "Wrote out/demo.dubbed.mp4, out/demo.dub.wav and out/demo.report.json"
+		--lang en --mix duck --report out/demo.report.json --stem out/demo.dub.wav \
+		--loudness web --export otio,srt,stems
+	@echo "Wrote out/demo.dubbed.mp4, out/demo.dub.wav, out/demo.report.json and, for an editor,"
+	@echo "out/demo.dubbed.otio (a clip per line), out/demo.dubbed.srt and out/demo.dubbed.stems/"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -25,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/duration.py
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/voice.py
+	$(BIN)/python bench/background.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

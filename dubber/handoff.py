@@ -113,14 +113,13 @@ def _write_timelines(handoff: Handoff, clips: list[LineClip], paths: dict[str, P
 def describe_written(paths: list[Path]) -> list[str]:
     """List written files for a person: a stems folder as one entry with its file count."""
     shown: list[str] = []
-    folders: dict[Path, int] = {}
-    for path in paths:
-        folder = next((parent for parent in Path(path).parents if parent.name.endswith(".stems")), None)
+    counts: dict[str, int] = {}
+    for path in (os.path.abspath(p) for p in paths):
+        folder = next((str(parent) for parent in Path(path).parents if parent.name.endswith(".stems")), None)
         if folder is None:
-            shown.append(str(path))
+            shown.append(path)
         else:
-            if folder not in folders:
-                shown.append(str(folder))
-            folders[folder] = folders.get(folder, 0) + 1
-    return [f"{entry}{os.sep} ({folders[Path(entry)]} files)" if Path(entry) in folders else entry
-            for entry in shown]
+            if folder not in counts:
+                shown.append(folder)
+            counts[folder] = counts.get(folder, 0) + 1
+    return [f"{entry}{os.sep} ({counts[entry]} files)" if entry in counts else entry for entry in shown]

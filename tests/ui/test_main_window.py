@@ -145,7 +145,7 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
 
     out = tmp_path / "dubbed.mp4"
     window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck",
-                                  loudness=-16.0))
+                                  loudness=-16.0, exports=("otio", "stems")))
     idle(qtbot, window)
     assert window.last_message[0] == "Exported", window.last_message
     assert "6/6 dubbed lines within ±50 ms" in window.last_message[1]
@@ -155,6 +155,14 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     assert video_packet_checksums(out) == video_packet_checksums(video)  # the picture is never re-encoded
     assert len(probe(out).audio_streams) == 2
     assert [c.text for c in load_subtitles(tmp_path / "dubbed.srt").cues] == [c.text for c in load_subtitles(subs).cues]
+    # the hand-off files for an editor: a timeline of six clips pointing at six line WAVs
+    import opentimelineio as otio
+
+    timeline = otio.adapters.read_from_file(str(tmp_path / "dubbed.otio"))
+    clips = [clip for track in timeline.audio_tracks() if track.name == "Dub" for clip in track.find_clips()]
+    assert [clip.metadata["dubber"]["index"] for clip in clips] == [1, 2, 3, 4, 5, 6]
+    assert all(Path(clip.media_reference.target_url.removeprefix("file://")).is_file() for clip in clips)
+    assert f"{tmp_path / 'dubbed.stems'}/ (" in window.last_message[1]
 
 
 def test_reroll_changes_the_take_and_undo_restores_it(qtbot, window, sample, engine):
