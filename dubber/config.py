@@ -6,7 +6,8 @@ table holds that engine's settings; keys are free-form, but these names are chec
 
 - ``url`` and ``*_url``: an http or https URL. Its host must be loopback (127.0.0.0/8, ::1,
   ``localhost``) unless the engine sets ``allow_remote = true``, so a config file cannot
-  quietly send your text and voice samples to another machine.
+  quietly send your text and voice samples to another machine; nor can a server, as its
+  redirects are never followed (plugin/http_client.py).
 - ``timeout_ms``: a positive integer number of milliseconds.
 - ``allow_remote``: true or false.
 - ``*_dir`` and ``*_path``: a path; ``~`` is expanded and a relative path is resolved against
@@ -104,7 +105,7 @@ class EngineSettings:
             return None
         if not isinstance(value, str):
             raise self._error(key, f"must be a URL string, got {value!r}")
-        problem = url_problem(value, self.allow_remote)
+        problem = url_problem(value, self.allow_remote, self.name)
         if problem:
             raise self._error(key, problem)
         return value
@@ -190,7 +191,7 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return name, key, _scalar(raw.strip())
 
 
-def url_problem(url: str, allow_remote: bool) -> str | None:
+def url_problem(url: str, allow_remote: bool, engine: str = "NAME") -> str | None:
     """Return why `url` is refused, or None; the host is judged literally, never looked up."""
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         return f"must not contain spaces or control characters: {url!r}"
@@ -204,14 +205,15 @@ def url_problem(url: str, allow_remote: bool) -> str | None:
     if not parts.hostname:
         return f"has no host: {url!r}"
     if not allow_remote and not is_loopback(parts.hostname):
-        return (f"points at {parts.hostname!r}, which is not on this machine; "
-                f"set allow_remote = true for this engine to allow it")
+        return (f"points at {parts.hostname!r}, which is not on this machine; to send it there, set "
+                f"allow_remote = true under [engines.{engine}] in config.toml "
+                f"(or pass --engine-opt {engine}.allow_remote=true)")
     return None
 
 
 def server_url(engine: str, url: str, allow_remote: bool, why: str = "") -> str:
     """Return an engine server's base URL, or raise UsageError saying why it is refused."""
-    problem = url_problem(url, allow_remote)
+    problem = url_problem(url, allow_remote, engine)
     if problem:
         raise UsageError(f"{engine} server URL {problem}{'; ' + why if why else ''}", engine=engine, url=url)
     return url.rstrip("/")

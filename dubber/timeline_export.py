@@ -95,28 +95,28 @@ def build_timeline(name: str, lines: list[TimelineLine], rate: int, source: Time
     fps = Fraction(source.fps) if source.fps else DEFAULT_FPS
     _check_input(lines, rate, source, fps)
     video_uri = _uri(source.video)
-    timeline = otio.schema.Timeline(name=name, metadata={"dubber": {
+    timeline = otio.schema.Timeline(name=_display(name), metadata={"dubber": {
         "sample_rate": int(rate), "fps": str(fps), "lang": source.lang, "duration_ms": int(source.duration_ms),
         "video": video_uri}})
 
     frames = max(1, _nearest(Fraction(source.duration_ms, 1000) * fps))
     video = otio.schema.Track(name=VIDEO_TRACK, kind=otio.schema.TrackKind.Video,
                               metadata={"dubber": {"role": "video"}})
-    video.append(_clip(otio, source.video.name, video_uri, 0, frames, float(fps), {"role": "video"}))
+    video.append(_clip(otio, _display(source.video.name), video_uri, 0, frames, float(fps), {"role": "video"}))
     timeline.tracks.append(video)
 
     if source.has_audio:
         samples = max(1, _nearest(Fraction(source.duration_ms * rate, 1000)))
         original = otio.schema.Track(name=ORIGINAL_TRACK, kind=otio.schema.TrackKind.Audio,
                                      metadata={"dubber": {"role": "original"}})
-        original.append(_clip(otio, source.video.name, video_uri, 0, samples, rate, {"role": "original"}))
+        original.append(_clip(otio, _display(source.video.name), video_uri, 0, samples, rate, {"role": "original"}))
         timeline.tracks.append(original)
 
     by_speaker: dict[str, list[TimelineLine]] = {}
     for line in lines:
         by_speaker.setdefault(line.speaker, []).append(line)
     for speaker in sorted(by_speaker, key=lambda s: (s != "", s)):
-        label = speaker or UNNAMED_TRACK
+        label = _display(speaker) or UNNAMED_TRACK
         for n, lane in enumerate(_lanes(by_speaker[speaker]), start=1):
             track = otio.schema.Track(name=label if n == 1 else f"{label} {n}", kind=otio.schema.TrackKind.Audio,
                                       metadata={"dubber": {"role": "dub", "speaker": speaker, "lang": source.lang}})
@@ -200,8 +200,13 @@ def _clip(otio: Any, name: str, uri: str, start: int, length: int, rate: float,
     return otio.schema.Clip(name=name, media_reference=reference, source_range=whole, metadata={"dubber": metadata})
 
 
+def _display(name: str) -> str:
+    """A name on one line: line-based formats (EDL) would read a line break in it as a new line."""
+    return " ".join("".join(c if c.isprintable() else " " for c in name).split())
+
+
 def _clip_name(line: TimelineLine) -> str:
-    text = " ".join(line.text.split())
+    text = _display(line.text)
     if len(text) > _NAME_CHARS:
         text = text[:_NAME_CHARS - 1].rstrip() + "…"
     return f"{line.index} {text}".rstrip()

@@ -75,7 +75,7 @@ class CosyVoiceEngine(ServedEngine):
         self.url = server_url(self.name, url.strip(), allow_remote,
                               why="the text and the reference voice would leave this machine")
         self.timeout_ms = timeout_ms
-        self.server = Server(self.name, "CosyVoice", self.url, START_HINT, timeout_ms)
+        self.server = Server(self.name, "CosyVoice", self.url, START_HINT, timeout_ms, allow_remote)
         self._prompts: dict[tuple[str, int, int], bytes] = {}
 
     @classmethod

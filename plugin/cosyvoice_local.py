@@ -36,6 +36,10 @@ keeps it within ×0.8-×1.25, its own bound on stretching (CosyVoice's web UI of
 Every call first seeds CosyVoice's random generators (`set_all_random_seed`, as its web UI does):
 takes at different rates then share their speech tokens, so the rate search converges on one
 rendition and a seed names a reproducible take.
+
+Trust: the model is built inside `weights_only_loads` (plugin/weights_only.py), so its .pt files
+are read as weights only; but CosyVoice builds it from the folder's yaml with hyperpyyaml, which
+can construct and call any Python object the yaml names, so use a model folder from a source you trust.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ import numpy as np
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UsageError
 from dubber.plugin.cosyvoice import LANGUAGES, SAMPLE_RATE, check_version, cosyvoice_request
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.weights_only import weights_only_loads
 
 RATE_RANGE = (0.8, 1.25)  # CosyVoice's `speed`, kept within dubber's own stretch bound (see above)
 PROMPT_MIN_RATE = 16000  # CosyVoice's load_wav refuses clips sampled below this
@@ -206,7 +211,8 @@ class CosyVoiceLocalEngine(Engine):
             raise EngineUnavailable(f"this CosyVoice checkout cannot load CosyVoice {version}: update it (git pull)",
                                     engine=self.name, hint="git pull in your CosyVoice checkout")
         try:
-            model = build(model_dir=str(self.model_dir), **self.flags)
+            with weights_only_loads():  # checkouts before December 2025 torch.load without weights_only
+                model = build(model_dir=str(self.model_dir), **self.flags)
         except Exception as exc:  # a broken folder or requirement fails inside CosyVoice in many ways
             raise EngineUnavailable(f"CosyVoice could not load {self.model_dir}: {exc!r}", engine=self.name,
                                     hint=WEIGHTS_HINT) from exc

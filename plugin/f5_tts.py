@@ -38,7 +38,9 @@ line's characters in proportion to their UTF-8 bytes (as F5 estimates), and `syn
 renders `frames.sum()` frames; how they fall on the characters is the model's own choice.
 
 Nothing is ever downloaded: the checkpoint (`ckpt_path`) and the Vocos vocoder (`vocoder_dir`) must
-be on disk, or the engine says which file is missing and where it comes from.
+be on disk, or the engine says which file is missing and where it comes from. F5 reads them with
+safetensors or `torch.load(weights_only=True)`; dubber builds it inside `weights_only_loads`
+(plugin/weights_only.py) all the same, so an f5-tts that did otherwise would still read weights only.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.weights_only import weights_only_loads
 
 SAMPLE_RATE = 24000  # every F5-TTS and E2-TTS config: 24 kHz mel, hop 256
 HOP_SAMPLES = 256  # samples per mel frame, the step of `fix_duration`
@@ -296,7 +299,7 @@ class F5TtsEngine(Engine):
         if self._tts is None:
             api = _api()
             try:
-                with _quiet_stdout():
+                with _quiet_stdout(), weights_only_loads():
                     self._tts = api.F5TTS(model=self.model, ckpt_file=str(self.ckpt_path),
                                           vocab_file=str(self.vocab_path or ""), ode_method=self.ode_method,
                                           use_ema=self.use_ema, vocoder_local_path=str(self.vocoder_dir),

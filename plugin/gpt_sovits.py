@@ -68,7 +68,7 @@ class GptSovitsEngine(ServedEngine):
                              engine=self.name, timeout_ms=timeout_ms)
         self.timeout_ms = int(timeout_ms)
         self.allow_remote = allow_remote
-        self.server = Server(self.name, "GPT-SoVITS", self.url, START_HINT, self.timeout_ms)
+        self.server = Server(self.name, "GPT-SoVITS", self.url, START_HINT, self.timeout_ms, allow_remote)
 
     @classmethod
     def from_settings(cls, settings: object) -> GptSovitsEngine:

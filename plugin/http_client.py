@@ -13,6 +13,14 @@ failure into one of dubber's errors:
 `probe` asks whether anything answers HTTP at a URL (for `dubber engines`), and server engines
 subclass `ServedEngine`, whose `availability` checks their settings and, probing, their server.
 A server on this machine is reached directly, never through a configured proxy.
+
+Where requests may go: the text of every line, and for cloning engines the reference voice, go
+to the server, so a `Server` only takes an http(s) URL whose host is this machine (127.0.0.0/8,
+::1 or the literal name `localhost`; other names are never looked up, as they could point
+anywhere). The one way to reach another machine is the engine's `allow_remote` setting:
+`allow_remote = true` under `[engines.NAME]` in config.toml, or `--engine-opt NAME.allow_remote=true`
+(see dubber/config.py). Redirects are never followed, so a local server cannot hand a request on
+to another host: a 3xx answer is a SynthesisError naming where it pointed.
 """
 
 from __future__ import annotations
@@ -51,6 +59,12 @@ class Server:
     url: str  # base URL, without a trailing slash
     start_hint: str  # how to start the server, for EngineUnavailable
     timeout_ms: int = 120_000
+    allow_remote: bool = False  # the engine's opt-in to a host that is not this machine
+
+    def __post_init__(self) -> None:
+        from dubber.config import server_url
+
+        object.__setattr__(self, "url", server_url(self.engine, self.url, self.allow_remote))
 
     def call(self, path: str, body: bytes, content_type: str, *, text: str, method: str = "POST",
              accept: str | None = None) -> Answer:
@@ -63,6 +77,8 @@ class Server:
             with _opener(self.url).open(request, timeout=self.timeout_ms / 1000) as response:
                 return Answer(self._read(response, path, deadline, text), response.headers)
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                raise self._redirected(exc, path, text) from exc
             message = error_message(exc)
             raise SynthesisError(f"{self.label} failed on {text!r}: {path} answered {message}",
                                  engine=self.engine, text=text, status=exc.code, url=url) from exc
@@ -107,6 +123,14 @@ class Server:
         if expected.isdigit() and len(body) < int(expected):  # http.client returns a short body silently
             raise self._cut_short(path, len(body), text)
         return body
+
+    def _redirected(self, exc: urllib.error.HTTPError, path: str, text: str) -> SynthesisError:
+        location = exc.headers.get("Location", "") if exc.headers else ""
+        exc.close()
+        return SynthesisError(f"the {self.label} server at {self.url} redirected {path} to {location or '(nowhere)'} "
+                              f"(HTTP {exc.code}); dubber does not follow redirects: set the engine's url to the "
+                              f"server itself", engine=self.engine, text=text, status=exc.code, url=self.url,
+                              location=location)
 
     def _cut_short(self, path: str, received: int, text: str) -> SynthesisError:
         return SynthesisError(f"the {self.label} answer on {path} was cut short after {received} bytes",
@@ -181,8 +205,19 @@ class ServedEngine(Engine):
         return engine.server.not_answering() if probe else None
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse every redirect, so a 3xx answer reaches the caller as an HTTPError."""
+
+    def redirect_request(self, req: urllib.request.Request, fp: object, code: int, msg: str, headers: Message,
+                         newurl: str) -> None:
+        return None
+
+
 def _opener(url: str) -> urllib.request.OpenerDirector:
     from dubber.config import is_loopback
 
     local = is_loopback(urllib.parse.urlsplit(url).hostname or "")
-    return urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if local else []))
+    handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+    if local:
+        handlers.append(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener(*handlers)

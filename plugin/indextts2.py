@@ -37,6 +37,11 @@ GPT's sampling and the flow-matching noise. The emotion vector is 8 weights in [
 upstream's order (happy, angry, sad, afraid, disgusted, melancholic, surprised, calm), passed
 through upstream's `normalize_emo_vec` as its web UI does. An emotion given as text needs
 QwenEmotion (`use_qwen_emo = true`); one given as a clip becomes `emo_audio_prompt`.
+
+Loading weights safely: upstream reads gpt.pth, s2mel.pth, the CAM++ and BigVGAN checkpoints and
+its stat and matrix files with `torch.load` and no `weights_only`, which unpickles arbitrary
+objects on torch before 2.6; dubber builds the model inside `weights_only_loads`
+(plugin/weights_only.py), so every one of them reads weights only.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ import numpy as np
 
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.weights_only import weights_only_loads
 
 SAMPLE_RATE = 22050
 FRAME_SAMPLES = 256  # S2Mel's mel hop, which BigVGAN upsamples back: one frame is 11.61 ms
@@ -339,7 +345,7 @@ class IndexTts2Engine(Engine):
             raise UsageError(f"IndexTTS-{self.version} does not take {', '.join(refused)} (it takes "
                              f"{', '.join(name for name in accepted if name not in ('self', 'aux_paths'))})",
                              engine=self.name)
-        with redirect_stdout(sys.stderr):  # upstream prints its progress; keep dubber's stdout clean
+        with redirect_stdout(sys.stderr), weights_only_loads():  # upstream prints its progress; keep stdout clean
             try:
                 self._tts = cls(**arguments)
             except Exception as err:
