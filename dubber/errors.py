@@ -45,6 +45,10 @@ class ProcessError(DubberError):
     """An external program (ffmpeg) failed or could not start."""
 
 
+class OutputError(DubberError):
+    """An output file or its folder cannot be written (a read-only folder, a full disk); `path` names it."""
+
+
 class EngineError(DubberError):
     """Base of engine problems."""
 
@@ -71,6 +75,10 @@ class GraphError(EngineError):
 
 class SynthesisError(EngineError):
     """The engine failed on one line, or returned unusable audio."""
+
+
+class EngineTimeout(SynthesisError):
+    """An engine call did not finish within its timeout, or the engine is still busy with one that did not."""
 
 
 class FitError(DubberError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -13,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from dubber import media
-from dubber.audio import ms_to_samples, samples_to_ms
+from dubber.audio import as_mono, ms_to_samples, samples_to_ms
 from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
+from dubber.engine_guard import GuardPolicy, guard_engine
 from dubber.errors import EngineUnavailable, UsageError
 from dubber.handoff import Handoff, export_paths, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
@@ -26,9 +28,10 @@ from dubber.project import (
     LineEntry,
     Project,
     TakeRecord,
+    load_project,
     project_path_for,
-    save_project,
     references_folder,
+    save_project,
     store_take_audio,
 )
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
@@ -68,6 +71,7 @@ class DubOptions:
     exports: tuple[str, ...] = ()  # hand-off files beside the output (dubber.handoff.EXPORT_KINDS)
     original_lang: str | None = None  # tag the original audio track(s) with this language
     dialogue_track: bool = False  # also mux the dialogue alone as its own audio track
+    engine_guard: GuardPolicy = field(default_factory=GuardPolicy)  # timeouts, output checks, retries
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -95,12 +99,17 @@ class DubResult:
 
 
 def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions,
-             progress: Progress | None = None,
-             project_path: Path | None = None) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
+             progress: Progress | None = None, project_path: Path | None = None,
+             done: dict[int, LineEntry] | None = None,
+             checkpoint: Callable[[LineEntry], None] | None = None,
+             ) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
     """Speak and fit every cue, `options.candidates` takes each, keeping the best.
 
     A line whose engine call fails is marked failed and the rest go on. Every take is recorded
-    (its audio too, beside the project when there is one).
+    (its audio too, beside the project when there is one). A line in `done` that an earlier run
+    finished with the same words, slot, voice and seeds is kept as it is, not rendered again
+    (its fit is then None: its audio is on disk); `checkpoint` is called as each line is finished,
+    so a crash loses nothing finished.
     """
     transcriber = _transcriber(options) if options.candidates > 1 else None
     results: list[tuple[LineReport, Fit | None]] = []
@@ -109,25 +118,42 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     for i, cue in enumerate(ordered):
         nxt = ordered[i + 1].start_ms if i + 1 < len(ordered) else None
         plan = plans[cue.speaker or UNNAMED]
-        entry = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
-        fits: list[Fit | None] = []
-        for k in range(options.candidates):
-            record, fit = render_take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
-            entry.takes.append(record)
-            fits.append(fit)
-        entry.chosen = best_take(entry.takes)
-        fit = fits[entry.chosen]
-        line = line_report(entry, cue.line)
-        if fit is not None:
-            line.target_ms = fit.target_ms
-            line.natural_ms, line.rate, line.stretch = fit.natural_ms, fit.rate, fit.stretch
-            line.heard_rate = round(fit.heard_rate, 4)
-            line.borrowed_ms, line.method = fit.borrowed_ms, fit.method
-        results.append((line, fit))
+        entry = _finished(done.get(cue.index) if done else None, cue, plan, options, project_path)
+        fit = None
+        if entry is None:
+            entry = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+            fits: list[Fit | None] = []
+            for k in range(options.candidates):
+                record, made = render_take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
+                entry.takes.append(record)
+                fits.append(made)
+            entry.chosen = best_take(entry.takes)
+            fit = fits[entry.chosen]
+        results.append((line_report(entry, cue.line), fit))
         entries.append(entry)
+        if checkpoint:
+            checkpoint(entry)
         if progress:
             progress(i + 1, len(ordered), cue)
     return results, entries
+
+
+def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
+              project_path: Path | None) -> LineEntry | None:
+    """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
+    if previous is None or project_path is None:
+        return None
+    if (previous.start_ms, previous.end_ms, previous.text, previous.speaker) != \
+            (cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED):
+        return None
+    if previous.engine or previous.voice or previous.emotion or previous.take is None:
+        return None  # the panel changed this line: this run's settings do not describe it
+    seeds = {options.seed + k for k in range(options.candidates)}
+    made = {take.seed for take in previous.takes
+            if take.engine == plan.engine.name and take.voice == plan.voice and take.text == cue.text
+            and take.target_ms == cue.duration_ms and take.status != STATUS_FAILED
+            and take.audio and (project_path.parent / take.audio).is_file()}
+    return previous if seeds <= made else None
 
 
 def line_report(entry: LineEntry, source_line: int | None = None) -> LineReport:
@@ -137,9 +163,10 @@ def line_report(entry: LineEntry, source_line: int | None = None) -> LineReport:
         raise ValueError(f"line {entry.index} has no chosen take")
     return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker,
                       text=entry.text, engine=take.engine, voice=take.voice, seed=take.seed,
-                      target_ms=entry.duration_ms, line=source_line, status=take.status, reason=take.reason,
-                      similarity=take.similarity, wer=take.wer, takes=len(entry.takes), method=take.method,
-                      stretch=take.stretch)
+                      target_ms=entry.duration_ms + take.borrowed_ms, line=source_line, status=take.status,
+                      reason=take.reason, similarity=take.similarity, wer=take.wer, takes=len(entry.takes),
+                      method=take.method, stretch=take.stretch, natural_ms=take.natural_ms, rate=take.rate,
+                      heard_rate=take.heard_rate, borrowed_ms=take.borrowed_ms)
 
 
 def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
@@ -148,7 +175,8 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
                         error_ms=None, speech_ms=None, text=cue.text, target_ms=cue.duration_ms)
     try:
-        fit = fit_line(plan.engine, cue.text, options.lang, plan.voice, cue.duration_ms, seed=seed,
+        fit = fit_line(guard_engine(plan.engine, options.engine_guard), cue.text, options.lang, plan.voice,
+                       cue.duration_ms, seed=seed,
                        policy=options.policy,
                        max_slot_ms=(next_start - cue.start_ms) if next_start is not None else None,
                        reference=plan.reference, emotion=options.emotion)
@@ -160,6 +188,8 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
     record.status, record.reason, record.method = fit.status, fit.reason, fit.method
     record.error_ms, record.speech_ms, record.stretch = fit.error_ms, fit.speech_ms, fit.stretch
     record.sample_rate, record.lead = fit.sample_rate, fit.speech.start
+    record.natural_ms, record.rate, record.heard_rate = fit.natural_ms, fit.rate, round(fit.heard_rate, 4)
+    record.borrowed_ms = fit.borrowed_ms
     record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
     if transcriber is not None:
         record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)
@@ -188,10 +218,31 @@ def _transcriber(options: DubOptions) -> Transcriber | None:
         return None
 
 
-def build_timeline(fitted: list[tuple[LineReport, Fit | None]], length: int, rate: int) -> Timeline:
-    """Place each fitted clip so its measured speech onset lands on its cue's start sample."""
-    return place_clips([Clip(line.index, line.start_ms, fit.samples, fit.sample_rate, fit.speech.start)
-                        for line, fit in fitted if fit is not None], length, rate)
+def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[LineEntry], length: int, rate: int,
+                   project_path: Path | None = None) -> Timeline:
+    """Place each line's chosen take so its speech onset lands on its cue's start sample.
+
+    A take rendered in this run is placed from memory; one kept from an earlier run is read from
+    the project's takes folder (the very samples that were stored, so the result is the same).
+    """
+    clips = []
+    for (_, fit), entry in zip(fitted, entries):
+        take = entry.take
+        if fit is not None:
+            clips.append(Clip(entry.index, entry.start_ms, fit.samples, fit.sample_rate, fit.speech.start))
+        elif take is not None and take.audio and project_path is not None:
+            samples, take_rate = media.read_wav(project_path.parent / take.audio)
+            clips.append(stored_clip(entry, as_mono(samples), take_rate))
+    return place_clips(clips, length, rate)
+
+
+def stored_clip(entry: LineEntry, samples: np.ndarray, rate: int) -> Clip:
+    """A line's stored take, ready to place; a take from before onsets were recorded is measured."""
+    lead = entry.take.lead if entry.take is not None else None
+    if lead is None:
+        span = speech_span(samples, rate)
+        lead = span.start if span else 0
+    return Clip(entry.index, entry.start_ms, samples, rate, lead)
 
 
 def measure_lines(lines: list[LineReport], timeline: Timeline, stem: np.ndarray) -> None:
@@ -267,13 +318,20 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     if options.exports and out_path is None:
         raise UsageError("exports are written beside the output video; give one")
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
+    diagnostics = list(loaded.diagnostics)
+    done = _previous_lines(project_path, video, options, diagnostics) if project_path else {}
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
         plans = plan_speakers(cues, options.voice_request(), original, rate, ref_folder,
                               project_path or Path(scratch) / "project.json")
-        fitted, entries = fit_cues(cues, plans, options, progress, project_path)
-    timeline = build_timeline(fitted, length, rate)
+        checkpoint = None
+        if project_path is not None:
+            checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang,
+                                                             {name: plan.entry for name, plan in plans.items()}),
+                                       cues, done)
+        fitted, entries = fit_cues(cues, plans, options, progress, project_path, done, checkpoint)
+    timeline = build_timeline(fitted, entries, length, rate, project_path)
     stem = timeline.render()
     lines = [line for line, _ in fitted]
     measure_lines(lines, timeline, stem)
@@ -292,7 +350,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
               "reference": str(options.reference.audio_path) if options.reference else None,
               "output": str(out_path) if out_path else None,
               "project": str(project_path) if project_path else None}
-    report = build_report(lines, summary, [d.to_dict() for d in loaded.diagnostics], inputs)
+    report = build_report(lines, summary, [d.to_dict() for d in diagnostics], inputs)
     report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
     if loudness is not None:
         report["loudness"] = loudness
@@ -304,7 +362,52 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     if report_path is not None:
         write_json_atomic(report_path, report)
         written.append(Path(report_path))
-    return DubResult(lines, loaded.diagnostics, summary, report, out_path, written)
+    return DubResult(lines, diagnostics, summary, report, out_path, written)
+
+
+def _previous_lines(project_path: Path, video: Path, options: DubOptions,
+                    diagnostics: list[Diagnostic]) -> dict[int, LineEntry]:
+    """The lines an earlier run of the same dub left in its project, by cue index, to resume from.
+
+    A project for another video or language is not resumed (it is overwritten, as before). One that
+    cannot be read is set aside under a new name, never overwritten, and the dub starts afresh.
+    """
+    if not project_path.exists():
+        return {}
+    try:
+        previous = load_project(project_path)
+    except UsageError as exc:
+        if getattr(exc, "newer", False):
+            raise  # a newer dubber's project: refuse rather than overwrite it
+        aside = project_path.with_name(f"{project_path.name}.damaged-{int(time.time())}")
+        os.replace(project_path, aside)
+        diagnostics.append(Diagnostic(str(project_path), None, "warning", "project-damaged",
+                                      f"{exc}; set aside as {aside.name}, dubbing afresh"))
+        return {}
+    same_video = Path(previous.video).absolute() == video.absolute() or \
+        (project_path.parent / previous.video).absolute() == video.absolute()
+    if not same_video or previous.lang != options.lang:
+        return {}
+    return {line.index: line for line in previous.lines}
+
+
+def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
+                  done: dict[int, LineEntry]) -> Callable[[LineEntry], None]:
+    """Save the project as each line is finished; lines not reached yet keep what they had."""
+    lines: dict[int, LineEntry] = {}
+    for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
+        previous = done.get(cue.index)
+        same = previous is not None and (previous.start_ms, previous.end_ms, previous.text, previous.speaker) == \
+            (cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+        lines[cue.index] = previous if same else LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text,
+                                                           cue.speaker or UNNAMED)
+
+    def checkpoint(entry: LineEntry) -> None:
+        lines[entry.index] = entry
+        project.lines = list(lines.values())
+        save_project(project, project_path)
+
+    return checkpoint
 
 
 def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:
@@ -315,7 +418,7 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
     output = Path(output)
     plan = plan_speaker(UNNAMED, options.voice_request(), None, output.parent, output)
     engine = plan.engine
-    fit = fit_line(engine, text, options.lang, plan.voice, duration_ms, seed=options.seed, policy=options.policy,
+    fit = fit_line(guard_engine(engine, options.engine_guard), text, options.lang, plan.voice, duration_ms, seed=options.seed, policy=options.policy,
                    reference=plan.reference, emotion=options.emotion)
     if plan.entry.pitch_semitones:
         fit = shift_fit(fit, plan.entry.pitch_semitones)

@@ -5,6 +5,11 @@ A project is one JSON file plus a folder of take audio next to it (`NAME.dubber.
 made twice is stored once and a file's name says what is in it. Paths inside the project are
 relative to the project file, so the pair can be moved together. The file is written atomically
 (temporary file, fsync, rename): a crash leaves the previous version, never half of one.
+
+The file names its schema version. Older versions are upgraded on load, one step at a time
+(`UPGRADES`); a file from a newer dubber is refused rather than misread. Paths read from a file are
+checked: a take's audio must lie inside the project's takes folder, so a project from elsewhere
+cannot point dubber at arbitrary files.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -21,7 +26,9 @@ import numpy as np
 from dubber.errors import UsageError
 from dubber.plugin.engine import Emotion
 
-SCHEMA = "dubber.project/1"
+SCHEMA_NAME = "dubber.project"
+VERSION = 2
+SCHEMA = f"{SCHEMA_NAME}/{VERSION}"
 SUFFIX = ".dubber.json"
 
 
@@ -65,6 +72,10 @@ class TakeRecord:
     target_ms: int | None = None  # the slot it was fitted to: a take for another slot length is stale
     sample_rate: int | None = None  # of the audio file
     lead: int | None = None  # samples of the audio before the speech onset; the onset lands on the cue start
+    natural_ms: int | None = None  # the engine's unforced speech length for the text
+    rate: float | None = None  # the engine's rate knob (1.0 under native duration control)
+    heard_rate: float | None = None  # natural length / fitted length: how fast it sounds
+    borrowed_ms: int = 0  # silence borrowed from after the slot (--borrow-gap)
 
 
 @dataclass
@@ -112,8 +123,7 @@ class Project:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "project") -> Project:
-        if data.get("schema") != SCHEMA:
-            raise UsageError(f"{source}: not a dubber project of schema {SCHEMA} (found {data.get('schema')!r})")
+        data = upgrade(data, source)
         try:
             speakers = {name: SpeakerEntry(**entry) for name, entry in data["speakers"].items()}
             lines = [LineEntry(**{**line, "takes": [TakeRecord(**t) for t in line["takes"]]})
@@ -121,6 +131,38 @@ class Project:
             return cls(data["video"], data["subtitles"], data["lang"], speakers, lines)
         except (KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{source}: damaged project file: {exc!r}") from exc
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 keeps each take's fitting measurements (natural length, rate, borrowed gap)."""
+    for line in data.get("lines", []):
+        for take in line.get("takes", []):
+            take.setdefault("natural_ms", None)
+            take.setdefault("rate", None)
+            take.setdefault("heard_rate", None)
+            take.setdefault("borrowed_ms", 0)
+    return data
+
+
+# UPGRADES[n] turns a version-n document into version n + 1.
+UPGRADES = {1: _v1_to_v2}
+
+
+def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:
+    """Bring a project document up to the current version, step by step."""
+    schema = data.get("schema")
+    name, _, number = str(schema).partition("/")
+    if name != SCHEMA_NAME or not number.isdigit():
+        raise UsageError(f"{source}: not a dubber project (schema {schema!r})")
+    version = int(number)
+    if version > VERSION:
+        raise UsageError(f"{source}: written by a newer dubber (project version {version}; this one reads up to "
+                         f"{VERSION}): upgrade dubber", newer=True)
+    while version < VERSION:
+        data = UPGRADES[version](dict(data))
+        version += 1
+    data["schema"] = SCHEMA
+    return data
 
 
 def emotion_to_dict(emotion: Emotion | None) -> dict[str, Any] | None:
@@ -172,7 +214,7 @@ def save_project(project: Project, path: str | Path) -> None:
 
 
 def load_project(path: str | Path) -> Project:
-    """Read a project file, or raise UsageError naming it."""
+    """Read a project file, upgraded and with its paths checked, or raise UsageError naming it."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -182,7 +224,26 @@ def load_project(path: str | Path) -> Project:
         raise UsageError(f"{path}: cannot read the project: {exc}") from exc
     if not isinstance(data, dict):
         raise UsageError(f"{path}: not a dubber project")
-    return Project.from_dict(data, str(path))
+    project = Project.from_dict(data, str(path))
+    check_paths(project, path)
+    return project
+
+
+def check_paths(project: Project, path: Path) -> None:
+    """Refuse take audio outside the project's takes folder: the take keeps its record, not the file."""
+    folder = takes_folder(path).name
+    for line in project.lines:
+        for take in line.takes:
+            if take.audio is not None and not _inside(take.audio, folder):
+                take.reason = (f"{take.reason}; " if take.reason else "") + \
+                    f"audio {take.audio!r} is outside {folder}/ and was not loaded"
+                take.audio = None
+
+
+def _inside(relative: str, folder: str) -> bool:
+    """Whether a stored relative path names a file directly inside `folder` (no '..', not absolute)."""
+    parts = PurePosixPath(relative.replace("\\", "/")).parts
+    return len(parts) == 2 and parts[0] == folder and parts[1] not in ("", ".", "..") and ":" not in relative
 
 
 def store_take_audio(samples: np.ndarray, rate: int, project_path: Path) -> str:

@@ -36,6 +36,7 @@ from dubber.pipeline import (
     line_report,
     measure_lines,
     render_take,
+    stored_clip,
     timeline_length,
     write_outputs,
 )
@@ -52,7 +53,6 @@ from dubber.project import (
 )
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speakers import UNNAMED, assign_speakers
-from dubber.speech import speech_span
 from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
 from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
@@ -306,11 +306,7 @@ class Session:
         if take is None or not take.audio:
             return None
         samples, rate = self.take_audio(take)
-        lead = take.lead
-        if lead is None:  # a take from before onsets were recorded: measure it as fitting did
-            span = speech_span(samples, rate)
-            lead = span.start if span else 0
-        return Clip(line.index, line.start_ms, samples, rate, lead)
+        return stored_clip(line, samples, rate)
 
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's

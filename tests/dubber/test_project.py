@@ -26,7 +26,8 @@ from dubber.project import (
 
 def _project() -> Project:
     take = TakeRecord(seed=3, engine="piper", voice="en_US-joe-medium", status="ok", error_ms=-4, speech_ms=1996,
-                      method="native", stretch=1.0, similarity=0.81, wer=0.0, transcript="hello", audio="x.wav")
+                      method="native", stretch=1.0, similarity=0.81, wer=0.0, transcript="hello", audio="out.takes/x.wav",
+                      natural_ms=2100, rate=1.0, heard_rate=1.05)
     return Project("in.mp4", "in.srt", "en",
                    {"Aiko": SpeakerEntry("Aiko", "kokoro", "jf_alpha", reference="refs/aiko.wav",
                                          reference_source="extracted", matched=True, similarity=0.8,
@@ -39,7 +40,7 @@ def test_a_project_round_trips(tmp_path):
     save_project(_project(), path)
     back = load_project(path)
     assert back == _project()
-    assert json.loads(path.read_text())["schema"] == "dubber.project/1"
+    assert json.loads(path.read_text())["schema"] == "dubber.project/2"
     assert [p.name for p in tmp_path.iterdir()] == ["out.dubber.json"]  # no temporary left behind
 
 
@@ -71,3 +72,40 @@ def test_bad_project_files_are_named(tmp_path, content, needle):
     with pytest.raises(UsageError, match=needle) as err:
         load_project(path)
     assert str(path) in str(err.value)
+
+
+def test_a_version_1_project_is_upgraded(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["schema"] = "dubber.project/1"
+    for key in ("natural_ms", "rate", "heard_rate", "borrowed_ms"):
+        del doc["lines"][0]["takes"][0][key]  # what version 1 wrote
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    take = load_project(path).lines[0].take
+    assert (take.natural_ms, take.rate, take.heard_rate, take.borrowed_ms) == (None, None, None, 0)
+    assert take.audio == "out.takes/x.wav" and take.error_ms == -4
+
+
+@pytest.mark.parametrize(("schema", "message"), [("dubber.project/3", "newer dubber"),
+                                                 ("dubber.project/x", "not a dubber project"),
+                                                 ("otio/1", "not a dubber project"), (None, "not a dubber project")])
+def test_unknown_schemas_are_refused_by_name(tmp_path, schema, message):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["schema"] = schema
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(UsageError, match=message) as caught:
+        load_project(path)
+    assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("audio", ["../secret.wav", "/etc/passwd", "out.takes/../../x.wav", "other.takes/x.wav",
+                                   "out.takes/sub/x.wav", "C:/x.wav", "out.takes\\..\\x.wav"])
+def test_take_audio_outside_the_takes_folder_is_not_loaded(tmp_path, audio):
+    path = tmp_path / "out.dubber.json"
+    project = _project()
+    project.lines[0].takes[0].audio = audio
+    save_project(project, path)
+    take = load_project(path).lines[0].take
+    assert take.audio is None and "outside out.takes/" in take.reason
+    assert take.status == "ok" and take.seed == 3  # the record is kept

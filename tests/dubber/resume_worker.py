@@ -1,0 +1,33 @@
+"""One `dub` run for the kill-and-resume test, in its own process so the test can SIGKILL it.
+
+The frame-tone engine (tests/conftest.py) stands in for a model: natively duration-controlled like
+Kokoro and Piper, deterministic, and fast enough to dub 100 lines many times over.
+Usage: python resume_worker.py VIDEO SUBS OUT CALLS_FILE
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from dubber.pipeline import DubOptions, dub  # noqa: E402
+from dubber.plugin import registry  # noqa: E402
+from tests.conftest import FrameToneEngine  # noqa: E402
+
+
+def main() -> int:
+    video, subs, out, calls = sys.argv[1:5]
+    engine = FrameToneEngine()
+    real = registry.get_engine
+    registry.get_engine = lambda name, config=None: engine if name == engine.name else real(name, config)
+    out_path = Path(out)
+    dub(video, subs, out_path, DubOptions(lang="en", engine=engine.name, mix="duck"),
+        stem_path=out_path.with_suffix(".stem.wav"), report_path=out_path.with_suffix(".report.json"))
+    Path(calls).write_text(str(engine.calls), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
