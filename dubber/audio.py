@@ -26,6 +26,11 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return np.ascontiguousarray(soxr.resample(x, from_rate, to_rate, quality="HQ"), dtype=np.float32)
 
 
+def resampled_length(n: int, from_rate: int, to_rate: int) -> int:
+    """How many samples `resample` makes of `n`: n * to / from, rounded half up (as soxr does)."""
+    return n if from_rate == to_rate else (n * to_rate + from_rate // 2) // from_rate
+
+
 def time_stretch(samples: np.ndarray, out_len: int) -> np.ndarray:
     """Stretch audio to exactly `out_len` samples with WSOLA (pitch kept), within ×MAX_STRETCH."""
     x = as_mono(samples)

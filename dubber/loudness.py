@@ -21,6 +21,8 @@ TRUE_PEAK_DBTP = -1.0
 OVERSAMPLE = 4
 LOOKAHEAD_MS = 5
 RELEASE_MS = 80
+PEAK_BLOCK = 1 << 20  # samples per block when oversampling for the true peak
+PEAK_MARGIN = 512  # samples of context on each side of a block: longer than the interpolation filter
 PASSES = 4  # limiter passes; each makes up the loudness the last one took away
 MIN_LUFS, MAX_LUFS = -70.0, -5.0
 
@@ -110,15 +112,22 @@ def _frames(samples: np.ndarray) -> np.ndarray:
 
 
 def _oversampled_peaks(data: np.ndarray, rate: int) -> np.ndarray:
-    """Per-sample true-peak magnitude (max over channels of the 4× oversampled signal), [n]."""
+    """Per-sample true-peak magnitude (max over channels of the 4× oversampled signal), [n].
+
+    Worked through in blocks with a margin on each side for the filter, so a film-length track
+    never needs its 4× float64 copy in memory at once.
+    """
     from scipy.signal import resample_poly
 
-    if data.shape[0] == 0:
-        return np.zeros(0, dtype=np.float32)
-    up = np.abs(resample_poly(data.astype(np.float64), OVERSAMPLE, 1, axis=0))
     n = data.shape[0]
-    up = up[:n * OVERSAMPLE].reshape(n, OVERSAMPLE, -1)
-    return up.max(axis=(1, 2)).astype(np.float32)
+    out = np.zeros(n, dtype=np.float32)
+    for lo in range(0, n, PEAK_BLOCK):
+        hi = min(lo + PEAK_BLOCK, n)
+        a, b = max(lo - PEAK_MARGIN, 0), min(hi + PEAK_MARGIN, n)
+        up = np.abs(resample_poly(data[a:b].astype(np.float64), OVERSAMPLE, 1, axis=0))
+        up = up[(lo - a) * OVERSAMPLE:(hi - a) * OVERSAMPLE].reshape(hi - lo, OVERSAMPLE, -1)
+        out[lo:hi] = up.max(axis=(1, 2))
+    return out
 
 
 def _limiter_gain(data: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:

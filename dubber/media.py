@@ -170,6 +170,17 @@ def read_wav(path: StrPath) -> tuple[np.ndarray, int]:
     return samples, int(rate)
 
 
+def audio_frames(path: StrPath) -> int:
+    """The number of samples (per channel) in a WAV file, read from its header."""
+    import soundfile
+
+    source = _input_path(path)
+    try:
+        return int(soundfile.info(str(source)).frames)
+    except (OSError, RuntimeError) as exc:
+        raise MediaError(f"cannot read audio file {str(source)!r}: {exc}", path=str(source)) from exc
+
+
 def iso639_2(lang: str | None) -> str:
     """Map a language code (en, en-US, eng) to ISO 639-2/T; unknown gives "und"."""
     if not lang:

@@ -108,8 +108,8 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     A line whose engine call fails is marked failed and the rest go on. Every take is recorded
     (its audio too, beside the project when there is one). A line in `done` that an earlier run
     finished with the same words, slot, voice and seeds is kept as it is, not rendered again
-    (its fit is then None: its audio is on disk); `checkpoint` is called as each line is finished,
-    so a crash loses nothing finished.
+    `checkpoint` is called as each line is finished, so a crash loses nothing finished. With a
+    project, the fits returned are None: every take's audio is on disk.
     """
     transcriber = _transcriber(options) if options.candidates > 1 else None
     results: list[tuple[LineReport, Fit | None]] = []
@@ -128,7 +128,9 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
                 entry.takes.append(record)
                 fits.append(made)
             entry.chosen = best_take(entry.takes)
-            fit = fits[entry.chosen]
+            # With a project the take is on disk: the timeline reads it from there, so a long dub
+            # never holds every take in memory (and a resumed run places exactly the same samples).
+            fit = fits[entry.chosen] if project_path is None else None
         results.append((line_report(entry, cue.line), fit))
         entries.append(entry)
         if checkpoint:
@@ -222,8 +224,8 @@ def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[Li
                    project_path: Path | None = None) -> Timeline:
     """Place each line's chosen take so its speech onset lands on its cue's start sample.
 
-    A take rendered in this run is placed from memory; one kept from an earlier run is read from
-    the project's takes folder (the very samples that were stored, so the result is the same).
+    Without a project the fits are placed from memory. With one, every take is placed from the
+    project's takes folder and read only while the timeline renders it.
     """
     clips = []
     for (_, fit), entry in zip(fitted, entries):
@@ -231,8 +233,13 @@ def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[Li
         if fit is not None:
             clips.append(Clip(entry.index, entry.start_ms, fit.samples, fit.sample_rate, fit.speech.start))
         elif take is not None and take.audio and project_path is not None:
-            samples, take_rate = media.read_wav(project_path.parent / take.audio)
-            clips.append(stored_clip(entry, as_mono(samples), take_rate))
+            path = project_path.parent / take.audio
+            if take.lead is None or take.sample_rate is None:  # a take from before onsets were recorded
+                samples, take_rate = media.read_wav(path)
+                clips.append(stored_clip(entry, as_mono(samples), take_rate))
+            else:
+                clips.append(Clip(entry.index, entry.start_ms, None, take.sample_rate, take.lead, path,
+                                  media.audio_frames(path)))
     return place_clips(clips, length, rate)
 
 

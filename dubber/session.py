@@ -308,6 +308,16 @@ class Session:
         samples, rate = self.take_audio(take)
         return stored_clip(line, samples, rate)
 
+    def stored_clip(self, line: LineEntry) -> Clip | None:
+        """The chosen take of a line as it lies on disk, read only while a timeline renders it."""
+        take = line.take
+        if take is None or not take.audio:
+            return None
+        if take.lead is None or take.sample_rate is None:
+            return self.clip(line)  # a take from before onsets were recorded: measured once, in memory
+        path = self.path.parent / take.audio
+        return Clip(line.index, line.start_ms, None, take.sample_rate, take.lead, path, media.audio_frames(path))
+
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's
         loudness target, if any), exactly as export writes them."""
@@ -321,7 +331,7 @@ class Session:
         cached = self._mix
         if cached is not None and cached[0] == key:
             return cached[1]
-        clips = [c for c in (self.clip(line) for line in self.project.lines) if c is not None]
+        clips = [c for c in (self.stored_clip(line) for line in self.project.lines) if c is not None]
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
         mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)

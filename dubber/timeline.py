@@ -2,25 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from dubber.audio import as_mono, ms_to_samples, resample
+from dubber.audio import as_mono, ms_to_samples, resample, resampled_length
+from dubber.errors import MediaError
+from dubber.media import read_wav
 
 
 @dataclass(frozen=True)
 class Placement:
-    """A mono clip placed at an absolute sample (may start before 0; the part before is cut)."""
+    """A mono clip placed at an absolute sample (may start before 0; the part before is cut).
+
+    `source` is the clip itself, or, for a take stored on disk, a function that reads it: a long
+    dub then holds only the clips being rendered, not every take at once.
+    """
 
     key: int  # the cue index
     start: int
-    samples: np.ndarray
+    length: int
+    source: np.ndarray | Callable[[], np.ndarray]
 
     @property
     def end(self) -> int:
-        return self.start + int(self.samples.shape[0])
+        return self.start + self.length
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The clip at the timeline's rate."""
+        if isinstance(self.source, np.ndarray):
+            return self.source
+        samples = self.source()
+        if samples.shape[0] != self.length:
+            raise MediaError(f"take of line {self.key} changed on disk: {samples.shape[0]} samples, "
+                             f"{self.length} expected")
+        return samples
 
 
 @dataclass
@@ -36,7 +55,19 @@ class Timeline:
         clip = as_mono(samples)
         if from_rate is not None and from_rate != self.sample_rate:
             clip = resample(clip, from_rate, self.sample_rate)
-        placement = Placement(key, int(start), clip)
+        placement = Placement(key, int(start), int(clip.shape[0]), clip)
+        self.placements.append(placement)
+        return placement
+
+    def place_file(self, key: int, start: int, path: Path, frames: int, from_rate: int) -> Placement:
+        """Place a stored clip of `frames` samples at `from_rate`, read from `path` only when rendered."""
+        rate = self.sample_rate
+
+        def load() -> np.ndarray:
+            samples, _ = read_wav(path)
+            return resample(samples, from_rate, rate)
+
+        placement = Placement(key, int(start), resampled_length(frames, from_rate, rate), load)
         self.placements.append(placement)
         return placement
 
@@ -60,13 +91,18 @@ class Timeline:
 
 @dataclass(frozen=True)
 class Clip:
-    """A take ready to place: its speech onset (`lead` samples in, at its own rate) lands on `onset_ms`."""
+    """A take ready to place: its speech onset (`lead` samples in, at its own rate) lands on `onset_ms`.
+
+    The samples are given, or left on disk: `path` and its length in `frames`.
+    """
 
     key: int  # the cue index
     onset_ms: int
-    samples: np.ndarray
+    samples: np.ndarray | None
     sample_rate: int
     lead: int
+    path: Path | None = None
+    frames: int = 0
 
 
 def place_clips(clips: list[Clip], length: int, rate: int) -> Timeline:
@@ -74,5 +110,9 @@ def place_clips(clips: list[Clip], length: int, rate: int) -> Timeline:
     timeline = Timeline(rate, length)
     for clip in clips:
         lead = (clip.lead * rate + clip.sample_rate // 2) // clip.sample_rate
-        timeline.place(clip.key, ms_to_samples(clip.onset_ms, rate) - lead, clip.samples, from_rate=clip.sample_rate)
+        start = ms_to_samples(clip.onset_ms, rate) - lead
+        if clip.samples is None and clip.path is not None:
+            timeline.place_file(clip.key, start, clip.path, clip.frames, clip.sample_rate)
+        else:
+            timeline.place(clip.key, start, clip.samples, from_rate=clip.sample_rate)
     return timeline

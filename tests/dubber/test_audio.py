@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dubber.audio import fit_length, ms_to_samples, resample, samples_to_ms, time_stretch
+from dubber.audio import fit_length, ms_to_samples, resample, resampled_length, samples_to_ms, time_stretch
 
 
 def test_ms_sample_conversions_are_exact_integers():
@@ -34,3 +34,10 @@ def test_time_stretch_refuses_beyond_bounds():
 def test_fit_length_pads_and_cuts():
     assert fit_length(np.ones(5, np.float32), 8).tolist() == [1, 1, 1, 1, 1, 0, 0, 0]
     assert fit_length(np.ones(5, np.float32), 3).size == 3
+
+
+@pytest.mark.parametrize(("from_rate", "to_rate"), [(22050, 48000), (24000, 48000), (44100, 48000), (48000, 22050),
+                                                    (16000, 16000)])
+@pytest.mark.parametrize("n", [1, 2, 1001, 22050, 54321])
+def test_resampled_length_is_what_resample_makes(n, from_rate, to_rate):
+    assert resample(np.ones(n, np.float32), from_rate, to_rate).size == resampled_length(n, from_rate, to_rate)

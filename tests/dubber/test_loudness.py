@@ -104,3 +104,15 @@ def test_bad_loudness_option_is_refused(text, capsys):
         main(["dub", "v.mp4", "s.srt", "-o", "o.mp4", "--loudness", text])
     err = capsys.readouterr().err
     assert "--loudness" in err and ("LUFS" in err or "not a loudness" in err)
+
+
+def test_true_peak_in_blocks_equals_the_whole_track_at_once(monkeypatch):
+    from scipy.signal import resample_poly
+
+    from dubber import loudness
+
+    data = programme(seconds=3, channels=2)
+    up = np.abs(resample_poly(data.astype(np.float64), 4, 1, axis=0))
+    whole = up[:data.shape[0] * 4].reshape(data.shape[0], 4, -1).max(axis=(1, 2)).astype(np.float32)
+    monkeypatch.setattr(loudness, "PEAK_BLOCK", 10_007)  # many block edges, none on a round number
+    assert np.array_equal(loudness._oversampled_peaks(data, RATE), whole)

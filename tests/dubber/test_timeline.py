@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from dubber.audio import ms_to_samples
+from dubber.errors import MediaError
 from dubber.timeline import Clip, Timeline, place_clips
 
 
@@ -99,3 +101,21 @@ def test_place_clips_cuts_a_lead_that_runs_before_zero():
     out = tl.render()
     assert tl.placements[0].start == 480 - 960
     assert np.flatnonzero(out).tolist() == list(range(480, 960))
+
+
+def test_a_stored_clip_renders_like_one_in_memory_and_is_read_only_when_rendered(tmp_path, monkeypatch):
+    from dubber import media, timeline as timeline_module
+
+    rng = np.random.default_rng(3)
+    take = (0.2 * rng.standard_normal(22050)).astype(np.float32)
+    path = media.write_wav(tmp_path / "take.wav", take, 22050)
+    eager = place_clips([Clip(1, 500, take, 22050, 441)], 96000, 48000)
+    lazy = place_clips([Clip(1, 500, None, 22050, 441, path, media.audio_frames(path))], 96000, 48000)
+    reads = []
+    real = timeline_module.read_wav
+    monkeypatch.setattr(timeline_module, "read_wav", lambda p: reads.append(p) or real(p))
+    assert lazy.spans() == eager.spans() and not reads  # placing reads nothing
+    assert np.array_equal(lazy.render(), eager.render()) and reads == [path]
+    media.write_wav(path, take[:1000], 22050)  # the file changed under the project
+    with pytest.raises(MediaError, match="changed on disk"):
+        lazy.render()
