@@ -17,6 +17,7 @@ from dubber.errors import (
     DubberError,
     EngineError,
     MediaError,
+    OutputError,
     ProcessError,
     SubtitleError,
     UsageError,
@@ -31,6 +32,7 @@ ERROR_MESSAGES: list[tuple[type[DubberError], str, int]] = [
     (UsageError, "usage", EXIT_USAGE),
     (SubtitleError, "cannot read subtitles", EXIT_USAGE),
     (MediaError, "cannot read media", EXIT_USAGE),
+    (OutputError, "output", EXIT_LINES_FAILED),
     (EngineError, "engine problem", EXIT_USAGE),
     (ProcessError, "ffmpeg failed", EXIT_LINES_FAILED),
     (DubberError, "error", EXIT_LINES_FAILED),
@@ -436,6 +438,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`dubber engines --json | head`): not an error
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
         return EXIT_OK
+    except OSError as exc:  # a read-only folder or a full disk met outside dubber's own checks
+        print(f"dubber: {describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_LINES_FAILED
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Say which file an operating-system error is about, and why, in one line."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    files = " -> ".join(str(name) for name in (exc.filename, exc.filename2) if name is not None)
+    return f"file system error: {files}: {reason}" if files else f"file system error: {reason}"
 
 
 if __name__ == "__main__":

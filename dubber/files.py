@@ -6,12 +6,17 @@ import os
 import tempfile
 from pathlib import Path
 
+from dubber.errors import OutputError
+
 
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
     """Write `data` (text as UTF-8) through a temporary file beside `path`, synced, then renamed over it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}", path=str(path)) from exc
     try:
         umask = os.umask(0)
         os.umask(umask)
@@ -21,6 +26,9 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, a quota, a folder made read-only meanwhile: name the file
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}", path=str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

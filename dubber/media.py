@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
+import shutil
+import signal
 import subprocess
 from fractions import Fraction
 from dataclasses import dataclass, field
@@ -13,11 +16,14 @@ from typing import Sequence
 
 import numpy as np
 
-from dubber.errors import MediaError, ProcessError
+from dubber.errors import MediaError, OutputError, ProcessError
 
 StrPath = str | os.PathLike[str]
 
 _STDERR_TAIL = 2000  # characters of ffmpeg's stderr kept in errors
+
+# How ffmpeg words a failed write (strerror of the errno): only ever the output's fault, whichever file it names.
+_WRITE_FAILURES = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS))
 
 # Output containers by file extension: (ffmpeg muxer, audio codecs it takes by stream copy; None: any).
 _CONTAINERS: dict[str, tuple[str, frozenset[str] | None]] = {
@@ -149,13 +155,37 @@ def write_wav(path: StrPath, samples: np.ndarray, sample_rate: int, subtype: str
     if subtype not in ("FLOAT", "PCM_24"):
         raise ValueError(f"unsupported WAV subtype {subtype!r} (use FLOAT or PCM_24)")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     data = np.asarray(samples, dtype=np.float32)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         soundfile.write(str(target), data, int(sample_rate), subtype=subtype, format="WAV")
     except (OSError, RuntimeError) as exc:  # soundfile reports write failures as RuntimeError
-        raise MediaError(f"cannot write {str(target)!r}: {exc}", path=str(target)) from exc
+        raise OutputError(f"cannot write {str(target)!r}: {_write_failure(exc, target, data.nbytes)}",
+                          path=str(target)) from exc
     return target
+
+
+def _write_failure(exc: BaseException, target: Path, nbytes: int) -> str:
+    """Say why writing about `nbytes` to `target` failed; libsndfile says only "System error", so look for why."""
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        free = None
+    if free is not None and free < nbytes:
+        return f"{os.strerror(errno.ENOSPC)} ({free} bytes free, about {nbytes} needed)"
+    try:
+        import resource  # POSIX only
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and limit < nbytes:
+            return f"{os.strerror(errno.EFBIG)} (over the file size limit of {limit} bytes, about {nbytes} needed)"
+    except (ImportError, OSError, ValueError):
+        pass
+    if not os.access(target.parent, os.W_OK):
+        return os.strerror(errno.EACCES)
+    return str(exc)
 
 
 def read_wav(path: StrPath) -> tuple[np.ndarray, int]:
@@ -265,15 +295,48 @@ def write_atomically(args: list[str], out: StrPath, muxer: str, stdin: bytes | N
     """Run ffmpeg `args` with `out` as its output, written beside it and renamed in place: a failure
     never leaves a half file at `out` (a player or an editor may already have it open)."""
     out = Path(os.path.abspath(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.stem}.{secrets.token_hex(4)}.partial{out.suffix}")
     args = [*args, "-f", muxer, _arg(partial)]
     try:
-        _check(args, _spawn(args, stdin=stdin))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result = _spawn(args, stdin=stdin)
+        if result.returncode != 0 and _failed_writing(result, partial):
+            raise OutputError(f"cannot write {str(out)!r}: {_write_reason(result, partial, out)}", path=str(out))
+        _check(args, result)
         os.replace(partial, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {str(out)!r}: {_os_reason(exc)}", path=str(out)) from exc
     finally:
         partial.unlink(missing_ok=True)
     return out
+
+
+def _failed_writing(result: subprocess.CompletedProcess[bytes], partial: Path) -> bool:
+    """Tell whether ffmpeg failed because its output could not be written (rather than its input read)."""
+    if _over_size_limit(result):
+        return True
+    reason = _reason(_decode(result.stderr))
+    return partial.name in reason or any(text in reason for text in _WRITE_FAILURES)
+
+
+def _over_size_limit(result: subprocess.CompletedProcess[bytes]) -> bool:
+    """Tell whether ffmpeg was killed for writing past the file size limit (ulimit -f)."""
+    return hasattr(signal, "SIGXFSZ") and result.returncode == -signal.SIGXFSZ
+
+
+def _write_reason(result: subprocess.CompletedProcess[bytes], partial: Path, out: Path) -> str:
+    """Say why ffmpeg could not write `out`, in its words but naming `out` instead of the partial file."""
+    if _over_size_limit(result):
+        return os.strerror(errno.EFBIG)
+    reason = _reason(_decode(result.stderr)).replace(str(partial), str(out))
+    return reason[len(f"{out}: "):] if reason.startswith(f"{out}: ") else reason  # the message names it already
+
+
+def _os_reason(exc: BaseException) -> str:
+    """Say why a file operation failed, without repeating the path the message already names."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
 
 
 def video_packet_checksums(path: StrPath) -> list[str]:
@@ -373,6 +436,11 @@ def _reason(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     lines = [line for line in lines if "at least one output file" not in line.lower()]
     return lines[-1] if lines else "no output from ffmpeg"
+
+
+def check_output_video(path: StrPath) -> None:
+    """Refuse an output file name dubber cannot write, before any work is done."""
+    _output_container(Path(os.path.abspath(path)))
 
 
 def _output_container(out: Path) -> tuple[str, frozenset[str] | None]:

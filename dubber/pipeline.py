@@ -18,7 +18,7 @@ from dubber.audio import as_mono, ms_to_samples, samples_to_ms
 from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.engine_guard import GuardPolicy, guard_engine
-from dubber.errors import EngineUnavailable, UsageError
+from dubber.errors import EngineUnavailable, MediaError, UsageError
 from dubber.handoff import Handoff, export_paths, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
 from dubber.intelligibility import Transcriber
@@ -324,6 +324,10 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     out_path = Path(output) if output is not None else None
     if options.exports and out_path is None:
         raise UsageError("exports are written beside the output video; give one")
+    if out_path is not None:  # found out now, not after every line is rendered
+        media.check_output_video(out_path)
+        if not info.video_streams:
+            raise MediaError(f"{str(video)!r} has no video stream to dub: give a video file", path=str(video))
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     diagnostics = list(loaded.diagnostics)
     done = _previous_lines(project_path, video, options, diagnostics) if project_path else {}

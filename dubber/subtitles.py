@@ -6,13 +6,16 @@ import codecs
 import html
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import charset_normalizer
 import pysubs2
+from charset_normalizer.cd import coherence_ratio
+from charset_normalizer.md import mess_ratio
 from pysubs2.formats.subrip import SubripFormat
-from pysubs2.formats.substation import EVENT_FIELDS, SubstationFormat, parse_tags
+from pysubs2.formats.substation import EVENT_FIELDS, SubstationFormat
 from pysubs2.formats.webvtt import WebVTTFormat
 from pysubs2.time import TIMESTAMP, TIMESTAMP_SHORT
 
@@ -34,15 +37,32 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
-# One timestamp, looser than any spec: hours optional, comma or dot, 0-3 fraction digits.
-_LOOSE_TIME = re.compile(r"(?:(\d{1,2}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?")
+# A file with more NUL characters than this share (and a few) is binary; fewer are stray and dropped.
+_MAX_NUL_SHARE, _STRAY_NULS = 0.01, 16
+# A file whose non-ASCII lines are at least this share UTF-8 is UTF-8 with some lines pasted from elsewhere:
+# legacy text almost never happens to be valid UTF-8 as well.
+_MIN_UTF8_SHARE = 0.5
+# The commonest legacy encoding of subtitles: it wins ties between 8-bit guesses that read equally well.
+_PREFERRED_LEGACY = "cp1252"
+# Unicode scripts that share words (Japanese mixes kana and kanji); other mixes inside a word mean a wrong guess.
+_SCRIPT_FAMILY = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK", "FULLWIDTH": "CJK", "HALFWIDTH": "CJK",
+                  "IDEOGRAPHIC": "CJK"}
+_WORD = re.compile(r"[^\W\d_]+")
+
+# One timestamp, looser than any spec: a sign, hours optional (any number), comma or dot, any fraction digits.
+_LOOSE_TIME = re.compile(r"(-)?(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d*))?")
+_DAY_MS = 86_400_000
+# A cue longer than this is not a subtitle line; speaking it would take minutes and gigabytes.
+MAX_CUE_CHARS = 1000
 _ASS_TIME = re.compile(rf"-?(?:{TIMESTAMP.pattern}|{TIMESTAMP_SHORT.pattern})")
 _VTT_SKIPPED_BLOCK = re.compile(r"(NOTE|STYLE|REGION)(\s|$)")
 _VTT_VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z0-9][^<>]*>")  # HTML tags and WebVTT's <00:00:01.000>
-_OVERRIDE = re.compile(r"{[^}]*}")
+_OVERRIDE = re.compile(r"{[^{}]*}")  # '{' excluded: a line of lone braces stays linear
 _LINE_BREAK = re.compile(r"\\[Nn]")
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
+_DRAWING = re.compile(r"\\p(\d+)")  # \p1 starts a vector drawing, \p0 ends it (\pos and \pbo are other tags)
+# Zero-width and direction marks, BOMs, and control characters other than whitespace: nothing to speak.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060\ufeff\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _DASH = re.compile(r"^[-\u2010\u2013\u2014]+\s*(?=\D|$)")
 _SPEAKER = re.compile(r"^(?P<name>[^\W\d_][\w.'\u2019&\- ]*?)\s*(?::\s+|\uff1a\s*)(?P<rest>\S.*)$")
 _SPEAKER_MAX_CHARS = 30
@@ -70,12 +90,18 @@ class SubtitleLoad:
 
 @dataclass
 class _Block:
-    """A cue found by the line scan: its line, a header for pysubs2, its raw text lines."""
+    """A cue found by the line scan: its line, its times or a header for pysubs2, its raw text lines."""
 
     line: int
-    head: str  # canonical timing line (SRT, VTT) or rebuilt Dialogue line (ASS)
+    start_ms: int = 0  # SRT, VTT
+    end_ms: int = 0
+    head: str = ""  # ASS: the rebuilt Dialogue line
     text: list[str] = field(default_factory=list)
     speaker: str | None = None
+
+
+class _Unreadable(Exception):
+    """A timing line that cannot be read; the message says why."""
 
 
 class _Report:
@@ -98,18 +124,16 @@ def load_subtitles(path: str | os.PathLike[str]) -> SubtitleLoad:
     """Read a subtitle file into numbered cues; raise SubtitleError only if it is unusable."""
     name = os.fspath(path)
     data = _read_bytes(name)
-    text, encoding = _decode(data, name)
-    if "\x00" in text:
-        raise SubtitleError(f"{name}: not a subtitle file (binary data)", path=name)
-    text = text.lstrip("\ufeff")
-    hint = _EXTENSION_FORMAT.get(Path(name).suffix.lower())
     report = _Report(name)
+    text, encoding = _decode(data, report)
+    text = _drop_nuls(text.lstrip("\ufeff"), report)
+    hint = _EXTENSION_FORMAT.get(Path(name).suffix.lower())
     if not text.strip():
         report.error(None, "no-cues", "the file is empty")
         return SubtitleLoad(name, hint or "srt", encoding, [], report.items)
 
-    fmt = _detect_format(text, hint, name)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    fmt = _detect_format(text, hint, name, encoding)
+    lines = _split_lines(text)
     if fmt in ("ass", "ssa"):
         blocks = _scan_ass(lines, fmt, report)
     elif fmt == "vtt":
@@ -124,6 +148,11 @@ def load_subtitles(path: str | os.PathLike[str]) -> SubtitleLoad:
     return SubtitleLoad(name, fmt, encoding, cues, report.items)
 
 
+def _split_lines(text: str) -> list[str]:
+    """Split at CRLF, CR or LF, as files from any system have them (mixed ones too)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def _read_bytes(path: str) -> bytes:
     """Read the whole file, turning OS errors into SubtitleError."""
     if os.path.isdir(path):
@@ -136,67 +165,180 @@ def _read_bytes(path: str) -> bytes:
         raise SubtitleError(f"{path}: cannot read subtitle file ({exc.strerror or exc})", path=path) from exc
 
 
-def _decode(data: bytes, path: str) -> tuple[str, str]:
-    """Decode by BOM, else as UTF-8, else as the legacy encoding charset-normalizer finds."""
+def _decode(data: bytes, report: _Report) -> tuple[str, str]:
+    """Decode by BOM; else UTF-16/32 told by their zero bytes; else UTF-8, line by line if only some lines
+    are; else the legacy encoding that reads most plausibly."""
+    path = report.path
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(encoding), encoding
+                return _decode_cut(data[len(bom):], encoding, report), encoding
             except UnicodeDecodeError:
                 raise SubtitleError(f"{path}: not valid {encoding} despite its byte-order mark",
                                     path=path) from None
+    for encoding in filter(None, (_wide_encoding(data), "utf-8")):
+        try:
+            return _decode_cut(data, encoding, report), encoding
+        except UnicodeDecodeError:
+            pass
+    mixed = _decode_mixed(data, report)
+    if mixed is not None:
+        return mixed, "utf-8"
+    guess = _guess_legacy(data)
+    if guess is None:
+        raise SubtitleError(f"{path}: cannot tell the text encoding (binary or corrupt file?)", path=path)
+    return guess
+
+
+def _decode_cut(data: bytes, encoding: str, report: _Report) -> str:
+    """Decode strictly, except that a character cut off at the very end (a truncated file) is dropped."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    text = decoder.decode(data, final=False)
+    if decoder.getstate()[0]:
+        report.warning(len(_split_lines(text)), "truncated",
+                       f"the file ends in the middle of a {encoding} character (cut short?); that character is dropped")
+    return text
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """Tell UTF-32 or UTF-16 without a byte-order mark by where the zero bytes of ASCII characters fall."""
+    n = min(len(data), 4096) // 4 * 4
+    if n < 16:
+        return None
+    zeros = [data[i:n:4].count(0) / (n // 4) for i in range(4)]  # share of zero bytes at each offset mod 4
+    if zeros[2] > 0.9 and zeros[3] > 0.9 and zeros[0] < 0.5:
+        return "utf-32-le"
+    if zeros[0] > 0.9 and zeros[1] > 0.9 and zeros[3] < 0.5:
+        return "utf-32-be"
+    even, odd = (zeros[0] + zeros[2]) / 2, (zeros[1] + zeros[3]) / 2
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _decode_mixed(data: bytes, report: _Report) -> str | None:
+    """Read a UTF-8 file with a few lines in a legacy encoding (pasted from another file or editor),
+    reporting each such line; None when the file is not mostly UTF-8."""
+    lines = data.splitlines(keepends=True)  # CRLF, CR and LF, as _split_lines counts them
+    foreign = []
+    for n, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            foreign.append(n)
+    non_ascii = sum(not line.isascii() for line in lines)
+    if not foreign or len(foreign) > (1 - _MIN_UTF8_SHARE) * non_ascii:
+        return None
+    guess = _guess_legacy(b"".join(lines[n] for n in foreign))
+    encoding = guess[1] if guess else _PREFERRED_LEGACY
+    for n in foreign:
+        lines[n] = lines[n].decode(encoding, errors="replace").encode("utf-8")
+        report.warning(n + 1, "encoding", f"line is not UTF-8 like the rest of the file; read as {encoding}")
+    return b"".join(lines).decode("utf-8")
+
+
+def _guess_legacy(data: bytes) -> tuple[str, str] | None:
+    """Return the text and encoding of the candidate that reads most plausibly: least noise (charset-normalizer's
+    mess ratio plus words mixing scripts), then most like a language, then cp1252 before the others."""
+    candidates = {match.encoding: str(match) for match in charset_normalizer.from_bytes(data)}
     try:
-        return data.decode("utf-8"), "utf-8"
+        # charset-normalizer reads short Western text as cp1250 or even Big5; cp1252 always competes.
+        candidates.setdefault(_PREFERRED_LEGACY, data.decode(_PREFERRED_LEGACY))
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
-    if best is None:
-        raise SubtitleError(f"{path}: cannot tell the text encoding (binary or corrupt file?)", path=path)
-    return str(best), best.encoding
+    if not candidates:
+        return None
+
+    def implausibility(item: tuple[str, str]) -> tuple[float, float, bool]:
+        encoding, text = item
+        sample = text[:20_000]  # enough to judge; keeps a long file quick
+        coherence = max((ratio for _, ratio in coherence_ratio(sample)), default=0.0)
+        return (round(mess_ratio(sample, 1.0) + _mixed_script_share(sample), 3), -round(coherence, 3),
+                encoding != _PREFERRED_LEGACY)
+
+    encoding, text = min(candidates.items(), key=implausibility)
+    return text, encoding
 
 
-def _detect_format(text: str, hint: str | None, path: str) -> str:
+def _mixed_script_share(text: str) -> float:
+    """Return the share of words that mix scripts (Latin letters glued to an ideograph: a wrong decoding)."""
+    words = _WORD.findall(text)
+    if not words:
+        return 0.0
+    return sum(len({_script(ch) for ch in word}) > 1 for word in words) / len(words)
+
+
+def _script(ch: str) -> str:
+    name = unicodedata.name(ch, "?").split(" ", 1)[0]
+    return _SCRIPT_FAMILY.get(name, name)
+
+
+def _drop_nuls(text: str, report: _Report) -> str:
+    """Remove stray NUL characters, reporting their lines; a file with many of them is binary."""
+    count = text.count("\x00")
+    if not count:
+        return text
+    if count > max(_STRAY_NULS, _MAX_NUL_SHARE * len(text)):
+        raise SubtitleError(f"{report.path}: not a subtitle file (binary data)", path=report.path)
+    for n, line in enumerate(_split_lines(text), 1):
+        if "\x00" in line:
+            report.warning(n, "nul", f"{line.count(chr(0))} NUL character(s) removed")
+    return text.replace("\x00", "")
+
+
+def _detect_format(text: str, hint: str | None, path: str, encoding: str) -> str:
     """Guess the format from content with pysubs2's probes; the extension breaks ties."""
     found = [guess for guess in (SubstationFormat.guess_format(text), WebVTTFormat.guess_format(text),
                                  SubripFormat.guess_format(text)) if guess]
     if hint in found:
         return hint
+    # pysubs2 wants a styles section; an [Events] or [Script Info] heading is enough to be ASS/SSA.
+    if re.search(r"^\s*\[(events|script info)\]", text, re.IGNORECASE | re.MULTILINE):
+        if hint in ("ass", "ssa"):
+            return hint
+        return "ssa" if re.search(r"^\s*\[v4 styles\]|^\s*scripttype:\s*v4\.00\s*$", text,
+                                   re.IGNORECASE | re.MULTILINE) else "ass"
     if hint == "vtt" and found == ["srt"]:
         return hint  # a WebVTT file missing its header
     if found:
         return found[0]
-    # pysubs2 needs a styles section or millisecond timestamps to recognise a file.
-    if re.search(r"^\s*\[events\]", text, re.IGNORECASE | re.MULTILINE):
-        return hint if hint in ("ass", "ssa") else "ass"
     if hint in ("srt", "vtt") and "-->" in text:
         return hint
-    raise SubtitleError(f"{path}: not a subtitle file (expected SRT, ASS/SSA or WebVTT)", path=path)
+    read_as = "" if encoding == "utf-8" else f"; read as {encoding}"
+    raise SubtitleError(f"{path}: not a subtitle file (expected SRT, ASS/SSA or WebVTT{read_as})", path=path)
 
 
-def _timing(line: str, fmt: str, n: int, report: _Report) -> str | None:
-    """Return the canonical form of a timing line, or None if it cannot be read."""
+def _timing(line: str, fmt: str, n: int, report: _Report) -> tuple[int, int]:
+    """Read a timing line's start and end in milliseconds; raise _Unreadable if it cannot be read."""
     if "-->" in line:
         left, right = line.split("-->", 1)
         tokens = [left.strip(), (right.split() or [""])[0]]
     else:
         # pysubs2 takes any line with two timestamps as a timing line; so do we.
         tokens = [m.group(0) for m in TIMESTAMP.finditer(line)]
-    stamps = []
-    for token in tokens:
-        match = _LOOSE_TIME.fullmatch(token)
-        if match is None:
-            return None
-        h, m, s, frac = match.groups()
-        clock = f"{int(h or 0):02d}:{int(m):02d}:{int(s):02d}"
-        if fmt == "vtt":
-            if frac is not None and len(frac) < 3:
-                # pysubs2 reads ".50" as 50 ms; we read it as a decimal fraction, as SRT does.
-                report.warning(n, "ambiguous-time",
-                               f"timestamp {token!r} has too few fraction digits; read as {clock}.{frac:0<3}")
-            stamps.append(f"{clock}.{frac or '':0<3}")
-        else:
-            stamps.append(f"{clock},{frac or '000'}")  # pysubs2 reads ',5' as 500 ms
-    return " --> ".join(stamps)
+    start, end = (_stamp_ms(token, fmt, n, report) for token in tokens)
+    return start, end
+
+
+def _stamp_ms(token: str, fmt: str, n: int, report: _Report) -> int:
+    """Read one timestamp: hours optional and unbounded, a decimal fraction (',5' is 500 ms), maybe negative."""
+    match = _LOOSE_TIME.fullmatch(token)
+    if match is None:
+        raise _Unreadable(f"cannot read the timestamp {token!r}" if token else "a timestamp is missing")
+    sign, h, m, s, frac = match.groups()
+    if int(m) > 59 or int(s) > 59:
+        raise _Unreadable(f"timestamp {token!r} has minutes or seconds above 59")
+    frac = frac or ""
+    if fmt == "vtt" and 0 < len(frac) < 3:
+        # pysubs2 reads ".50" as 50 ms; we read it as a decimal fraction, as SRT does.
+        report.warning(n, "ambiguous-time", f"timestamp {token!r} has too few fraction digits; "
+                                            f"read as {int(h or 0):02d}:{int(m):02d}:{int(s):02d}.{frac:0<3}")
+    scale = 10 ** len(frac)
+    ms = (int(frac or 0) * 2000 + scale) // (2 * scale)  # the fraction rounded to the nearest millisecond
+    total = ((int(h or 0) * 60 + int(m)) * 60 + int(s)) * 1000 + ms
+    return -total if sign else total
 
 
 def _is_srt_timing(line: str) -> bool:
@@ -233,12 +375,13 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
             continue
         if _is_srt_timing(line):
             pending = None  # it was this cue's index
-            head = _timing(line, "srt", n, report)
-            if head is None:
-                report.error(n, "unparsable", f"cannot read the timing line {line!r}")
+            try:
+                start, end = _timing(line, "srt", n, report)
+            except _Unreadable as exc:
+                report.error(n, "unparsable", f"cannot read the timing line {_short(line)!r}: {exc}")
                 current, broken = None, True
             else:
-                current, broken = _Block(n, head), False
+                current, broken = _Block(n, start, end), False
                 blocks.append(current)
             previous_blank, previous_timing = False, True
             continue
@@ -246,7 +389,7 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
             number_line, number, at_block_start = pending
             pending = None
             if at_block_start and not blank_after_pending:
-                report.error(n, "unparsable", f"cue {number} has no timing line (found {line!r})")
+                report.error(n, "unparsable", f"cue {_short(number)} has no timing line (found {_short(line)!r})")
                 current, broken = None, True
             else:
                 add_text(number_line, number)
@@ -260,7 +403,7 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
     if pending and not pending[2]:
         add_text(pending[0], pending[1])
     elif pending:
-        report.error(pending[0], "unparsable", f"cue {pending[1]} has no timing line")
+        report.error(pending[0], "unparsable", f"cue {_short(pending[1])} has no timing line")
     return blocks
 
 
@@ -280,16 +423,17 @@ def _scan_vtt(lines: list[str], report: _Report) -> list[_Block]:
         # The timing line comes first, or second after a cue identifier.
         at = next((j for j, (_, line) in enumerate(para[:2]) if "-->" in line), None)
         if at is None:
-            report.error(first_line, "unparsable", f"block has no timing line (found {first!r})")
+            report.error(first_line, "unparsable", f"block has no timing line (found {_short(first)!r})")
             continue
         n, line = para[at]
-        head = _timing(line, "vtt", n, report)
-        if head is None:
-            report.error(n, "unparsable", f"cannot read the timing line {line!r}")
+        try:
+            start, end = _timing(line, "vtt", n, report)
+        except _Unreadable as exc:
+            report.error(n, "unparsable", f"cannot read the timing line {_short(line)!r}: {exc}")
             continue
         text = [t for _, t in para[at + 1:]]
         voice = _VTT_VOICE.search("\n".join(text))
-        blocks.append(_Block(n, head, text, voice.group(1).strip() if voice else None))
+        blocks.append(_Block(n, start, end, text=text, speaker=voice.group(1).strip() if voice else None))
     return blocks
 
 
@@ -329,16 +473,13 @@ def _scan_ass(lines: list[str], fmt: str, report: _Report) -> list[_Block]:
         # Only times, name and text matter here; the rest is rebuilt so pysubs2 cannot trip on it.
         first = "Marked=0" if fmt == "ssa" else "0"
         head = f"Dialogue: {first},{start},{end},Default,{event.get('name', '').strip()},0,0,0,,{event['text']}"
-        blocks.append(_Block(n, head))
+        blocks.append(_Block(n, head=head))
     return blocks
 
 
 def _parse_heads(blocks: list[_Block], fmt: str, report: _Report) -> list[pysubs2.SSAEvent]:
-    """Have pysubs2 read the blocks' headers, one event per block."""
-    if fmt in ("ass", "ssa"):
-        doc = "[Script Info]\n\n[Events]\n" + "\n".join(b.head for b in blocks)
-    else:
-        doc = "\n\n".join(b.head for b in blocks)
+    """Have pysubs2 read the ASS blocks' Dialogue lines, one event per block."""
+    doc = "[Script Info]\n\n[Events]\n" + "\n".join(b.head for b in blocks)
     try:
         events = pysubs2.SSAFile.from_string(doc, format_=fmt).events
     except (pysubs2.Pysubs2Error, ValueError, LookupError, TypeError) as exc:
@@ -352,17 +493,15 @@ def _parse_heads(blocks: list[_Block], fmt: str, report: _Report) -> list[pysubs
 def _make_cues(blocks: list[_Block], fmt: str, report: _Report) -> list[Cue]:
     """Turn blocks into numbered cues, dropping those with bad times or no text."""
     cues: list[Cue] = []
-    for block, event in zip(blocks, _parse_heads(blocks, fmt, report), strict=True):
-        start, end = int(event.start), int(event.end)
+    events = _parse_heads(blocks, fmt, report) if fmt in ("ass", "ssa") else [None] * len(blocks)
+    for block, event in zip(blocks, events, strict=True):
+        start, end = block.start_ms, block.end_ms
         lines, speaker = block.text, block.speaker
-        if fmt in ("ass", "ssa"):
-            fragments = parse_tags(event.text)
-            if any(style.drawing for _, style in fragments):
-                spoken = "".join(text for text, style in fragments if not style.drawing)
-                if not _clean_line(spoken):
-                    continue  # a vector drawing: nothing to say, nothing wrong
-            else:
-                spoken = event.text
+        if event is not None:
+            start, end = int(event.start), int(event.end)
+            spoken, drew = _outside_drawings(event.text)
+            if drew and not _clean_line(spoken):
+                continue  # a vector drawing: nothing to say, nothing wrong
             lines, speaker = [spoken], event.name.strip() or None
         if start < 0:
             report.warning(block.line, "negative-time", f"start {_show(start)} is before zero; using 0")
@@ -374,8 +513,44 @@ def _make_cues(blocks: list[_Block], fmt: str, report: _Report) -> list[Cue]:
         if not text:
             report.warning(block.line, "empty-text", "cue has no text to speak")
             continue
+        if not any(ch.isalnum() for ch in text):
+            report.warning(block.line, "no-words", f"cue has no words to speak ({_short(text)!r})")
+            continue
+        if len(text) > MAX_CUE_CHARS:
+            report.error(block.line, "too-long", f"cue text is {len(text)} characters long; a line to dub is at "
+                                                 f"most {MAX_CUE_CHARS} (split it into shorter cues)")
+            continue
+        if start >= _DAY_MS:
+            report.warning(block.line, "late-time", f"cue starts after 24 hours, at {_show(start)}; "
+                                                    "is the timestamp right?")
         cues.append(Cue(len(cues) + 1, start, end, text, speaker or prefix_speaker, block.line))
     return cues
+
+
+def _outside_drawings(text: str) -> tuple[str, bool]:
+    """Drop the vector drawings from an ASS event's text (between {\\p1} and {\\p0}); say whether it had any.
+
+    pysubs2's parse_tags does this too, but in time quadratic in the number of override blocks.
+    """
+    kept: list[str] = []
+    drawing = drew = False
+    at = 0
+    for block in _OVERRIDE.finditer(text):
+        if not drawing:
+            kept.append(text[at:block.start()])
+        kept.append(block.group())  # override blocks are stripped later, like any others
+        for scale in _DRAWING.findall(block.group()):
+            drawing = int(scale) > 0
+            drew = drew or drawing
+        at = block.end()
+    if not drawing:
+        kept.append(text[at:])
+    return "".join(kept), drew
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """Shorten text quoted in a message (a garbage line may be thousands of characters long)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _clean_line(line: str, unescape: bool = False) -> str:

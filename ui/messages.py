@@ -8,6 +8,7 @@ from dubber.errors import (
     EngineUnavailable,
     FitError,
     MediaError,
+    OutputError,
     ProcessError,
     SubtitleError,
     SynthesisError,
@@ -21,6 +22,7 @@ from dubber.errors import (
 TITLES: list[tuple[type[BaseException], str]] = [
     (SubtitleError, "The subtitles cannot be read"),
     (MediaError, "The media file cannot be used"),
+    (OutputError, "The output cannot be written"),
     (ProcessError, "ffmpeg failed"),
     (EngineUnavailable, "The engine is not available"),
     (UnknownEngine, "No such engine"),

@@ -15,7 +15,7 @@ from dubber.session import OK, PENDING, STALE, Session
 
 def take(seed: int, text: str, target_ms: int, error_ms: int = 3, voice: str = "a") -> TakeRecord:
     return TakeRecord(seed=seed, engine="tone", voice=voice, status="ok", error_ms=error_ms,
-                      speech_ms=target_ms + error_ms, audio=f"p.takes/{seed}.wav", text=text,
+                      speech_ms=target_ms + error_ms, audio=f"v.takes/{seed}.wav", text=text,
                       target_ms=target_ms, sample_rate=24000, lead=720)
 
 
