@@ -56,7 +56,12 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float | None:
 
 def true_peak_dbtp(samples: np.ndarray, rate: int) -> float | None:
     """The true peak in dBTP: the largest magnitude after 4× oversampling; None for silence."""
-    peak = float(np.max(_oversampled_peaks(_frames(samples), rate), initial=0.0))
+    return _dbtp(_oversampled_peaks(_frames(samples), rate))
+
+
+def _dbtp(peaks: np.ndarray) -> float | None:
+    """The largest of per-sample true peaks, in dBTP; None for silence."""
+    peak = float(np.max(peaks, initial=0.0))
     return float(20 * np.log10(peak)) if peak > 0 else None
 
 
@@ -85,23 +90,31 @@ def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db
         return gain, LoudnessResult(target_lufs, None, None, before_peak, before_peak, 0.0, False)
     gain_db = float(target_lufs - before)
     gain *= db_to_gain(gain_db)
+    # `out` and its per-sample true peaks always follow `gain`: each is computed once per change.
+    out = data * gain[:, None]
+    peaks = _oversampled_peaks(out, rate)
     limited = False
     for _ in range(PASSES):
-        if (true_peak_dbtp(data * gain[:, None], rate) or -np.inf) <= ceiling_dbtp + 0.01:
+        if (_dbtp(peaks) or -np.inf) <= ceiling_dbtp + 0.01:
             break
         limited = True
-        gain *= _limiter_gain(data * gain[:, None], rate, ceiling_dbtp)
-        now = integrated_lufs(data * gain[:, None], rate)
+        gain *= _limiter_gain(peaks, rate, ceiling_dbtp)
+        out = data * gain[:, None]
+        now = integrated_lufs(out, rate)
+        if now is not None and abs(now - target_lufs) >= 0.1:
+            make_up = float(target_lufs - now)
+            gain_db += make_up
+            gain *= db_to_gain(make_up)
+            out = data * gain[:, None]
+        peaks = _oversampled_peaks(out, rate)
         if now is None or abs(now - target_lufs) < 0.1:
             break
-        make_up = float(target_lufs - now)
-        gain_db += make_up
-        gain *= db_to_gain(make_up)
-    if limited and (true_peak_dbtp(data * gain[:, None], rate) or -np.inf) > ceiling_dbtp + 0.01:
-        gain *= _limiter_gain(data * gain[:, None], rate, ceiling_dbtp)  # the ceiling wins over the last fraction of a LU
-    out = data * gain[:, None]
-    result = LoudnessResult(target_lufs, before, integrated_lufs(out, rate), before_peak, true_peak_dbtp(out, rate),
-                            gain_db, limited)
+    if limited and (_dbtp(peaks) or -np.inf) > ceiling_dbtp + 0.01:
+        gain *= _limiter_gain(peaks, rate, ceiling_dbtp)  # the ceiling wins over the last fraction of a LU
+        out = data * gain[:, None]
+        peaks = _oversampled_peaks(out, rate)
+    result = LoudnessResult(target_lufs, before, integrated_lufs(out, rate), before_peak, _dbtp(peaks), gain_db,
+                            limited)
     return gain, result
 
 
@@ -130,12 +143,12 @@ def _oversampled_peaks(data: np.ndarray, rate: int) -> np.ndarray:
     return out
 
 
-def _limiter_gain(data: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
-    """A look-ahead peak limiter's gain ([n]): it falls before a peak arrives and recovers after it."""
+def _limiter_gain(peaks: np.ndarray, rate: int, ceiling_dbtp: float) -> np.ndarray:
+    """A look-ahead peak limiter's gain ([n]) for a track's per-sample true peaks: it falls before a
+    peak arrives and recovers after it."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
     ceiling = db_to_gain(ceiling_dbtp) * 0.995  # a hair under, for the interpolation error of the estimate
-    peaks = _oversampled_peaks(data, rate)
     needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     ahead = max(int(rate * LOOKAHEAD_MS / 1000), 1)
     # Hold each reduction over the look-ahead window on both sides, then smooth: the gain reaches its
