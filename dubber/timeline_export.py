@@ -35,13 +35,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from dubber.errors import MediaError, UsageError
+from dubber.errors import MediaError, OutputError, UsageError
+from dubber.files import write_atomically
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -336,17 +336,9 @@ def _edls(otio: Any, timeline: Any, target: Path) -> list[tuple[Path, str]]:
 
 
 def _write_text(target: Path, text: str) -> None:
-    """Write beside `target` and rename in place, so an editor never opens a half-written file."""
-    partial = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.partial{target.suffix}")
+    """Write a timeline file whole or not at all; a failure is a MediaError naming it."""
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(partial, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(partial, target)
-    except OSError as exc:
-        raise MediaError(f"cannot write timeline {str(target)!r}: {exc.strerror or exc}", path=str(target)) from exc
-    finally:
-        try:
-            partial.unlink(missing_ok=True)
-        except OSError:
-            pass  # the folder itself is unusable; the error above says so
+        write_atomically(target, text)
+    except OutputError as exc:
+        reason = getattr(exc.__cause__, "strerror", None) or exc
+        raise MediaError(f"cannot write timeline {str(target)!r}: {reason}", path=str(target)) from exc
