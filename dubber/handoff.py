@@ -35,11 +35,16 @@ def parse_exports(text: str) -> tuple[str, ...]:
     return tuple(kind for kind in EXPORT_KINDS if kind in asked)
 
 
+def stems_folder(output: Path) -> Path:
+    """The folder of stems and line WAVs beside `output`: `film.dub.mp4` -> `film.dub.stems`."""
+    output = Path(output)
+    return output.with_name(f"{output.stem}.stems")
+
+
 def export_paths(output: Path, kinds: tuple[str, ...]) -> dict[str, Path]:
     """Where each export goes: beside `output`, named after it."""
     output = Path(output)
-    return {kind: output.with_name(f"{output.stem}.stems") if kind == "stems" else output.with_suffix(f".{kind}")
-            for kind in kinds}
+    return {kind: stems_folder(output) if kind == "stems" else output.with_suffix(f".{kind}") for kind in kinds}
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Handoff:
     """What every hand-off file is made from: the placed takes, the mix, the measured lines."""
 
     timeline: Timeline
+    stem: np.ndarray  # the timeline rendered once: the dialogue before the mix's gain
     mixdown: Mixdown
     original: np.ndarray | None
     lines: list[LineReport]
@@ -66,13 +72,14 @@ class Handoff:
                 for line in self.lines]
 
 
-def write_handoff(handoff: Handoff, paths: dict[str, Path]) -> list[Path]:
-    """Write each export in `paths` (kind -> path) and return every file written."""
+def write_handoff(handoff: Handoff, output: Path, kinds: tuple[str, ...]) -> list[Path]:
+    """Write each export of `kinds` beside `output` and return every file written."""
+    paths = export_paths(output, kinds)
     written: list[Path] = []
     clips = None
     if "stems" in paths:
         files, clips = write_stems(paths["stems"], handoff.timeline, handoff.speakers, handoff.mixdown,
-                                   handoff.original)
+                                   handoff.original, handoff.stem)
         written += files
     for kind in SUBTITLE_KINDS:
         if kind in paths:
@@ -80,16 +87,11 @@ def write_handoff(handoff: Handoff, paths: dict[str, Path]) -> list[Path]:
     timelines = [kind for kind in TIMELINE_KINDS if kind in paths]
     if timelines:
         if clips is None:  # the timelines' clips need their WAVs even without the stems
-            folder = _stems_folder(paths)
-            clips = write_line_clips(folder / LINES_FOLDER, handoff.timeline, handoff.speakers, handoff.mixdown)
+            clips = write_line_clips(stems_folder(output) / LINES_FOLDER, handoff.timeline, handoff.speakers,
+                                     handoff.mixdown)
             written += [clip.path for clip in clips]
         written += _write_timelines(handoff, clips, {kind: paths[kind] for kind in timelines})
     return written
-
-
-def _stems_folder(paths: dict[str, Path]) -> Path:
-    some = next(iter(paths.values()))
-    return paths.get("stems") or some.with_name(f"{some.stem}.stems")
 
 
 def _write_timelines(handoff: Handoff, clips: list[LineClip], paths: dict[str, Path]) -> list[Path]:

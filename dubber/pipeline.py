@@ -28,6 +28,7 @@ from dubber.project import (
     LineEntry,
     Project,
     TakeRecord,
+    lines_for,
     load_project,
     project_path_for,
     references_folder,
@@ -145,8 +146,7 @@ def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: 
     """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
     if previous is None or project_path is None:
         return None
-    if (previous.start_ms, previous.end_ms, previous.text, previous.speaker) != \
-            (cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED):
+    if not previous.is_cue(cue):
         return None
     if previous.engine or previous.voice or previous.emotion or previous.take is None:
         return None  # the panel changed this line: this run's settings do not describe it
@@ -229,18 +229,28 @@ def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[Li
     """
     clips = []
     for (_, fit), entry in zip(fitted, entries):
-        take = entry.take
         if fit is not None:
             clips.append(Clip(entry.index, entry.start_ms, fit.samples, fit.sample_rate, fit.speech.start))
-        elif take is not None and take.audio and project_path is not None:
-            path = project_path.parent / take.audio
-            if take.lead is None or take.sample_rate is None:  # a take from before onsets were recorded
-                samples, take_rate = media.read_wav(path)
-                clips.append(stored_clip(entry, as_mono(samples), take_rate))
-            else:
-                clips.append(Clip(entry.index, entry.start_ms, None, take.sample_rate, take.lead, path,
-                                  media.audio_frames(path)))
+        elif project_path is not None:
+            clip = lazy_clip(entry, project_path.parent)
+            if clip is None and entry.take is not None and entry.take.audio:  # from before onsets were recorded
+                samples, take_rate = media.read_wav(project_path.parent / entry.take.audio)
+                clip = stored_clip(entry, as_mono(samples), take_rate)
+            if clip is not None:
+                clips.append(clip)
     return place_clips(clips, length, rate)
+
+
+def lazy_clip(entry: LineEntry, folder: Path) -> Clip | None:
+    """A line's chosen take as it lies in the project `folder`, read only while a timeline renders it.
+
+    None when the line has no take audio, or its take predates recorded onsets (it must be measured).
+    """
+    take = entry.take
+    if take is None or not take.audio or take.lead is None or take.sample_rate is None:
+        return None
+    path = folder / take.audio
+    return Clip(entry.index, entry.start_ms, None, take.sample_rate, take.lead, path, media.audio_frames(path))
 
 
 def stored_clip(entry: LineEntry, samples: np.ndarray, rate: int) -> Clip:
@@ -287,23 +297,23 @@ def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict
 def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, keep_original: bool,
                   stem_path: str | Path | None = None) -> list[Path]:
     """Write the dubbed video (with its audio tracks), the stem and the hand-off files asked for."""
-    timeline, mixdown, rate = handoff.timeline, handoff.mixdown, handoff.timeline.sample_rate
+    mixdown, rate = handoff.mixdown, handoff.timeline.sample_rate
     written: list[Path] = []
     if out_path is not None:
         with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
             wav = media.write_wav(Path(tmp) / "dub.wav", mixdown.track, rate)
             extra = []
             if options.dialogue_track:
-                dialogue = media.write_wav(Path(tmp) / "dialogue.wav", mixdown.scaled(timeline.render()), rate)
+                dialogue = media.write_wav(Path(tmp) / "dialogue.wav", mixdown.scaled(handoff.stem), rate)
                 extra.append(media.AudioTrack(dialogue, options.lang, "Dub dialogue"))
             written.append(media.mux(handoff.video, wav, out_path, dub_lang=options.lang, keep_original=keep_original,
                                      original_lang=options.original_lang, extra_tracks=extra))
     if stem_path is not None:
-        written.append(media.write_wav(stem_path, timeline.render(), rate))
+        written.append(media.write_wav(stem_path, handoff.stem, rate))
     if options.exports:
         if out_path is None:
             raise UsageError("exports are written beside the output video; give one")
-        written += write_handoff(handoff, export_paths(out_path, options.exports))
+        written += write_handoff(handoff, out_path, options.exports)
     return written
 
 
@@ -348,7 +358,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     measure_lines(lines, timeline, stem)
     mixdown = mix(stem, original, timeline.spans(), rate, mode=options.mix, ducking=options.ducking)
     loudness = finish_track(mixdown, rate, options.loudness)
-    handoff = Handoff(timeline, mixdown, original, lines, video, info, options.lang)
+    handoff = Handoff(timeline, stem, mixdown, original, lines, video, info, options.lang)
     written = write_outputs(handoff, out_path, options, options.keep_original and has_audio, stem_path)
 
     audio_ms = sum(line.target_ms for line in lines)
@@ -405,13 +415,7 @@ def _previous_lines(project_path: Path, video: Path, options: DubOptions,
 def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
                   done: dict[int, LineEntry]) -> Callable[[LineEntry], None]:
     """Save the project as each line is finished; lines not reached yet keep what they had."""
-    lines: dict[int, LineEntry] = {}
-    for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
-        previous = done.get(cue.index)
-        same = previous is not None and (previous.start_ms, previous.end_ms, previous.text, previous.speaker) == \
-            (cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
-        lines[cue.index] = previous if same else LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text,
-                                                           cue.speaker or UNNAMED)
+    lines = {line.index: line for line in lines_for(cues, done)}
 
     def checkpoint(entry: LineEntry) -> None:
         lines[entry.index] = entry

@@ -23,8 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from dubber.cue import Cue
 from dubber.errors import UsageError
 from dubber.plugin.engine import Emotion
+from dubber.speakers import UNNAMED
 
 SCHEMA_NAME = "dubber.project"
 VERSION = 2
@@ -100,6 +102,11 @@ class LineEntry:
     def duration_ms(self) -> int:
         return self.end_ms - self.start_ms
 
+    def is_cue(self, cue: Cue) -> bool:
+        """Whether this line is `cue` as it stands now: the same times, words and speaker."""
+        return (self.start_ms, self.end_ms, self.text, self.speaker) == \
+            (cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+
     @property
     def take(self) -> TakeRecord | None:
         """The chosen take, or None before the line is rendered."""
@@ -163,6 +170,17 @@ def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:
         version += 1
     data["schema"] = SCHEMA
     return data
+
+
+def lines_for(cues: list[Cue], previous: dict[int, LineEntry]) -> list[LineEntry]:
+    """A line per cue, in time order: the previous line of that cue where it is unchanged (takes and
+    settings kept), a new line without takes otherwise."""
+    lines = []
+    for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
+        line = previous.get(cue.index)
+        lines.append(line if line is not None and line.is_cue(cue) else
+                     LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED))
+    return lines
 
 
 def emotion_to_dict(emotion: Emotion | None) -> dict[str, Any] | None:

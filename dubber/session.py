@@ -35,6 +35,7 @@ from dubber.pipeline import (
     finish_track,
     line_report,
     measure_lines,
+    lazy_clip,
     render_take,
     stored_clip,
     timeline_length,
@@ -46,13 +47,14 @@ from dubber.project import (
     SpeakerEntry,
     TakeRecord,
     emotion_from_dict,
+    lines_for,
     load_project,
     project_path_for,
     references_folder,
     save_project,
 )
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
-from dubber.speakers import UNNAMED, assign_speakers
+from dubber.speakers import assign_speakers
 from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
 from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
@@ -157,7 +159,7 @@ class Session:
                              + "; ".join(str(d) for d in loaded.errors()[:3]))
         cues = assign_speakers(loaded.cues, options.speakers if options else None)
         project.subtitles = str(Path(subtitles).absolute())
-        project.lines = _merge_lines(project.lines, cues)
+        project.lines = lines_for(cues, {line.index: line for line in project.lines})
         session = cls(project, path, options, loaded.diagnostics)
         session.save()
         return session
@@ -308,16 +310,6 @@ class Session:
         samples, rate = self.take_audio(take)
         return stored_clip(line, samples, rate)
 
-    def stored_clip(self, line: LineEntry) -> Clip | None:
-        """The chosen take of a line as it lies on disk, read only while a timeline renders it."""
-        take = line.take
-        if take is None or not take.audio:
-            return None
-        if take.lead is None or take.sample_rate is None:
-            return self.clip(line)  # a take from before onsets were recorded: measured once, in memory
-        path = self.path.parent / take.audio
-        return Clip(line.index, line.start_ms, None, take.sample_rate, take.lead, path, media.audio_frames(path))
-
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's
         loudness target, if any), exactly as export writes them."""
@@ -331,7 +323,9 @@ class Session:
         cached = self._mix
         if cached is not None and cached[0] == key:
             return cached[1]
-        clips = [c for c in (self.stored_clip(line) for line in self.project.lines) if c is not None]
+        # From disk, read while rendering; a take from before onsets were recorded is measured once.
+        clips = [c for c in (lazy_clip(line, self.path.parent) or self.clip(line) for line in self.project.lines)
+                 if c is not None]
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
         mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)
@@ -360,7 +354,8 @@ class Session:
         rendered = [line for line in self.project.lines if line.take is not None]
         reports = [line_report(line) for line in rendered]
         measure_lines(reports, timeline, stem)  # on the very placements that were mixed
-        handoff = Handoff(timeline, mixdown, self.original, reports, self.video, self.info, self.project.lang)
+        handoff = Handoff(timeline, stem, mixdown, self.original, reports, self.video, self.info,
+                          self.project.lang)
         options = replace(self.options, mix=mode or self.options.mix)
         keep = self.options.keep_original and self.original is not None
         written = write_outputs(handoff, Path(output) if output is not None else None, options, keep, stem_path)
@@ -386,17 +381,3 @@ class Session:
             write_json_atomic(report_path, report)
             written.append(Path(report_path))
         return ExportResult(reports, summary, written)
-
-
-def _merge_lines(old: list[LineEntry], cues: list[Cue]) -> list[LineEntry]:
-    """New lines for `cues`, keeping the takes and settings of every line that did not change."""
-    kept = {(line.index, line.start_ms, line.end_ms, line.text): line for line in old}
-    lines = []
-    for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
-        speaker = cue.speaker or UNNAMED
-        previous = kept.get((cue.index, cue.start_ms, cue.end_ms, cue.text))
-        if previous is not None and previous.speaker == speaker:
-            lines.append(previous)
-        else:
-            lines.append(LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, speaker))
-    return lines

@@ -70,15 +70,20 @@ def write_line_clips(folder: Path, timeline: Timeline, speakers: dict[int, str],
 
 
 def write_stems(folder: Path, timeline: Timeline, speakers: dict[int, str], mixdown: Mixdown,
-                original: np.ndarray | None) -> tuple[list[Path], list[LineClip]]:
-    """Write the dialogue stem, one stem per speaker, the background (the original as mixed), and the lines."""
+                original: np.ndarray | None, stem: np.ndarray | None = None) -> tuple[list[Path], list[LineClip]]:
+    """Write the dialogue stem, one stem per speaker, the background (the original as mixed), and the lines.
+
+    `stem` is the timeline already rendered, when the caller has it (rendering reads every take).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     rate = timeline.sample_rate
-    written = [media.write_wav(folder / DIALOGUE, mixdown.scaled(timeline.render()), rate)]
-    for speaker, file_name in speaker_file_names(set(speakers.values())).items():
+    stem = timeline.render() if stem is None else stem
+    written = [media.write_wav(folder / DIALOGUE, mixdown.scaled(stem), rate)]
+    names = speaker_file_names(set(speakers.values()))
+    for speaker, file_name in names.items():
         keys = {key for key, name in speakers.items() if name == speaker}
-        written.append(media.write_wav(folder / SPEAKERS_FOLDER / file_name,
-                                       mixdown.scaled(timeline.render(keys=keys)), rate))
+        alone = stem if len(names) == 1 else timeline.render(keys=keys)  # one speaker: the dialogue itself
+        written.append(media.write_wav(folder / SPEAKERS_FOLDER / file_name, mixdown.scaled(alone), rate))
     if original is not None and mixdown.original_gain is not None:
         channels = mixdown.track.shape[1]
         n = min(original.shape[0], timeline.length)
