@@ -355,6 +355,7 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
     blank_after_pending = False
     previous_blank = True
     previous_timing = False
+    opener: tuple[int, str] | None = None  # a text line that opened a block: a bad index if timing follows
 
     def add_text(n: int, text: str) -> None:
         nonlocal broken
@@ -375,6 +376,10 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
             continue
         if _is_srt_timing(line):
             pending = None  # it was this cue's index
+            if opener is not None and current is not None and current.text and current.text[-1] == opener[1]:
+                current.text.pop()  # not the last cue's words: this cue's index, misspelt
+                report.warning(opener[0], "bad-index", f"cue number {_short(opener[1])!r} is not a number")
+            opener = None
             try:
                 start, end = _timing(line, "srt", n, report)
             except _Unreadable as exc:
@@ -395,10 +400,13 @@ def _scan_srt(lines: list[str], report: _Report) -> list[_Block]:
                 add_text(number_line, number)
                 if blank_after_pending:
                     add_text(number_line, "")
+        opener = None
         if line.isdigit() and not previous_timing:
             pending, blank_after_pending = (n, line, previous_blank), False
         else:
             add_text(n, line)
+            if previous_blank and not previous_timing:
+                opener = (n, line)
         previous_blank, previous_timing = False, False
     if pending and not pending[2]:
         add_text(pending[0], pending[1])

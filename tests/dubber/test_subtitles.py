@@ -476,3 +476,25 @@ def test_save_srt_round_trips(tmp_path):
     assert [(c.start_ms, c.end_ms, c.text) for c in loaded.cues] == [
         (800, 3195, "Good morning."), (3895, 5766, "The boats leave at nine.")]
     assert loaded.diagnostics == []
+
+
+def test_a_misspelt_cue_number_is_not_spoken_as_the_last_cues_words(tmp_path):
+    from dubber.subtitles import load_subtitles
+
+    path = tmp_path / "misnumbered.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nThe boats leave at nine.\n\n"
+                    "xx\n00:00:03,000 --> 00:00:04,000\nThen we should hurry.\n", encoding="utf-8")
+    loaded = load_subtitles(path)
+    assert [(c.start_ms, c.text) for c in loaded.cues] == [(1000, "The boats leave at nine."),
+                                                           (3000, "Then we should hurry.")]
+    assert [(d.line, d.severity, d.code) for d in loaded.diagnostics] == [(5, "warning", "bad-index")]
+    assert "xx" in loaded.diagnostics[0].message and str(path) in str(loaded.diagnostics[0])
+
+
+def test_text_after_a_blank_line_inside_a_cue_is_still_its_text(tmp_path):
+    from dubber.subtitles import load_subtitles
+
+    path = tmp_path / "blank.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nThe boats\n\nleave at nine.\n\n"
+                    "2\n00:00:03,000 --> 00:00:04,000\nThen we should hurry.\n", encoding="utf-8")
+    assert [c.text for c in load_subtitles(path).cues] == ["The boats leave at nine.", "Then we should hurry."]
