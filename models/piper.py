@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,6 +13,8 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
+from dubber.normalize import normalize
+from dubber.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
 
 if TYPE_CHECKING:
@@ -87,6 +90,7 @@ class PiperEngine(Engine):
         duration_control=DURATION_NATIVE_FRAMES,
         duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),
+        pronunciation=FORM_MARKUP,
     )
 
     def __init__(self) -> None:
@@ -164,8 +168,27 @@ class PiperEngine(Engine):
         return self._take(text, sentences, chunks, frames.astype(np.int32), voice, seed, 1.0)
 
     def _sentences(self, model: _Model, text: str) -> list[list[str]]:
-        """Return the phonemes of each sentence of `text`; raise when there are none."""
-        sentences = [ph for ph in model.voice.phonemize(text) if ph]
+        """Return the phonemes of each sentence of `text`; raise when there are none.
+
+        `{word|IPA}` overrides (dubber.pronunciation) go in as their IPA; the rest is spelt out
+        (dubber.normalize: numbers, money, dates, units) and goes through espeak-ng.
+        """
+        sentences: list[list[str]] = [[]]
+        for piece in parse(text):
+            if isinstance(piece, Phonetic):
+                known = model.voice.config.phoneme_id_map
+                phones = [ph for ph in unicodedata.normalize("NFD", piece.ipa) if ph in known and not ph.isspace()]
+                _continue_sentence(sentences[-1], phones)
+                continue
+            run = piece.chars if isinstance(piece, Pinyin) else normalize(piece, "en")
+            mark = run.lstrip()[:1]
+            if sentences[-1] and mark in ",;:" and mark in model.voice.config.phoneme_id_map:
+                sentences[-1].append(mark)  # espeak drops a mark that opens its input: keep the pause
+            spoken = [ph for ph in model.voice.phonemize(run) if ph] if run.strip() else []
+            if spoken:
+                _continue_sentence(sentences[-1], spoken[0])
+                sentences.extend(spoken[1:])
+        sentences = [sentence for sentence in sentences if sentence]
         if not sentences:
             raise SynthesisError(f"piper found no phonemes in {text!r}", engine=self.name, text=text)
         return sentences
@@ -237,6 +260,13 @@ def _load_model() -> _Model:
     natural = _Graph.open(graph)
     return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
                   timing=_Graph.open(timing), frames=_Graph.open(frames))
+
+
+def _continue_sentence(sentence: list[str], phones: list[str]) -> None:
+    """Append a word's phonemes to the sentence being built, a space between words."""
+    if sentence and phones and sentence[-1] != " " and phones[0] != " ":
+        sentence.append(" ")
+    sentence.extend(phones)
 
 
 def _drop_outputs(model: Any, dropped: list[str], n_noise: int) -> None:

@@ -68,6 +68,7 @@ class CosyVoiceEngine(ServedEngine):
     def __init__(self, url: str = DEFAULT_URL, timeout_ms: int = 120000, allow_remote: bool = False,
                  version: int = 2) -> None:
         self.version = check_version(version, self.name)
+        self.capabilities = pronunciation_for(type(self).capabilities, self.version)  # type: ignore[misc]
         if timeout_ms <= 0:
             raise UsageError(f"timeout must be positive, got {timeout_ms} ms", engine=self.name)
         from dubber.config import server_url
@@ -156,6 +157,15 @@ class CosyVoiceEngine(ServedEngine):
 
             samples = resample(samples, int(rate), SAMPLE_RATE)
         return samples
+
+
+def pronunciation_for(capabilities: Capabilities, version: int | None) -> Capabilities:
+    """CosyVoice3 reads pinyin tags ('[h][ào]' in place of a character); version 2 would speak the brackets."""
+    from dataclasses import replace
+
+    from dubber.pronunciation import FORM_COSYVOICE
+
+    return replace(capabilities, pronunciation=FORM_COSYVOICE) if version == 3 else capabilities
 
 
 def check_version(version: object, engine: str) -> int:

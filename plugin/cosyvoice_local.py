@@ -55,7 +55,7 @@ from typing import Any
 import numpy as np
 
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UsageError
-from dubber.plugin.cosyvoice import LANGUAGES, SAMPLE_RATE, check_version, cosyvoice_request
+from dubber.plugin.cosyvoice import LANGUAGES, SAMPLE_RATE, check_version, cosyvoice_request, pronunciation_for
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
 from dubber.plugin.weights_only import weights_only_loads
 
@@ -109,6 +109,7 @@ class CosyVoiceLocalEngine(Engine):
                  load_jit: bool = False, load_trt: bool = False, load_vllm: bool = False) -> None:
         self.model_dir = Path(model_dir).expanduser()
         self.version = None if version is None else check_version(version, self.name)
+        self.capabilities = pronunciation_for(type(self).capabilities, self.version)  # type: ignore[misc]
         flags = {"fp16": fp16, "load_jit": load_jit, "load_trt": load_trt, "load_vllm": load_vllm}
         for key, value in flags.items():
             if not isinstance(value, bool):

@@ -31,6 +31,10 @@ class Capabilities:
     duration_step_samples: int = 0  # smallest duration step, in output samples (0: continuous)
     rate_range: tuple[float, float] = (0.5, 2.0)  # speaking-rate multipliers the engine accepts
     needs_gpu: bool = False
+    # How it takes pronunciation markup (dubber.pronunciation FORM_*): "markup" reads dubber's own
+    # (it speaks phonemes), "cosyvoice" / "indextts" take pinyin in their convention, "" words only.
+    pronunciation: str = ""
+    max_text_chars: int = 0  # longest text one request takes, in characters without markup (0: no limit)
 
     @property
     def accepted_emotions(self) -> tuple[str, ...]:
@@ -53,6 +57,8 @@ class Capabilities:
             "duration_step_ms": step_ms,
             "rate_range": list(self.rate_range),
             "needs_gpu": self.needs_gpu,
+            "pronunciation": self.pronunciation,
+            "max_text_chars": self.max_text_chars,
         }
 
 

@@ -111,6 +111,7 @@ class F5TtsEngine(Engine):
         duration_step_samples=HOP_SAMPLES,
         rate_range=(0.5, 2.0),
         needs_gpu=True,
+        max_text_chars=60,  # reference + line must fit MAX_TOTAL_S (30 s); ~12 s of reference leaves ~60 characters
     )
 
     def __init__(self, ckpt_path: str | Path, vocoder_dir: str | Path, model: str = DEFAULT_MODEL,

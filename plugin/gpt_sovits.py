@@ -55,6 +55,7 @@ class GptSovitsEngine(ServedEngine):
         duration_control=DURATION_RATE,
         rate_range=(0.6, 1.65),  # the speed slider's range in GPT-SoVITS's own web UI
         needs_gpu=True,
+        max_text_chars=60,  # one fragment per line (cut0); its decoder stops at 30 s, its own cutters use 50-60
     )
 
     def __init__(self, url: str = DEFAULT_URL, timeout_ms: int = DEFAULT_TIMEOUT_MS,

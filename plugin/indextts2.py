@@ -61,6 +61,7 @@ import numpy as np
 
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.pronunciation import FORM_INDEXTTS
 from dubber.plugin.weights_only import weights_only_loads
 
 SAMPLE_RATE = 22050
@@ -114,6 +115,8 @@ class IndexTts2Engine(Engine):
         duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),  # duration_factor 2.0-0.5, the range 2.5 documents
         needs_gpu=True,
+        max_text_chars=100,  # one segment per line; the GPT stops at max_mel_tokens (~30 s): 100 Han ~ 22 s
+        pronunciation=FORM_INDEXTTS,  # its text normaliser reads 'XUAN4' in place of a character
     )
 
     def __init__(self, model_dir: str | os.PathLike[str], cfg_path: str | os.PathLike[str] | None = None,

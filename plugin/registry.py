@@ -71,7 +71,7 @@ def engine_for_language(lang: str) -> str:
     Only engines with voices of their own qualify: a cloning engine needs a reference clip, so the
     user names it (--engine) along with the clip.
     """
-    preference = {"en": ["piper", "kokoro"], "ja": ["kokoro"]}
+    preference = {"en": ["piper", "kokoro"], "ja": ["kokoro"], "zh": ["kokoro"]}  # zh: bench/mandarin.py
     names = preference.get(lang, []) + sorted(entries())
     cloners = []
     for name in names:

@@ -46,6 +46,7 @@ from dubber.pipeline import DubOptions
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion
 from dubber.preview import preview_window, write_preview
+from dubber.pronunciation import plain
 from dubber.project import SUFFIX, LineEntry, TakeRecord, emotion_to_dict, project_path_for
 from dubber.session import OFF, OK, PENDING, STALE, Session
 from dubber.ui.commands import EditCommand
@@ -440,7 +441,8 @@ class MainWindow(QMainWindow):
     @staticmethod
     def _take_label(k: int, take: TakeRecord, line: LineEntry) -> str:
         error = f"{take.error_ms:+d} ms" if take.error_ms is not None else take.reason or take.status
-        text = "" if not take.text or take.text == line.text else f" · “{take.text[:30]}”"
+        # A take records the words as spoken (dictionary markup in); the words shown are without markup.
+        text = "" if not take.text or plain(take.text) == plain(line.text) else f" · “{plain(take.text)[:30]}”"
         mark = "▶ " if k == line.chosen else "   "
         return f"{mark}{k + 1}. seed {take.seed} · {take.engine} {take.voice} · {take.status} · {error}{text}"
 

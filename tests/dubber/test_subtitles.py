@@ -498,3 +498,21 @@ def test_text_after_a_blank_line_inside_a_cue_is_still_its_text(tmp_path):
     path.write_text("1\n00:00:01,000 --> 00:00:02,000\nThe boats\n\nleave at nine.\n\n"
                     "2\n00:00:03,000 --> 00:00:04,000\nThen we should hurry.\n", encoding="utf-8")
     assert [c.text for c in load_subtitles(path).cues] == ["The boats leave at nine.", "Then we should hurry."]
+
+
+# Pronunciation markup (dubber.pronunciation) survives loading
+
+
+def test_phonetic_override_survives_srt_and_ass_while_overrides_and_comments_go(tmp_path):
+    assert one_srt(tmp_path, "<i>I say</i> {tomato|təˈmɑːtoʊ}.").text == "I say {tomato|təˈmɑːtoʊ}."
+    raw = "{\\i1}I say{\\i0} {a comment} {tomato|təˈmɑːtoʊ} {\\fnA|B}now"
+    assert [c.text for c in load_subtitles(ass(tmp_path, dialogue(raw))).cues] == ["I say {tomato|təˈmɑːtoʊ} now"]
+
+
+def test_pinyin_tags_survive_and_a_bad_one_is_a_warning_naming_the_line(tmp_path):
+    path = write(tmp_path, "zh.srt", "1\n00:00:01,000 --> 00:00:02,000\n她的爱好[h][ào]\n\n"
+                                     "2\n00:00:03,000 --> 00:00:04,000\n他很好[hoa4]\n")
+    load = load_subtitles(path)
+    assert [c.text for c in load.cues] == ["她的爱好[h][ào]", "他很好[hoa4]"]
+    assert codes(load) == [(6, "bad-markup")]
+    assert "[hoa4] is not a pinyin syllable" in load.diagnostics[0].message

@@ -20,7 +20,7 @@ NATURAL = np.array([3, 2, 3, 0, 6, 5, 3, 2, 0, 7, 3, 2, 3, 8])
 @pytest.mark.parametrize("token,cls", [
     (" ", PAUSE), (",", PAUSE), (".", PAUSE), ("_", PAUSE), ("a", VOWEL), ("O", VOWEL), ("ə", VOWEL),
     ("t", STOP), ("ʧ", STOP), ("s", FRICATIVE), ("ð", FRICATIVE), ("n", SONORANT), ("ɹ", SONORANT),
-    ("ˈ", MARK), ("ː", MARK),
+    ("ˈ", MARK), ("ː", MARK), ("ꭧ", STOP), ("↘", MARK),
 ])
 def test_token_classes(token, cls):
     assert token_class(token) == cls
@@ -104,3 +104,14 @@ def test_wide_pauses_reach_what_phoneme_bounds_cannot():
     assert not plain.reachable and wide.reachable and wide.total == target
     comma = tokens.index(",")
     assert wide.frames[comma] > plain.frames[comma]
+
+
+def test_fractional_natural_frames_still_sum_to_the_target():
+    """A re-roll jitters the natural frames, marks included: the budget must still add up exactly."""
+    jittered = NATURAL * np.exp(np.random.default_rng(3).normal(0.0, 0.08, NATURAL.size))
+    marks = [i for i, token in enumerate(TOKENS) if token == "ˈ"]
+    jittered[marks] = 1.9  # marks with fractional counts: each keeps a whole frame count
+    for target in (40, 52, 60):
+        budget = allocate(jittered, TOKENS, target)
+        assert int(budget.frames.sum()) == budget.total == target, target
+        assert budget.frames[marks].tolist() == [2, 2]

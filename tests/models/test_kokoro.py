@@ -32,7 +32,7 @@ def engine() -> KokoroEngine:
 def test_capabilities() -> None:
     caps = KokoroEngine.capabilities
     assert KokoroEngine.name == "kokoro"
-    assert caps.languages == ("en", "ja")
+    assert caps.languages == ("en", "ja", "zh")
     assert caps.sample_rate == 24000
     assert set(caps.voices) == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
     assert caps.default_voice["ja"] == "jf_alpha"
@@ -427,3 +427,34 @@ def test_a_blend_sounds_between_its_voices(engine: KokoroEngine) -> None:
     apart = cosine(vectors["jf_alpha"], vectors["jm_kumo"])
     blend = vectors["jf_alpha*0.5+jm_kumo*0.5"]
     assert cosine(blend, vectors["jf_alpha"]) > apart + 0.05 and cosine(blend, vectors["jm_kumo"]) > apart + 0.05
+
+
+# Mandarin
+
+
+@needs_kokoro
+def test_mandarin_polyphone_tag_changes_the_tokens_the_model_receives(engine, monkeypatch) -> None:
+    """好 is hao3 in 他很好; the tag makes it hao4: the tokens fed to the graph say so (tone arrow ↓ -> ↘)."""
+    assets = engine._load()
+    symbol = {index: ch for ch, index in assets.vocab.items()}
+    fed = []
+    real = kokoro.KokoroModel.__call__
+
+    def spy(model, tokens, style, speed, seed):
+        fed.append("".join(symbol[t] for t in tokens))
+        return real(model, tokens, style, speed, seed)
+
+    monkeypatch.setattr(kokoro.KokoroModel, "__call__", spy)
+    plain_take = engine.synthesize("他很好", "zh")
+    tagged_take = engine.synthesize("他很好[h][ào]", "zh")
+    assert fed == [plain_take.phonemes, tagged_take.phonemes]
+    assert fed[0] == "tʰa→ xə↓n xau↓" and fed[1] == "tʰa→ xə↓n xau↘"
+    assert engine.synthesize("他很好[hao4]", "zh").phonemes == fed[1]
+
+
+@needs_kokoro
+def test_mandarin_line_lands_on_its_target_natively(engine) -> None:
+    from dubber.fitting import fit_line
+
+    fit = fit_line(engine, "今年春耕来得早，田里头都忙翻了。", "zh", None, 3200)
+    assert fit.method.startswith("native") and abs(fit.error_ms) <= 50, (fit.method, fit.error_ms)

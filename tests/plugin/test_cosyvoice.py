@@ -265,3 +265,14 @@ def test_a_real_cosyvoice_server_speaks():
     take = engine.synthesize("This is a short test of the dubbing engine.", "en", reference=Reference(Path(ref)))
     assert take.sample_rate == 24000 and take.duration_ms > 500
     assert np.all(np.isfinite(take.samples)) and np.abs(take.samples).max() > 0.01
+
+
+def test_only_cosyvoice3_takes_pinyin_tags():
+    from dubber.plugin.cosyvoice import CosyVoiceEngine
+    from dubber.pronunciation import FORM_COSYVOICE, for_engine
+
+    assert CosyVoiceEngine(version=2).capabilities.pronunciation == ""
+    v3 = CosyVoiceEngine(version=3)
+    assert v3.capabilities.pronunciation == FORM_COSYVOICE and v3.capabilities.languages == CosyVoiceEngine.capabilities.languages
+    assert for_engine("说明她好[h][ào]干净", v3.capabilities.pronunciation) == "说明她[h][ào]干净"
+    assert for_engine("说明她好[h][ào]干净", CosyVoiceEngine(version=2).capabilities.pronunciation) == "说明她好干净"

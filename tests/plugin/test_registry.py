@@ -99,5 +99,6 @@ def test_get_engine_asks_availability_with_the_engines_settings(tmp_path, monkey
 
 
 def test_the_default_engine_never_needs_a_reference_clip():
-    with pytest.raises(UnknownEngine, match="clone a reference clip speak it: .*cosyvoice"):
-        registry.engine_for_language("zh")  # only cloning engines speak Mandarin so far
+    assert registry.engine_for_language("zh") == "kokoro"  # cosyvoice and indextts2 speak it too, but clone
+    with pytest.raises(UnknownEngine, match="clone a reference clip speak it: .*indextts2"):
+        registry.engine_for_language("ar")  # only IndexTTS-2.5 speaks Arabic, and it clones
