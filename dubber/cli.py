@@ -1,4 +1,4 @@
-"""The `dubber` command line: dub, say, engines, check."""
+"""The `dubber` command line: dub, say, engines, check, verify, usage, pronounce."""
 
 from __future__ import annotations
 
@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
         p.add_argument("--borrow-gap", action="store_true",
                        help="let a line that is too long run into the silence before the next cue")
+        p.add_argument("--pronunciations", metavar="FILE",
+                       help="pronunciation dictionary: 'word = pinyin or IPA' per line (行长 = hang2 zhang3, "
+                            "tomato = təˈmɑːtoʊ); kept in the project for later runs")
         config_options(p)
         clone = p.add_argument_group("voice cloning and emotion (engines that support them)")
         clone.add_argument("--reference", metavar="CLIP", help="audio clip of the voice to clone")
@@ -214,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check a subtitle file and list its problems")
     p.add_argument("subtitles")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("pronounce", help="list, add or remove a project's pronunciation dictionary entries")
+    p.add_argument("project", help="the project file (NAME.dubber.json), or the dubbed video it sits beside")
+    p.add_argument("word", nargs="?", help="word to add (with PRONUNCIATION) or to show")
+    p.add_argument("pronunciation", nargs="?", help="pinyin for Han words (hang2 zhang3), IPA for others")
+    p.add_argument("--remove", metavar="WORD", action="append", default=[], help="remove an entry")
+    p.add_argument("--file", metavar="FILE", help="add every entry of a dictionary file")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("usage", help="count a project's tokens, audio and compute per engine, and estimate the cost")
+    p.add_argument("project", help="the project file (NAME.dubber.json), or the dubbed video it sits beside")
+    p.add_argument("--lines", action="store_true", help="also list every line")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--config", help="settings file with the [prices.ENGINE] tables "
+                                    "(default: config.toml in the user config folder)")
     return parser
 
 
@@ -226,6 +244,10 @@ def _options(args: argparse.Namespace) -> Any:
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
                       reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch)
+    if args.pronunciations:
+        from dubber.pronunciation import load_dictionary
+
+        opts.pronunciations = load_dictionary(args.pronunciations)
     if args.command in ("dub", "gui"):
         from dubber.speakers import load_speakers
 
@@ -406,6 +428,116 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not bad else EXIT_LINES_FAILED
 
 
+def cmd_pronounce(args: argparse.Namespace) -> int:
+    from dubber.project import load_project, save_project
+    from dubber.pronunciation import check_entry, load_dictionary
+
+    path = _project_file(args.project)
+    project = load_project(path)
+    entries = dict(project.pronunciations)
+    if args.word is not None and args.pronunciation is not None:
+        entries[args.word.strip()] = check_entry(args.word, args.pronunciation)
+    if args.file:
+        entries.update(load_dictionary(args.file))
+    missing = [word for word in args.remove if word not in entries]
+    if missing:
+        raise UsageError(f"{path}: no pronunciation for {', '.join(map(repr, missing))} to remove")
+    for word in args.remove:
+        del entries[word]
+    if entries != project.pronunciations:
+        project.pronunciations = entries
+        save_project(project, path)  # the next dub re-speaks the lines whose words changed, no others
+    shown = {args.word: entries[args.word]} if args.word is not None and args.word in entries else \
+        ({} if args.word is not None else entries)
+    if args.word is not None and args.pronunciation is None and not shown:
+        raise UsageError(f"{path}: no pronunciation for {args.word!r}")
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        for word, value in sorted(shown.items()):
+            print(f"{word} = {value}")
+    return EXIT_OK
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from dubber.config import load_config
+    from dubber.project import load_project
+    from dubber.usage import estimate_cost, project_usage
+
+    path = _project_file(args.project)
+    usage = project_usage(load_project(path), path)
+    config = load_config(args.config)
+    cost = estimate_cost(usage, config.prices)
+    if args.json:
+        print(json.dumps({"project": str(path), "config": str(config.path), "config_found": config.found,
+                          "currency": config.currency, **usage.to_dict(), "cost": cost.to_dict()},
+                         ensure_ascii=False, indent=2))
+        return EXIT_OK
+    _print_usage(path, usage, cost, config, args.lines)
+    return EXIT_OK
+
+
+def _print_usage(path: Path, usage: Any, cost: Any, config: Any, lines: bool) -> None:
+    """Print the per-engine table (and with `lines`, the per-line one), then where the prices came from."""
+    total = usage.total
+    print(f"{path}: {len(usage.lines)} lines, {total.takes} takes; one more take of every line: "
+          f"{usage.tokens} tokens")
+    print(f"{'engine':16} {'takes':>6} {'tokens':>8} {'audio s':>9} {'compute s':>10}  cost")
+    priced = len(cost.unpriced) < len(usage.engines)
+    rows = [(name, engine, cost.engines[name], name in cost.lower_bound) for name, engine in usage.engines.items()]
+    rows.append(("total", total, cost.total if priced else None, bool(cost.lower_bound)))
+    for name, engine, money, bound in rows:
+        print(f"{name:16} {engine.takes:6} {engine.billed_tokens:8} "
+              f"{_measured(engine.audio_ms, engine.audio_unknown, engine.takes):>9} "
+              f"{_measured(engine.compute_ms, engine.compute_unknown, engine.takes):>10}  "
+              f"{'no price' if money is None else ('>=' if bound else '') + f'{money:.4f} {config.currency}'}")
+    if lines:
+        print()
+        print(f"{'line':>6} {'tokens':>6} {'takes':>6} {'billed':>7} {'audio s':>9} {'compute s':>10}  text")
+        for line in usage.lines:
+            text = " ".join(line.text.split())
+            text = text if len(text) <= 40 else text[:39] + "…"
+            print(f"{line.index:6} {line.tokens:6} {len(line.takes):6} {line.billed_tokens:7} "
+                  f"{_measured(line.audio_ms, line.audio_unknown, len(line.takes)):>9} "
+                  f"{_measured(line.compute_ms, line.compute_unknown, len(line.takes)):>10}  {text}")
+    where = (f"{config.path} ({config.currency})" if config.prices else
+             f"none ({config.path} has no [prices.ENGINE] table)" if config.found else
+             f"none ({config.path} does not exist)")
+    print(f"prices: {where}; tokens: Han/CJK characters, words and pinyin tags, 1 each")
+    if cost.unpriced:
+        print(f"no price for {', '.join(cost.unpriced)}: counted as free (local engines cost nothing unless "
+              f"priced under [prices.ENGINE] in the config)")
+    if total.compute_unknown:
+        print(f"compute time unknown for {_takes(total.compute_unknown)} (made before dubber recorded it): "
+              "counted as 0")
+    if total.audio_unknown:
+        print(f"audio length unknown for {_takes(total.audio_unknown)} (failed, or its audio is gone): counted as 0")
+
+
+def _project_file(given: str) -> Path:
+    """The project file named, or the one beside a dubbed video."""
+    from dubber.project import SUFFIX, project_path_for
+
+    path = Path(given)
+    if path.name.endswith(SUFFIX):
+        return path
+    project = project_path_for(path)
+    if not project.is_file():
+        raise UsageError(f"{project}: no such project file (the project of {given} is kept beside it)", path=given)
+    return project
+
+
+def _measured(ms: int, unknown: int, takes: int) -> str:
+    """Seconds summed over takes; '>=' where some takes lack the measure, 'unknown' where all do."""
+    if takes and unknown == takes:
+        return "unknown"
+    return f"{'>=' if unknown else ''}{ms / 1000:.2f}"
+
+
+def _takes(count: int) -> str:
+    return f"{count} take{'s' if count != 1 else ''}"
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     import importlib
 
@@ -420,7 +552,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dub": cmd_dub, "say": cmd_say, "gui": cmd_gui, "engines": cmd_engines, "check": cmd_check,
-            "verify": cmd_verify}
+            "verify": cmd_verify, "usage": cmd_usage, "pronounce": cmd_pronounce}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Read engine settings (model folders, server URLs, timeouts) from a TOML file, with CLI overrides.
+"""Read engine settings (model folders, server URLs, timeouts) and prices from a TOML file, with CLI overrides.
 
 The file is ``platformdirs.user_config_dir("dubber") / "config.toml"``, or the path in the
 ``DUBBER_CONFIG`` environment variable. A missing file means defaults. Each ``[engines.NAME]``
@@ -31,6 +31,19 @@ Example::
     [engines.cosyvoice_local]
     model_dir = "~/models/CosyVoice2-0.5B"
 
+A ``[prices.ENGINE]`` table prices an engine for `dubber usage`'s cost estimate, the way a hosted
+engine bills: ``per_million_tokens``, ``per_audio_hour`` (audio produced) and ``per_compute_hour``
+(wall time spent synthesizing), each a number >= 0, missing ones 0. ``currency`` under ``[prices]``
+names the unit (default "USD"). An engine without a table has no price (a local engine costs
+nothing unless you price its electricity or hardware)::
+
+    [prices]
+    currency = "EUR"
+
+    [prices.cosyvoice]
+    per_million_tokens = 15.0
+    per_compute_hour = 0.8
+
 An override is ``ENGINE.KEY=VALUE``, e.g. ``gpt_sovits.url=http://127.0.0.1:9881`` or
 ``cosyvoice.allow_remote=true``. VALUE is read as a TOML scalar (integer, float, boolean,
 quoted string) when it is one, else kept as the plain string. Overrides beat the file.
@@ -39,6 +52,7 @@ quoted string) when it is one, else kept as the plain string. Overrides beat the
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -53,6 +67,8 @@ from dubber.errors import UsageError
 
 CONFIG_ENV = "DUBBER_CONFIG"
 URL_SCHEMES = ("http", "https")
+DEFAULT_CURRENCY = "USD"
+PRICE_KEYS = ("per_million_tokens", "per_audio_hour", "per_compute_hour")
 
 
 @dataclass(frozen=True)
@@ -126,8 +142,17 @@ class EngineSettings:
                 self.url(key)
             elif key == "timeout_ms":
                 self.timeout_ms(1)
+            elif key == "max_chars":
+                self.max_chars()
             elif key.endswith(("_dir", "_path")):
                 self.path(key)
+
+    def max_chars(self) -> int | None:
+        """Return the longest text one request may carry (dubber.request_limits), or None if unset."""
+        value = self.values.get("max_chars")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise self._error("max_chars", f"must be a positive whole number of characters, got {value!r}")
+        return value
 
     def _origin(self, key: str) -> Origin:
         return self.origins.get(key) or Origin("defaults", Path.cwd())
@@ -139,12 +164,23 @@ class EngineSettings:
 
 
 @dataclass(frozen=True)
+class Price:
+    """What an engine costs, in the config's currency: per million tokens, per hour of audio, per compute hour."""
+
+    per_million_tokens: float = 0.0
+    per_audio_hour: float = 0.0
+    per_compute_hour: float = 0.0
+
+
+@dataclass(frozen=True)
 class Config:
-    """All engine settings, and which file they came from."""
+    """All engine settings and prices, and which file they came from."""
 
     path: Path
     found: bool  # False when the file does not exist and defaults were used
     engines: dict[str, EngineSettings] = field(default_factory=dict)
+    prices: dict[str, Price] = field(default_factory=dict)  # engines without an entry have no price
+    currency: str = DEFAULT_CURRENCY
 
     def engine(self, name: str) -> EngineSettings:
         """Return the settings for `name`, empty when the engine is not configured."""
@@ -164,12 +200,16 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str]
     path = Path(path).expanduser().absolute() if path is not None else config_path()
     values: dict[str, dict[str, Any]] = {}
     origins: dict[str, dict[str, Origin]] = {}
+    prices: dict[str, Price] = {}
+    currency = DEFAULT_CURRENCY
     found = path.is_file()
     if found or path.exists():  # a folder or other non-file is an error, not "missing"
         origin = Origin(str(path), path.parent, file=str(path))
-        for name, table in _read_engines(path).items():
+        data = _read_toml(path)
+        for name, table in _engine_tables(data, path).items():
             values[name] = dict(table)
             origins[name] = {key: origin for key in table}
+        prices, currency = _price_table(data, path)
     cwd = Path.cwd()
     for text in overrides or []:
         name, key, value = parse_override(text)
@@ -178,7 +218,7 @@ def load_config(path: str | os.PathLike[str] | None = None, overrides: list[str]
     engines = {name: EngineSettings(name, values[name], origins[name]) for name in values}
     for settings in engines.values():
         settings.check()
-    return Config(path, found, engines)
+    return Config(path, found, engines, prices, currency)
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -232,7 +272,8 @@ def is_loopback(host: str) -> bool:
     return ip.is_loopback
 
 
-def _read_engines(path: Path) -> dict[str, dict[str, Any]]:
+def _read_toml(path: Path) -> dict[str, Any]:
+    """Read the config file, refusing a top-level key it does not know."""
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -248,9 +289,13 @@ def _read_engines(path: Path) -> dict[str, dict[str, Any]]:
         raise UsageError(f"{path}: config file is not UTF-8 text", file=str(path)) from exc
     # An unknown top-level key is most likely a typo ([engine.x]); ignoring it would hide it.
     for key in data:
-        if key != "engines":
-            raise UsageError(f"{path}: unknown key {key!r}; engine settings go under [engines.NAME]",
-                             file=str(path), key=key)
+        if key not in ("engines", "prices"):
+            raise UsageError(f"{path}: unknown key {key!r}; engine settings go under [engines.NAME], "
+                             "prices under [prices.NAME]", file=str(path), key=key)
+    return data
+
+
+def _engine_tables(data: dict[str, Any], path: Path) -> dict[str, dict[str, Any]]:
     engines = data.get("engines", {})
     if not isinstance(engines, dict):
         raise UsageError(f"{path}: engines must be a table of [engines.NAME] tables", file=str(path), key="engines")
@@ -259,6 +304,34 @@ def _read_engines(path: Path) -> dict[str, dict[str, Any]]:
             raise UsageError(f"{path}: engines.{name} must be a table, got {table!r}",
                              file=str(path), key=f"engines.{name}")
     return engines
+
+
+def _price_table(data: dict[str, Any], path: Path) -> tuple[dict[str, Price], str]:
+    """Read [prices]: the currency and a checked Price per [prices.ENGINE] table."""
+    def error(key: str, problem: str) -> UsageError:
+        return UsageError(f"{path}: {key} {problem}", file=str(path), key=key)
+
+    table = data.get("prices", {})
+    if not isinstance(table, dict):
+        raise error("prices", "must be a table of [prices.ENGINE] tables")
+    currency = table.get("currency", DEFAULT_CURRENCY)
+    if not isinstance(currency, str) or not currency.strip():
+        raise error("prices.currency", f"must be a non-empty string such as \"USD\", got {currency!r}")
+    prices = {}
+    for name, entry in table.items():
+        if name == "currency":
+            continue
+        if not isinstance(entry, dict):
+            raise error(f"prices.{name}", f"must be a table of {', '.join(PRICE_KEYS)}, got {entry!r}")
+        for key, value in entry.items():
+            if key not in PRICE_KEYS:
+                raise error(f"prices.{name}.{key}", f"is not a price; use {', '.join(PRICE_KEYS)}")
+            # bool is an int subclass; `per_audio_hour = true` is a mistake, not 1.
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value < 0:
+                raise error(f"prices.{name}.{key}", f"must be a number >= 0, got {value!r}")
+        prices[name] = Price(**{key: float(value) for key, value in entry.items()})
+    return prices, currency.strip()
 
 
 def _scalar(raw: str) -> Any:

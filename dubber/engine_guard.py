@@ -117,7 +117,7 @@ def _state_of(engine: Engine) -> _EngineState | None:
             return None
 
 
-class _Delegated:
+class Delegated:
     """An Engine classmethod that, asked on a guard, answers for the wrapped engine."""
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -155,9 +155,9 @@ class GuardedEngine(Engine):
     def takes_durations(self) -> bool:
         return self.inner.takes_durations
 
-    from_settings = _Delegated()
-    unavailable_reason = _Delegated()
-    availability = _Delegated()
+    from_settings = Delegated()
+    unavailable_reason = Delegated()
+    availability = Delegated()
 
     def check_frames(self, text: str, phonemes: str, frames: np.ndarray) -> np.ndarray:
         return self.inner.check_frames(text, phonemes, frames)
@@ -182,7 +182,7 @@ class GuardedEngine(Engine):
                    seed: int = 0, rate: float = 1.0, *, reference: Reference | None = None,
                    emotion: Emotion | None = None) -> Take:
         """Speak `text` through the wrapped engine, within a timeout, checked, retrying transient faults."""
-        options = _options(reference, emotion)
+        options = request_options(reference, emotion)
         timeout_ms = self.policy.timeout_ms_for(text, rate, target_ms=target_ms)
         return self._guarded(text, timeout_ms, lambda: self.inner.synthesize(
             text, lang, voice, target_ms=target_ms, seed=seed, rate=rate, **options))
@@ -190,7 +190,7 @@ class GuardedEngine(Engine):
     def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
                           reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
         """Render `text` with exactly `frames` through the wrapped engine, guarded like `synthesize`."""
-        options = _options(reference, emotion)
+        options = request_options(reference, emotion)
         caps = self.capabilities
         frames_ms = (int(np.asarray(frames).sum()) * caps.duration_step_samples * 1000 // caps.sample_rate
                      if caps.duration_step_samples else None)
@@ -345,7 +345,7 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError)
 
 
-def _options(reference: Reference | None, emotion: Emotion | None) -> dict[str, Any]:
+def request_options(reference: Reference | None, emotion: Emotion | None) -> dict[str, Any]:
     # Engines that cannot clone or take emotion may leave these out of their signature.
     return {key: value for key, value in (("reference", reference), ("emotion", emotion)) if value is not None}
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
+from dubber.engine_guard import request_options
 from dubber.errors import SynthesisError
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
 from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
@@ -173,8 +174,7 @@ class _Takes:
                  reference: Reference | None = None, emotion: Emotion | None = None) -> None:
         self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
         # Only cloning and emotional engines take these; others keep their plain signature.
-        self.options = {key: value for key, value in (("reference", reference), ("emotion", emotion))
-                        if value is not None}
+        self.options = request_options(reference, emotion)
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
 

@@ -23,7 +23,8 @@ from dubber.handoff import Handoff, export_paths, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
 from dubber.intelligibility import Transcriber
 from dubber.mixing import Ducking, Mixdown, mix
-from dubber.plugin.engine import Emotion, Reference
+from dubber.plugin.engine import Emotion, Engine, Reference
+from dubber.pronunciation import MarkupError, apply_dictionary, for_engine, plain
 from dubber.project import (
     LineEntry,
     Project,
@@ -36,6 +37,7 @@ from dubber.project import (
     store_take_audio,
 )
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.request_limits import limit_engine
 from dubber.speakers import UNNAMED, SpeakerMap, assign_speakers
 from dubber.speech import speech_span
 from dubber.subtitles import load_subtitles
@@ -73,6 +75,8 @@ class DubOptions:
     original_lang: str | None = None  # tag the original audio track(s) with this language
     dialogue_track: bool = False  # also mux the dialogue alone as its own audio track
     engine_guard: GuardPolicy = field(default_factory=GuardPolicy)  # timeouts, output checks, retries
+    # word -> pinyin or IPA, written into each line as markup (dubber.pronunciation.apply_dictionary)
+    pronunciations: dict[str, str] = field(default_factory=dict)
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -152,7 +156,8 @@ def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: 
         return None  # the panel changed this line: this run's settings do not describe it
     seeds = {options.seed + k for k in range(options.candidates)}
     made = {take.seed for take in previous.takes
-            if take.engine == plan.engine.name and take.voice == plan.voice and take.text == cue.text
+            if take.engine == plan.engine.name and take.voice == plan.voice
+            and take.text == spoken_text(cue.text, options.pronunciations)
             and take.target_ms == cue.duration_ms and take.status != STATUS_FAILED
             and take.audio and (project_path.parent / take.audio).is_file()}
     return previous if seeds <= made else None
@@ -176,15 +181,21 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
     """Render, fit and measure one take of a line."""
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
                         error_ms=None, speech_ms=None, text=cue.text, target_ms=cue.duration_ms)
+    started = time.perf_counter()
     try:
-        fit = fit_line(guard_engine(plan.engine, options.engine_guard), cue.text, options.lang, plan.voice,
+        record.text = spoken_text(cue.text, options.pronunciations)
+        fit = fit_line(engine_for_request(plan.engine, options),
+                       for_engine(record.text, plan.engine.capabilities.pronunciation), options.lang, plan.voice,
                        cue.duration_ms, seed=seed,
                        policy=options.policy,
                        max_slot_ms=(next_start - cue.start_ms) if next_start is not None else None,
                        reference=plan.reference, emotion=options.emotion)
+        record.compute_ms = round((time.perf_counter() - started) * 1000)
         if plan.entry.pitch_semitones:
             fit = shift_fit(fit, plan.entry.pitch_semitones)
     except Exception as exc:  # an engine fault fails this take only
+        if record.compute_ms is None:  # fit_line itself failed: the time it spent still counts
+            record.compute_ms = round((time.perf_counter() - started) * 1000)
         record.reason = f"{type(exc).__name__}: {exc}"
         return record, None
     record.status, record.reason, record.method = fit.status, fit.reason, fit.method
@@ -195,10 +206,29 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
     record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
     if transcriber is not None:
         record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)
-        record.wer = round(transcriber.wer([cue.text], [record.transcript]), 4)
+        record.wer = round(transcriber.wer([plain(cue.text)], [record.transcript]), 4)
     if project_path is not None:
         record.audio = store_take_audio(fit.samples, fit.sample_rate, project_path)
     return record, fit
+
+
+def engine_for_request(engine: Engine, options: DubOptions) -> Engine:
+    """The engine as a line's requests reach it: guarded (timeout, checks, retries), and a text over
+    its length limit split at punctuation, each piece guarded on its own."""
+    settings = options.config.engine(engine.name) if options.config is not None else None
+    return limit_engine(guard_engine(engine, options.engine_guard), settings)
+
+
+def spoken_text(text: str, pronunciations: dict[str, str]) -> str:
+    """A line's text as it goes to the engine: the project's dictionary written in as markup.
+
+    A take records this, so a dictionary change makes the lines it touches stale, and no others.
+    Unreadable markup is left as it is: the engine call fails on it with the message.
+    """
+    try:
+        return apply_dictionary(text, pronunciations)
+    except MarkupError:
+        return text
 
 
 def shift_fit(fit: Fit, semitones: float) -> Fit:
@@ -341,6 +371,10 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     diagnostics = list(loaded.diagnostics)
     done = _previous_lines(project_path, video, options, diagnostics) if project_path else {}
+    if project_path is not None and done:
+        # The project's dictionary carries over to the next run; entries given now win.
+        options = dataclasses.replace(options, pronunciations={**_previous_pronunciations(project_path),
+                                                               **options.pronunciations})
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
@@ -349,7 +383,8 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
         checkpoint = None
         if project_path is not None:
             checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang,
-                                                             {name: plan.entry for name, plan in plans.items()}),
+                                                             {name: plan.entry for name, plan in plans.items()},
+                                                             pronunciations=options.pronunciations),
                                        cues, done)
         fitted, entries = fit_cues(cues, plans, options, progress, project_path, done, checkpoint)
     timeline = build_timeline(fitted, entries, length, rate, project_path)
@@ -379,7 +414,8 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
         report["exports"] = {kind: str(path) for kind, path in export_paths(out_path, options.exports).items()}
     if project_path is not None:
         save_project(Project(str(video), str(subtitles), options.lang,
-                             {name: plan.entry for name, plan in plans.items()}, entries), project_path)
+                             {name: plan.entry for name, plan in plans.items()}, entries, options.pronunciations),
+                     project_path)
     if report_path is not None:
         write_json_atomic(report_path, report)
         written.append(Path(report_path))
@@ -412,6 +448,14 @@ def _previous_lines(project_path: Path, video: Path, options: DubOptions,
     return {line.index: line for line in previous.lines}
 
 
+def _previous_pronunciations(project_path: Path) -> dict[str, str]:
+    """The dictionary of the project an earlier run left (read again: `_previous_lines` vouched for it)."""
+    try:
+        return load_project(project_path).pronunciations
+    except UsageError:
+        return {}
+
+
 def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
                   done: dict[int, LineEntry]) -> Callable[[LineEntry], None]:
     """Save the project as each line is finished; lines not reached yet keep what they had."""
@@ -433,8 +477,9 @@ def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) ->
     output = Path(output)
     plan = plan_speaker(UNNAMED, options.voice_request(), None, output.parent, output)
     engine = plan.engine
-    fit = fit_line(guard_engine(engine, options.engine_guard), text, options.lang, plan.voice, duration_ms, seed=options.seed, policy=options.policy,
-                   reference=plan.reference, emotion=options.emotion)
+    spoken = for_engine(apply_dictionary(text, options.pronunciations), engine.capabilities.pronunciation)
+    fit = fit_line(engine_for_request(engine, options), spoken, options.lang, plan.voice, duration_ms,
+                   seed=options.seed, policy=options.policy, reference=plan.reference, emotion=options.emotion)
     if plan.entry.pitch_semitones:
         fit = shift_fit(fit, plan.entry.pitch_semitones)
     media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples

@@ -29,7 +29,7 @@ from dubber.plugin.engine import Emotion
 from dubber.speakers import UNNAMED
 
 SCHEMA_NAME = "dubber.project"
-VERSION = 2
+VERSION = 3
 SCHEMA = f"{SCHEMA_NAME}/{VERSION}"
 SUFFIX = ".dubber.json"
 
@@ -78,6 +78,7 @@ class TakeRecord:
     rate: float | None = None  # the engine's rate knob (1.0 under native duration control)
     heard_rate: float | None = None  # natural length / fitted length: how fast it sounds
     borrowed_ms: int = 0  # silence borrowed from after the slot (--borrow-gap)
+    compute_ms: int | None = None  # wall time spent synthesizing and fitting the take; None: not recorded
 
 
 @dataclass
@@ -122,10 +123,13 @@ class Project:
     lang: str
     speakers: dict[str, SpeakerEntry] = field(default_factory=dict)
     lines: list[LineEntry] = field(default_factory=list)
+    # The project's pronunciation dictionary: word -> pinyin or IPA (dubber.pronunciation.apply_dictionary).
+    pronunciations: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "video": self.video, "subtitles": self.subtitles, "lang": self.lang,
                 "speakers": {name: asdict(s) for name, s in self.speakers.items()},
+                "pronunciations": dict(self.pronunciations),
                 "lines": [asdict(line) for line in self.lines]}
 
     @classmethod
@@ -135,7 +139,10 @@ class Project:
             speakers = {name: SpeakerEntry(**entry) for name, entry in data["speakers"].items()}
             lines = [LineEntry(**{**line, "takes": [TakeRecord(**t) for t in line["takes"]]})
                      for line in data["lines"]]
-            return cls(data["video"], data["subtitles"], data["lang"], speakers, lines)
+            pronunciations = data.get("pronunciations") or {}
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in pronunciations.items()):
+                raise TypeError("pronunciations must map words to strings")
+            return cls(data["video"], data["subtitles"], data["lang"], speakers, lines, dict(pronunciations))
         except (KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{source}: damaged project file: {exc!r}") from exc
 
@@ -151,8 +158,18 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 records each take's compute time (older takes did not measure it) and keeps a
+    pronunciation dictionary (empty before)."""
+    data.setdefault("pronunciations", {})
+    for line in data.get("lines", []):
+        for take in line.get("takes", []):
+            take.setdefault("compute_ms", None)
+    return data
+
+
 # UPGRADES[n] turns a version-n document into version n + 1.
-UPGRADES = {1: _v1_to_v2}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:

@@ -37,6 +37,7 @@ from dubber.pipeline import (
     measure_lines,
     lazy_clip,
     render_take,
+    spoken_text,
     stored_clip,
     timeline_length,
     write_outputs,
@@ -53,6 +54,7 @@ from dubber.project import (
     references_folder,
     save_project,
 )
+from dubber.pronunciation import plain
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
 from dubber.speakers import assign_speakers
 from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
@@ -71,14 +73,16 @@ NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED)
 TAKE_CACHE = 64  # take clips kept decoded in memory
 
 
-def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None) -> str:
-    """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has."""
+def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
+                pronunciations: dict[str, str] | None = None) -> str:
+    """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has,
+    `pronunciations` the project's dictionary (a take speaks the line with it written in)."""
     take = line.take
     if take is None:
         return PENDING
     if take.status == STATUS_FAILED:
         return FAILED
-    if _stale(line, take, speaker):
+    if _stale(line, take, speaker, pronunciations or {}):
         return STALE
     if take.status in (STATUS_TOO_LONG, STATUS_TOO_SHORT):
         return UNFITTABLE
@@ -87,9 +91,9 @@ def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | No
     return OK
 
 
-def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None) -> bool:
+def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pronunciations: dict[str, str]) -> bool:
     """Whether the take was made for other words, another slot length or another voice than the line has now."""
-    if take.text and take.text != line.text:
+    if take.text and take.text != spoken_text(line.text, pronunciations):
         return True
     if take.target_ms is not None and take.target_ms != line.duration_ms:
         return True
@@ -118,6 +122,8 @@ class Session:
         self.project = project
         self.path = Path(path).absolute()
         self.options = replace(options or DubOptions(), lang=project.lang, project=self.path)
+        # Entries given now (--pronunciations) join the project's dictionary; renders read it from there.
+        project.pronunciations = {**project.pronunciations, **self.options.pronunciations}
         self.diagnostics = diagnostics or []
         self.version = 0  # bumped by every edit, so cached mixes know they are out of date
         self._plans: dict[str, SpeakerPlan] | None = None
@@ -252,7 +258,7 @@ class Session:
         line = copy.deepcopy(line)
         plan = self.plan_for(line)
         emotion = emotion_from_dict(line.emotion) or self.options.emotion
-        options = replace(self.options, emotion=emotion)
+        options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations))
         later = [other.start_ms for other in list(self.project.lines)
                  if other.start_ms > line.start_ms and other.index != line.index]
         seed = self.next_seed(line) if seed is None else seed
@@ -282,7 +288,8 @@ class Session:
             save_project(self.project, self.path)
 
     def status(self, line: LineEntry) -> str:
-        return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker))
+        return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker),
+                           self.project.pronunciations)
 
     def needing_work(self) -> list[int]:
         """Positions of the lines that are out of sync, stale, failed or not rendered."""
@@ -363,7 +370,7 @@ class Session:
             # Lines not rendered yet keep their cue times: the file still holds every line.
             spoken = dict(zip((line.index for line in reports), handoff.subtitle_lines()))
             written.append(save_subtitles(subtitles_path, [
-                spoken.get(line.index) or SubtitleLine(line.start_ms, line.end_ms, line.text, line.speaker)
+                spoken.get(line.index) or SubtitleLine(line.start_ms, line.end_ms, plain(line.text), line.speaker)
                 for line in self.project.lines]))
         audio_ms = sum(line.target_ms for line in reports)
         summary = summarize(reports, int((time.monotonic() - started) * 1000), audio_ms)

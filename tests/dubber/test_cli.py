@@ -170,3 +170,114 @@ def test_emotion_vector_and_audio_reach_the_engine_as_typed_emotions(tmp_path):
     assert _emotion(build_parser().parse_args(base)) is None
     with pytest.raises(UsageError, match="missing.wav"):
         _emotion(build_parser().parse_args(base + ["--emotion-audio", str(tmp_path / "missing.wav")]))
+
+
+def _usage_config(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[prices]\ncurrency = "EUR"\n\n[prices.cosyvoice]\nper_million_tokens = 1000\n'
+                      'per_audio_hour = 36\nper_compute_hour = 3.6\n', encoding="utf-8")
+    return config
+
+
+def test_usage_json_matches_hand_counted_tokens(tmp_path, capsys):
+    from tests.dubber.test_usage import EXPECTED_LINES, write_usage_project
+
+    project = write_usage_project(tmp_path)
+    assert main(["usage", str(project), "--json", "--config", str(_usage_config(tmp_path))]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["project"] == str(project) and doc["currency"] == "EUR" and doc["tokens"] == 41
+    assert {line["index"]: (line["tokens"], line["takes"], line["billed_tokens"], line["audio_ms"],
+                            line["compute_ms"], line["compute_unknown"]) for line in doc["lines"]} == EXPECTED_LINES
+    assert doc["engines"]["cosyvoice"]["billed_tokens"] == 47 and doc["engines"]["kokoro"]["billed_tokens"] == 11
+    assert (doc["total"]["billed_tokens"], doc["total"]["audio_ms"], doc["total"]["compute_ms"]) == (58, 4534, 5600)
+    assert doc["cost"]["engines"]["kokoro"] is None and doc["cost"]["unpriced"] == ["kokoro"]
+    assert doc["cost"]["total"] == pytest.approx(0.08464)  # 0.047 tokens + 0.03234 audio + 0.0053 compute
+
+
+def test_usage_table_from_the_video_path(tmp_path, capsys):
+    from tests.dubber.test_usage import write_usage_project
+
+    write_usage_project(tmp_path)
+    assert main(["usage", str(tmp_path / "talk.mp4"), "--lines", "--config", str(_usage_config(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    assert rows["cosyvoice"] == ["cosyvoice", "4", "47", ">=3.23", ">=5.30", ">=0.0846", "EUR"]
+    assert rows["kokoro"] == ["kokoro", "2", "11", "1.30", ">=0.30", "no", "price"]
+    assert rows["total"][:3] == ["total", "6", "58"]
+    assert rows["1"][:4] == ["1", "16", "3", "40"] and rows["4"][:6] == ["4", "7", "0", "0", "0.00", "0.00"]
+    assert rows["3"][4] == "unknown" and rows["5"][5] == "unknown"
+    assert "no price for kokoro: counted as free" in out and f"prices: {tmp_path / 'config.toml'} (EUR)" in out
+
+
+def test_usage_without_prices_says_so(tmp_path, capsys):
+    from tests.dubber.test_usage import write_usage_project
+
+    project = write_usage_project(tmp_path)
+    assert main(["usage", str(project), "--config", str(tmp_path / "absent.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "does not exist" in out and "no price for cosyvoice, kokoro" in out
+    assert "--lines" not in out and "  line " not in out  # the per-line table only on request
+
+
+@pytest.mark.parametrize("name, content, needle", [
+    ("gone.dubber.json", None, "no such project file"),
+    ("gone.mp4", None, "no such project file"),
+    ("bad.dubber.json", "{", "cannot read the project"),
+])
+def test_usage_of_a_missing_or_damaged_project_names_it(tmp_path, capsys, name, content, needle):
+    if content is not None:
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    assert main(["usage", str(tmp_path / name), "--config", str(tmp_path / "absent.toml")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and str(tmp_path / name.replace(".mp4", ".dubber.json")) in err
+
+
+def test_usage_with_a_bad_price_names_the_key(tmp_path, capsys):
+    from tests.dubber.test_usage import write_usage_project
+
+    config = tmp_path / "config.toml"
+    config.write_text("[prices.cosyvoice]\nper_audio_hour = -2\n", encoding="utf-8")
+    assert main(["usage", str(write_usage_project(tmp_path)), "--config", str(config)]) == 2
+    assert f"{config}: prices.cosyvoice.per_audio_hour must be a number >= 0" in capsys.readouterr().err
+
+
+def test_pronounce_adds_lists_and_removes_project_entries(tmp_path, capsys):
+    from dubber.project import Project, load_project, save_project
+
+    path = tmp_path / "talk.dubber.json"
+    save_project(Project("talk.mp4", "talk.srt", "zh"), path)
+    assert main(["pronounce", str(path), "行长", "háng zhǎng"]) == 0
+    assert capsys.readouterr().out == "行长 = hang2 zhang3\n"
+    words = tmp_path / "words.txt"
+    words.write_text("tomato = təˈmɑːtoʊ\n", encoding="utf-8")
+    assert main(["pronounce", str(tmp_path / "talk.mp4"), "--file", str(words)]) == 0  # the video finds its project
+    assert capsys.readouterr().out == "tomato = təˈmɑːtoʊ\n行长 = hang2 zhang3\n"
+    assert load_project(path).pronunciations == {"行长": "hang2 zhang3", "tomato": "təˈmɑːtoʊ"}
+    assert main(["pronounce", str(path), "--remove", "tomato"]) == 0
+    assert load_project(path).pronunciations == {"行长": "hang2 zhang3"}
+    capsys.readouterr()
+    assert main(["pronounce", str(path), "行长", "hang2"]) == 2
+    assert "'行长' has 2 characters but 1 syllables" in capsys.readouterr().err
+    assert main(["pronounce", str(path), "--remove", "nope"]) == 2
+    assert load_project(path).pronunciations == {"行长": "hang2 zhang3"}
+
+
+def test_say_speaks_mandarin_on_its_target(tmp_path, capsys):
+    """The issue's example: Kokoro is the default for zh, with native duration control."""
+    out = tmp_path / "x.wav"
+    assert main(["say", "今年春耕来得早，田里头都忙翻了。", "--lang", "zh", "--duration", "3.2", "-o", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["engine"] == "kokoro" and doc["method"].startswith("native")
+    assert abs(doc["error_ms"]) <= 50 and out.exists()
+
+
+def test_say_reads_a_pronunciation_dictionary(tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("slot = slɑːt\n", encoding="utf-8")
+    out = tmp_path / "x.wav"
+    code = main(["say", "This sentence is spoken to fit its slot.", "--duration", "2.2", "-o", str(out),
+                 "--engine", "piper", "--pronunciations", str(words)])
+    assert code == 0 and abs(json.loads(capsys.readouterr().out)["error_ms"]) <= 50
+    words.write_text("slot slɑːt\n", encoding="utf-8")
+    assert main(["say", "slot", "--duration", "1", "-o", str(out), "--pronunciations", str(words)]) == 2
+    assert "words.txt:1" in capsys.readouterr().err

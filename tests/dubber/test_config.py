@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from dubber import config as config_module
-from dubber.config import EngineSettings, config_path, is_loopback, load_config, parse_override
+from dubber.config import EngineSettings, Price, config_path, is_loopback, load_config, parse_override
 from dubber.errors import UsageError
 
 EXAMPLE = """\
@@ -209,3 +209,38 @@ def test_bad_scheme_or_shape_refused_even_with_allow_remote(url):
 def test_is_loopback_never_resolves_names():
     assert is_loopback("localhost") and is_loopback("::1") and is_loopback("127.255.255.254")
     assert not is_loopback("ip6-localhost") and not is_loopback("example.com")
+
+
+def test_prices_are_read_per_engine_with_their_currency(write_config):
+    write_config('[engines.cosyvoice]\nurl = "http://127.0.0.1:50000"\n\n[prices]\ncurrency = "EUR"\n\n'
+                 '[prices.cosyvoice]\nper_million_tokens = 15\nper_compute_hour = 0.8\n\n[prices.kokoro]\n')
+    cfg = load_config()
+    assert cfg.currency == "EUR" and set(cfg.engines) == {"cosyvoice"}
+    assert cfg.prices == {"cosyvoice": Price(per_million_tokens=15.0, per_audio_hour=0.0, per_compute_hour=0.8),
+                          "kokoro": Price(0.0, 0.0, 0.0)}
+    assert isinstance(cfg.prices["cosyvoice"].per_million_tokens, float)
+
+
+def test_no_price_table_means_no_prices(write_config, tmp_path):
+    write_config('[engines.gpt_sovits]\nurl = "http://127.0.0.1:9880"\n')
+    assert (load_config().prices, load_config().currency) == ({}, "USD")
+    missing = load_config(tmp_path / "absent.toml")
+    assert (missing.prices, missing.currency) == ({}, "USD")
+
+
+@pytest.mark.parametrize("body, key", [
+    ("[prices.cosyvoice]\nper_million_tokens = -1", "prices.cosyvoice.per_million_tokens"),
+    ('[prices.cosyvoice]\nper_audio_hour = "2"', "prices.cosyvoice.per_audio_hour"),
+    ("[prices.cosyvoice]\nper_compute_hour = true", "prices.cosyvoice.per_compute_hour"),
+    ("[prices.cosyvoice]\nper_compute_hour = nan", "prices.cosyvoice.per_compute_hour"),
+    ("[prices.cosyvoice]\nper_token = 1.0", "prices.cosyvoice.per_token"),
+    ("[prices]\ncosyvoice = 3", "prices.cosyvoice"),
+    ("[prices]\ncurrency = 3", "prices.currency"),
+    ('[prices]\ncurrency = " "', "prices.currency"),
+    ("prices = 3", "prices"),
+])
+def test_bad_prices_name_the_file_and_key(write_config, body, key):
+    path = write_config(body + "\n")
+    with pytest.raises(UsageError) as err:
+        load_config()
+    assert str(err.value).startswith(f"{path}: {key} ") and err.value.file == str(path) and err.value.key == key

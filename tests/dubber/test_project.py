@@ -27,7 +27,7 @@ from dubber.project import (
 def _project() -> Project:
     take = TakeRecord(seed=3, engine="piper", voice="en_US-joe-medium", status="ok", error_ms=-4, speech_ms=1996,
                       method="native", stretch=1.0, similarity=0.81, wer=0.0, transcript="hello", audio="out.takes/x.wav",
-                      natural_ms=2100, rate=1.0, heard_rate=1.05)
+                      natural_ms=2100, rate=1.0, heard_rate=1.05, compute_ms=812)
     return Project("in.mp4", "in.srt", "en",
                    {"Aiko": SpeakerEntry("Aiko", "kokoro", "jf_alpha", reference="refs/aiko.wav",
                                          reference_source="extracted", matched=True, similarity=0.8,
@@ -40,7 +40,7 @@ def test_a_project_round_trips(tmp_path):
     save_project(_project(), path)
     back = load_project(path)
     assert back == _project()
-    assert json.loads(path.read_text())["schema"] == "dubber.project/2"
+    assert json.loads(path.read_text())["schema"] == "dubber.project/3"
     assert [p.name for p in tmp_path.iterdir()] == ["out.dubber.json"]  # no temporary left behind
 
 
@@ -78,15 +78,36 @@ def test_a_version_1_project_is_upgraded(tmp_path):
     path = tmp_path / "out.dubber.json"
     doc = _project().to_dict()
     doc["schema"] = "dubber.project/1"
-    for key in ("natural_ms", "rate", "heard_rate", "borrowed_ms"):
+    for key in ("natural_ms", "rate", "heard_rate", "borrowed_ms", "compute_ms"):
         del doc["lines"][0]["takes"][0][key]  # what version 1 wrote
     path.write_text(json.dumps(doc), encoding="utf-8")
     take = load_project(path).lines[0].take
     assert (take.natural_ms, take.rate, take.heard_rate, take.borrowed_ms) == (None, None, None, 0)
-    assert take.audio == "out.takes/x.wav" and take.error_ms == -4
+    assert take.audio == "out.takes/x.wav" and take.error_ms == -4 and take.compute_ms is None
 
 
-@pytest.mark.parametrize(("schema", "message"), [("dubber.project/3", "newer dubber"),
+def test_a_version_2_project_is_upgraded_without_compute_times(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["schema"] = "dubber.project/2"
+    del doc["lines"][0]["takes"][0]["compute_ms"]  # what version 2 wrote
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    take = load_project(path).lines[0].take
+    assert take.compute_ms is None and take.natural_ms == 2100 and take.heard_rate == 1.05
+    save_project(load_project(path), path)
+    saved = json.loads(path.read_text())
+    assert saved["schema"] == "dubber.project/3" and saved["lines"][0]["takes"][0]["compute_ms"] is None
+    assert load_project(tmp_path / "out.dubber.json").lines[0].take.compute_ms is None
+
+
+def test_compute_time_round_trips(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    save_project(_project(), path)
+    assert json.loads(path.read_text())["lines"][0]["takes"][0]["compute_ms"] == 812
+    assert load_project(path).lines[0].take.compute_ms == 812
+
+
+@pytest.mark.parametrize(("schema", "message"), [("dubber.project/4", "newer dubber"),
                                                  ("dubber.project/x", "not a dubber project"),
                                                  ("otio/1", "not a dubber project"), (None, "not a dubber project")])
 def test_unknown_schemas_are_refused_by_name(tmp_path, schema, message):

@@ -207,3 +207,25 @@ def test_a_newer_project_is_refused_and_kept(small):
     with pytest.raises(UsageError, match="newer dubber"):
         dub(video, subs, out, options())
     assert project.read_text(encoding="utf-8") == text
+
+
+def test_a_dictionary_entry_re_renders_only_the_lines_with_its_word_and_stays_in_the_project(small):
+    from dataclasses import replace
+
+    from dubber.pipeline import dub
+
+    engine, video, subs, rows, out = small
+    dub(video, subs, out, options())
+    before = load_project(project_path_for(out))
+    calls = engine.calls
+    dub(video, subs, out, replace(options(), pronunciations={"tide": "taɪd"}))
+    after = load_project(project_path_for(out))
+    assert after.pronunciations == {"tide": "taɪd"}
+    # "tide" is in "lantern tide." and "tide morning." only: those two are spoken again
+    assert [a.take.text != b.take.text for a, b in zip(after.lines, before.lines)] == \
+        [False, True, True, False, False, False]
+    assert after.lines[1].take.text == "lantern {tide|taɪd}." and after.lines[1].text == "lantern tide."
+    assert 0 < engine.calls - calls <= (calls // 6) * 2 * 2  # two lines' worth of calls
+    calls = engine.calls
+    dub(video, subs, out, options())  # no dictionary given: the project's own is used, nothing is stale
+    assert engine.calls == calls and load_project(project_path_for(out)).pronunciations == {"tide": "taɪd"}
