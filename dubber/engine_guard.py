@@ -118,30 +118,24 @@ def _state_of(engine: Engine) -> _EngineState | None:
 
 
 class Delegated:
-    """An Engine classmethod that, asked on a guard, answers for the wrapped engine."""
+    """An Engine classmethod that, asked on a wrapper, answers for the wrapped engine."""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
-    def __get__(self, guard: GuardedEngine | None, owner: type | None = None) -> Any:
+    def __get__(self, guard: WrappedEngine | None, owner: type | None = None) -> Any:
         if guard is None:
             return getattr(Engine, self.name)
         return getattr(guard.inner, self.name)
 
 
-class GuardedEngine(Engine):
-    """An engine whose synthesis calls are timed out, checked and retried (see the module docstring)."""
+class WrappedEngine(Engine):
+    """An engine around another (`inner`): the wrapped engine's interface, delegated.
 
-    def __init__(self, engine: Engine, policy: GuardPolicy | None = None, exclusive: bool | None = None) -> None:
-        if isinstance(engine, GuardedEngine):
-            engine = engine.inner
-        self.inner = engine
-        self.policy = policy or GuardPolicy()
-        # In-process engines are entered by one call at a time; servers queue requests themselves.
-        self.exclusive = not isinstance(engine, ServedEngine) if exclusive is None else exclusive
-        self._state = _state_of(engine) or _EngineState()
+    Subclasses (the guard, the request limit) set `inner` and override the calls they change.
+    """
 
-    # -- the engine's interface, delegated ---------------------------------------------------
+    inner: Engine
 
     @property  # type: ignore[override]
     def name(self) -> str:
@@ -172,6 +166,19 @@ class GuardedEngine(Engine):
         if attr == "inner":  # not set yet (copying, unpickling): do not recurse
             raise AttributeError(attr)
         return getattr(self.inner, attr)
+
+
+class GuardedEngine(WrappedEngine):
+    """An engine whose synthesis calls are timed out, checked and retried (see the module docstring)."""
+
+    def __init__(self, engine: Engine, policy: GuardPolicy | None = None, exclusive: bool | None = None) -> None:
+        if isinstance(engine, GuardedEngine):
+            engine = engine.inner
+        self.inner = engine
+        self.policy = policy or GuardPolicy()
+        # In-process engines are entered by one call at a time; servers queue requests themselves.
+        self.exclusive = not isinstance(engine, ServedEngine) if exclusive is None else exclusive
+        self._state = _state_of(engine) or _EngineState()
 
     def __repr__(self) -> str:
         return f"GuardedEngine({self.inner!r})"

@@ -40,7 +40,7 @@ import numpy as np
 
 from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.config import EngineSettings
-from dubber.engine_guard import Delegated, request_options
+from dubber.engine_guard import WrappedEngine, request_options
 from dubber.errors import SynthesisError, UsageError
 from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, Take
 from dubber.pronunciation import HAN, MarkupError, Phonetic, Pinyin, parse
@@ -200,7 +200,7 @@ def _natural_of(take: Take) -> _Natural:
     return _Natural(take.phonemes, np.array(durations, dtype=np.int64), take.frame_samples)
 
 
-class LimitedEngine(Engine):
+class LimitedEngine(WrappedEngine):
     """An engine that speaks lines longer than `limit` characters piece by piece (see the module docstring)."""
 
     def __init__(self, engine: Engine, limit: int, pause_ms: int = PAUSE_MS) -> None:
@@ -217,37 +217,9 @@ class LimitedEngine(Engine):
         self._naturals: OrderedDict[tuple[Any, ...], _Natural] = OrderedDict()
         self._lock = threading.Lock()
 
-    # -- the engine's interface, delegated ---------------------------------------------------
-
-    @property  # type: ignore[override]
-    def name(self) -> str:
-        return self.inner.name
-
     @property  # type: ignore[override]
     def capabilities(self) -> Capabilities:
         return replace(self.inner.capabilities, max_text_chars=self.limit)
-
-    @property
-    def takes_durations(self) -> bool:
-        return self.inner.takes_durations
-
-    from_settings = Delegated()
-    unavailable_reason = Delegated()
-    availability = Delegated()
-
-    def check_frames(self, text: str, phonemes: str, frames: np.ndarray) -> np.ndarray:
-        return self.inner.check_frames(text, phonemes, frames)
-
-    def need_reference(self, reference: Reference | None, what: str = "") -> Reference:
-        return self.inner.need_reference(reference, what)
-
-    def check_request(self, *args: Any, **kwargs: Any) -> str:
-        return self.inner.check_request(*args, **kwargs)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr == "inner":  # not set yet (copying, unpickling): do not recurse
-            raise AttributeError(attr)
-        return getattr(self.inner, attr)
 
     def __repr__(self) -> str:
         return f"LimitedEngine({self.inner!r}, limit={self.limit})"

@@ -108,7 +108,9 @@ def test_the_guard_has_the_engines_interface():
     inner = ScriptedEngine()
     guarded = guard_engine(inner, FAST)
     public = [name for name in dir(Engine) if not name.startswith("_")]
-    assert public and all(name in GuardedEngine.__dict__ for name in public), "an Engine member is not delegated"
+    wrappers = GuardedEngine.__mro__[:GuardedEngine.__mro__.index(Engine)]  # the guard and WrappedEngine
+    assert public and all(any(name in klass.__dict__ for klass in wrappers) for name in public), \
+        "an Engine member is not delegated"
     assert isinstance(guarded, Engine)
     assert (guarded.name, guarded.capabilities, guarded.takes_durations) == ("scripted", inner.capabilities, False)
     assert guarded.check_request("en", None) == "a"
