@@ -79,6 +79,7 @@ class TakeRecord:
     heard_rate: float | None = None  # natural length / fitted length: how fast it sounds
     borrowed_ms: int = 0  # silence borrowed from after the slot (--borrow-gap)
     compute_ms: int | None = None  # wall time spent synthesizing and fitting the take; None: not recorded
+    requests: int | None = None  # engine calls the fitter made for it (each bills the text); None: not recorded
 
 
 @dataclass
@@ -165,6 +166,7 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     for line in data.get("lines", []):
         for take in line.get("takes", []):
             take.setdefault("compute_ms", None)
+            take.setdefault("requests", None)
     return data
 
 

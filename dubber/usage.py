@@ -1,7 +1,8 @@
 """Usage metering: tokens, audio and compute per line and per engine, counted the way hosted engines bill.
 
-Every take is one request to its engine, so a re-rolled line is billed once per take. A request's
-tokens are counted from its text (`count_tokens`):
+Every engine call is a request: a take records the calls the fitter made for it (the natural take
+and each re-timed or re-rated one, `TakeRecord.requests`; one when not recorded), and a re-rolled
+line is billed for every take. A request's tokens are counted from its text (`count_tokens`):
 
 - each Han character is 1 token, and so is each other CJK character (kana, hangul);
 - each word of another script is 1 token: a run of letters and digits, where an apostrophe or hyphen
@@ -152,10 +153,11 @@ class ProjectUsage:
 
 
 def line_usage(line: LineEntry, project_dir: Path) -> LineUsage:
-    """Meter one line: every take is a request for its own text (the line's, when not recorded)."""
+    """Meter one line: every engine call of every take is a request for the take's own text (the line's,
+    when not recorded); a take that did not record its calls counts one."""
     extra = emotion_tokens(line)
-    takes = [TakeUsage(take.engine, count_tokens(take.text or line.text) + extra, take_audio_ms(take, project_dir),
-                       take.compute_ms) for take in line.takes]
+    takes = [TakeUsage(take.engine, (count_tokens(take.text or line.text) + extra) * (take.requests or 1),
+                       take_audio_ms(take, project_dir), take.compute_ms) for take in line.takes]
     return LineUsage(line.index, line.text, count_tokens(line.text) + extra, takes)
 
 

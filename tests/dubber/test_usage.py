@@ -165,3 +165,12 @@ def test_a_rendered_take_records_its_compute_time_even_when_it_fails(fail):
     record, fit = render_take(Cue(1, 0, 1500, "hello there"), plan, DubOptions(), 0, None, None, None)
     assert (fit is None) is fail and (record.status == "failed") is fail
     assert engine.requests >= 1 and engine.requests * 30 <= record.compute_ms < 10_000  # each request sleeps 30 ms
+
+
+def test_every_engine_call_of_a_take_is_billed(tmp_path):
+    engine = SlowToneEngine(0)
+    plan = SpeakerPlan(SpeakerEntry(UNNAMED, engine.name, "a"), engine)
+    record, _ = render_take(Cue(1, 0, 900, "hello there"), plan, DubOptions(), 0, None, None, None)
+    assert record.requests == engine.requests >= 2  # the natural take, then the rate search
+    line = LineEntry(1, 0, 900, "hello there", UNNAMED, takes=[record], chosen=0)
+    assert line_usage(line, tmp_path).billed_tokens == 2 * record.requests  # "hello there": 2 words a call
