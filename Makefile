@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/e2e.py
 	$(BIN)/python bench/voice.py
 	$(BIN)/python bench/background.py
+	$(BIN)/python bench/mandarin.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -324,7 +324,7 @@ class KokoroEngine(Engine):
         languages=("en", "ja", "zh"),
         sample_rate=SAMPLE_RATE,
         voices=VOICES,
-        default_voice={"en": "jm_kumo", "ja": "jf_alpha", "zh": "jf_alpha"},
+        default_voice={"en": "jm_kumo", "ja": "jf_alpha", "zh": "jf_gongitsune"},  # zh: bench/mandarin.py
         duration_control=DURATION_NATIVE_FRAMES,
         duration_step_samples=FRAME_SAMPLES,
         rate_range=(0.5, 2.0),

@@ -35,7 +35,7 @@ def test_capabilities() -> None:
     assert caps.languages == ("en", "ja", "zh")
     assert caps.sample_rate == 24000
     assert set(caps.voices) == {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
-    assert caps.default_voice["ja"] == "jf_alpha"
+    assert caps.default_voice["ja"] == "jf_alpha" and caps.default_voice["zh"] == "jf_gongitsune"
     assert caps.default_voice["en"] in caps.voices
     assert caps.duration_control == "native_frames" and caps.duration_step_samples == 600
     assert caps.rate_range == (0.5, 2.0)
