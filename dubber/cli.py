@@ -435,22 +435,24 @@ def cmd_pronounce(args: argparse.Namespace) -> int:
     path = _project_file(args.project)
     project = load_project(path)
     entries = dict(project.pronunciations)
-    if args.word is not None and args.pronunciation is not None:
-        entries[args.word.strip()] = check_entry(args.word, args.pronunciation)
+    word = args.word.strip() if args.word is not None else None
+    if word is not None and args.pronunciation is not None:
+        entries[word] = check_entry(word, args.pronunciation)
     if args.file:
         entries.update(load_dictionary(args.file))
-    missing = [word for word in args.remove if word not in entries]
+    missing = [removed for removed in args.remove if removed not in entries]
     if missing:
         raise UsageError(f"{path}: no pronunciation for {', '.join(map(repr, missing))} to remove")
-    for word in args.remove:
-        del entries[word]
+    for removed in args.remove:
+        del entries[removed]
     if entries != project.pronunciations:
         project.pronunciations = entries
         save_project(project, path)  # the next dub re-speaks the lines whose words changed, no others
-    shown = {args.word: entries[args.word]} if args.word is not None and args.word in entries else \
-        ({} if args.word is not None else entries)
-    if args.word is not None and args.pronunciation is None and not shown:
-        raise UsageError(f"{path}: no pronunciation for {args.word!r}")
+    shown = entries
+    if word is not None:  # one word: the entry just added (unless removed again), or the one asked for
+        if word not in entries and args.pronunciation is None:
+            raise UsageError(f"{path}: no pronunciation for {word!r}")
+        shown = {word: entries[word]} if word in entries else {}
     if args.json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:

@@ -371,11 +371,11 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
             raise MediaError(f"{str(video)!r} has no video stream to dub: give a video file", path=str(video))
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     diagnostics = list(loaded.diagnostics)
-    done = _previous_lines(project_path, video, options, diagnostics) if project_path else {}
-    if project_path is not None and done:
+    previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
+    done = {line.index: line for line in previous.lines} if previous is not None else {}
+    if previous is not None:
         # The project's dictionary carries over to the next run; entries given now win.
-        options = dataclasses.replace(options, pronunciations={**_previous_pronunciations(project_path),
-                                                               **options.pronunciations})
+        options = dataclasses.replace(options, pronunciations={**previous.pronunciations, **options.pronunciations})
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
@@ -423,15 +423,15 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     return DubResult(lines, diagnostics, summary, report, out_path, written)
 
 
-def _previous_lines(project_path: Path, video: Path, options: DubOptions,
-                    diagnostics: list[Diagnostic]) -> dict[int, LineEntry]:
-    """The lines an earlier run of the same dub left in its project, by cue index, to resume from.
+def _previous_project(project_path: Path, video: Path, options: DubOptions,
+                      diagnostics: list[Diagnostic]) -> Project | None:
+    """The project an earlier run of the same dub left, to resume its lines and keep its dictionary.
 
     A project for another video or language is not resumed (it is overwritten, as before). One that
     cannot be read is set aside under a new name, never overwritten, and the dub starts afresh.
     """
     if not project_path.exists():
-        return {}
+        return None
     try:
         previous = load_project(project_path)
     except UsageError as exc:
@@ -441,20 +441,10 @@ def _previous_lines(project_path: Path, video: Path, options: DubOptions,
         os.replace(project_path, aside)
         diagnostics.append(Diagnostic(str(project_path), None, "warning", "project-damaged",
                                       f"{exc}; set aside as {aside.name}, dubbing afresh"))
-        return {}
+        return None
     same_video = Path(previous.video).absolute() == video.absolute() or \
         (project_path.parent / previous.video).absolute() == video.absolute()
-    if not same_video or previous.lang != options.lang:
-        return {}
-    return {line.index: line for line in previous.lines}
-
-
-def _previous_pronunciations(project_path: Path) -> dict[str, str]:
-    """The dictionary of the project an earlier run left (read again: `_previous_lines` vouched for it)."""
-    try:
-        return load_project(project_path).pronunciations
-    except UsageError:
-        return {}
+    return previous if same_video and previous.lang == options.lang else None
 
 
 def _checkpointer(project_path: Path, project: Project, cues: list[Cue],

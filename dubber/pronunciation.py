@@ -15,6 +15,7 @@ words alone for engines that do not, for subtitles and for the recogniser.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -82,6 +83,7 @@ def tone3(syllable: str) -> str | None:
     return text.replace("ü", "v") + tone
 
 
+@functools.lru_cache(maxsize=2048)  # a few hundred syllables exist; lines are parsed again at every step
 def _is_syllable(syllable: str) -> bool:
     """Whether the transcription table knows this TONE3 syllable (misaki's, which Kokoro was trained on)."""
     from misaki.transcription import pinyin_to_ipa
@@ -143,12 +145,11 @@ def parse(text: str) -> list[Piece]:
             if bad is not None:
                 raise MarkupError(f"[{bad}] is not a pinyin syllable (write it like [hao4] or [h][ào])")
             continue  # not pinyin: ordinary text such as [laughs]
-        chars = re.findall(f"[{HAN}]", before)
         run = re.search(f"[{HAN}]{{{len(grouped)}}}\\Z", before)
         if run is None:
             raise MarkupError(
                 f"{match.group(0)} needs {len(grouped)} Han character{'s' if len(grouped) > 1 else ''} right before "
-                f"it, found {len(chars) and before[-len(grouped):] or 'none'!r}")
+                f"it, found {HAN_RE.search(before) and before[-len(grouped):] or 'none'!r}")
         _append(pieces, before[:run.start()])
         pieces.append(Pinyin(run.group(0), tuple(s for s, _ in grouped), sum(n for _, n in grouped),
                              run.group(0) + match.group(0)))
@@ -233,27 +234,35 @@ def apply_dictionary(text: str, entries: dict[str, str]) -> str:
     """
     if not entries:
         return text
-    checked = {word.strip(): check_entry(word, value) for word, value in entries.items()}
-    words = sorted(checked, key=len, reverse=True)
-    return "".join(_apply_plain(piece, words, checked) if isinstance(piece, str) else piece.written
+    pattern, values = _compiled(tuple(entries.items()))
+    return "".join(_apply_plain(piece, pattern, values) if isinstance(piece, str) else piece.written
                    for piece in parse(text))
 
 
-def _apply_plain(run: str, words: list[str], entries: dict[str, str]) -> str:
+@functools.lru_cache(maxsize=8)
+def _compiled(entries: tuple[tuple[str, str], ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """Check a dictionary once and build its matcher, longest word first: every line and every status
+    check applies the same dictionary."""
+    values = {word.strip(): check_entry(word, value) for word, value in entries}
+    words = sorted(values, key=len, reverse=True)
+    pattern = re.compile("|".join(
+        re.escape(w) if HAN_RE.search(w) else rf"(?<![A-Za-z0-9'-]){re.escape(w)}(?![A-Za-z0-9'-])" for w in words))
+    return pattern, values
+
+
+def _apply_plain(run: str, pattern: re.Pattern[str], values: dict[str, str]) -> str:
     """Mark every dictionary word in a run without markup."""
-    if not run or not words:
+    if not run:
         return run
-    alternatives = "|".join(
-        re.escape(w) if HAN_RE.search(w) else rf"(?<![A-Za-z0-9'-]){re.escape(w)}(?![A-Za-z0-9'-])" for w in words)
 
     def mark(match: re.Match[str]) -> str:
         word = match.group(0)
-        value = entries[word]
+        value = values[word]
         if HAN_RE.search(word):
             return word + "".join(f"[{s}]" for s in value.split())
         return f"{{{word}|{value}}}"
 
-    return re.sub(alternatives, mark, run)
+    return pattern.sub(mark, run)
 
 
 # How an engine takes pronunciation (Capabilities.pronunciation).

@@ -8,19 +8,9 @@ import pytest
 
 from dubber.errors import SubtitleError
 from dubber.subtitles import SubtitleLoad, load_subtitles
+from tests.data.make_bad_corpus import ASS_FORMAT, ASS_HEAD
 
-ASS_HEADER = """[Script Info]
-ScriptType: v4.00+
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, \
-Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, \
-MarginV, Encoding
-Style: Default,Arial,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,2,2,2,10,10,10,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-"""
+ASS_HEADER = ASS_HEAD + "[Events]\n" + ASS_FORMAT  # the bad-input corpus's header, one copy
 ASS_EVENTS_LINE = 10  # the Dialogue lines after ASS_HEADER start on this line
 
 SSA_DOC = """[Script Info]
