@@ -1,4 +1,4 @@
-"""The `dubber` command line: dub, say, engines, check, verify, usage, pronounce."""
+"""The `dubber` command line: dub, say, engines, check, verify, usage, pronounce, serve."""
 
 from __future__ import annotations
 
@@ -226,6 +226,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", metavar="FILE", help="add every entry of a dictionary file")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("serve", help="run the local dubbing service: a REST API and a web page")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="really listen on a --host other machines can reach (needs --token)")
+    p.add_argument("--token", default=os.environ.get("DUBBER_TOKEN"),
+                   help="secret every request must carry (default: $DUBBER_TOKEN); required off loopback")
+    p.add_argument("--allow", action="append", default=[], metavar="FOLDER",
+                   help="folder whose files requests may name (repeatable; default: the current folder)")
+    p.add_argument("--jobs-dir", metavar="FOLDER", help="where jobs keep uploads and outputs "
+                                                         "(default: the user cache folder)")
+    p.add_argument("--queue", type=_positive, default=8, metavar="N", help="dub jobs that may wait (8); more get 429")
+    p.add_argument("--workers", type=_positive, default=1, metavar="N", help="dub jobs run at once (1)")
+    p.add_argument("--engines", metavar="NAMES", help="comma-separated engines to offer (default: all)")
+    p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                   help="let pages from this origin (https://editor.example) call the service (repeatable)")
+    config_options(p)
+
     p = sub.add_parser("usage", help="count a project's tokens, audio and compute per engine, and estimate the cost")
     p.add_argument("project", help="the project file (NAME.dubber.json), or the dubbed video it sits beside")
     p.add_argument("--lines", action="store_true", help="also list every line")
@@ -356,19 +374,7 @@ def cmd_engines(args: argparse.Namespace) -> int:
     from dubber.config import load_config
     from dubber.plugin import registry
 
-    config = load_config(args.config, args.engine_opt)
-    rows = []
-    for name, entry in sorted(registry.entries().items()):
-        row: dict[str, Any] = {"name": name}
-        try:
-            cls = entry.load_class()
-            row["capabilities"] = cls.capabilities.to_dict()
-            reason = cls.availability(config.engine(name), probe=not args.no_probe)
-            row.update(available=reason is None, reason=reason)
-        except DubberError as exc:  # a broken install or a bad setting makes that engine unavailable, not the list
-            row.update(available=False, reason=str(exc))
-        row.setdefault("capabilities", None)
-        rows.append(row)
+    rows = registry.describe(load_config(args.config, args.engine_opt), probe=not args.no_probe)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -540,6 +546,21 @@ def _takes(count: int) -> str:
     return f"{count} take{'s' if count != 1 else ''}"
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dubber.config import load_config
+    from dubber.service import ServiceSettings, serve
+
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip()) if args.engines else None
+    settings = ServiceSettings(host=args.host, port=args.port, token=args.token or None,
+                               allow_remote=args.allow_remote,
+                               allowed_folders=tuple(Path(f) for f in args.allow),
+                               work_dir=Path(args.jobs_dir) if args.jobs_dir else None, queue_size=args.queue,
+                               workers=args.workers, engines=engines, cors_origins=tuple(args.cors_origin),
+                               config=load_config(args.config, args.engine_opt))
+    serve(settings)
+    return EXIT_OK
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     import importlib
 
@@ -554,7 +575,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dub": cmd_dub, "say": cmd_say, "gui": cmd_gui, "engines": cmd_engines, "check": cmd_check,
-            "verify": cmd_verify, "usage": cmd_usage, "pronounce": cmd_pronounce}
+            "verify": cmd_verify, "usage": cmd_usage, "pronounce": cmd_pronounce, "serve": cmd_serve}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

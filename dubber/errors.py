@@ -83,3 +83,27 @@ class EngineTimeout(SynthesisError):
 
 class FitError(DubberError):
     """A take could not be fitted to its slot for a reason other than its length."""
+
+
+class ForbiddenPath(UsageError):
+    """A path a service request names lies outside the folders the service may read and write."""
+
+
+class TooLarge(UsageError):
+    """A request, upload or text is over the service's size limit."""
+
+
+class UnknownJob(UsageError):
+    """No job has that id (it never existed, or it ended long enough ago to be forgotten)."""
+
+
+class QueueFull(DubberError):
+    """The service's job queue holds as many waiting jobs as it may: try again later."""
+
+
+class Cancelled(DubberError):
+    """A job was cancelled while it ran."""
+
+
+class JobNotReady(UsageError):
+    """A job's result was asked for before the job finished (or after it failed)."""

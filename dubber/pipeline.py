@@ -107,14 +107,16 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
              progress: Progress | None = None, project_path: Path | None = None,
              done: dict[int, LineEntry] | None = None,
              checkpoint: Callable[[LineEntry], None] | None = None,
+             on_line: Callable[[LineEntry], None] | None = None,
              ) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
     """Speak and fit every cue, `options.candidates` takes each, keeping the best.
 
     A line whose engine call fails is marked failed and the rest go on. Every take is recorded
     (its audio too, beside the project when there is one). A line in `done` that an earlier run
     finished with the same words, slot, voice and seeds is kept as it is, not rendered again
-    `checkpoint` is called as each line is finished, so a crash loses nothing finished. With a
-    project, the fits returned are None: every take's audio is on disk.
+    `checkpoint` is called as each line is finished, so a crash loses nothing finished; then
+    `on_line` (a watcher: the service's per-line status) and `progress`. With a project, the fits
+    returned are None: every take's audio is on disk.
     """
     transcriber = _transcriber(options) if options.candidates > 1 else None
     results: list[tuple[LineReport, Fit | None]] = []
@@ -140,6 +142,8 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
         entries.append(entry)
         if checkpoint:
             checkpoint(entry)
+        if on_line:
+            on_line(entry)
         if progress:
             progress(i + 1, len(ordered), cue)
     return results, entries
@@ -350,8 +354,12 @@ def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, 
 
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
         stem_path: str | Path | None = None, report_path: str | Path | None = None,
-        progress: Progress | None = None) -> DubResult:
-    """Dub `video` with the cues of `subtitles` and write the output video, stem and report."""
+        progress: Progress | None = None, on_line: Callable[[LineEntry], None] | None = None) -> DubResult:
+    """Dub `video` with the cues of `subtitles` and write the output video, stem and report.
+
+    `progress(done, total, cue)` and `on_line(entry)` are called as each line is finished; an
+    exception either raises stops the dub there (the project keeps the finished lines).
+    """
     started = time.monotonic()
     video = Path(video)
     info = media.probe(video)
@@ -387,7 +395,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
                                                              {name: plan.entry for name, plan in plans.items()},
                                                              pronunciations=options.pronunciations),
                                        cues, done)
-        fitted, entries = fit_cues(cues, plans, options, progress, project_path, done, checkpoint)
+        fitted, entries = fit_cues(cues, plans, options, progress, project_path, done, checkpoint, on_line)
     timeline = build_timeline(fitted, entries, length, rate, project_path)
     stem = timeline.render()
     lines = [line for line, _ in fitted]
@@ -460,33 +468,46 @@ def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
     return checkpoint
 
 
-def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:
-    """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
+def speak(text: str, duration_ms: int, options: DubOptions, folder: Path) -> tuple[Fit, dict[str, Any]]:
+    """Speak one line fitted to `duration_ms`: the fitted clip and its measurement.
+
+    `folder` is where a reference clip's relative path is read from (nothing is written to it).
+    """
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
-    # No original audio: nothing is extracted, so no folder is written to.
-    output = Path(output)
-    plan = plan_speaker(UNNAMED, options.voice_request(), None, output.parent, output)
+    plan = plan_speaker(UNNAMED, options.voice_request(), None, folder, folder / "line.wav")
     engine = plan.engine
     spoken = for_engine(apply_dictionary(text, options.pronunciations), engine.capabilities.pronunciation)
     fit = fit_line(engine_for_request(engine, options), spoken, options.lang, plan.voice, duration_ms,
                    seed=options.seed, policy=options.policy, reference=plan.reference, emotion=options.emotion)
     if plan.entry.pitch_semitones:
         fit = shift_fit(fit, plan.entry.pitch_semitones)
-    media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
-    return {
+    return fit, {
         "target_ms": duration_ms,
         "speech_ms": fit.speech_ms,
         "error_ms": fit.speech_ms - duration_ms,
+        # where the speech lies in the clip (the clip carries a little silence either side)
+        "speech_start_ms": samples_to_ms(fit.speech.start, fit.sample_rate),
+        "speech_end_ms": samples_to_ms(fit.speech.end, fit.sample_rate),
         "natural_ms": fit.natural_ms,
         "method": fit.method,
         "rate": fit.rate,
         "heard_rate": round(fit.heard_rate, 4),
         "stretch": fit.stretch,
         "status": fit.status,
+        "reason": fit.reason,
         "engine": engine.name,
         "voice": plan.voice,
         "similarity": take_similarity(plan, fit.samples, fit.sample_rate),
         "seed": options.seed,
-        "output": str(output),
+        "sample_rate": fit.sample_rate,
     }
+
+
+def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:
+    """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
+    output = Path(output)
+    # No original audio: nothing is extracted, so no folder is written to.
+    fit, measured = speak(text, duration_ms, options, output.parent)
+    media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
+    return {**measured, "output": str(output)}

@@ -69,6 +69,11 @@ STALE = "stale"  # the text, timing or voice changed after its take was made: it
 UNFITTABLE = "unfittable"  # the engine could not reach the slot (too long or too short)
 FAILED = "failed"  # the engine failed
 NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED)
+# How a status is shown, in the Qt panel and the service's web page alike: green within the
+# tolerance, amber beyond it, red where the line cannot fit or failed (pending: not coloured).
+STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f"}
+STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
+                UNFITTABLE: "cannot fit", FAILED: "failed"}
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from dubber.errors import EngineUnavailable, UnknownEngine
+from dubber.errors import DubberError, EngineUnavailable, UnknownEngine
 from dubber.plugin.engine import Engine
 
 if TYPE_CHECKING:
@@ -39,6 +40,30 @@ class EngineEntry:
 def entries() -> dict[str, EngineEntry]:
     """Return every registered engine by name."""
     return {ep.name: EngineEntry(ep.name, ep) for ep in entry_points(group=GROUP)}
+
+
+def describe(config: Config | None = None, probe: bool = True,
+             names: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Every registered engine (or those in `names`) with its capabilities and whether it can run now.
+
+    `probe` asks served engines whether they answer. A broken install or a bad setting makes that
+    engine unavailable, with the reason, rather than failing the list.
+    """
+    rows = []
+    for name, entry in sorted(entries().items()):
+        if names is not None and name not in names:
+            continue
+        row: dict[str, Any] = {"name": name}
+        try:
+            cls = entry.load_class()
+            row["capabilities"] = cls.capabilities.to_dict()
+            reason = cls.availability(config.engine(name) if config is not None else None, probe=probe)
+            row.update(available=reason is None, reason=reason)
+        except DubberError as exc:
+            row.update(available=False, reason=str(exc))
+        row.setdefault("capabilities", None)
+        rows.append(row)
+    return rows
 
 
 def engine_class(name: str) -> type[Engine]:

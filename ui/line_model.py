@@ -8,15 +8,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from dubber.project import LineEntry
-from dubber.session import FAILED, NEEDS_WORK, OFF, OK, PENDING, STALE, UNFITTABLE, Session
+from dubber.session import NEEDS_WORK, OK, STATUS_COLOURS, STATUS_WORDS, Session
 
 COLUMNS = ("#", "Time", "Speaker", "Text", "Voice", "Target", "Error", "Status", "Takes")
 COL_INDEX, COL_TIME, COL_SPEAKER, COL_TEXT, COL_VOICE, COL_TARGET, COL_ERROR, COL_STATUS, COL_TAKES = range(9)
 
-# The error column's colour: green within tolerance, amber beyond it, red where the line failed.
-STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f"}
-STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
-                UNFITTABLE: "cannot fit", FAILED: "failed"}
 
 Index = QModelIndex | QPersistentModelIndex
 

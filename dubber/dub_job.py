@@ -1,0 +1,82 @@
+"""A dub run as a job: the pipeline's dub, reporting each line's status and the progress as it goes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dubber.jobs import Job
+from dubber.pipeline import DubOptions, dub
+from dubber.project import LineEntry
+from dubber.pronunciation import plain
+from dubber.session import PENDING, line_status
+from dubber.subtitles import load_subtitles
+
+STEM_NAME = "dub.wav"
+REPORT_NAME = "report.json"
+
+
+@dataclass
+class DubSpec:
+    """What a dub job does: the inputs, where the output goes and the options (see `DubOptions`)."""
+
+    video: Path
+    subtitles: Path
+    output: Path  # the dubbed video; the stem, report and project are written beside it
+    options: DubOptions = field(default_factory=DubOptions)
+
+    @property
+    def folder(self) -> Path:
+        return self.output.parent
+
+    def describe(self) -> dict[str, Any]:
+        o = self.options
+        return {"video": str(self.video), "subtitles": str(self.subtitles), "output": str(self.output),
+                "lang": o.lang, "engine": o.engine, "voice": o.voice, "seed": o.seed, "mix": o.mix,
+                "loudness": o.loudness, "candidates": o.candidates, "exports": list(o.exports)}
+
+
+def line_row(index: int, line: int | None, start_ms: int, end_ms: int, speaker: str, text: str) -> dict[str, Any]:
+    """A line as a job reports it, before it is rendered."""
+    return {"index": index, "line": line, "start_ms": start_ms, "end_ms": end_ms, "speaker": speaker,
+            "text": plain(text), "status": PENDING, "error_ms": None, "speech_ms": None, "engine": None,
+            "voice": None, "takes": 0, "reason": ""}
+
+
+def run_dub(job: Job) -> None:
+    """Dub `job.spec` (a `DubSpec`), keeping `job.lines`, `job.done` and `job.result` current."""
+    spec: DubSpec = job.spec
+    job.check_cancelled()
+    cues = sorted(load_subtitles(spec.subtitles).cues, key=lambda c: (c.start_ms, c.index))
+    rows = {c.index: line_row(c.index, c.line, c.start_ms, c.end_ms, c.speaker or "", c.text) for c in cues}
+    job.lines, job.total = list(rows.values()), len(cues)
+
+    def on_line(entry: LineEntry) -> None:
+        row = rows.get(entry.index)
+        take = entry.take
+        if row is None or take is None:
+            return
+        row.update(status=line_status(entry, pronunciations=spec.options.pronunciations), error_ms=take.error_ms,
+                   speech_ms=take.speech_ms, engine=take.engine, voice=take.voice, takes=len(entry.takes),
+                   reason=take.reason)
+
+    def progress(done: int, total: int, cue: Any) -> None:
+        job.done, job.total = done, total
+        job.check_cancelled()  # between lines: the project keeps every finished one
+
+    spec.folder.mkdir(parents=True, exist_ok=True)
+    result = dub(spec.video, spec.subtitles, spec.output, spec.options, stem_path=spec.folder / STEM_NAME,
+                 report_path=spec.folder / REPORT_NAME, progress=progress, on_line=on_line)
+    for report in result.lines:  # the error measured on the finished track, as the report has it
+        if report.index in rows and report.error_ms is not None:
+            rows[report.index]["error_ms"] = report.error_ms
+    job.result = {"output": str(result.output), "summary": result.summary,
+                  "files": sorted({_beside(p, spec.folder) for p in result.written}),
+                  "diagnostics": [d.to_dict() for d in result.diagnostics]}
+
+
+def _beside(path: Path, folder: Path) -> str:
+    """A written file's name relative to the output's folder (hand-off stems sit in a folder of their own)."""
+    path = Path(path).absolute()
+    return path.relative_to(folder.absolute()).as_posix() if path.is_relative_to(folder.absolute()) else path.name
