@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice
+from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
 from dubber.pronunciation import FORM_MARKUP, plain
@@ -502,8 +502,8 @@ class KokoroEngine(Engine):
     def _speakable(self, text: str, lang: str, vocab: dict[str, int]) -> str:
         """Return the phonemes of `text` that the model has tokens for; raise when none are spoken."""
         phonemes = "".join(ch for ch in self.phonemize(text, lang) if ch in vocab).strip()
-        if not phonemes.strip(" ;:,.!?—…\"()“”"):
-            raise SynthesisError(f"Kokoro found nothing to speak in {text!r}", engine=self.name, text=text)
+        if not phonemes.strip(" ;:,.!?—…\"()“”"):  # the text's fault, not the engine's: no retry helps
+            raise UsageError(f"Kokoro found nothing to speak in {text!r}", engine=self.name, text=text)
         return phonemes
 
     def _natural(self, text: str, lang: str, voice: str, seed: int, rate: float) -> Take:

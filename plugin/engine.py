@@ -204,7 +204,7 @@ class Engine(ABC):
     def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
                       reference: Reference | None = None, emotion: Emotion | None = None) -> str:
         """Validate language, voice, text, rate, reference and emotion, and return the voice to use."""
-        from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
+        from dubber.errors import UnknownVoice, UnsupportedLanguage, UsageError
 
         caps = self.capabilities
         if lang not in caps.languages:
@@ -227,7 +227,7 @@ class Engine(ABC):
         if not low <= rate <= high:
             raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)
         if text is not None and not text.strip():
-            raise SynthesisError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
+            raise UsageError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
         if reference is not None:
             return voice or "reference"  # a cloned voice is named by its reference, not a catalogue entry
         if voice is None:

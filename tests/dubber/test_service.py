@@ -105,6 +105,7 @@ def test_tts_speaks_japanese_with_a_chosen_kokoro_voice(client):
     ({"text": LINE, "duration_ms": 600_000}, 422, "ValidationError"),
     ({"text": "...!?", "duration_ms": 2000}, 400, "UsageError"),
     ({"text": "bell\x07", "duration_ms": 2000}, 400, "UsageError"),
+    ({"text": "😀a", "lang": "ja", "duration_ms": 2000}, 400, "UsageError"),  # nothing Kokoro can speak
     ({"text": "", "duration_ms": 2000}, 422, "ValidationError"),
     ({"text": LINE}, 422, "ValidationError"),
     ({"text": LINE, "duration_ms": "long"}, 422, "ValidationError"),

@@ -156,7 +156,7 @@ def test_graph_has_no_random_ops() -> None:
 @pytest.mark.parametrize("text", ["", "   ", "...", "。！"])
 def test_nothing_to_speak_raises(engine: KokoroEngine, text: str) -> None:
     lang = "ja" if "。" in text else "en"
-    with pytest.raises(SynthesisError, match=re.escape(repr(text))):
+    with pytest.raises(UsageError, match=re.escape(repr(text))):  # a request error: not retried, 400 from the service
         engine.synthesize(text, lang)
 
 
