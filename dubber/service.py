@@ -72,7 +72,7 @@ from dubber.fitting import FitPolicy
 from dubber.jobs import DONE, ENDED, Job, JobQueue
 from dubber.pipeline import DubOptions, speak
 from dubber.plugin import registry
-from dubber.plugin.engine import Reference
+from dubber.plugin.engine import Reference, check_language, check_voice
 from dubber.session import STATUS_COLOURS, STATUS_WORDS
 from dubber.speakers import AUTO
 
@@ -373,31 +373,20 @@ def _page(settings: ServiceSettings) -> str:
 def _offered(settings: ServiceSettings, engine: str | None, lang: str) -> str:
     """The engine a request gets: the one it names (if offered) or the default for its language."""
     offered = settings.engines
-    if engine is not None:
-        if offered is not None and engine not in offered:
-            raise UnknownEngine(f"engine {engine!r} is not offered here (offered: {', '.join(offered)})",
-                                engine=engine)
-        return engine
-    if offered is None:
-        return registry.engine_for_language(lang)
-    for name in offered:
-        with contextlib.suppress(DubberError):
-            cls = registry.engine_class(name)
-            if lang in cls.capabilities.languages and cls.capabilities.cloning == "none":
-                return name
-    raise UnsupportedLanguage(f"no engine offered here speaks {lang!r} with voices of its own "
-                              f"(offered: {', '.join(offered)})", lang=lang)
+    if engine is not None and offered is not None and engine not in offered:
+        raise UnknownEngine(f"engine {engine!r} is not offered here (offered: {', '.join(offered)})", engine=engine)
+    return engine if engine is not None else registry.engine_for_language(lang, among=offered)
 
 
 def _check_voice(engine: str, voice: str | None, lang: str) -> None:
-    """Refuse an unknown engine, voice or language before any work is queued (the engine is not loaded)."""
+    """Refuse an unknown engine, voice or language before any work is queued (the engine is not loaded).
+
+    A cloning engine without a catalogue takes any voice name; 'auto' is matched later.
+    """
     caps = registry.engine_class(engine).capabilities
-    if lang not in caps.languages:
-        raise UnsupportedLanguage(f"engine {engine!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
-                                  engine=engine, lang=lang)
-    if voice is not None and voice != AUTO and caps.voices and voice not in caps.voices:
-        raise UnknownVoice(f"engine {engine!r} has no voice {voice!r} (its voices: {', '.join(caps.voices)})",
-                           engine=engine, voice=voice)
+    check_language(engine, caps, lang)
+    if voice is not None and voice != AUTO and caps.voices:
+        check_voice(engine, caps, voice)
 
 
 def _invalid(field_name: str, message: str) -> RequestValidationError:

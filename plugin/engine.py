@@ -204,13 +204,10 @@ class Engine(ABC):
     def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
                       reference: Reference | None = None, emotion: Emotion | None = None) -> str:
         """Validate language, voice, text, rate, reference and emotion, and return the voice to use."""
-        from dubber.errors import UnknownVoice, UnsupportedLanguage, UsageError
+        from dubber.errors import UsageError
 
         caps = self.capabilities
-        if lang not in caps.languages:
-            raise UnsupportedLanguage(
-                f"engine {self.name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
-                engine=self.name, lang=lang)
+        check_language(self.name, caps, lang)
         if reference is None and caps.cloning != "none" and not caps.voices:
             self.need_reference(reference)
         if reference is not None and caps.cloning == "none":
@@ -232,8 +229,23 @@ class Engine(ABC):
             return voice or "reference"  # a cloned voice is named by its reference, not a catalogue entry
         if voice is None:
             voice = caps.default_voice.get(lang) or (caps.voices[0] if caps.voices else "")
-        if voice not in caps.voices:
-            raise UnknownVoice(
-                f"engine {self.name!r} has no voice {voice!r} (voices: {', '.join(caps.voices) or 'none'})",
-                engine=self.name, voice=voice)
+        check_voice(self.name, caps, voice)
         return voice
+
+
+def check_language(name: str, caps: Capabilities, lang: str) -> None:
+    """Refuse a language engine `name` does not speak (checked from its capabilities: nothing is loaded)."""
+    from dubber.errors import UnsupportedLanguage
+
+    if lang not in caps.languages:
+        raise UnsupportedLanguage(f"engine {name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
+                                  engine=name, lang=lang)
+
+
+def check_voice(name: str, caps: Capabilities, voice: str) -> None:
+    """Refuse a voice that is not in engine `name`'s catalogue."""
+    from dubber.errors import UnknownVoice
+
+    if voice not in caps.voices:
+        raise UnknownVoice(f"engine {name!r} has no voice {voice!r} (voices: {', '.join(caps.voices) or 'none'})",
+                           engine=name, voice=voice)

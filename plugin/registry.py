@@ -90,14 +90,15 @@ def get_engine(name: str, config: Config | None = None) -> Engine:
     return _instances[key]
 
 
-def engine_for_language(lang: str) -> str:
-    """Pick the default engine for a language: the first available one that speaks it, by preference.
+def engine_for_language(lang: str, among: Collection[str] | None = None) -> str:
+    """Pick the default engine for a language: the first available one that speaks it, by preference
+    (only engines in `among`, when given: the ones a service offers).
 
     Only engines with voices of their own qualify: a cloning engine needs a reference clip, so the
     user names it (--engine) along with the clip.
     """
     preference = {"en": ["piper", "kokoro"], "ja": ["kokoro"], "zh": ["kokoro"]}  # zh: bench/mandarin.py
-    names = preference.get(lang, []) + sorted(entries())
+    names = [name for name in preference.get(lang, []) + sorted(entries()) if among is None or name in among]
     cloners = []
     for name in names:
         try:

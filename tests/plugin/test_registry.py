@@ -32,6 +32,12 @@ def test_language_defaults():
         registry.engine_for_language("tlh")
 
 
+def test_language_default_among_the_offered_engines():
+    assert registry.engine_for_language("en", among=("kokoro",)) == "kokoro"  # piper is preferred, but not offered
+    with pytest.raises(UnknownEngine):
+        registry.engine_for_language("ja", among=("piper",))
+
+
 def test_errors_survive_pickling():
     err = SynthesisError("boom", engine="piper", line=3)
     back = pickle.loads(pickle.dumps(err))
