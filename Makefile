@@ -26,6 +26,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/duration.py
 	$(BIN)/python bench/e2e.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/language.py
 	$(BIN)/python bench/voice.py
 	$(BIN)/python bench/background.py
 	$(BIN)/python bench/mandarin.py

@@ -8,6 +8,7 @@
   (`--cors-origin`): any page on the web could otherwise make the user's browser post to it.
 - Size: a body over the limit is refused with 413 before it is read (Content-Length), or as soon
   as it passes the limit (chunked uploads).
+- Paths: a file a request names must lie inside the allowed folders, links followed (`allowed_path`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
+
+from dubber.errors import ForbiddenPath, UsageError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -148,3 +152,22 @@ async def _send_error(send: Send, status: int, kind: str, message: str, extra: d
     headers += [(k.encode(), v.encode()) for k, v in (extra or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def allowed_path(given: str, folders: Sequence[Path], what: str, must_exist: bool = True) -> Path:
+    """A path from a request, resolved (links followed) and checked to lie inside an allowed folder.
+
+    A relative path is taken from the first allowed folder. The answer never says whether a path
+    outside the folders exists.
+    """
+    if "\x00" in given:
+        raise UsageError(f"{what}: a path cannot hold a NUL character")
+    path = Path(given).expanduser()
+    path = (path if path.is_absolute() else folders[0] / path).resolve()
+    if not any(path.is_relative_to(folder) for folder in folders):
+        raise ForbiddenPath(f"{what} {given!r} is outside the folders this service may use "
+                            f"({', '.join(str(f) for f in folders)}; start it with --allow FOLDER)",
+                            path=given)
+    if must_exist and not path.is_file():
+        raise UsageError(f"{what} {given!r}: no such file", path=given)
+    return path

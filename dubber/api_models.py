@@ -8,11 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dubber.handoff import EXPORT_KINDS
 from dubber.mixing import MIX_MODES
+from dubber.slots import SYNC_MODES
+from dubber.spoken import FOREIGN_CHOICES
 
 LANG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$"
 MAX_SEED = 2**31 - 1
 ExportKind = Literal[EXPORT_KINDS]  # type: ignore[valid-type]
 MixMode = Literal[MIX_MODES]  # type: ignore[valid-type]
+SyncMode = Literal[SYNC_MODES]  # type: ignore[valid-type]
+Foreign = Literal[FOREIGN_CHOICES]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
@@ -92,6 +96,11 @@ class DubRequest(Strict):
     loudness: float | None = Field(None, ge=-40, le=-5, description="integrated loudness (LUFS) of the dub track")
     candidates: int = Field(1, ge=1, le=8, description="takes rendered per line, the best kept")
     borrow_gap: bool = Field(False, description="let a long line run into the silence after its cue")
+    sync: SyncMode | None = Field(None, description="time lines to the original speech (speech, the default when "  # type: ignore[valid-type]
+                                                    "the video has audio), start them at their cues (cue), or fill "
+                                                    "each cue (fill)")
+    speak_all: bool = Field(False, description="also speak sound descriptions, signs, credits and other languages")
+    foreign: Foreign = Field("skip", description="lines not in lang: skip them, or speak them in their own")  # type: ignore[valid-type]
     exports: list[ExportKind] = Field(default_factory=list, max_length=len(EXPORT_KINDS),  # type: ignore[valid-type]
                                       description="hand-off files written beside the output")
 

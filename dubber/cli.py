@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from dubber import __version__
+from dubber.arguments import exports, floats, lufs, positive, seconds_to_ms, threshold
 from dubber.errors import (
     DubberError,
     EngineError,
@@ -24,6 +23,8 @@ from dubber.errors import (
 )
 from dubber.fitting import FitPolicy
 from dubber.mixing import MIX_MODES, Ducking
+from dubber.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH
+from dubber.spoken import FOREIGN_CHOICES, FOREIGN_SKIP
 
 EXIT_OK, EXIT_LINES_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -45,71 +46,6 @@ def describe_error(exc: DubberError) -> tuple[str, int]:
         if isinstance(exc, cls):
             return f"dubber: {prefix}: {exc}", code
     return f"dubber: {exc}", EXIT_LINES_FAILED
-
-
-def _seconds_to_ms(text: str) -> int:
-    """Parse seconds given by the user into integer milliseconds, exactly."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value.is_finite() or value <= 0:
-        raise argparse.ArgumentTypeError(f"the duration must be positive, got {text!r}")
-    return int((value * 1000).to_integral_value())
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    """Parse comma-separated numbers, e.g. an emotion vector."""
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"the numbers must be finite, got {text!r}")
-    return values
-
-
-def _lufs(text: str) -> float:
-    from dubber.loudness import BROADCAST_LUFS, MAX_LUFS, MIN_LUFS, WEB_LUFS
-
-    named = {"web": WEB_LUFS, "broadcast": BROADCAST_LUFS, "ebu": BROADCAST_LUFS}
-    if text.lower() in named:
-        return named[text.lower()]
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a loudness: give LUFS (-16) or web or broadcast") from None
-    if not MIN_LUFS <= value <= MAX_LUFS:
-        raise argparse.ArgumentTypeError(f"{value:g} LUFS is out of range ({MIN_LUFS:g} to {MAX_LUFS:g})")
-    return value
-
-
-def _threshold(text: str) -> float | None:
-    if text.lower() in ("off", "none"):
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a level: give dBFS (-45) or off") from None
-
-
-def _exports(text: str) -> tuple[str, ...]:
-    from dubber.handoff import parse_exports
-
-    try:
-        return parse_exports(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,11 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
                                 "cross-lingual otherwise)")
         feel = clone.add_mutually_exclusive_group()
         feel.add_argument("--emotion-text", metavar="TEXT", help="describe the emotion in words")
-        feel.add_argument("--emotion-vector", type=_floats, metavar="W,W,...",
+        feel.add_argument("--emotion-vector", type=floats, metavar="W,W,...",
                           help="emotion weights, e.g. IndexTTS2's 8: happy,angry,sad,afraid,disgusted,"
                                "melancholic,surprised,calm")
         feel.add_argument("--emotion-audio", metavar="CLIP", help="a clip whose emotion to copy")
         clone.add_argument("--emotion-alpha", type=float, default=1.0, help="how strongly to apply the emotion (1.0)")
+
+    def timing_options(p: argparse.ArgumentParser) -> None:
+        timing = p.add_argument_group("timing and what is spoken")
+        how = timing.add_mutually_exclusive_group()
+        how.add_argument("--sync", choices=(SYNC_SPEECH, SYNC_CUE),
+                         help="start each line where the original speech starts and aim at its length, the cue "
+                              "being only the outer bound (speech: the default when the video has audio), or at "
+                              "its cue's start at its natural length (cue)")
+        how.add_argument("--fill", action="store_const", const=SYNC_FILL, dest="sync",
+                         help="make every line last exactly its cue (subtitles made for dubbing)")
+        timing.add_argument("--speak-all", action="store_true",
+                            help="also speak sound descriptions, lyrics, signs, credits and lines in other "
+                                 "languages, as written")
+        timing.add_argument("--foreign", choices=FOREIGN_CHOICES, default=FOREIGN_SKIP,
+                            help="lines not in --lang: skip them (default) or speak them with a voice of their "
+                                 "own language")
 
     def config_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", help="engine settings file (default: config.toml in the user config folder)")
@@ -156,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         duck = p.add_argument_group("ducking (--mix duck): the original is lowered under the dub's speech")
         duck.add_argument("--duck-db", type=float, default=Ducking.depth_db, metavar="DB",
                           help=f"how far to lower the original ({Ducking.depth_db:g} dB)")
-        duck.add_argument("--duck-threshold", type=_threshold, default=Ducking.threshold_db, metavar="DBFS",
+        duck.add_argument("--duck-threshold", type=threshold, default=Ducking.threshold_db, metavar="DBFS",
                           help=f"duck where the dub is louder than this ({Ducking.threshold_db:g} dBFS); 'off' "
                                "ducks under each whole take")
         duck.add_argument("--duck-attack", type=int, default=Ducking.attack_ms, metavar="MS",
@@ -170,29 +122,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("subtitles")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv or .mov)")
     voice_options(p)
+    timing_options(p)
     mix_options(p)
     p.add_argument("--no-original", action="store_true", help="do not keep the original audio as a second track")
     p.add_argument("--original-lang", metavar="LANG", help="tag the original audio track with this language")
     p.add_argument("--dialogue-track", action="store_true",
                    help="also add the dub's dialogue alone as an audio track (language-tagged like the dub)")
-    p.add_argument("--export", type=_exports, default=(), metavar="KINDS",
+    p.add_argument("--export", type=exports, default=(), metavar="KINDS",
                    help="hand-off files beside the output, comma-separated: otio, fcpxml, edl (timelines with one "
                         "clip per line, a track per speaker), srt, ass, vtt (dubbed subtitles at the speech "
                         "spans), stems (dialogue, per-speaker and background WAVs, one WAV per line)")
-    p.add_argument("--loudness", type=_lufs, metavar="LUFS",
+    p.add_argument("--loudness", type=lufs, metavar="LUFS",
                    help="bring the dub track to this integrated loudness, true peak at most -1 dBTP: a number "
                         "(-16), 'web' (-16) or 'broadcast' (EBU R128, -23)")
     p.add_argument("--report", help="write the per-line report as JSON")
     p.add_argument("--stem", help="write the dub track alone as WAV")
     p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML): each speaker's voice, engine or "
                                                       "reference clip, and which cues they speak")
-    p.add_argument("--candidates", type=_positive, default=1, metavar="K",
+    p.add_argument("--candidates", type=positive, default=1, metavar="K",
                    help="render K takes of every line and keep the best: fit, then intelligibility, then similarity")
     p.add_argument("--project", help="project file to write (default: OUTPUT's name with .dubber.json)")
 
     p = sub.add_parser("say", help="speak one line fitted to a duration")
     p.add_argument("text")
-    p.add_argument("--duration", type=_seconds_to_ms, required=True, metavar="SECONDS")
+    p.add_argument("--duration", type=seconds_to_ms, required=True, metavar="SECONDS")
     p.add_argument("-o", "--output", required=True, help="output WAV")
     voice_options(p)
 
@@ -200,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("video", nargs="?", help="video to open; its project beside it is reopened")
     p.add_argument("subtitles", nargs="?", help="subtitles to dub it with (not needed to reopen a project)")
     voice_options(p)
+    timing_options(p)
     mix_options(p)
     p.add_argument("--speakers", metavar="FILE", help="speakers file (TOML), as for dub")
 
@@ -211,11 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("verify", help="measure a dubbed file's speech against its subtitle cues")
     p.add_argument("media", help="the dubbed video or audio; its first audio track is measured")
     p.add_argument("subtitles")
-    p.add_argument("--tolerance", type=int, default=50, metavar="MS", help="allowed error at each edge (50)")
+    p.add_argument("--tolerance", type=int, default=50, metavar="MS", help="allowed onset error (and, for lines "
+                                                                             "filling their cues, end error) (50)")
+    p.add_argument("--report", metavar="R.json", help="the dub's report, for where each line was placed (default: "
+                                                      "the project beside the media, else each line fills its cue)")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("check", help="check a subtitle file and list its problems")
-    p.add_argument("subtitles")
+    p = sub.add_parser("check", help="check a subtitle file (against its video) and list its problems")
+    p.add_argument("files", nargs="+", metavar="[VIDEO] SUBTITLES",
+                   help="the subtitle file, after its video when cues past the video's end should be found")
+    p.add_argument("--lang", help="the dub's language: flag lines in others (default: the file's own language)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("pronounce", help="list, add or remove a project's pronunciation dictionary entries")
@@ -237,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder whose files requests may name (repeatable; default: the current folder)")
     p.add_argument("--jobs-dir", metavar="FOLDER", help="where jobs keep uploads and outputs "
                                                          "(default: the user cache folder)")
-    p.add_argument("--queue", type=_positive, default=8, metavar="N", help="dub jobs that may wait (8); more get 429")
-    p.add_argument("--workers", type=_positive, default=1, metavar="N", help="dub jobs run at once (1)")
+    p.add_argument("--queue", type=positive, default=8, metavar="N", help="dub jobs that may wait (8); more get 429")
+    p.add_argument("--workers", type=positive, default=1, metavar="N", help="dub jobs run at once (1)")
     p.add_argument("--engines", metavar="NAMES", help="comma-separated engines to offer (default: all)")
     p.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
                    help="let pages from this origin (https://editor.example) call the service (repeatable)")
@@ -258,7 +217,7 @@ def _options(args: argparse.Namespace) -> Any:
 
     from dubber.config import load_config
 
-    opts = DubOptions(lang=args.lang, engine=args.engine, voice=args.voice, seed=args.seed,
+    opts = DubOptions(lang=_language(args.lang), engine=args.engine, voice=args.voice, seed=args.seed,
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
                       reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch)
@@ -272,6 +231,7 @@ def _options(args: argparse.Namespace) -> Any:
         opts.mix = args.mix
         opts.ducking = Ducking(args.duck_db, args.duck_threshold, args.duck_attack, args.duck_release)
         opts.speakers = load_speakers(args.speakers) if args.speakers else None
+        opts.sync, opts.speak_all, opts.foreign = args.sync, args.speak_all, args.foreign
     if args.command == "dub":
         opts.keep_original = not args.no_original
         opts.loudness = args.loudness
@@ -281,6 +241,17 @@ def _options(args: argparse.Namespace) -> Any:
         opts.candidates = args.candidates
         opts.project = Path(args.project) if args.project else None
     return opts
+
+
+def _language(tag: str) -> str:
+    """Read --lang as a BCP-47 tag (en-US, zh-Hans, ja-JP), saying what it mapped to."""
+    from dubber.language import parse_language
+    from dubber.plugin import registry
+
+    choice = parse_language(tag, registry.languages())
+    if choice.note:
+        print(f"dubber: {choice.note}", file=sys.stderr)
+    return choice.code
 
 
 def _existing_clip(path: str, option: str) -> Path:
@@ -324,18 +295,21 @@ def cmd_dub(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
+    def warn(lines: Any, diagnostics: list[Any]) -> None:  # before any line is rendered
+        for diag in diagnostics:
+            print(diag, file=sys.stderr)
+
     try:
         result = dub(args.video, args.subtitles, args.output, _options(args), stem_path=args.stem,
-                     report_path=args.report, progress=progress)
+                     report_path=args.report, progress=progress, on_start=warn)
     finally:
         bar.close()
-    for diag in result.diagnostics:
-        print(diag, file=sys.stderr)
     for name, speaker in result.report.get("speakers", {}).items():
         print(f"{_speaker_line(name, speaker)}", file=sys.stderr)
     s = result.summary
-    print(f"dubbed {s['lines']} lines: {s['by_status']}; median |error| {s['median_abs_error_ms']} ms, "
-          f"max {s['max_abs_error_ms']} ms; RTF {s['rtf']}", file=sys.stderr)
+    print(f"dubbed {s['lines']} lines ({s['sync']} sync): {s['by_status']}; median |error| "
+          f"{s['median_abs_error_ms']} ms, max {s['max_abs_error_ms']} ms; {s['skipped']} not spoken; "
+          f"RTF {s['rtf']}", file=sys.stderr)
     loud = result.report.get("loudness")
     if loud:
         print(f"loudness {loud['after_lufs']} LUFS (target {loud['target_lufs']}, was {loud['before_lufs']}), "
@@ -363,7 +337,7 @@ def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
-    from dubber.pipeline import say
+    from dubber.speak import say
 
     result = say(args.text, args.duration, args.output, _options(args))
     print(json.dumps(result, ensure_ascii=False))
@@ -395,38 +369,44 @@ def _step(caps: dict[str, Any]) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from dubber.subtitles import load_subtitles
+    from dubber import media
+    from dubber.check import check_subtitles
 
-    loaded = load_subtitles(args.subtitles)
-    errors = [d for d in loaded.diagnostics if d.severity == "error"]
+    if len(args.files) > 2:
+        raise UsageError("check takes a subtitle file, or a video and its subtitle file")
+    *video, subtitles = args.files
+    video_ms = media.probe(video[0]).duration_ms if video else None
+    result = check_subtitles(subtitles, video_ms, _language(args.lang) if args.lang else None)
     if args.json:
-        print(json.dumps({"path": str(args.subtitles), "format": loaded.format, "encoding": loaded.encoding,
-                          "cues": len(loaded.cues), "diagnostics": [d.to_dict() for d in loaded.diagnostics]},
-                         ensure_ascii=False, indent=2))
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        for diag in loaded.diagnostics:
+        for diag in result.diagnostics:
             print(diag)
-        print(f"{args.subtitles}: {len(loaded.cues)} cues ({loaded.format}, {loaded.encoding}), "
-              f"{len(errors)} errors, {len(loaded.diagnostics) - len(errors)} warnings")
-    return EXIT_LINES_FAILED if errors else EXIT_OK
+        load = result.load
+        print(f"{subtitles}: {len(result.cues)} cues ({load.format}, {load.encoding}), "
+              f"{len(result.errors)} errors, {len(result.diagnostics) - len(result.errors)} warnings, "
+              f"{len(result.not_spoken)} not spoken" + (f"; lines checked against {result.lang}" if result.lang else ""))
+    return EXIT_LINES_FAILED if result.errors else EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from dubber.subtitles import load_subtitles
-    from dubber.verify import check_output
+    from dubber.verify import check_output, slots_for
 
-    checks = check_output(args.media, load_subtitles(args.subtitles).cues)
-    bad = [c for c in checks if not c.within(args.tolerance)]
+    cues = load_subtitles(args.subtitles).cues
+    slots, sync = slots_for(args.media, cues, args.report)
+    checks = check_output(args.media, cues, slots, args.tolerance)
+    bad = [c for c in checks if not c.ok]
     if args.json:
-        print(json.dumps({"tolerance_ms": args.tolerance, "lines": len(checks), "outside": len(bad),
+        print(json.dumps({"tolerance_ms": args.tolerance, "sync": sync, "lines": len(checks), "outside": len(bad),
                           "checks": [c.to_dict() for c in checks]}, indent=2))
     else:
         for c in checks:
-            mark = "ok " if c.within(args.tolerance) else "OFF"
-            print(f"{mark} cue {c.index:4}: {c.start_ms}-{c.end_ms} ms, speech "
-                  f"{c.speech_start_ms}-{c.speech_end_ms} ms (onset {c.onset_error_ms:+}, offset {c.offset_error_ms:+})"
-                  if c.speech_start_ms is not None else f"OFF cue {c.index:4}: no speech found")
-        print(f"{len(checks) - len(bad)}/{len(checks)} lines within ±{args.tolerance} ms")
+            found = (f"speech {c.speech_start_ms}-{c.speech_end_ms} ms" if c.speech_start_ms is not None
+                     else "no speech found")
+            print(f"{'ok ' if c.ok else 'OFF'} cue {c.index:4}: placed {c.onset_ms} ms, ends by {c.window_end_ms} ms; "
+                  f"{found}" + (f" ({c.reason})" if c.reason else ""))
+        print(f"{len(checks) - len(bad)}/{len(checks)} lines in sync ({sync}; onsets within ±{args.tolerance} ms)")
     if bad:
         print("dubber: note: the first audio track is measured; after `--mix duck` it also carries the "
               "original voice, so verify the dub's stem (`--stem`) or a `--mix replace` output instead",

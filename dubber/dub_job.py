@@ -10,8 +10,7 @@ from dubber.jobs import Job
 from dubber.pipeline import DubOptions, dub
 from dubber.project import LineEntry
 from dubber.pronunciation import plain
-from dubber.session import PENDING, line_status
-from dubber.subtitles import load_subtitles
+from dubber.session import PENDING, SKIPPED, STATUS_OF_TAKE, line_status
 
 STEM_NAME = "dub.wav"
 REPORT_NAME = "report.json"
@@ -34,23 +33,28 @@ class DubSpec:
         o = self.options
         return {"video": str(self.video), "subtitles": str(self.subtitles), "output": str(self.output),
                 "lang": o.lang, "engine": o.engine, "voice": o.voice, "seed": o.seed, "mix": o.mix,
-                "loudness": o.loudness, "candidates": o.candidates, "exports": list(o.exports)}
+                "loudness": o.loudness, "candidates": o.candidates, "exports": list(o.exports), "sync": o.sync,
+                "speak_all": o.speak_all, "foreign": o.foreign}
 
 
-def line_row(index: int, line: int | None, start_ms: int, end_ms: int, speaker: str, text: str) -> dict[str, Any]:
-    """A line as a job reports it, before it is rendered."""
-    return {"index": index, "line": line, "start_ms": start_ms, "end_ms": end_ms, "speaker": speaker,
-            "text": plain(text), "status": PENDING, "error_ms": None, "speech_ms": None, "engine": None,
-            "voice": None, "takes": 0, "reason": ""}
+def line_row(entry: LineEntry, line: int | None = None) -> dict[str, Any]:
+    """A line as a job reports it, before it is rendered (or, when it is not spoken, why not)."""
+    return {"index": entry.index, "line": line, "start_ms": entry.start_ms, "end_ms": entry.end_ms,
+            "target_start_ms": entry.target_start_ms, "target_end_ms": entry.target_end_ms,
+            "speaker": entry.speaker, "text": plain(entry.text), "status": PENDING if entry.spoken else SKIPPED,
+            "error_ms": None, "speech_ms": None, "engine": None, "voice": None, "takes": 0,
+            "reason": "" if entry.spoken else entry.skip_reason}
 
 
 def run_dub(job: Job) -> None:
     """Dub `job.spec` (a `DubSpec`), keeping `job.lines`, `job.done` and `job.result` current."""
     spec: DubSpec = job.spec
     job.check_cancelled()
-    cues = sorted(load_subtitles(spec.subtitles).cues, key=lambda c: (c.start_ms, c.index))
-    rows = {c.index: line_row(c.index, c.line, c.start_ms, c.end_ms, c.speaker or "", c.text) for c in cues}
-    job.lines, job.total = list(rows.values()), len(cues)
+    rows: dict[int, dict[str, Any]] = {}
+
+    def on_start(lines: list[LineEntry], diagnostics: Any) -> None:
+        rows.update((line.index, line_row(line)) for line in lines)
+        job.lines, job.total = list(rows.values()), sum(line.spoken for line in lines)
 
     def on_line(entry: LineEntry) -> None:
         row = rows.get(entry.index)
@@ -67,10 +71,15 @@ def run_dub(job: Job) -> None:
 
     spec.folder.mkdir(parents=True, exist_ok=True)
     result = dub(spec.video, spec.subtitles, spec.output, spec.options, stem_path=spec.folder / STEM_NAME,
-                 report_path=spec.folder / REPORT_NAME, progress=progress, on_line=on_line)
-    for report in result.lines:  # the error measured on the finished track, as the report has it
-        if report.index in rows and report.error_ms is not None:
-            rows[report.index]["error_ms"] = report.error_ms
+                 report_path=spec.folder / REPORT_NAME, progress=progress, on_line=on_line, on_start=on_start)
+    for report in result.lines:  # as measured on the finished track, by the dub's rule
+        row = rows.get(report.index)
+        if row is not None:
+            row.update(line=report.line, error_ms=report.error_ms, reason=report.reason,
+                       status=STATUS_OF_TAKE.get(report.status, row["status"]))
+    for skipped in result.skipped:
+        if skipped.index in rows:
+            rows[skipped.index]["line"] = skipped.line
     job.result = {"output": str(result.output), "summary": result.summary,
                   "files": sorted({_beside(p, spec.folder) for p in result.written}),
                   "diagnostics": [d.to_dict() for d in result.diagnostics]}

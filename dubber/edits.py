@@ -83,8 +83,13 @@ def _all_or_nothing(edits: list[LineEdit], project: Project, forward: bool) -> N
 
 def change_line(project: Project, position: int, label: str, *, text: str = UNSET, start_ms: int = UNSET,
                 end_ms: int = UNSET, engine: str | None = UNSET, voice: str | None = UNSET,
-                emotion: dict[str, Any] | None = UNSET, take: TakeRecord | None = None) -> LineEdit:
-    """Return the edit that changes what is given of one line and, with `take`, adds it as the chosen take."""
+                emotion: dict[str, Any] | None = UNSET, take: TakeRecord | None = None,
+                target: tuple[int, int] | None = UNSET, speak: bool = UNSET) -> LineEdit:
+    """Return the edit that changes what is given of one line and, with `take`, adds it as the chosen take.
+
+    New times without a `target` take the line off its original speech: it starts at its new cue
+    start (the editor has timed it by hand). `speak` speaks a line that is not spoken by default.
+    """
     before = project.lines[position]
     after = copy.deepcopy(before)
     if text is not UNSET:
@@ -101,6 +106,12 @@ def change_line(project: Project, position: int, label: str, *, text: str = UNSE
     if after.end_ms <= after.start_ms:
         raise UsageError(f"line {before.index}: the end ({after.end_ms} ms) must come after the start "
                          f"({after.start_ms} ms)")
+    if target is UNSET and (after.start_ms, after.end_ms) != (before.start_ms, before.end_ms):
+        target = None
+    if target is not UNSET:
+        after.target_start_ms, after.target_end_ms = target if target is not None else (None, None)
+    if speak is not UNSET:
+        after.speak = bool(speak)
     if engine is not UNSET:
         after.engine = engine or None
     if voice is not UNSET:
@@ -130,8 +141,22 @@ def choose_take(project: Project, position: int, chosen: int) -> LineEdit:
 
 
 def nudge(project: Project, position: int, delta_ms: int) -> LineEdit:
-    """Return the edit that moves a line by `delta_ms`, keeping its length (its take still fits)."""
+    """Return the edit that moves a line by `delta_ms`, keeping its length (its take still fits); the
+    original speech it follows moves with it."""
     line = project.lines[position]
-    delta = max(int(delta_ms), -line.start_ms)  # never before the video's start
+    floor = min(line.start_ms, line.target_start_ms if line.target_start_ms is not None else line.start_ms)
+    delta = max(int(delta_ms), -floor)  # never before the video's start
+    target = None
+    if line.target_start_ms is not None and line.target_end_ms is not None:
+        target = (line.target_start_ms + delta, line.target_end_ms + delta)
     return change_line(project, position, f"Nudge line {line.index} by {delta:+d} ms",
-                       start_ms=line.start_ms + delta, end_ms=line.end_ms + delta)
+                       start_ms=line.start_ms + delta, end_ms=line.end_ms + delta, target=target)
+
+
+def speak_anyway(project: Project, position: int, speak: bool = True) -> LineEdit:
+    """Return the edit that speaks a line not spoken by default (a sound description, a sign ...), or stops."""
+    line = project.lines[position]
+    if not line.skip:
+        raise UsageError(f"line {line.index} is spoken already")
+    verb = "Speak" if speak else "Stop speaking"
+    return change_line(project, position, f"{verb} line {line.index} ({line.skip})", speak=speak)

@@ -11,11 +11,16 @@ The ladder, stopping at the first step that lands within tolerance:
    steps above aim at the widened slot);
 6. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
    with the speaking rate that would be needed (`Fit.needed_rate`).
+
+`fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
+on the timeline (`dubber.slots`): the natural length, slowed toward the original speech's length,
+sped up only as far as its window needs. Either way the status is decided on the finished clip.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,13 +29,19 @@ from dubber.engine_guard import request_options
 from dubber.errors import SynthesisError
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
 from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
+from dubber.slots import (
+    STATUS_FAILED,
+    STATUS_MISSED,
+    STATUS_OK,
+    STATUS_TOO_LONG,
+    STATUS_TOO_SHORT,
+    Slot,
+    judge_take,
+)
 from dubber.speech import Span, speech_span
 
-STATUS_OK = "ok"
-STATUS_TOO_LONG = "too_long"
-STATUS_TOO_SHORT = "too_short"
-STATUS_MISSED = "missed"  # fittable, but the ladder ended outside the acceptance window
-STATUS_FAILED = "failed"  # the engine failed or returned no speech
+__all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "Fit",
+           "FitPolicy", "fit_line", "fit_to_slot"]
 
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
@@ -54,6 +65,7 @@ class FitPolicy:
     allow_native: bool = True
     allow_stretch: bool = True
     borrow_gap: bool = False  # let a too-long line run on into the silence before the next cue
+    slow_limit: float = 0.85  # speech sync: the slowest a line is spoken (natively) to approach the original
 
 
 @dataclass
@@ -128,29 +140,87 @@ def fit_line(
 
     if too_long or too_short:
         bound = high if too_long else low
-        if native:
-            best, method = _native_budget(takes, round(natural_ms / bound), policy)
-        else:
-            best, method = takes.at_rate(bound), "rate"
-        status = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
-        return _finish(best, slot_ms, natural_ms, 1.0, method, status, borrowed, takes,
-                       reason=f"needs rate ×{ratio:.2f}; allowed ×{low:.2f}–×{high:.2f}")
+        best, method = _at_rate(takes, bound, native, policy)
+        fit = _finish(best, slot_ms, natural_ms, 1.0, method, borrowed, takes)
+        predicted = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
+        reason = f"needs rate ×{ratio:.2f}; allowed ×{low:.2f}–×{high:.2f}"
+    else:
+        best, method, stretch = _ladder(takes, slot_ms, natural_ms, native, policy)
+        fit = _finish(best, slot_ms, natural_ms, stretch, method + ("+borrow" if borrowed else ""), borrowed, takes)
+        predicted, reason = STATUS_MISSED, ""
+    # The status is what the clip measures, not what the ratio predicted.
+    if abs(fit.error_ms) <= policy.accept_ms:
+        fit.status, fit.reason = STATUS_OK, ""
+    else:
+        fit.status = predicted
+        fit.reason = reason or f"speech {fit.error_ms:+d} ms off its {slot_ms} ms slot"
+    return fit
 
-    best, method = natural, "natural"
-    if abs(natural_ms - slot_ms) > policy.tolerance_ms:
+
+def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: Slot, seed: int = 0,
+                policy: FitPolicy | None = None, reference: Reference | None = None,
+                emotion: Emotion | None = None) -> Fit:
+    """Synthesize `text` for a slot on the timeline (dubber.slots).
+
+    `fill` slots go to `fit_line`. Otherwise the line is spoken at its natural rate, slowed natively
+    (never below `policy.slow_limit`, never by stretching) toward the original speech's length when
+    it is shorter than that, and sped up only as far as its window needs. A line that cannot fit
+    its window even at the fastest allowed rate is rendered at that rate and is `too_long`.
+    """
+    policy = policy or FitPolicy()
+    if slot.fill:
+        return fit_line(engine, text, lang, voice, slot.target_ms or slot.window_ms, seed, policy,
+                        max_slot_ms=slot.window_ms, reference=reference, emotion=emotion)
+    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
+    natural = takes.natural()
+    natural_ms = natural.speech_ms
+    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
+    high = policy.native_max_ratio if native else policy.max_ratio
+    can_slow = native or engine.capabilities.duration_control != DURATION_STRETCH_ONLY
+    want = natural_ms
+    if slot.target_ms is not None and slot.target_ms > natural_ms and can_slow:
+        want = min(slot.target_ms, round(natural_ms / policy.slow_limit))
+    aim = min(want, slot.window_ms)
+    shortest = math.ceil(natural_ms / high)
+    needed = natural_ms / slot.window_ms
+    if aim < shortest * (1 - BOUND_SLACK):
+        best, method = _at_rate(takes, high, native, policy)
+        stretch = 1.0
+        aim = shortest
+    else:
+        # Slowing toward the original speech is an aim, not a must: no audio is stretched for it.
+        ladder_policy = replace(policy, allow_stretch=False) if aim > natural_ms else policy
+        best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
+    fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
+    verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)
+    fit.status, fit.reason = verdict.status, verdict.reason
+    if verdict.status == STATUS_TOO_LONG and needed > high:
+        fit.reason += f"; needs rate ×{needed:.2f} to fit, allowed up to ×{high:.2f}"
+    return fit
+
+
+def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tuple[_Measured, str]:
+    """The take spoken `rate` times faster than natural: natively re-timed, or by the engine's rate."""
+    if native:
+        return _native_budget(takes, round(takes.natural().speech_ms / rate), policy)
+    return takes.at_rate(rate), "rate"
+
+
+def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
+            policy: FitPolicy) -> tuple[_Measured, str, float]:
+    """Climb the ladder (natural, native budget or rate search, residual stretch) toward `target_ms`."""
+    best, method = takes.natural(), "natural"
+    if abs(natural_ms - target_ms) > policy.tolerance_ms:
         if native:
-            best, method = _native_budget(takes, slot_ms, policy)
-        elif engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
-            best, method = takes.converge_rate(slot_ms, ratio, policy), "rate"
+            best, method = _native_budget(takes, target_ms, policy)
+        elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
+            best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
     stretch = 1.0
-    if abs(best.speech_ms - slot_ms) > policy.tolerance_ms and policy.allow_stretch:
-        stretched, ratio_applied = _stretch_residual(best, slot_ms, natural_ms)
-        if stretched is not None and abs(stretched.speech_ms - slot_ms) < abs(best.speech_ms - slot_ms):
+    if abs(best.speech_ms - target_ms) > policy.tolerance_ms and policy.allow_stretch:
+        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms)
+        if stretched is not None and abs(stretched.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
             best, method, stretch = stretched, f"{method}+stretch", ratio_applied
-    if borrowed:
-        method += "+borrow"
-    status = STATUS_OK if abs(best.speech_ms - slot_ms) <= policy.accept_ms else STATUS_MISSED
-    return _finish(best, slot_ms, natural_ms, stretch, method, status, borrowed, takes)
+    return best, method, stretch
 
 
 @dataclass
@@ -311,8 +381,8 @@ def _clip_around(samples: np.ndarray, span: Span, rate: int) -> np.ndarray:
     return samples[start:end]
 
 
-def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, method: str, status: str,
-            borrowed: int, takes: _Takes, reason: str = "") -> Fit:
+def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, method: str, borrowed: int,
+            takes: _Takes) -> Fit:
     """Cut the final clip, fade its edges and re-measure it."""
     rate_sr = best.take.sample_rate
     clip = _clip_around(best.samples, best.span, rate_sr).astype(np.float32, copy=True)
@@ -323,5 +393,5 @@ def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, me
         clip[-fade:] *= ramp[::-1]
     span = speech_span(clip, rate_sr) or Span(0, clip.size)
     attempts = [(m.step, m.speech_ms) for m in takes.made.values()]
-    return Fit(clip, rate_sr, span, target_ms, natural_ms, float(best.take.rate), round(stretch, 4), method, status,
-               borrowed, best.take, attempts, reason)
+    return Fit(clip, rate_sr, span, target_ms, natural_ms, float(best.take.rate), round(stretch, 4), method,
+               STATUS_MISSED, borrowed, best.take, attempts)

@@ -14,20 +14,22 @@ from typing import Any
 import numpy as np
 
 from dubber import media
-from dubber.audio import as_mono, ms_to_samples, samples_to_ms
 from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.engine_guard import GuardPolicy, guard_engine
 from dubber.errors import EngineUnavailable, MediaError, UsageError
 from dubber.handoff import Handoff, export_paths, write_handoff
-from dubber.fitting import STATUS_FAILED, STATUS_OK, Fit, FitPolicy, fit_line
+from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.intelligibility import Transcriber
 from dubber.mixing import Ducking, Mixdown, mix
+from dubber.original_speech import assign_targets, find_speech
+from dubber.placement import build_timeline, measure_lines, overlaps, timeline_length
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.pronunciation import MarkupError, apply_dictionary, for_engine, plain
 from dubber.project import (
     LineEntry,
     Project,
+    SpeakerEntry,
     TakeRecord,
     lines_for,
     load_project,
@@ -36,13 +38,14 @@ from dubber.project import (
     save_project,
     store_take_audio,
 )
-from dubber.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.report import LineReport, SkippedLine, build_report, summarize, write_json_atomic
 from dubber.request_limits import limit_engine
+from dubber.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
 from dubber.speakers import UNNAMED, SpeakerMap, assign_speakers
 from dubber.speech import speech_span
+from dubber.spoken import FOREIGN_SKIP, mark_foreign, mark_past_end
 from dubber.subtitles import load_subtitles
 from dubber.takes import best_take
-from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import SpeakerPlan, VoiceRequest, plan_speaker, plan_speakers, take_similarity
 
 OUTPUT_RATE = 48000
@@ -77,6 +80,9 @@ class DubOptions:
     engine_guard: GuardPolicy = field(default_factory=GuardPolicy)  # timeouts, output checks, retries
     # word -> pinyin or IPA, written into each line as markup (dubber.pronunciation.apply_dictionary)
     pronunciations: dict[str, str] = field(default_factory=dict)
+    sync: str | None = None  # speech, cue or fill (dubber.slots); None: speech when the video has audio
+    speak_all: bool = False  # speak sound descriptions, signs, credits, repeats and other languages as written
+    foreign: str = FOREIGN_SKIP  # lines in another language: skip them, or "speak" them in their own
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -94,9 +100,13 @@ class DubResult:
     output: Path | None
     written: list[Path] = field(default_factory=list)  # every file written (video, stem, hand-off files)
 
+    skipped: list[SkippedLine] = field(default_factory=list)  # cues not spoken, with the reason
+
     @property
     def failed(self) -> list[LineReport]:
-        return [line for line in self.lines if line.status != STATUS_OK]
+        """The lines that failed or overran their window: a line shorter than its cue is not a failure."""
+        return [line for line in self.lines if line.status in (STATUS_FAILED, STATUS_TOO_LONG)
+                or (line.sync == SYNC_FILL and line.status != STATUS_OK)]
 
     @property
     def ok(self) -> bool:
@@ -108,8 +118,10 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
              done: dict[int, LineEntry] | None = None,
              checkpoint: Callable[[LineEntry], None] | None = None,
              on_line: Callable[[LineEntry], None] | None = None,
+             slots: dict[int, Slot] | None = None,
              ) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
-    """Speak and fit every cue, `options.candidates` takes each, keeping the best.
+    """Speak and fit every cue into its slot (default: each at its cue, `options.sync` or `cue`),
+    `options.candidates` takes each, keeping the best.
 
     A line whose engine call fails is marked failed and the rest go on. Every take is recorded
     (its audio too, beside the project when there is one). A line in `done` that an earlier run
@@ -119,26 +131,28 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     returned are None: every take's audio is on disk.
     """
     transcriber = _transcriber(options) if options.candidates > 1 else None
+    if slots is None:
+        slots = plan_slots(cues, options.sync or SYNC_CUE, options.policy.borrow_gap)
     results: list[tuple[LineReport, Fit | None]] = []
     entries: list[LineEntry] = []
     ordered = sorted(cues, key=lambda c: (c.start_ms, c.index))
     for i, cue in enumerate(ordered):
-        nxt = ordered[i + 1].start_ms if i + 1 < len(ordered) else None
-        plan = plans[cue.speaker or UNNAMED]
-        entry = _finished(done.get(cue.index) if done else None, cue, plan, options, project_path)
+        plan = plans[plan_key(cue)]
+        slot = slots[cue.index]
+        entry = _finished(done.get(cue.index) if done else None, cue, plan, options, project_path, slot)
         fit = None
         if entry is None:
-            entry = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+            entry = lines_for([cue], {})[0]
             fits: list[Fit | None] = []
             for k in range(options.candidates):
-                record, made = render_take(cue, plan, options, options.seed + k, nxt, transcriber, project_path)
+                record, made = render_take(cue, plan, options, options.seed + k, slot, transcriber, project_path)
                 entry.takes.append(record)
                 fits.append(made)
             entry.chosen = best_take(entry.takes)
             # With a project the take is on disk: the timeline reads it from there, so a long dub
             # never holds every take in memory (and a resumed run places exactly the same samples).
             fit = fits[entry.chosen] if project_path is None else None
-        results.append((line_report(entry, cue.line), fit))
+        results.append((line_report(entry, cue.line, sync_of(cue, slot)), fit))
         entries.append(entry)
         if checkpoint:
             checkpoint(entry)
@@ -149,8 +163,21 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     return results, entries
 
 
+def sync_of(cue: Cue | LineEntry, slot: Slot) -> str:
+    """How a line was timed: to its original speech, to its cue, or filling its cue."""
+    if slot.fill:
+        return SYNC_FILL
+    return SYNC_SPEECH if cue.target_start_ms is not None and slot.target_ms is not None else SYNC_CUE
+
+
+def plan_key(cue: Cue) -> str:
+    """Which plan speaks a cue: its speaker's, or for a line in another language, the speaker's in that one."""
+    speaker = cue.speaker or UNNAMED
+    return speaker if cue.lang is None or cue.skip else f"{speaker}@{cue.lang}"
+
+
 def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
-              project_path: Path | None) -> LineEntry | None:
+              project_path: Path | None, slot: Slot) -> LineEntry | None:
     """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
     if previous is None or project_path is None:
         return None
@@ -159,41 +186,48 @@ def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: 
     if previous.engine or previous.voice or previous.emotion or previous.take is None:
         return None  # the panel changed this line: this run's settings do not describe it
     seeds = {options.seed + k for k in range(options.candidates)}
+    window = None if slot.fill else slot.window_ms
     made = {take.seed for take in previous.takes
             if take.engine == plan.engine.name and take.voice == plan.voice
             and take.text == spoken_text(cue.text, options.pronunciations)
-            and take.target_ms == cue.duration_ms and take.status != STATUS_FAILED
+            and take.target_ms == slot.target_ms and take.window_ms == window and take.status != STATUS_FAILED
             and take.audio and (project_path.parent / take.audio).is_file()}
-    return previous if seeds <= made else None
+    if not seeds <= made:
+        return None
+    previous.target_start_ms, previous.target_end_ms = cue.target_start_ms, cue.target_end_ms
+    return previous
 
 
-def line_report(entry: LineEntry, source_line: int | None = None) -> LineReport:
+def line_report(entry: LineEntry, source_line: int | None = None, sync: str = SYNC_FILL) -> LineReport:
     """Start a line's report from its chosen take (the timeline measurements come later)."""
     take = entry.take
     if take is None:
         raise ValueError(f"line {entry.index} has no chosen take")
+    fill = take.window_ms is None
     return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker,
                       text=entry.text, engine=take.engine, voice=take.voice, seed=take.seed,
-                      target_ms=entry.duration_ms + take.borrowed_ms, line=source_line, status=take.status,
-                      reason=take.reason, similarity=take.similarity, wer=take.wer, takes=len(entry.takes),
-                      method=take.method, stretch=take.stretch, natural_ms=take.natural_ms, rate=take.rate,
-                      heard_rate=take.heard_rate, borrowed_ms=take.borrowed_ms)
+                      target_ms=(entry.duration_ms + take.borrowed_ms) if fill else take.target_ms,
+                      line=source_line, status=take.status, reason=take.reason, similarity=take.similarity,
+                      wer=take.wer, takes=len(entry.takes), method=take.method, stretch=take.stretch,
+                      natural_ms=take.natural_ms, rate=take.rate, heard_rate=take.heard_rate,
+                      borrowed_ms=take.borrowed_ms, sync=sync, target_start_ms=entry.target_start_ms,
+                      target_end_ms=entry.target_end_ms, part=entry.part, lang=entry.lang)
 
 
-def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, next_start: int | None,
+def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, slot: Slot | None,
                 transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
-    """Render, fit and measure one take of a line."""
+    """Render, fit and measure one take of a line for its slot (None: to fill its cue)."""
+    slot = slot or Slot(cue.start_ms, cue.end_ms, cue.duration_ms, fill=True)
     record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
-                        error_ms=None, speech_ms=None, text=cue.text, target_ms=cue.duration_ms)
+                        error_ms=None, speech_ms=None, text=cue.text, target_ms=slot.target_ms,
+                        window_ms=None if slot.fill else slot.window_ms)
     started = time.perf_counter()
     try:
         record.text = spoken_text(cue.text, options.pronunciations)
-        fit = fit_line(engine_for_request(plan.engine, options),
-                       for_engine(record.text, plan.engine.capabilities.pronunciation), options.lang, plan.voice,
-                       cue.duration_ms, seed=seed,
-                       policy=options.policy,
-                       max_slot_ms=(next_start - cue.start_ms) if next_start is not None else None,
-                       reference=plan.reference, emotion=options.emotion)
+        fit = fit_to_slot(engine_for_request(plan.engine, options),
+                          for_engine(record.text, plan.engine.capabilities.pronunciation), cue.lang or options.lang,
+                          plan.voice, slot, seed=seed, policy=options.policy, reference=plan.reference,
+                          emotion=options.emotion)
         record.compute_ms = round((time.perf_counter() - started) * 1000)
         if plan.entry.pitch_semitones:
             fit = shift_fit(fit, plan.entry.pitch_semitones)
@@ -203,7 +237,8 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, nex
         record.reason = f"{type(exc).__name__}: {exc}"
         return record, None
     record.status, record.reason, record.method = fit.status, fit.reason, fit.method
-    record.error_ms, record.speech_ms, record.stretch = fit.error_ms, fit.speech_ms, fit.stretch
+    record.speech_ms, record.stretch = fit.speech_ms, fit.stretch
+    record.error_ms = fit.error_ms if slot.fill else max(fit.speech_ms - slot.window_ms, 0)
     record.sample_rate, record.lead = fit.sample_rate, fit.speech.start
     record.natural_ms, record.rate, record.heard_rate = fit.natural_ms, fit.rate, round(fit.heard_rate, 4)
     record.borrowed_ms = fit.borrowed_ms
@@ -255,68 +290,6 @@ def _transcriber(options: DubOptions) -> Transcriber | None:
         return None
 
 
-def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[LineEntry], length: int, rate: int,
-                   project_path: Path | None = None) -> Timeline:
-    """Place each line's chosen take so its speech onset lands on its cue's start sample.
-
-    Without a project the fits are placed from memory. With one, every take is placed from the
-    project's takes folder and read only while the timeline renders it.
-    """
-    clips = []
-    for (_, fit), entry in zip(fitted, entries):
-        if fit is not None:
-            clips.append(Clip(entry.index, entry.start_ms, fit.samples, fit.sample_rate, fit.speech.start))
-        elif project_path is not None:
-            clip = lazy_clip(entry, project_path.parent)
-            if clip is None and entry.take is not None and entry.take.audio:  # from before onsets were recorded
-                samples, take_rate = media.read_wav(project_path.parent / entry.take.audio)
-                clip = stored_clip(entry, as_mono(samples), take_rate)
-            if clip is not None:
-                clips.append(clip)
-    return place_clips(clips, length, rate)
-
-
-def lazy_clip(entry: LineEntry, folder: Path) -> Clip | None:
-    """A line's chosen take as it lies in the project `folder`, read only while a timeline renders it.
-
-    None when the line has no take audio, or its take predates recorded onsets (it must be measured).
-    """
-    take = entry.take
-    if take is None or not take.audio or take.lead is None or take.sample_rate is None:
-        return None
-    path = folder / take.audio
-    return Clip(entry.index, entry.start_ms, None, take.sample_rate, take.lead, path, media.audio_frames(path))
-
-
-def stored_clip(entry: LineEntry, samples: np.ndarray, rate: int) -> Clip:
-    """A line's stored take, ready to place; a take from before onsets were recorded is measured."""
-    lead = entry.take.lead if entry.take is not None else None
-    if lead is None:
-        span = speech_span(samples, rate)
-        lead = span.start if span else 0
-    return Clip(entry.index, entry.start_ms, samples, rate, lead)
-
-
-def measure_lines(lines: list[LineReport], timeline: Timeline, stem: np.ndarray) -> None:
-    """Measure each placed line's speech span on the rendered stem, inside its own clip's extent."""
-    extent = {p.key: (max(p.start, 0), min(p.end, timeline.length)) for p in timeline.placements}
-    for line in lines:
-        if line.index not in extent:
-            continue
-        lo, hi = extent[line.index]
-        span = speech_span(stem[lo:hi], timeline.sample_rate) if hi > lo else None
-        if span is None:
-            line.status, line.reason = STATUS_FAILED, "no speech found on the timeline (clip outside the video?)"
-            continue
-        rate = timeline.sample_rate
-        line.measure(samples_to_ms(lo + span.start, rate), samples_to_ms(lo + span.end, rate))
-
-
-def timeline_length(duration_ms: int | None, last_cue_ms: int, original: np.ndarray | None, rate: int) -> int:
-    """The timeline spans the video; ffmpeg may not know the duration, so the audio and cues bound it too."""
-    return max(ms_to_samples(duration_ms or last_cue_ms, rate), original.shape[0] if original is not None else 0)
-
-
 def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict[str, Any] | None:
     """Bring the mixed track to the loudness target, if one is set, and return what was measured."""
     if target_lufs is None:
@@ -354,22 +327,20 @@ def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, 
 
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
         stem_path: str | Path | None = None, report_path: str | Path | None = None,
-        progress: Progress | None = None, on_line: Callable[[LineEntry], None] | None = None) -> DubResult:
+        progress: Progress | None = None, on_line: Callable[[LineEntry], None] | None = None,
+        on_start: Callable[[list[LineEntry], list[Diagnostic]], None] | None = None) -> DubResult:
     """Dub `video` with the cues of `subtitles` and write the output video, stem and report.
 
-    `progress(done, total, cue)` and `on_line(entry)` are called as each line is finished; an
-    exception either raises stops the dub there (the project keeps the finished lines).
+    `on_start(lines, diagnostics)` is called once every line is known (those not spoken too) and
+    every problem with the input found, before any line is rendered; `progress(done, total, cue)` and
+    `on_line(entry)` as each line is finished. An exception either raises stops the dub there (the
+    project keeps the finished lines).
     """
     started = time.monotonic()
     video = Path(video)
     info = media.probe(video)
-    loaded = load_subtitles(subtitles)
-    cues = assign_speakers(loaded.cues, options.speakers)
+    loaded = load_subtitles(subtitles, speak_all=options.speak_all)
     rate = options.sample_rate
-    has_audio = bool(info.audio_streams)
-    original = media.decode_audio(video, rate) if has_audio else None
-    length = timeline_length(info.duration_ms, max((c.end_ms for c in loaded.cues), default=0), original, rate)
-
     out_path = Path(output) if output is not None else None
     if options.exports and out_path is None:
         raise UsageError("exports are written beside the output video; give one")
@@ -377,8 +348,15 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
         media.check_output_video(out_path)
         if not info.video_streams:
             raise MediaError(f"{str(video)!r} has no video stream to dub: give a video file", path=str(video))
-    project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
+    has_audio = bool(info.audio_streams)
+    original = media.decode_audio(video, rate) if has_audio else None
     diagnostics = list(loaded.diagnostics)
+    cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
+    spoken = [cue for cue in cues if cue.spoken]
+    length = timeline_length(info.duration_ms, max((c.end_ms for c in spoken), default=0), original, rate)
+    slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms)
+
+    project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
     done = {line.index: line for line in previous.lines} if previous is not None else {}
     if previous is not None:
@@ -387,48 +365,102 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
-        plans = plan_speakers(cues, options.voice_request(), original, rate, ref_folder,
-                              project_path or Path(scratch) / "project.json")
+        plans, speakers = _plans(spoken, options, original, rate, ref_folder,
+                                 project_path or Path(scratch) / "project.json")
+        all_lines = lines_for(cues, done)
+        if on_start:
+            on_start(all_lines, diagnostics)
         checkpoint = None
         if project_path is not None:
-            checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang,
-                                                             {name: plan.entry for name, plan in plans.items()},
-                                                             pronunciations=options.pronunciations),
-                                       cues, done)
-        fitted, entries = fit_cues(cues, plans, options, progress, project_path, done, checkpoint, on_line)
-    timeline = build_timeline(fitted, entries, length, rate, project_path)
+            checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang, speakers,
+                                                             pronunciations=options.pronunciations, sync=sync),
+                                       all_lines)
+        fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line, slots)
+    timeline = build_timeline(fitted, entries, length, rate, slots, project_path)
     stem = timeline.render()
     lines = [line for line, _ in fitted]
-    measure_lines(lines, timeline, stem)
+    measure_lines(lines, timeline, slots, options.policy.accept_ms)
     mixdown = mix(stem, original, timeline.spans(), rate, mode=options.mix, ducking=options.ducking)
     loudness = finish_track(mixdown, rate, options.loudness)
     handoff = Handoff(timeline, stem, mixdown, original, lines, video, info, options.lang)
     written = write_outputs(handoff, out_path, options, options.keep_original and has_audio, stem_path)
 
-    audio_ms = sum(line.target_ms for line in lines)
-    summary = summarize(lines, int((time.monotonic() - started) * 1000), audio_ms)
+    skipped = [SkippedLine(c.index, c.line, c.start_ms, c.end_ms, c.text, c.skip, c.skip_reason)
+               for c in cues if not c.spoken]
+    summary = summarize(lines, int((time.monotonic() - started) * 1000), spoken_ms(lines))
+    summary.update(sync=sync, skipped=len(skipped), overlaps=overlaps(lines))
     engines = sorted({plan.engine.name for plan in plans.values()})
     inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
               "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": ", ".join(engines),
               "voice": options.voice, "mix": options.mix, "seed": options.seed, "candidates": options.candidates,
+              "sync": sync, "speak_all": options.speak_all, "foreign": options.foreign,
               "loudness": options.loudness, "ducking": dataclasses.asdict(options.ducking),
               "reference": str(options.reference.audio_path) if options.reference else None,
               "output": str(out_path) if out_path else None,
               "project": str(project_path) if project_path else None}
     report = build_report(lines, summary, [d.to_dict() for d in diagnostics], inputs)
+    report["skipped"] = [dataclasses.asdict(line) for line in skipped]
     report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
     if loudness is not None:
         report["loudness"] = loudness
     if options.exports and out_path is not None:
         report["exports"] = {kind: str(path) for kind, path in export_paths(out_path, options.exports).items()}
     if project_path is not None:
-        save_project(Project(str(video), str(subtitles), options.lang,
-                             {name: plan.entry for name, plan in plans.items()}, entries, options.pronunciations),
+        finished = {entry.index: entry for entry in entries}
+        save_project(Project(str(video), str(subtitles), options.lang, speakers,
+                             [finished.get(line.index, line) for line in all_lines], options.pronunciations, sync),
                      project_path)
     if report_path is not None:
         write_json_atomic(report_path, report)
         written.append(Path(report_path))
-    return DubResult(lines, diagnostics, summary, report, out_path, written)
+    return DubResult(lines, diagnostics, summary, report, out_path, written, skipped)
+
+
+def prepare_cues(cues: list[Cue], path: str, options: DubOptions, video_ms: int | None, original: np.ndarray | None,
+                 rate: int, diagnostics: list[Diagnostic]) -> tuple[list[Cue], str]:
+    """Decide which cues are spoken, in which language, and find each one's original speech.
+
+    Returns the cues (split turns re-timed to their share of the window) and the sync policy used.
+    """
+    cues = assign_speakers(cues, options.speakers)
+    cues, notes = mark_past_end(cues, video_ms, path)
+    diagnostics += notes
+    cues, notes = mark_foreign(cues, options.lang, path, options.foreign, options.speak_all)
+    diagnostics += notes
+    sync = options.sync or (SYNC_SPEECH if original is not None else SYNC_CUE)
+    if sync == SYNC_SPEECH and original is None:
+        diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
+                                      "the video has no audio track: every line starts at its cue"))
+        sync = SYNC_CUE
+    if sync == SYNC_SPEECH:
+        cues = assign_targets(cues, find_speech(original, rate, cues))
+        missing = [c for c in cues if c.spoken and c.target_start_ms is None]
+        if missing:
+            diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
+                                          f"no original speech found for {len(missing)} of "
+                                          f"{sum(c.spoken for c in cues)} lines; they start at their cues"))
+    return cues, sync
+
+
+def spoken_ms(lines: list[LineReport]) -> int:
+    """How much dubbed speech the lines hold, as measured on the timeline."""
+    return sum(line.speech_end_ms - line.speech_start_ms for line in lines
+               if line.speech_start_ms is not None and line.speech_end_ms is not None)
+
+
+def _plans(spoken: list[Cue], options: DubOptions, original: np.ndarray | None, rate: int, folder: Path,
+           project_path: Path) -> tuple[dict[str, SpeakerPlan], dict[str, SpeakerEntry]]:
+    """Every speaker's plan (and, for lines in another language, one in that language), and the
+    speakers table the project keeps."""
+    own = [cue for cue in spoken if plan_key(cue) == (cue.speaker or UNNAMED)]
+    plans = plan_speakers(own, options.voice_request(), original, rate, folder, project_path)
+    speakers = {name: plan.entry for name, plan in plans.items()}
+    for cue in spoken:
+        key = plan_key(cue)
+        if key not in plans:  # a line in its own language: that language's default engine and voice
+            request = VoiceRequest(cue.lang or options.lang, config=options.config, emotion=options.emotion)
+            plans[key] = plan_speaker(cue.speaker or UNNAMED, request, None, folder, project_path)
+    return plans, speakers
 
 
 def _previous_project(project_path: Path, video: Path, options: DubOptions,
@@ -455,10 +487,9 @@ def _previous_project(project_path: Path, video: Path, options: DubOptions,
     return previous if same_video and previous.lang == options.lang else None
 
 
-def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
-                  done: dict[int, LineEntry]) -> Callable[[LineEntry], None]:
+def _checkpointer(project_path: Path, project: Project, all_lines: list[LineEntry]) -> Callable[[LineEntry], None]:
     """Save the project as each line is finished; lines not reached yet keep what they had."""
-    lines = {line.index: line for line in lines_for(cues, done)}
+    lines = {line.index: line for line in all_lines}
 
     def checkpoint(entry: LineEntry) -> None:
         lines[entry.index] = entry
@@ -466,48 +497,3 @@ def _checkpointer(project_path: Path, project: Project, cues: list[Cue],
         save_project(project, project_path)
 
     return checkpoint
-
-
-def speak(text: str, duration_ms: int, options: DubOptions, folder: Path) -> tuple[Fit, dict[str, Any]]:
-    """Speak one line fitted to `duration_ms`: the fitted clip and its measurement.
-
-    `folder` is where a reference clip's relative path is read from (nothing is written to it).
-    """
-    if not text.strip():
-        raise UsageError("nothing to say: the text is empty")
-    plan = plan_speaker(UNNAMED, options.voice_request(), None, folder, folder / "line.wav")
-    engine = plan.engine
-    spoken = for_engine(apply_dictionary(text, options.pronunciations), engine.capabilities.pronunciation)
-    fit = fit_line(engine_for_request(engine, options), spoken, options.lang, plan.voice, duration_ms,
-                   seed=options.seed, policy=options.policy, reference=plan.reference, emotion=options.emotion)
-    if plan.entry.pitch_semitones:
-        fit = shift_fit(fit, plan.entry.pitch_semitones)
-    return fit, {
-        "target_ms": duration_ms,
-        "speech_ms": fit.speech_ms,
-        "error_ms": fit.speech_ms - duration_ms,
-        # where the speech lies in the clip (the clip carries a little silence either side)
-        "speech_start_ms": samples_to_ms(fit.speech.start, fit.sample_rate),
-        "speech_end_ms": samples_to_ms(fit.speech.end, fit.sample_rate),
-        "natural_ms": fit.natural_ms,
-        "method": fit.method,
-        "rate": fit.rate,
-        "heard_rate": round(fit.heard_rate, 4),
-        "stretch": fit.stretch,
-        "status": fit.status,
-        "reason": fit.reason,
-        "engine": engine.name,
-        "voice": plan.voice,
-        "similarity": take_similarity(plan, fit.samples, fit.sample_rate),
-        "seed": options.seed,
-        "sample_rate": fit.sample_rate,
-    }
-
-
-def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:
-    """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
-    output = Path(output)
-    # No original audio: nothing is extracted, so no folder is written to.
-    fit, measured = speak(text, duration_ms, options, output.parent)
-    media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples
-    return {**measured, "output": str(output)}

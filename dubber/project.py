@@ -26,10 +26,11 @@ import numpy as np
 from dubber.cue import Cue
 from dubber.errors import UsageError
 from dubber.plugin.engine import Emotion
+from dubber.slots import SYNC_FILL, SYNC_MODES
 from dubber.speakers import UNNAMED
 
 SCHEMA_NAME = "dubber.project"
-VERSION = 3
+VERSION = 4
 SCHEMA = f"{SCHEMA_NAME}/{VERSION}"
 SUFFIX = ".dubber.json"
 
@@ -60,7 +61,7 @@ class TakeRecord:
     engine: str
     voice: str
     status: str
-    error_ms: int | None  # fitted speech length minus the target
+    error_ms: int | None  # fill: speech length minus the target; else how far it runs past its window (0: fits)
     speech_ms: int | None
     method: str = ""
     stretch: float | None = None
@@ -71,7 +72,8 @@ class TakeRecord:
     audio: str | None = None  # the take's WAV, relative to the project file
     reason: str = ""
     text: str = ""  # what was spoken: a take made before the line's text was edited is stale
-    target_ms: int | None = None  # the slot it was fitted to: a take for another slot length is stale
+    target_ms: int | None = None  # the length it aimed at (the original speech's, or the cue's under fill)
+    window_ms: int | None = None  # the longest it could be from its onset (None: made under fill)
     sample_rate: int | None = None  # of the audio file
     lead: int | None = None  # samples of the audio before the speech onset; the onset lands on the cue start
     natural_ms: int | None = None  # the engine's unforced speech length for the text
@@ -87,6 +89,9 @@ class LineEntry:
     """One cue and its takes; `chosen` indexes the take on the timeline.
 
     `engine`, `voice` and `emotion` override the speaker's for this line only (None: the speaker's).
+    `target_start_ms`/`target_end_ms` are the original speech the line follows (None: none found, or
+    not timed to speech). A line with `skip` set is not spoken (a sound description, a sign, another
+    language …) unless `speak` says to speak it anyway.
     """
 
     index: int
@@ -99,10 +104,22 @@ class LineEntry:
     engine: str | None = None
     voice: str | None = None
     emotion: dict[str, Any] | None = None  # an Emotion as emotion_to_dict writes it
+    target_start_ms: int | None = None
+    target_end_ms: int | None = None
+    skip: str = ""  # a dubber.cue SKIP_* kind
+    skip_reason: str = ""
+    speak: bool = False  # speak it although `skip` says not to
+    part: int = 0  # the turn of a split cue (dubber.cue.Cue.part)
+    lang: str | None = None  # the line's own language, where it is not the project's
 
     @property
     def duration_ms(self) -> int:
         return self.end_ms - self.start_ms
+
+    @property
+    def spoken(self) -> bool:
+        """Whether the line is spoken: not skipped, or spoken anyway."""
+        return not self.skip or self.speak
 
     def is_cue(self, cue: Cue) -> bool:
         """Whether this line is `cue` as it stands now: the same times, words and speaker."""
@@ -126,10 +143,11 @@ class Project:
     lines: list[LineEntry] = field(default_factory=list)
     # The project's pronunciation dictionary: word -> pinyin or IPA (dubber.pronunciation.apply_dictionary).
     pronunciations: dict[str, str] = field(default_factory=dict)
+    sync: str = SYNC_FILL  # how lines are timed (dubber.slots): speech, cue or fill
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "video": self.video, "subtitles": self.subtitles, "lang": self.lang,
-                "speakers": {name: asdict(s) for name, s in self.speakers.items()},
+                "sync": self.sync, "speakers": {name: asdict(s) for name, s in self.speakers.items()},
                 "pronunciations": dict(self.pronunciations),
                 "lines": [asdict(line) for line in self.lines]}
 
@@ -143,7 +161,10 @@ class Project:
             pronunciations = data.get("pronunciations") or {}
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in pronunciations.items()):
                 raise TypeError("pronunciations must map words to strings")
-            return cls(data["video"], data["subtitles"], data["lang"], speakers, lines, dict(pronunciations))
+            sync = data.get("sync", SYNC_FILL)
+            if sync not in SYNC_MODES:
+                raise TypeError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
+            return cls(data["video"], data["subtitles"], data["lang"], speakers, lines, dict(pronunciations), sync)
         except (KeyError, TypeError, AttributeError) as exc:
             raise UsageError(f"{source}: damaged project file: {exc!r}") from exc
 
@@ -170,8 +191,22 @@ def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 times lines to the original speech: a project says how its lines are timed (older
+    ones filled their cues), a line keeps its original speech span and why it is not spoken, and a
+    take the window it was fitted into."""
+    data.setdefault("sync", SYNC_FILL)
+    for line in data.get("lines", []):
+        for key, value in (("target_start_ms", None), ("target_end_ms", None), ("skip", ""), ("skip_reason", ""),
+                           ("speak", False), ("part", 0), ("lang", None)):
+            line.setdefault(key, value)
+        for take in line.get("takes", []):
+            take.setdefault("window_ms", None)
+    return data
+
+
 # UPGRADES[n] turns a version-n document into version n + 1.
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:
@@ -193,12 +228,15 @@ def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:
 
 def lines_for(cues: list[Cue], previous: dict[int, LineEntry]) -> list[LineEntry]:
     """A line per cue, in time order: the previous line of that cue where it is unchanged (takes and
-    settings kept), a new line without takes otherwise."""
+    settings kept, why it is skipped read anew), a new line without takes otherwise."""
     lines = []
     for cue in sorted(cues, key=lambda c: (c.start_ms, c.index)):
         line = previous.get(cue.index)
-        lines.append(line if line is not None and line.is_cue(cue) else
-                     LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED))
+        if line is None or not line.is_cue(cue):
+            line = LineEntry(cue.index, cue.start_ms, cue.end_ms, cue.text, cue.speaker or UNNAMED)
+        line.skip, line.skip_reason, line.part, line.lang = cue.skip, cue.skip_reason, cue.part, cue.lang
+        line.target_start_ms, line.target_end_ms = cue.target_start_ms, cue.target_end_ms
+        lines.append(line)
     return lines
 
 

@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from dubber import __version__
-from dubber.access import AccessGuard, AccessPolicy, is_loopback
+from dubber.access import AccessGuard, AccessPolicy, allowed_path, is_loopback
 from dubber.api_models import (
     DubAccepted,
     DubRequest,
@@ -70,10 +70,11 @@ from dubber.errors import (
 )
 from dubber.fitting import FitPolicy
 from dubber.jobs import DONE, ENDED, Job, JobQueue
-from dubber.pipeline import DubOptions, speak
+from dubber.pipeline import DubOptions
 from dubber.plugin import registry
 from dubber.plugin.engine import Reference, check_language, check_voice
 from dubber.session import STATUS_COLOURS, STATUS_WORDS
+from dubber.speak import speak
 from dubber.speakers import AUTO
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".mxf", ".ts")
@@ -415,31 +416,12 @@ def _tts_options(body: TtsRequest, settings: ServiceSettings) -> DubOptions:
     _check_voice(engine, body.voice, body.lang)
     reference = None
     if body.reference is not None:
-        reference = Reference(allowed_path(body.reference, settings, "reference"), body.reference_text.strip(),
+        reference = Reference(allowed_path(body.reference, settings.folders, "reference"), body.reference_text.strip(),
                               body.reference_lang)
     elif body.reference_text or body.reference_lang:
         raise UsageError("reference_text and reference_lang describe a reference clip; give the clip too")
     return DubOptions(lang=body.lang, engine=engine, voice=body.voice, seed=body.seed, config=settings.config,
                       reference=reference)
-
-
-def allowed_path(given: str, settings: ServiceSettings, what: str, must_exist: bool = True) -> Path:
-    """A path from a request, resolved (links followed) and checked to lie inside an allowed folder.
-
-    A relative path is taken from the first allowed folder. The answer never says whether a path
-    outside the folders exists.
-    """
-    if "\x00" in given:
-        raise UsageError(f"{what}: a path cannot hold a NUL character")
-    path = Path(given).expanduser()
-    path = (path if path.is_absolute() else settings.folders[0] / path).resolve()
-    if not any(path.is_relative_to(folder) for folder in settings.folders):
-        raise ForbiddenPath(f"{what} {given!r} is outside the folders this service may use "
-                            f"({', '.join(str(f) for f in settings.folders)}; start it with --allow FOLDER)",
-                            path=given)
-    if must_exist and not path.is_file():
-        raise UsageError(f"{what} {given!r}: no such file", path=given)
-    return path
 
 
 def _dub_body_schema() -> dict[str, Any]:
@@ -505,7 +487,7 @@ def _dub_spec(body: DubRequest, uploads: dict[str, UploadFile], folder: Path, se
     subtitles = _input(body.subtitles, uploads.get("subtitles_file"), "subtitles", SUBTITLE_SUFFIXES, folder,
                        settings, settings.max_subtitle_bytes)
     if body.output is not None:
-        output = allowed_path(body.output, settings, "output", must_exist=False)
+        output = allowed_path(body.output, settings.folders, "output", must_exist=False)
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(f"output {body.output!r}: write .mp4, .mkv or .mov")
         if output.resolve() in (video.resolve(), subtitles.resolve()):
@@ -516,7 +498,8 @@ def _dub_spec(body: DubRequest, uploads: dict[str, UploadFile], folder: Path, se
     options = DubOptions(lang=body.lang, engine=engine, voice=body.voice, seed=body.seed, mix=body.mix,
                          policy=FitPolicy(borrow_gap=body.borrow_gap), keep_original=body.keep_original,
                          config=settings.config, loudness=body.loudness, exports=tuple(body.exports),
-                         original_lang=body.original_lang, candidates=body.candidates,
+                         original_lang=body.original_lang, candidates=body.candidates, sync=body.sync,
+                         speak_all=body.speak_all, foreign=body.foreign,
                          project=folder / "project.dubber.json" if body.output is None else None)
     return DubSpec(video, subtitles, output, options)
 
@@ -527,7 +510,7 @@ def _input(path: str | None, upload: UploadFile | None, what: str, suffixes: tup
     if (path is None) == (upload is None):
         raise UsageError(f"give the {what} as a path ({what}) or an upload ({what}_file), one of the two")
     if path is not None:
-        return allowed_path(path, settings, what)
+        return allowed_path(path, settings.folders, what)
     assert upload is not None
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in suffixes:

@@ -26,22 +26,22 @@ from dubber import media
 from dubber.audio import ms_to_samples
 from dubber.cue import Cue, Diagnostic
 from dubber.edits import Edit
-from dubber.errors import UsageError
-from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
+from dubber.errors import MediaError, UsageError
+from dubber.fitting import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
 from dubber.handoff import Handoff, export_paths
 from dubber.mixing import Mixdown, mix
 from dubber.pipeline import (
     DubOptions,
     finish_track,
     line_report,
-    measure_lines,
-    lazy_clip,
+    prepare_cues,
     render_take,
+    spoken_ms,
     spoken_text,
-    stored_clip,
-    timeline_length,
+    sync_of,
     write_outputs,
 )
+from dubber.placement import lazy_clip, measure_lines, overlaps, stored_clip, timeline_length
 from dubber.project import (
     LineEntry,
     Project,
@@ -56,10 +56,10 @@ from dubber.project import (
 )
 from dubber.pronunciation import plain
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
-from dubber.speakers import assign_speakers
+from dubber.slots import OVERRUN_MS, Slot, judge_take, plan_slots
 from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
 from dubber.timeline import Clip, Timeline, place_clips
-from dubber.voices import OriginalAudio, SpeakerPlan, plan_for_line, plan_from_entry, plan_speaker
+from dubber.voices import OriginalAudio, SpeakerPlan, VoiceRequest, plan_for_line, plan_from_entry, plan_speaker
 
 # What a line needs, judged from its chosen take.
 PENDING = "pending"  # not rendered yet
@@ -68,39 +68,57 @@ OFF = "off"  # rendered, but beyond the tolerance
 STALE = "stale"  # the text, timing or voice changed after its take was made: it needs a new one
 UNFITTABLE = "unfittable"  # the engine could not reach the slot (too long or too short)
 FAILED = "failed"  # the engine failed
+SKIPPED = "skipped"  # not spoken: a sound description, a sign, another language, past the video's end ...
 NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED)
 # How a status is shown, in the Qt panel and the service's web page alike: green within the
-# tolerance, amber beyond it, red where the line cannot fit or failed (pending: not coloured).
-STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f"}
+# tolerance, amber beyond it, red where the line cannot fit or failed, grey when not spoken
+# (pending: not coloured).
+STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f",
+                  SKIPPED: "#8a8a8a"}
 STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
-                UNFITTABLE: "cannot fit", FAILED: "failed"}
+                UNFITTABLE: "cannot fit", FAILED: "failed", SKIPPED: "not spoken"}
+# A take's status (dubber.slots) as the line's.
+STATUS_OF_TAKE = {STATUS_OK: OK, STATUS_MISSED: OFF, STATUS_TOO_LONG: UNFITTABLE, STATUS_TOO_SHORT: UNFITTABLE,
+                STATUS_FAILED: FAILED}
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
 
 
 def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
-                pronunciations: dict[str, str] | None = None) -> str:
+                pronunciations: dict[str, str] | None = None, slot: Slot | None = None,
+                next_onset_ms: int | None = None) -> str:
     """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has,
-    `pronunciations` the project's dictionary (a take speaks the line with it written in)."""
+    `pronunciations` the project's dictionary (a take speaks the line with it written in).
+
+    With its `slot` (and the next line's onset) the take is judged where it lies now, by the rule the
+    dub and the export use (dubber.slots); without, by what was measured when it was made.
+    """
+    if not line.spoken:
+        return SKIPPED
     take = line.take
     if take is None:
         return PENDING
     if take.status == STATUS_FAILED:
         return FAILED
-    if _stale(line, take, speaker, pronunciations or {}):
+    if _stale(line, take, speaker, pronunciations or {}, slot):
         return STALE
-    if take.status in (STATUS_TOO_LONG, STATUS_TOO_SHORT):
-        return UNFITTABLE
-    if take.status != STATUS_OK or take.error_ms is None or abs(take.error_ms) > accept_ms:
-        return OFF  # fittable, but it ended outside the window (missed): another seed may land
-    return OK
+    if slot is not None and take.speech_ms is not None:
+        return STATUS_OF_TAKE[judge_take(take.speech_ms, slot.borrowing(take.borrowed_ms), next_onset_ms,
+                                       accept_ms).status]
+    fill = take.window_ms is None
+    if fill and take.status == STATUS_OK and (take.error_ms is None or abs(take.error_ms) > accept_ms):
+        return OFF  # a take filling its cue, from before statuses were measured: its error decides
+    return STATUS_OF_TAKE.get(take.status, OFF)
 
 
-def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pronunciations: dict[str, str]) -> bool:
-    """Whether the take was made for other words, another slot length or another voice than the line has now."""
+def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pronunciations: dict[str, str],
+           slot: Slot | None = None) -> bool:
+    """Whether the take was made for other words, another slot or another voice than the line has now."""
     if take.text and take.text != spoken_text(line.text, pronunciations):
         return True
-    if take.target_ms is not None and take.target_ms != line.duration_ms:
+    if slot is not None and _made_for_another_slot(take, slot):
+        return True
+    if slot is None and take.window_ms is None and take.target_ms is not None and take.target_ms != line.duration_ms:
         return True
     engine = line.engine or (speaker.engine if speaker else None)
     if engine is not None and take.engine != engine:
@@ -108,6 +126,15 @@ def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pron
     # Without a voice of its own, a line speaks with its speaker's voice, or another engine's default.
     voice = line.voice or (speaker.voice if speaker and engine == speaker.engine else None)
     return bool(voice) and take.voice != voice
+
+
+def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
+    """A take aimed at another length, made under another policy, or too long for its window now."""
+    if slot.fill != (take.window_ms is None) or take.target_ms != slot.target_ms:
+        return True
+    if slot.fill or take.window_ms == slot.window_ms:
+        return False
+    return take.speech_ms is not None and take.speech_ms > slot.window_ms + OVERRUN_MS
 
 
 @dataclass
@@ -136,6 +163,8 @@ class Session:
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, Mixdown]] | None = None
+        self._slots: tuple[int, dict[int, Slot], dict[int, int | None]] | None = None
+        self._foreign: dict[tuple[str, str], SpeakerPlan] = {}
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
 
     # -- opening --------------------------------------------------------------------------
@@ -164,16 +193,24 @@ class Session:
             if subtitles is None:
                 raise UsageError(f"{video}: no project beside it yet; give its subtitles too")
             project = Project(str(video), "", (options or DubOptions()).lang)
-        loaded = load_subtitles(subtitles)
+        session = cls(project, path, options)
+        session.read_subtitles(subtitles)
+        session.save()
+        return session
+
+    def read_subtitles(self, subtitles: str | Path) -> None:
+        """Read the cues anew: which are spoken, each one's original speech; unchanged lines keep their takes."""
+        loaded = load_subtitles(subtitles, speak_all=self.options.speak_all)
         if not loaded.cues:
             raise UsageError(f"{subtitles}: no usable cue: "
                              + "; ".join(str(d) for d in loaded.errors()[:3]))
-        cues = assign_speakers(loaded.cues, options.speakers if options else None)
-        project.subtitles = str(Path(subtitles).absolute())
-        project.lines = lines_for(cues, {line.index: line for line in project.lines})
-        session = cls(project, path, options, loaded.diagnostics)
-        session.save()
-        return session
+        diagnostics = list(loaded.diagnostics)
+        cues, sync = prepare_cues(loaded.cues, loaded.path, self.options, self.info.duration_ms, self.original,
+                                  self.rate, diagnostics)
+        self.project.subtitles = str(Path(subtitles).absolute())
+        self.project.sync = sync
+        self.project.lines = lines_for(cues, {line.index: line for line in self.project.lines})
+        self.diagnostics = diagnostics
 
     @classmethod
     def open_project(cls, path: str | Path, options: DubOptions | None = None) -> Session:
@@ -240,14 +277,57 @@ class Session:
         return plans
 
     def plan_for(self, line: LineEntry) -> SpeakerPlan:
-        """The plan a line is spoken with: its speaker's, with the line's own engine or voice."""
+        """The plan a line is spoken with: its speaker's, with the line's own engine or voice; a line in
+        another language, that language's default voice."""
+        lang = line.lang or self.project.lang
+        if lang != self.project.lang and not (line.engine or line.voice):
+            key = (line.speaker, lang)
+            with self._plan_lock:
+                if key not in self._foreign:
+                    request = VoiceRequest(lang, config=self.options.config, emotion=self.options.emotion)
+                    self._foreign[key] = plan_speaker(line.speaker, request, None, references_folder(self.path),
+                                                      self.path)
+                return self._foreign[key]
         base = self.plans()[line.speaker]
-        return plan_for_line(base, line.engine, line.voice, self.project.lang, self.options.config, self.path,
+        return plan_for_line(base, line.engine, line.voice, lang, self.options.config, self.path,
                              emotion_from_dict(line.emotion))
 
     @staticmethod
     def cue(line: LineEntry) -> Cue:
-        return Cue(line.index, line.start_ms, line.end_ms, line.text, line.speaker)
+        return Cue(line.index, line.start_ms, line.end_ms, line.text, line.speaker, part=line.part, lang=line.lang,
+                   target_start_ms=line.target_start_ms, target_end_ms=line.target_end_ms)
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def slots(self) -> dict[int, Slot]:
+        """Every spoken line's slot (dubber.slots), planned once per edit."""
+        return self._timing()[1]
+
+    def _timing(self) -> tuple[int, dict[int, Slot], dict[int, int | None]]:
+        cached = self._slots
+        if cached is None or cached[0] != self.version:
+            slots = self._plan([line for line in self.project.lines if line.spoken])
+            onsets = sorted(slot.onset_ms for slot in slots.values())
+            later = {index: next((o for o in onsets if o > slot.onset_ms), None) for index, slot in slots.items()}
+            cached = self._slots = (self.version, slots, later)
+        return cached
+
+    def _plan(self, lines: list[LineEntry]) -> dict[int, Slot]:
+        return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self._video_ms)
+
+    @cached_property
+    def _video_ms(self) -> int | None:
+        """The video's length, bounding the last line; None while the video cannot be read (statuses and
+        edits still work on the project alone)."""
+        try:
+            return self.info.duration_ms
+        except MediaError:
+            return None
+
+    def slot_for(self, line: LineEntry) -> Slot:
+        """The slot of `line` as it stands (it may be an edited copy of a project line)."""
+        others = [other for other in self.project.lines if other.spoken and other.index != line.index]
+        return self._plan([*others, line])[line.index]
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -261,13 +341,13 @@ class Session:
         Safe on a worker thread: it reads the line it is given and the other lines' start times.
         """
         line = copy.deepcopy(line)
+        if not line.spoken:
+            raise UsageError(f"line {line.index} is not spoken ({line.skip_reason}); speak it anyway first")
         plan = self.plan_for(line)
         emotion = emotion_from_dict(line.emotion) or self.options.emotion
         options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations))
-        later = [other.start_ms for other in list(self.project.lines)
-                 if other.start_ms > line.start_ms and other.index != line.index]
         seed = self.next_seed(line) if seed is None else seed
-        record, _ = render_take(self.cue(line), plan, options, seed, min(later, default=None), None, self.path)
+        record, _ = render_take(self.cue(line), plan, options, seed, self.slot_for(line), None, self.path)
         return record
 
     # -- edits ----------------------------------------------------------------------------
@@ -293,8 +373,9 @@ class Session:
             save_project(self.project, self.path)
 
     def status(self, line: LineEntry) -> str:
+        _, slots, later = self._timing()
         return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker),
-                           self.project.pronunciations)
+                           self.project.pronunciations, slots.get(line.index), later.get(line.index))
 
     def needing_work(self) -> list[int]:
         """Positions of the lines that are out of sync, stale, failed or not rendered."""
@@ -315,12 +396,16 @@ class Session:
         return self._clips[take.audio]
 
     def clip(self, line: LineEntry) -> Clip | None:
-        """The chosen take of a line, ready to place, or None when it has no audio."""
+        """The chosen take of a line, ready to place at its slot, or None when it has no audio."""
         take = line.take
         if take is None or not take.audio:
             return None
         samples, rate = self.take_audio(take)
-        return stored_clip(line, samples, rate)
+        slot = self.slots().get(line.index)
+        return stored_clip(line, samples, rate, slot.onset_ms if slot else None)
+
+    def _placed(self, line: LineEntry, slot: Slot) -> Clip | None:
+        return lazy_clip(line, self.path.parent, slot.onset_ms) or self.clip(line)
 
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track): the dub alone and mixed with the original (brought to the session's
@@ -336,8 +421,9 @@ class Session:
         if cached is not None and cached[0] == key:
             return cached[1]
         # From disk, read while rendering; a take from before onsets were recorded is measured once.
-        clips = [c for c in (lazy_clip(line, self.path.parent) or self.clip(line) for line in self.project.lines)
-                 if c is not None]
+        slots = self.slots()
+        clips = [c for c in (self._placed(line, slots[line.index]) for line in self.project.lines
+                             if line.index in slots) if c is not None]
         timeline = place_clips(clips, self.length, self.rate)
         stem = timeline.render()
         mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)
@@ -363,9 +449,10 @@ class Session:
             raise UsageError("timelines, subtitles and stems are written beside the video; choose one")
         started = time.monotonic()
         timeline, stem, mixdown = self._mixed(mode)
-        rendered = [line for line in self.project.lines if line.take is not None]
-        reports = [line_report(line) for line in rendered]
-        measure_lines(reports, timeline, stem)  # on the very placements that were mixed
+        slots = self.slots()
+        rendered = [line for line in self.project.lines if line.take is not None and line.index in slots]
+        reports = [line_report(line, sync=sync_of(line, slots[line.index])) for line in rendered]
+        measure_lines(reports, timeline, slots, self.options.policy.accept_ms)  # on the very placements mixed
         handoff = Handoff(timeline, stem, mixdown, self.original, reports, self.video, self.info,
                           self.project.lang)
         options = replace(self.options, mix=mode or self.options.mix)
@@ -377,9 +464,9 @@ class Session:
             written.append(save_subtitles(subtitles_path, [
                 spoken.get(line.index) or SubtitleLine(line.start_ms, line.end_ms, plain(line.text), line.speaker)
                 for line in self.project.lines]))
-        audio_ms = sum(line.target_ms for line in reports)
-        summary = summarize(reports, int((time.monotonic() - started) * 1000), audio_ms)
-        summary["not_rendered"] = len(self.project.lines) - len(rendered)
+        summary = summarize(reports, int((time.monotonic() - started) * 1000), spoken_ms(reports))
+        summary.update(not_rendered=len(slots) - len(rendered), sync=self.project.sync,
+                       skipped=len(self.project.lines) - len(slots), overlaps=overlaps(reports))
         if self.loudness is not None:
             summary["loudness"] = self.loudness
         if report_path is not None:

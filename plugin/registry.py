@@ -66,6 +66,17 @@ def describe(config: Config | None = None, probe: bool = True,
     return rows
 
 
+def languages() -> set[str]:
+    """Every language some registered engine speaks (installed or not: a missing one says so when asked)."""
+    found: set[str] = set()
+    for entry in entries().values():
+        try:
+            found.update(entry.load_class().capabilities.languages)
+        except DubberError:
+            continue
+    return found
+
+
 def engine_class(name: str) -> type[Engine]:
     """Return the class registered as `name`."""
     found = entries()

@@ -45,7 +45,8 @@ class Case:
     format: str | None = None  # the format the loader must find
     encodings: tuple[str, ...] = ()  # acceptable names of the encoding it must find
     error: str | None = None  # load_subtitles raises SubtitleError with this in its message
-    dub: dict[str, object] | None = None  # a real `dubber dub` run: {"exit": code, "failed": [texts]}
+    # a real `dubber dub` run: {"exit": code, "failed": [texts], "skipped": [texts not spoken: past the video's end]}
+    dub: dict[str, object] | None = None
 
 
 def block(timing: str, *text: str, index: int | str | None = None) -> str:
@@ -119,7 +120,7 @@ def subtitle_cases() -> list[Case]:
              cues=[(300, 900, "Hello there."), (90_000_000, 90_001_000, "Late line."),
                    (360_000_000, 360_001_000, "Very late line.")],
              diagnostics=[("25:00:00,000", "warning", "late-time"), ("100:00:00,000", "warning", "late-time")],
-             format="srt", dub={"exit": 1, "failed": ["Late line.", "Very late line."]}))
+             format="srt", dub={"exit": 0, "failed": [], "skipped": ["Late line.", "Very late line."]}))
     add(Case("srt-reversed-times.srt", "timing", "a cue that ends before it starts",
              srt(("00:00:01,000 --> 00:00:02,000", "First line."), ("00:00:05,000 --> 00:00:04,000", "Backwards."),
                  ("00:00:06,000 --> 00:00:07,000", "Third line.")),
@@ -129,10 +130,10 @@ def subtitle_cases() -> list[Case]:
              srt(("00:00:01,000 --> 00:00:03,000", "Long line."), ("00:00:02,000 --> 00:00:04,000", "Overlaps.")),
              cues=[(1000, 3000, "Long line."), (2000, 4000, "Overlaps.")],
              diagnostics=[("00:00:02,000 -->", "warning", "overlap")], format="srt"))
-    add(Case("srt-duplicate-cue.srt", "timing", "the same cue twice",
+    add(Case("srt-duplicate-cue.srt", "timing", "the same cue twice: said together, spoken once",
              srt(("00:00:01,000 --> 00:00:02,000", "Again."), ("00:00:01,000 --> 00:00:02,000", "Again.")),
              cues=[(1000, 2000, "Again."), (1000, 2000, "Again.")],
-             diagnostics=[("00:00:01,000@2", "warning", "overlap")], format="srt"))
+             diagnostics=[("00:00:01,000@2", "warning", "duplicate")], format="srt"))
     add(Case("srt-zero-duration.srt", "timing", "a cue that ends when it starts",
              srt(("00:00:01,000 --> 00:00:01,000", "Zero."), ("00:00:02,000 --> 00:00:03,000", "Kept.")),
              cues=[(2000, 3000, "Kept.")], diagnostics=[("00:00:01,000 --> 00:00:01,000", "error", "bad-duration")],
@@ -233,11 +234,12 @@ def subtitle_cases() -> list[Case]:
                  ("00:00:03,000 --> 00:00:04,000", "\x07\x1b")),
              cues=[(1000, 2000, "Bell ring.")], diagnostics=[("00:00:03,000", "warning", "empty-text")],
              format="srt"))
-    add(Case("srt-no-words.srt", "text", "music notes and dots only: nothing to speak",
+    add(Case("srt-no-words.srt", "text", "music notes and dots only, and a sung line: nothing to speak",
              srt(("00:00:01,000 --> 00:00:02,000", "\u266a\u266a"), ("00:00:03,000 --> 00:00:04,000", "..."),
                  ("00:00:05,000 --> 00:00:06,000", "\u266a La la la \u266a")),
              cues=[(5000, 6000, "\u266a La la la \u266a")],
-             diagnostics=[("00:00:01,000", "warning", "no-words"), ("00:00:03,000", "warning", "no-words")],
+             diagnostics=[("00:00:01,000", "warning", "no-words"), ("00:00:03,000", "warning", "no-words"),
+                          ("00:00:05,000", "warning", "non-speech"), (None, "error", "no-cues")],
              format="srt"))
     add(Case("srt-nul-bytes.srt", "text", "stray NUL bytes inside an otherwise good file",
              srt(("00:00:01,000 --> 00:00:02,000", "First\x00 line."),
@@ -266,7 +268,8 @@ def subtitle_cases() -> list[Case]:
              dialogue("0:00:01.00", "0:00:02.00", "{\\pos(10,10)\\fad(100,100)}Moved{\\i1} and{\\i0}\\Nbroken.") +
              dialogue("0:00:03.00", "0:00:04.00", "Hard\\hspace.", name="Anna") +
              dialogue("0:00:05.00", "0:00:06.00", "{\\p1}m 0 0 l 100 0 100 100 0 100{\\p0}"),
-             cues=[(1000, 2000, "Moved and broken."), (3000, 4000, "Hard space.")], format="ass"))
+             cues=[(1000, 2000, "Moved and broken."), (3000, 4000, "Hard space.")],
+             diagnostics=[("Moved", "warning", "non-speech")], format="ass"))  # \pos: a sign, not spoken
     add(Case("ass-no-format-line.ass", "ass", "an [Events] section without its Format line",
              ASS_HEAD + "[Events]\n" + dialogue("0:00:00.30", "0:00:00.90", "{\\b1}Hello{\\b0} there.") +
              dialogue("0:00:02.00", "0:00:02.70", "Welcome back."),
@@ -482,7 +485,8 @@ def readme(entries: list[dict[str, object]], media: list[MediaCase]) -> str:
     out = ["# Bad-input corpus", "",
            "Written by `tests/data/make_bad_corpus.py` (run it again after changing a case; it is deterministic)",
            "and checked by `tests/dubber/test_bad_input.py`. `manifest.json` holds the same table for the tests.",
-           "", "Subtitle files: *cues kept* are the lines that must still be dubbed; *diagnostics* are",
+           "", "Subtitle files: *cues kept* are the cues read, the lines that must still be dubbed and those listed",
+           "as not spoken (a `non-speech` or `duplicate` warning names each); *diagnostics* are",
            "`line severity code` (each printed as `file:line: severity: message`); *check* is the exit code of",
            "`dubber check` (0 clean, 1 some cue dropped, 2 unreadable).", "",
            "| file | what | cues kept | diagnostics | check | dubbed |", "|---|---|---|---|---|---|"]

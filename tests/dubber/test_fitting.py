@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 
 from dubber.errors import SynthesisError
-from dubber.fitting import STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, FitPolicy, fit_line
+from dubber.fitting import STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, FitPolicy, fit_line, fit_to_slot
 from dubber.plugin.engine import Take
+from dubber.slots import Slot
 
 TEXT = "the quick brown fox jumps over the lazy dog"
 
@@ -164,3 +165,69 @@ def test_real_engines_fit_natively_and_deterministically(engine_name):
     assert a.method.startswith("native") and a.status == STATUS_OK and abs(a.error_ms) <= 20
     assert np.array_equal(a.samples, b.samples)
     assert not np.array_equal(a.take.durations, c.take.durations) and abs(c.error_ms) <= 20
+
+
+# -- timed to a slot on the timeline (dubber.slots) ----------------------------------------------
+
+
+def natural_frames_ms(engine) -> int:
+    return fit_to_slot(engine, TEXT, "en", None, Slot(0, 60_000, None)).natural_ms
+
+
+def test_a_line_with_room_is_spoken_at_its_natural_length_in_one_call(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    frame_engine.calls = 0
+    fit = fit_to_slot(frame_engine, TEXT, "en", None, Slot(0, 2 * nat, None))
+    assert fit.method == "natural" and fit.status == STATUS_OK and fit.speech_ms == nat and frame_engine.calls == 1
+
+
+def test_a_line_shorter_than_the_original_slows_natively_but_only_to_085(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    near = fit_to_slot(frame_engine, TEXT, "en", None, Slot(0, 3 * nat, round(nat * 1.1)))
+    assert near.method.startswith("native") and abs(near.speech_ms - round(nat * 1.1)) <= 13
+    far = fit_to_slot(frame_engine, TEXT, "en", None, Slot(0, 3 * nat, 2 * nat))
+    assert abs(far.speech_ms - nat / 0.85) <= 13 and far.stretch == pytest.approx(1.0, abs=0.02)
+    assert far.status == STATUS_OK and "shorter than the original speech" in far.reason
+
+
+def test_a_line_longer_than_the_original_keeps_its_rate_while_its_window_allows(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    fit = fit_to_slot(frame_engine, TEXT, "en", None, Slot(0, nat + 300, round(nat * 0.7)))
+    assert fit.method == "natural" and fit.status == STATUS_OK
+
+
+def test_a_line_speeds_up_only_as_far_as_its_window_needs(frame_engine, tone_engine):
+    nat = natural_frames_ms(frame_engine)
+    fit = fit_to_slot(frame_engine, TEXT, "en", None, Slot(1000, 1000 + round(nat / 1.3), None))
+    assert fit.status == STATUS_OK and round(nat / 1.3) - 40 <= fit.speech_ms <= round(nat / 1.3) + 13
+    nat = natural_frames_ms(tone_engine)
+    fit = fit_to_slot(tone_engine, TEXT, "en", None, Slot(0, round(nat / 1.15), None))
+    assert fit.status == STATUS_OK and fit.method.startswith("rate")
+
+
+def test_a_line_that_cannot_fit_its_window_is_too_long_as_measured(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    fit = fit_to_slot(frame_engine, TEXT, "en", None, Slot(0, round(nat / 1.8), None))
+    assert fit.status == STATUS_TOO_LONG and "past its window" in fit.reason and "needs rate ×1.8" in fit.reason
+    assert abs(fit.speech_ms - nat / 1.45) <= 13  # spoken at the fastest allowed rate, never squeezed further
+
+
+def test_a_stretch_only_engine_is_never_slowed_toward_the_original(tone_engine, monkeypatch):
+    from dubber.plugin.engine import Capabilities
+
+    monkeypatch.setattr(type(tone_engine), "capabilities",
+                        Capabilities(languages=("en",), sample_rate=24000, voices=("a", "b"),
+                                     default_voice={"en": "a"}, duration_control="stretch"))
+    nat = natural_frames_ms(tone_engine)
+    fit = fit_to_slot(tone_engine, TEXT, "en", None, Slot(0, 3 * nat, 2 * nat))
+    assert fit.method == "natural" and fit.stretch == 1.0
+
+
+def test_a_fill_status_is_what_the_clip_measures_not_the_predicted_ratio(tone_engine, frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    # Just outside the native range: rendered at the bound, which lands within the acceptance window.
+    fit = fit_line(frame_engine, TEXT, "en", None, round(nat / 0.695))
+    assert abs(fit.error_ms) <= 50 and fit.status == STATUS_OK and fit.reason == ""
+    nat = natural_ms(tone_engine)
+    fit = fit_to_slot(tone_engine, TEXT, "en", None, Slot(0, round(nat / 0.6), round(nat / 0.6), fill=True))
+    assert fit.status == STATUS_TOO_SHORT and "needs rate" in fit.reason

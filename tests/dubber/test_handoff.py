@@ -89,8 +89,8 @@ def test_the_subtitles_carry_the_speech_spans(dubbed):
         (None, "Nobody told me that.")]
     spans = [(line["speech_start_ms"], line["speech_end_ms"]) for line in report["lines"]]
     assert [(c.start_ms, c.end_ms) for c in loaded.cues] == spans
-    for cue, (start, end, _) in zip(loaded.cues, LINES):
-        assert abs(cue.start_ms - start) <= 50 and abs(cue.end_ms - end) <= 50
+    for cue, (start, end, _) in zip(loaded.cues, LINES):  # each spoken from its cue's start, ending inside it
+        assert abs(cue.start_ms - start) <= 50 and cue.end_ms <= end + 25
 
 
 def test_the_stems_sum_to_the_dub_track(dubbed):

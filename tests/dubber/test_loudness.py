@@ -93,9 +93,9 @@ def test_dub_with_loudness_writes_a_track_at_the_target(tmp_path, capsys):
 
 @pytest.mark.parametrize("text, value", [("web", -16.0), ("broadcast", -23.0), ("-18.5", -18.5)])
 def test_loudness_option_spellings(text, value):
-    from dubber.cli import _lufs
+    from dubber.arguments import lufs
 
-    assert _lufs(text) == value
+    assert lufs(text) == value
 
 
 @pytest.mark.parametrize("text", ["loud", "3", "-90"])

@@ -40,7 +40,7 @@ def test_a_project_round_trips(tmp_path):
     save_project(_project(), path)
     back = load_project(path)
     assert back == _project()
-    assert json.loads(path.read_text())["schema"] == "dubber.project/3"
+    assert json.loads(path.read_text())["schema"] == "dubber.project/4"
     assert [p.name for p in tmp_path.iterdir()] == ["out.dubber.json"]  # no temporary left behind
 
 
@@ -96,7 +96,7 @@ def test_a_version_2_project_is_upgraded_without_compute_times(tmp_path):
     assert take.compute_ms is None and take.natural_ms == 2100 and take.heard_rate == 1.05
     save_project(load_project(path), path)
     saved = json.loads(path.read_text())
-    assert saved["schema"] == "dubber.project/3" and saved["lines"][0]["takes"][0]["compute_ms"] is None
+    assert saved["schema"] == "dubber.project/4" and saved["lines"][0]["takes"][0]["compute_ms"] is None
     assert load_project(tmp_path / "out.dubber.json").lines[0].take.compute_ms is None
 
 
@@ -107,7 +107,31 @@ def test_compute_time_round_trips(tmp_path):
     assert load_project(path).lines[0].take.compute_ms == 812
 
 
-@pytest.mark.parametrize(("schema", "message"), [("dubber.project/4", "newer dubber"),
+def test_a_version_3_project_is_upgraded_to_fill_its_cues(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["schema"] = "dubber.project/3"
+    del doc["sync"]  # what version 3 wrote: no timing policy, no original speech, no skipped lines
+    for key in ("target_start_ms", "target_end_ms", "skip", "skip_reason", "speak", "part", "lang"):
+        del doc["lines"][0][key]
+    del doc["lines"][0]["takes"][0]["window_ms"]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    project = load_project(path)
+    line = project.lines[0]
+    assert project.sync == "fill" and line.spoken and line.target_start_ms is None and line.part == 0
+    assert line.take.window_ms is None and line.take.error_ms == -4
+
+
+def test_an_unknown_sync_policy_is_a_damaged_project(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["sync"] = "loose"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(UsageError, match="damaged project.*sync"):
+        load_project(path)
+
+
+@pytest.mark.parametrize(("schema", "message"), [("dubber.project/5", "newer dubber"),
                                                  ("dubber.project/x", "not a dubber project"),
                                                  ("otio/1", "not a dubber project"), (None, "not a dubber project")])
 def test_unknown_schemas_are_refused_by_name(tmp_path, schema, message):

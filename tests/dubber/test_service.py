@@ -211,6 +211,19 @@ def test_dub_job_from_uploads(client, tmp_path):
     assert "The boats leave at nine." in dubbed_srt
 
 
+def test_a_dub_job_lists_the_lines_it_does_not_speak_and_takes_the_timing_policy(client, folder):
+    (folder / "sdh").mkdir()
+    video, srt = make_clip(folder / "sdh", [(400, 1900, "The boats leave at nine."), (2300, 3200, "[door slams]")])
+    accepted = client.post("/dub", json={"video": str(video), "subtitles": str(srt), "mix": "replace", "sync": "cue"})
+    assert accepted.status_code == 202, accepted.text
+    status = wait_for_job(client, accepted.json()["id"])
+    assert status["state"] == "done" and status["request"]["sync"] == "cue", status
+    assert [(line["status"], line["reason"]) for line in status["lines"]] == [
+        ("ok", ""), ("skipped", "sound description '[door slams]'")]
+    assert status["total"] == status["done"] == 1
+    assert client.post("/dub", json={"video": str(video), "subtitles": str(srt), "sync": "loose"}).status_code == 422
+
+
 def test_dub_writes_an_output_path_in_an_allowed_folder(client, folder):
     video, srt = make_clip(folder, [(300, 1200, "We should hurry.")], video_ms=2000)
     answer = client.post("/dub", json={"video": str(video), "subtitles": str(srt), "output": str(folder / "out.mkv")})

@@ -26,7 +26,9 @@ from tests.conftest import ToneEngine
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RATE = 48000  # the session's default output rate
 VIDEO_MS = 6000
-# Slots near the tone engine's natural lengths, so every line fits.
+# These tests fill each cue (subtitles made for dubbing): slots near the tone engine's natural lengths,
+# so every line fits. test_session_speech.py times lines to the original speech.
+FILL = DubOptions(sync="fill")
 CUES = [(500, 1700, "alpha beta gamma"), (2200, 3400, "delta echo foxtrot"), (4000, 4700, "golf hotel")]
 
 
@@ -74,7 +76,7 @@ def onset(stem: np.ndarray, line: LineEntry, rate: int) -> int:
 
 def test_open_creates_the_project_beside_the_video(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     path = video.with_name("clip.dubber.json")
     assert session.path == path and path.is_file()
     project = load_project(path)
@@ -88,7 +90,7 @@ def test_open_creates_the_project_beside_the_video(clip: tuple[Path, Path]) -> N
 
 def test_reopening_without_subtitles_loads_the_same_project(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    first = Session.open(video, srt)
+    first = Session.open(video, srt, FILL)
     render_and_apply(first, 0, 2)
     again = Session.open(video)
     assert again.path == first.path
@@ -120,7 +122,7 @@ def test_subtitles_with_bad_cues_still_open(clip: tuple[Path, Path]) -> None:
                    "2\n00:00:0x,200 --> 00:00:03,400\nbroken timing\n\n"
                    "3\n00:00:04,000 --> 00:00:04,700\ngolf hotel\n\n"
                    "4\n00:00:05,500 --> 00:00:05,000\nbackwards\n", encoding="utf-8")
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     assert [line.text for line in session.project.lines] == ["alpha beta gamma", "golf hotel"]
     errors = [d for d in session.diagnostics if d.severity == "error"]
     assert sorted(d.line for d in errors) == [6, 14]
@@ -133,20 +135,20 @@ def test_subtitles_without_a_usable_cue_are_named(clip: tuple[Path, Path], conte
     srt = video.with_name("useless.srt")
     srt.write_text(content, encoding="utf-8")
     with pytest.raises(UsageError, match="useless.srt"):
-        Session.open(video, srt)
+        Session.open(video, srt, FILL)
     assert not video.with_name("clip.dubber.json").exists()
 
 
 def test_reopening_with_changed_subtitles_keeps_the_unchanged_lines_takes(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    first = Session.open(video, srt)
+    first = Session.open(video, srt, FILL)
     render_and_apply(first, 0, 1, 2)
     first.apply(change_line(first.project, 2, "Voice", voice="b"))
     kept = copy.deepcopy(first.project.lines)
     edited = video.with_name("clip.v2.srt")
     save_srt(edited, [CUES[0], (2200, 3400, "delta echo tango"), CUES[2]])
 
-    again = Session.open(video, edited)
+    again = Session.open(video, edited, FILL)
     lines = again.project.lines
     assert lines[0] == kept[0] and lines[2] == kept[2]  # takes, choice and the line's own voice
     assert lines[2].voice == "b"
@@ -163,7 +165,7 @@ def test_reopening_a_moved_folder_uses_the_video_it_was_opened_with(tmp_path: Pa
     first_home.mkdir()
     shutil.copy(source_video, first_home / "clip.mp4")
     save_srt(first_home / "clip.srt", CUES)
-    session = Session.open(first_home / "clip.mp4", first_home / "clip.srt")
+    session = Session.open(first_home / "clip.mp4", first_home / "clip.srt", FILL)
     render_and_apply(session, 0)
     moved = shutil.move(first_home, tmp_path / "moved")
     again = Session.open(Path(moved) / "clip.mp4")
@@ -177,7 +179,7 @@ def test_reopening_a_moved_folder_uses_the_video_it_was_opened_with(tmp_path: Pa
 
 def test_render_stores_a_take_and_leaves_the_project_alone(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     session.plans()  # the speakers' voices are planned (and saved) once, on first use
     assert session.project.speakers[""].voice == "a"
     before = copy.deepcopy(session.project)
@@ -199,7 +201,7 @@ def test_render_stores_a_take_and_leaves_the_project_alone(clip: tuple[Path, Pat
 
 def test_a_second_render_takes_the_next_seed_and_sounds_different(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     first = session.render(session.project.lines[0])
     session.apply(add_take(session.project, 0, first))
     line = session.project.lines[0]
@@ -215,7 +217,7 @@ def test_a_second_render_takes_the_next_seed_and_sounds_different(clip: tuple[Pa
 
 def test_next_seed_starts_at_the_options_seed(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt, DubOptions(seed=7))
+    session = Session.open(video, srt, DubOptions(seed=7, sync="fill"))
     assert session.render(session.project.lines[0]).seed == 7
 
 
@@ -224,7 +226,7 @@ def test_next_seed_starts_at_the_options_seed(clip: tuple[Path, Path]) -> None:
 
 def test_a_line_voice_override_is_rendered_with_that_voice(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     render_and_apply(session, 0)
     session.apply(change_line(session.project, 0, "Voice", voice="b"))
     line = session.project.lines[0]
@@ -239,7 +241,7 @@ def test_a_line_voice_override_is_rendered_with_that_voice(clip: tuple[Path, Pat
 def test_clearing_a_voice_override_makes_the_line_stale(clip: tuple[Path, Path]) -> None:
     # The chosen take was spoken as "b"; back to the speaker's "a", that take no longer matches.
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     session.apply(change_line(session.project, 0, "Voice", voice="b"))
     render_and_apply(session, 0)
     assert session.project.lines[0].take.voice == "b" and session.status(session.project.lines[0]) == OK
@@ -249,7 +251,7 @@ def test_clearing_a_voice_override_makes_the_line_stale(clip: tuple[Path, Path])
 
 def test_an_unknown_voice_is_named(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     session.apply(change_line(session.project, 1, "Voice", voice="zebra"))
     with pytest.raises(UnknownVoice, match="zebra"):
         session.render(session.project.lines[1])
@@ -311,7 +313,7 @@ def test_each_onset_lands_exactly_on_its_cue_start(clip: tuple[Path, Path]) -> N
     # At the engine's own rate nothing is resampled, so the placement is sample-exact.
     video, srt = clip
     rate = ToneEngine.capabilities.sample_rate
-    session = Session.open(video, srt, DubOptions(sample_rate=rate))
+    session = Session.open(video, srt, DubOptions(sample_rate=rate, sync="fill"))
     render_and_apply(session, 0, 1, 2)
     stem, track = session.mixed()
     assert stem.shape == (session.length,) and track.shape[0] == session.length
@@ -321,7 +323,7 @@ def test_each_onset_lands_exactly_on_its_cue_start(clip: tuple[Path, Path]) -> N
 
 def test_onsets_at_the_output_rate_and_after_a_nudge(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     render_and_apply(session, 0, 1, 2)
     stem, _ = session.mixed()
     assert session.mixed()[0] is stem  # cached while nothing changes
@@ -344,7 +346,7 @@ def test_onsets_at_the_output_rate_and_after_a_nudge(clip: tuple[Path, Path]) ->
 
 def test_an_unrendered_line_is_silent(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     render_and_apply(session, 0)
     stem, _ = session.mixed()
     assert np.abs(stem[ms_to_samples(2000, RATE):]).max() == 0.0
@@ -353,7 +355,7 @@ def test_an_unrendered_line_is_silent(clip: tuple[Path, Path]) -> None:
 
 def test_preview_audio_is_a_slice_of_the_exported_mix(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     render_and_apply(session, 0, 1)
     _, track = session.mixed()
     window = session.preview_audio(1000, 2500)
@@ -370,7 +372,7 @@ def test_preview_audio_is_a_slice_of_the_exported_mix(clip: tuple[Path, Path]) -
 
 def test_export_writes_video_stem_subtitles_and_report(clip: tuple[Path, Path], tmp_path: Path) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     session.apply(change_line(session.project, 0, "Edit text", text="alpha beta delta"))
     render_and_apply(session, 0, 1)
     session.apply(nudge(session.project, 1, 200))
@@ -410,7 +412,7 @@ def test_export_writes_video_stem_subtitles_and_report(clip: tuple[Path, Path], 
 def test_export_measures_the_dub_it_writes(clip: tuple[Path, Path], tmp_path: Path) -> None:
     # A line nudged after rendering is measured where it now plays, not where its take was made.
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     render_and_apply(session, 0, 1, 2)
     session.apply(nudge(session.project, 2, 500))
     result = session.export(report_path=tmp_path / "report.json")
@@ -421,7 +423,7 @@ def test_export_measures_the_dub_it_writes(clip: tuple[Path, Path], tmp_path: Pa
 
 def test_export_of_nothing_is_refused(clip: tuple[Path, Path]) -> None:
     video, srt = clip
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     with pytest.raises(UsageError, match="nothing to export"):
         session.export()
 
@@ -433,7 +435,7 @@ def test_the_demo_with_the_default_engine(tmp_path: Path) -> None:
     video, srt = tmp_path / "demo.mp4", tmp_path / "demo.en.srt"
     shutil.copy(SAMPLES / "demo.mp4", video)
     shutil.copy(SAMPLES / "demo.en.srt", srt)
-    session = Session.open(video, srt)
+    session = Session.open(video, srt, FILL)
     assert len(session.project.lines) == len(load_subtitles(srt).cues)
     render_and_apply(session, 0, 2)
     stem, _ = session.mixed()

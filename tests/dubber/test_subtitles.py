@@ -193,7 +193,7 @@ def test_windows_and_old_mac_line_endings(tmp_path, newline):
     ("{\\an8}On top", "On top"),
     ("Line one\\NLine two", "Line one Line two"),
     ("Lots   of\t space", "Lots of space"),
-    ("- Are you coming?\n- No.", "Are you coming? No."),
+    ("- Are you\ncoming?", "Are you coming?"),  # one dash, one speaker (two are split: test_subtitles_real)
     ("\u2014Well, then.", "Well, then."),
     ("-5 degrees outside", "-5 degrees outside"),
     ("zero\u200bwidth", "zerowidth"),
@@ -251,8 +251,14 @@ def test_text_that_only_looks_like_a_speaker_is_left_alone(tmp_path, raw):
     assert (cue.speaker, cue.text) == (None, raw)
 
 
-def test_mixed_speakers_in_one_cue_give_no_speaker(tmp_path):
-    cue = one_srt(tmp_path, "- ANN: Hi.\n- BEN: Hello.")
+def test_mixed_speakers_in_one_cue_become_a_cue_each(tmp_path):
+    load = load_subtitles(write(tmp_path, "one.srt", "1\n00:00:01,000 --> 00:00:02,000\n- ANN: Hi.\n- BEN: Hello.\n"))
+    assert [(c.speaker, c.text, c.part) for c in load.cues] == [("ANN", "Hi.", 1), ("BEN", "Hello.", 2)]
+    assert codes(load) == [(2, "split-turns")]
+
+
+def test_mixed_speakers_on_lines_of_one_turn_give_no_speaker(tmp_path):
+    cue = one_srt(tmp_path, "ANN: Hi.\nBEN: Hello.")
     assert (cue.speaker, cue.text) == (None, "Hi. Hello.")
 
 

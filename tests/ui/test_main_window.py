@@ -279,8 +279,9 @@ def test_set_timing_to_a_new_length_renders_for_the_new_slot(qtbot, window, samp
     window.apply_timing()
     idle(qtbot, window)
     new = session.project.lines[4]
-    assert new.end_ms == line.end_ms + 400 and new.take.target_ms == new.duration_ms
-    assert session.status(new) == OK
+    # Typed times take the line off its original speech: its new take is made for its new window.
+    assert new.end_ms == line.end_ms + 400 and new.target_start_ms is None
+    assert new.take.window_ms == session.slots()[new.index].window_ms and session.status(new) == OK
 
 
 def test_bad_timing_is_refused_in_plain_words_naming_the_line(qtbot, window, sample, engine):
