@@ -8,22 +8,24 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from dubber.project import LineEntry
-from dubber.session import NEEDS_WORK, OK, STATUS_COLOURS, STATUS_WORDS, Session
+from dubber.session import NEEDS_WORK, OK, SKIPPED, STATUS_COLOURS, STATUS_WORDS, Session
+from dubber.ui import line_words
+from dubber.ui.line_words import span
 
-COLUMNS = ("#", "Time", "Speaker", "Text", "Voice", "Target", "Error", "Status", "Takes")
-COL_INDEX, COL_TIME, COL_SPEAKER, COL_TEXT, COL_VOICE, COL_TARGET, COL_ERROR, COL_STATUS, COL_TAKES = range(9)
+# Voice comes last: it is mostly the speaker's, and in a narrow window the columns that judge sync come first.
+COLUMNS = ("#", "Time", "Speech", "Speaker", "Text", "Target", "Error", "Status", "Takes", "Voice")
+(COL_INDEX, COL_TIME, COL_SPEECH, COL_SPEAKER, COL_TEXT, COL_TARGET, COL_ERROR, COL_STATUS, COL_TAKES,
+ COL_VOICE) = range(10)
+HEADER_TIPS = {
+    COL_TIME: "The cue: when the subtitle is shown",
+    COL_SPEECH: "The original speech the line follows, found in the video's own audio (— when none)",
+    COL_TARGET: "The length the dub aims at: the original speech's (≤: its natural length, within its window)",
+    COL_ERROR: "How far the take runs past its window (0: it fits); under fill, its length less the cue's",
+}
+NOT_SPOKEN = QColor(STATUS_COLOURS[SKIPPED])
 
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-def clock(ms: int) -> str:
-    """12:34.567 (or 1:02:03.456 past an hour)."""
-    hours, rest = divmod(ms, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    head = f"{hours}:{minutes:02d}" if hours else f"{minutes}"
-    return f"{head}:{seconds:02d}.{millis:03d}"
 
 
 class LineTableModel(QAbstractTableModel):
@@ -59,8 +61,12 @@ class LineTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS.get(section)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -71,17 +77,20 @@ class LineTableModel(QAbstractTableModel):
         status = self.session.status(line)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(line, column, status)
-        if role == Qt.ItemDataRole.ForegroundRole and column in (COL_ERROR, COL_STATUS) and status in STATUS_COLOURS:
-            return QBrush(QColor(STATUS_COLOURS[status]))
-        if role == Qt.ItemDataRole.FontRole and column == COL_ERROR and status != OK:
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if status == SKIPPED:  # the whole row greys out: nothing of it is spoken
+                return QBrush(NOT_SPOKEN)
+            if column in (COL_ERROR, COL_STATUS) and status in STATUS_COLOURS:
+                return QBrush(QColor(STATUS_COLOURS[status]))
+            return None
+        if role == Qt.ItemDataRole.FontRole and (status == SKIPPED or (column == COL_ERROR and status != OK)):
             font = QFont()
-            font.setBold(True)
+            font.setItalic(status == SKIPPED)
+            font.setBold(status != SKIPPED)
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
-            take = line.take
-            if take is not None and take.reason:
-                return f"Line {line.index}: {take.reason}"
-            return line.text if column == COL_TEXT else None
+            tip = line_words.tooltip(self.session, line)
+            return f"{line.text}\n\n{tip}" if column == COL_TEXT else tip
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INDEX, COL_TARGET, COL_ERROR, COL_TAKES):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.UserRole:
@@ -93,7 +102,9 @@ class LineTableModel(QAbstractTableModel):
         if column == COL_INDEX:
             return str(line.index)
         if column == COL_TIME:
-            return f"{clock(line.start_ms)} → {clock(line.end_ms)}"
+            return span(line.start_ms, line.end_ms)
+        if column == COL_SPEECH:
+            return span(line.target_start_ms, line.target_end_ms)
         if column == COL_SPEAKER:
             return line.speaker
         if column == COL_TEXT:
@@ -101,9 +112,10 @@ class LineTableModel(QAbstractTableModel):
         if column == COL_VOICE:
             return self._voice(line)
         if column == COL_TARGET:
-            return f"{line.duration_ms / 1000:.3f} s"
+            assert self.session is not None
+            return line_words.target_length(line, self.session.slots().get(line.index))
         if column == COL_ERROR:
-            if take is None or take.error_ms is None:
+            if take is None or take.error_ms is None or status == SKIPPED:
                 return "—"
             return f"{take.error_ms:+d} ms"
         if column == COL_STATUS:

@@ -7,7 +7,6 @@ through the undo stack as a core edit, and the project file is saved after each 
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,52 +15,38 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from dubber.edits import add_take, change_line, choose_take, nudge
+from dubber.edits import add_take, change_line, choose_take, nudge, speak_anyway
 from dubber.handoff import describe_written
 from dubber.pipeline import DubOptions
-from dubber.plugin import registry
-from dubber.plugin.engine import Emotion
-from dubber.preview import preview_window, write_preview
-from dubber.pronunciation import plain
+from dubber.preview import write_preview
 from dubber.project import SUFFIX, LineEntry, TakeRecord, emotion_to_dict, project_path_for
-from dubber.session import OFF, OK, PENDING, STALE, Session
+from dubber.session import Session
 from dubber.ui.commands import EditCommand
 from dubber.ui.export_dialog import ExportChoice, ExportDialog
-from dubber.ui.line_model import COL_TEXT, STATUS_WORDS, LineTableModel, NeedsWorkFilter, clock
+from dubber.ui.line_editor import SPEAKERS_CHOICE, LineEditor
+from dubber.ui.line_model import LineTableModel, NeedsWorkFilter
+from dubber.ui.line_table import LineTable
+from dubber.ui.line_timing import context_window, placed_take, strip_cues, take_start_ms
+from dubber.ui.line_words import SPEAK_KEY, clock, not_spoken
 from dubber.ui.messages import describe
 from dubber.ui.player import PreviewPlayer
-from dubber.ui.timeline_strip import StripCue, TimelineStrip
+from dubber.ui.timeline_strip import TimelineStrip
 from dubber.ui.worker import Job
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".ass", ".ssa", ".vtt"}
-STRIP_STATES = {OK: "ok", OFF: "off", STALE: "off", PENDING: "pending"}  # the rest are "failed"
-SPEAKERS_CHOICE = "(speaker's)"
-NUDGES_MS = (-100, -10, 10, 100)
 
 
 def classify(paths: Sequence[Path]) -> tuple[Path | None, Path | None, Path | None, list[Path]]:
@@ -79,18 +64,6 @@ def classify(paths: Sequence[Path]) -> tuple[Path | None, Path | None, Path | No
         else:
             unknown.append(path)
     return video, subtitles, project, unknown
-
-
-def parse_emotion(text: str) -> Emotion | None:
-    """'calm and warm' is an emotion in words; '0,0,0,0,0,0,0,0.8' is a vector of weights."""
-    text = text.strip()
-    if not text:
-        return None
-    numbers = re.split(r"[,\s]+", text)
-    try:
-        return Emotion(kind="vector", vector=tuple(float(n) for n in numbers))
-    except ValueError:
-        return Emotion(kind="text", text=text)
 
 
 class MainWindow(QMainWindow):
@@ -122,16 +95,7 @@ class MainWindow(QMainWindow):
         self.model = LineTableModel(parent=self)
         self.proxy = NeedsWorkFilter(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        self.table = LineTable(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
 
         self.filter_box = QCheckBox("Only lines that need work (out of sync, edited, failed, not dubbed)")
@@ -146,6 +110,7 @@ class MainWindow(QMainWindow):
 
         left = QWidget()
         left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)  # every pixel to the table: a 1024 px window shows its sync columns
         left_box.addWidget(self.filter_box)
         left_box.addWidget(self.table, 3)
         left_box.addWidget(self.strip, 1)
@@ -153,14 +118,16 @@ class MainWindow(QMainWindow):
 
         right = QWidget()
         right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(0, 0, 0, 0)
         right_box.addWidget(self.player, 2)
         right_box.addWidget(self._line_panel(), 3)
 
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)  # the table and strip get the room: they show every line
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([2000, 1000])  # 2:1 from the start too, not as the table's many columns would ask
         self.setCentralWidget(splitter)
 
         self.message = QLabel()
@@ -175,69 +142,20 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
 
     def _line_panel(self) -> QWidget:
-        panel = QGroupBox("Line")
-        self.line_panel = panel
-        form = QFormLayout(panel)
-        self.line_title = QLabel("No line selected")
-        form.addRow(self.line_title)
-
-        buttons = QHBoxLayout()
-        self.play_button = QPushButton("Play in context (Space)")
-        self.play_button.clicked.connect(self.play_in_context)
-        self.play_take_button = QPushButton("Play take (T)")
-        self.play_take_button.clicked.connect(self.play_take)
-        self.reroll_button = QPushButton("Re-roll (R)")
-        self.reroll_button.clicked.connect(self.reroll)
-        for button in (self.play_button, self.play_take_button, self.reroll_button):
-            buttons.addWidget(button)
-        form.addRow(buttons)
-
-        self.text_edit = QPlainTextEdit()
-        self.text_edit.setMaximumHeight(64)
-        self.apply_text_button = QPushButton("Speak this text")
-        self.apply_text_button.clicked.connect(self.apply_text)
-        form.addRow("Text", self.text_edit)
-        form.addRow("", self.apply_text_button)
-
-        self.engine_box = QComboBox()
-        self.engine_box.currentTextChanged.connect(self._fill_voices)
-        self.voice_box = QComboBox()
-        self.emotion_edit = QLineEdit()
-        self.emotion_edit.setPlaceholderText("emotion in words, or weights: 0,0,0,0,0,0,0,0.8")
-        self.apply_voice_button = QPushButton("Speak with this voice")
-        self.apply_voice_button.clicked.connect(self.apply_voice)
-        form.addRow("Engine", self.engine_box)
-        form.addRow("Voice", self.voice_box)
-        form.addRow("Emotion", self.emotion_edit)
-        form.addRow("", self.apply_voice_button)
-
-        timing = QHBoxLayout()
-        self.start_box, self.end_box = QSpinBox(), QSpinBox()
-        for box in (self.start_box, self.end_box):
-            box.setRange(0, 24 * 3_600_000)
-            box.setSuffix(" ms")
-            box.setSingleStep(10)
-            timing.addWidget(box)
-        self.set_timing_button = QPushButton("Set")
-        self.set_timing_button.clicked.connect(self.apply_timing)
-        timing.addWidget(self.set_timing_button)
-        form.addRow("Start / end", timing)
-        nudges = QHBoxLayout()
-        self.nudge_buttons = []
-        for delta in NUDGES_MS:
-            button = QPushButton(f"{delta:+d} ms")
-            button.clicked.connect(lambda _=False, d=delta: self.nudge(d))
-            nudges.addWidget(button)
-            self.nudge_buttons.append(button)
-        form.addRow("Nudge", nudges)
-
-        self.takes_list = QListWidget()
-        self.takes_list.itemDoubleClicked.connect(lambda item: self.use_take(self.takes_list.row(item)))
-        self.use_take_button = QPushButton("Use this take")
-        self.use_take_button.clicked.connect(lambda: self.use_take(self.takes_list.currentRow()))
-        form.addRow("Takes", self.takes_list)
-        form.addRow("", self.use_take_button)
-        return panel
+        editor = self.editor = LineEditor()
+        wiring: list[tuple[QPushButton, Callable[[], Any]]] = [
+            (editor.play_button, self.play_in_context), (editor.play_take_button, self.play_take),
+            (editor.reroll_button, self.reroll), (editor.speak_button, self.toggle_speak),
+            (editor.apply_text_button, self.apply_text), (editor.apply_voice_button, self.apply_voice),
+            (editor.set_timing_button, self.apply_timing),
+            (editor.use_take_button, lambda: self.use_take(editor.takes_list.currentRow()))]
+        wiring += [(button, lambda d=delta: self.nudge(d)) for delta, button in editor.nudge_buttons.items()]
+        for button, slot in wiring:
+            button.clicked.connect(lambda _=False, slot=slot: slot())
+        editor.takes_list.itemDoubleClicked.connect(lambda item: self.use_take(editor.takes_list.row(item)))
+        editor.engine_box.currentTextChanged.connect(
+            lambda name: editor.fill_voices(name, self.session, self.current_line()))
+        return editor
 
     def _build_actions(self) -> None:
         def action(text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None,
@@ -280,6 +198,8 @@ class MainWindow(QMainWindow):
         self.reroll_action = action("&Re-roll the line", self.reroll, "R", dub_menu)
         self.play_action = action("&Play the line in context", self.play_in_context, "Space", dub_menu)
         self.play_take_action = action("Play the &take alone", self.play_take, "T", dub_menu)
+        self.speak_action = action("&Speak the line anyway", self.toggle_speak, SPEAK_KEY, dub_menu)
+        self.speak_action.setCheckable(True)
         self.cancel_action = action("&Cancel", self.cancel_job, "Esc", dub_menu)
         # Up/Down move between lines wherever the focus is on the table side, not in a text field.
         action("Previous line", lambda: self.step(-1), "Up", widget=self.left)
@@ -338,7 +258,8 @@ class MainWindow(QMainWindow):
         self.undo.clear()
         self.player.stop()
         self.model.set_session(session)
-        self._fill_engines()
+        self.table.show_lines(session.project.lines)
+        self.editor.fill_engines(session.project.lang)
         self.setWindowTitle(f"dubber — {session.video.name}")
         self._refresh_strip()
         if session.project.lines:
@@ -409,95 +330,20 @@ class MainWindow(QMainWindow):
         line = self.current_line()
         self._update_enabled()
         if line is None or self.session is None:
-            self.line_title.setText("No line selected")
+            self.editor.clear()
             self.strip.set_selected(None)
             self.strip.set_waveform(None, 1, 0)
-            self.takes_list.clear()
             return
-        status = self.session.status(line)
-        self.line_title.setText(f"Line {line.index} · {clock(line.start_ms)} → {clock(line.end_ms)} · "
-                                f"{line.speaker or 'unnamed speaker'} · {STATUS_WORDS[status]}")
-        self.text_edit.setPlainText(line.text)
-        self.start_box.setValue(line.start_ms)
-        self.end_box.setValue(line.end_ms)
-        self.engine_box.setCurrentText(line.engine or SPEAKERS_CHOICE)
-        self._fill_voices(self.engine_box.currentText())
-        self.voice_box.setCurrentText(line.voice or SPEAKERS_CHOICE)
-        emotion = line.emotion or {}
-        self.emotion_edit.setText(emotion.get("text") or ",".join(f"{v:g}" for v in emotion.get("vector") or ()))
-        self.takes_list.clear()
-        for k, take in enumerate(line.takes):
-            item = QListWidgetItem(self._take_label(k, take, line))
-            if k == line.chosen:
-                font = item.font()
-                font.setBold(True)
-                item.setFont(font)
-            self.takes_list.addItem(item)
-        if line.chosen is not None:
-            self.takes_list.setCurrentRow(line.chosen)
+        self.editor.show_line(self.session, line)
         self.strip.set_selected(line.index)
-        self._show_waveform(line)
-
-    @staticmethod
-    def _take_label(k: int, take: TakeRecord, line: LineEntry) -> str:
-        error = f"{take.error_ms:+d} ms" if take.error_ms is not None else take.reason or take.status
-        # A take records the words as spoken (dictionary markup in); the words shown are without markup.
-        text = "" if not take.text or plain(take.text) == plain(line.text) else f" · “{plain(take.text)[:30]}”"
-        mark = "▶ " if k == line.chosen else "   "
-        return f"{mark}{k + 1}. seed {take.seed} · {take.engine} {take.voice} · {take.status} · {error}{text}"
-
-    def _show_waveform(self, line: LineEntry) -> None:
-        clip = None
-        if self.session is not None:
-            try:
-                clip = self.session.clip(line)
-            except Exception:  # a missing take file shows as no waveform; playing it says why
-                clip = None
+        clip = placed_take(self.session, line)
         if clip is None:
             self.strip.set_waveform(None, 1, 0)
-            return
-        lead_ms = clip.lead * 1000 // clip.sample_rate
-        self.strip.set_waveform(clip.samples, clip.sample_rate, clip.onset_ms - lead_ms)
+        else:  # where the session places it: its speech onset on the slot's onset
+            self.strip.set_waveform(clip.samples, clip.sample_rate, take_start_ms(clip))
 
     def _refresh_strip(self) -> None:
-        if self.session is None:
-            self.strip.set_cues([])
-            return
-        cues = [StripCue(line.index, line.start_ms, line.end_ms, line.text,
-                         STRIP_STATES.get(self.session.status(line), "failed"))
-                for line in self.session.project.lines]
-        self.strip.set_cues(cues)
-
-    def _fill_engines(self) -> None:
-        self.engine_box.blockSignals(True)
-        self.engine_box.clear()
-        self.engine_box.addItem(SPEAKERS_CHOICE)
-        lang = self.session.project.lang if self.session else self.options.lang
-        for name in sorted(registry.entries()):
-            try:
-                cls = registry.engine_class(name)
-            except Exception:
-                continue
-            if lang in cls.capabilities.languages:
-                self.engine_box.addItem(name)
-        self.engine_box.blockSignals(False)
-
-    def _fill_voices(self, engine_name: str) -> None:
-        current = self.voice_box.currentText()
-        self.voice_box.clear()
-        self.voice_box.addItem(SPEAKERS_CHOICE)
-        name = engine_name if engine_name and engine_name != SPEAKERS_CHOICE else None
-        if name is None and self.session is not None:
-            line = self.current_line()
-            speaker = self.session.project.speakers.get(line.speaker) if line else None
-            name = speaker.engine if speaker else None
-        if name:
-            try:
-                self.voice_box.addItems(list(registry.engine_class(name).capabilities.voices))
-            except Exception:
-                pass
-        self.voice_box.setEditable(True)  # Kokoro takes blends such as jf_alpha*0.6+jm_kumo*0.4
-        self.voice_box.setCurrentText(current or SPEAKERS_CHOICE)
+        self.strip.set_cues(strip_cues(self.session) if self.session is not None else [])
 
     # -- per-line actions ------------------------------------------------------------------------
 
@@ -511,18 +357,17 @@ class MainWindow(QMainWindow):
         """Speak the edited text: one undoable step that changes the text and adds the new take."""
         position = self._editable_position()
         if position is not None:
-            self._render([position], "Edit the text of", {"text": self.text_edit.toPlainText()})
+            self._render([position], "Edit the text of", {"text": self.editor.text_edit.toPlainText()})
 
     def apply_voice(self) -> None:
         position = self._editable_position()
         if position is None:
             return
-        engine = self.engine_box.currentText()
-        voice = self.voice_box.currentText().strip()
-        emotion = parse_emotion(self.emotion_edit.text())
+        engine = self.editor.engine_box.currentText()
+        voice = self.editor.voice_box.currentText().strip()
         changes = {"engine": None if engine == SPEAKERS_CHOICE else engine,
                    "voice": None if voice in ("", SPEAKERS_CHOICE) else voice,
-                   "emotion": emotion_to_dict(emotion)}
+                   "emotion": emotion_to_dict(self.editor.emotion())}
         self._render([position], "Change the voice of", changes)
 
     def apply_timing(self) -> None:
@@ -531,7 +376,7 @@ class MainWindow(QMainWindow):
         if position is None or self.session is None:
             return
         line = self.session.project.lines[position]
-        start, end = self.start_box.value(), self.end_box.value()
+        start, end = self.editor.start_box.value(), self.editor.end_box.value()
         changes = {"start_ms": start, "end_ms": end}
         if end - start == line.duration_ms:
             self._push_edit(lambda: change_line(self.session.project, position, f"Move line {line.index}",
@@ -552,6 +397,23 @@ class MainWindow(QMainWindow):
             return
         self._push_edit(lambda: choose_take(self.session.project, position, k))
 
+    def toggle_speak(self) -> None:
+        """Speak the selected line although it is not spoken by default (a sound, a sign ...), or stop."""
+        position = self._editable_position()
+        line = self.current_line()
+        session = self.session
+        if position is not None and line is not None and session is not None:
+            needing = set(session.needing_work())
+            self._push_edit(lambda: speak_anyway(session.project, position, not line.speak))
+            # A line spoken (or silenced) moves its neighbours' windows: say which now need a new take.
+            others = [session.project.lines[p].index for p in session.needing_work() if p not in needing | {position}]
+            also = f" Line(s) {', '.join(map(str, others))} now need a new take (Ctrl+Shift+R)." if others else ""
+            if session.project.lines[position].speak:
+                self.show_status(f"Line {line.index} will be spoken: dub it (R, or Ctrl+D for every line).{also}")
+            elif also:
+                self.show_status(also.strip())
+        self._update_enabled()  # a refused toggle leaves the checkable action as the line is
+
     def _editable_position(self) -> int | None:
         if self.busy:
             self.show_status("A job is running: wait for it or cancel it (Esc).")
@@ -571,7 +433,7 @@ class MainWindow(QMainWindow):
         self.undo.push(EditCommand(self.session, edit, self._lines_changed))
 
     def _lines_changed(self, positions: list[int]) -> None:
-        self.model.refresh(positions)
+        self.model.refresh()  # a line's slot, hence its neighbours' status, depends on the lines around it
         self._refresh_strip()
         position = self.current_position()
         if position is not None and position in positions:
@@ -584,7 +446,7 @@ class MainWindow(QMainWindow):
         """Render every line that has no take yet."""
         if self.session is None or self.busy:
             return
-        positions = [i for i, line in enumerate(self.session.project.lines) if line.take is None]
+        positions = [i for i, line in enumerate(self.session.project.lines) if line.take is None and line.spoken]
         if not positions:
             self.show_status("Every line is dubbed. Re-roll a line (R) or regenerate the out-of-sync ones.")
             return
@@ -604,6 +466,10 @@ class MainWindow(QMainWindow):
         """Render a take of each line (with `changes` applied) on a worker; each lands as one undoable edit."""
         session = self.session
         if session is None:
+            return
+        unspoken = [session.project.lines[p] for p in positions if not session.project.lines[p].spoken]
+        if unspoken:
+            self.show_status(f"Line {unspoken[0].index}: {not_spoken(unspoken[0])}")
             return
         try:  # validate on this thread, so a bad edit is refused before any work starts
             targets = [(p, change_line(session.project, p, "", **changes).after) for p in positions]
@@ -669,11 +535,13 @@ class MainWindow(QMainWindow):
             self.show_status(f"{title}: " + {"done": "done.", "failed": "failed.", "cancelled": "cancelled; "
                                              "the lines finished before it are kept."}[outcome])
             self._update_enabled()
-            job.deleteLater()
 
         job.succeeded.connect(lambda result: finish("done", result))
         job.failed.connect(lambda exc: finish("failed", exc))
         job.cancelled.connect(lambda: finish("cancelled"))
+        # Deleted once its thread has ended: `succeeded` and the rest come from inside run(), and deleting
+        # a QThread that still runs aborts the process.
+        job.finished.connect(job.deleteLater)
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
@@ -710,7 +578,7 @@ class MainWindow(QMainWindow):
             return
         if self.preview_job is not None:
             return
-        start, end = preview_window(line.start_ms, line.end_ms, session.duration_ms)
+        start, end = context_window(session, line)
         self._preview_count += 1
         out = Path(self._previews.name) / f"line{line.index}-{self._preview_count}.mp4"
 
@@ -746,8 +614,9 @@ class MainWindow(QMainWindow):
         if take is None or not take.audio:
             self.show_status(f"Line {line.index} has no take to play yet: dub it first (R).")
             return
-        lead_ms = (take.lead or 0) * 1000 // (take.sample_rate or 1)
-        self.player.play_file(self.session.path.parent / take.audio, line.start_ms - lead_ms)
+        clip = placed_take(self.session, line)  # where it lies on the timeline: the playhead follows it there
+        start = take_start_ms(clip) if clip is not None else line.start_ms
+        self.player.play_file(self.session.path.parent / take.audio, start)
 
     # -- export ----------------------------------------------------------------------------------
 
@@ -765,7 +634,7 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None:
             return
-        pending = sum(line.take is None for line in session.project.lines)
+        pending = sum(line.take is None and line.spoken for line in session.project.lines)
         # The export settings become the session's, so the next preview sounds like this export.
         session.options.mix, session.options.ducking = choice.mix, choice.ducking
         session.options.loudness, session.options.exports = choice.loudness, choice.exports
@@ -809,13 +678,20 @@ class MainWindow(QMainWindow):
         self.show_status(f"{title}: {text.splitlines()[0] if text else ''}")
 
     def _update_enabled(self) -> None:
-        has_line = self.current_line() is not None
+        line = self.current_line()
+        has_line = line is not None
         idle = not self.busy
-        for widget in (self.reroll_button, self.apply_text_button, self.apply_voice_button, self.set_timing_button,
-                       self.use_take_button, *self.nudge_buttons):
+        editor = self.editor
+        for widget in editor.edit_buttons:
             widget.setEnabled(has_line and idle)
-        for widget in (self.play_button, self.play_take_button):
+        for widget in (editor.reroll_button, editor.apply_text_button, editor.apply_voice_button):
+            widget.setEnabled(line is not None and line.spoken and idle)  # a line not spoken has nothing to render
+        for widget in (editor.play_button, editor.play_take_button):
             widget.setEnabled(has_line)
+        can_speak = bool(line is not None and line.skip) and idle  # only a line skipped by default
+        for widget in (self.speak_action, editor.speak_button):
+            widget.setEnabled(can_speak)
+        self.speak_action.setChecked(bool(line is not None and line.speak))
         for act in (self.reroll_action, self.dub_action, self.regenerate_action, self.export_action):
             act.setEnabled(self.session is not None and idle)
         self.open_action.setEnabled(idle)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal, Slot
-from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -37,9 +37,8 @@ class PreviewPlayer(QWidget):
         self._path: Path | None = None
 
         self._video = QVideoWidget(self)
-        self._audio = QAudioOutput(self)  # with no sound device Qt only warns; the picture still plays
+        self._audio = QAudioOutput(self)
         self._player = QMediaPlayer(self)
-        self._player.setAudioOutput(self._audio)
         self._player.setVideoOutput(self._video)
 
         self._button = QPushButton("Play", self)
@@ -80,8 +79,17 @@ class PreviewPlayer(QWidget):
             self.failed.emit(f"Cannot play the preview {str(self._path)!r}: the file does not exist.")
             return
         self._button.setEnabled(True)
+        self._connect_sound()
         self._player.setSource(QUrl.fromLocalFile(str(self._path.resolve())))
         self._player.play()
+
+    def _connect_sound(self) -> None:
+        """Play through the sound device once there is one. Without, the picture plays silent: Qt's audio
+        thread would only warn, and a warning from that thread can deadlock a stop() made at that moment
+        (the handler waits for the interpreter the stopping thread holds)."""
+        has_device = bool(QMediaDevices.audioOutputs())
+        if has_device != (self._player.audioOutput() is not None):
+            self._player.setAudioOutput(self._audio if has_device else None)
 
     def absolute_ms(self, position_ms: int) -> int:
         """Map a position within the played file to the source video's time."""

@@ -1,7 +1,7 @@
-"""The timeline strip: cue blocks, the chosen take's waveform and a playhead around the selected line.
+"""The timeline strip: cue blocks, the original speech under them, the chosen take's waveform and a playhead.
 
-Editors use it to see at a glance whether a spoken line fits its slot. It takes plain data
-(`StripCue`, a numpy array) so it depends on no other dubber UI code.
+Editors use it to see at a glance whether a spoken line fits its slot and follows the actor. It takes
+plain data (`StripCue`, a numpy array) so it depends on no other dubber UI code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLine, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QWheelEvent
+from PySide6.QtGui import (
+    QBrush, QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QWheelEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 STATE_COLOURS = {
@@ -20,9 +22,14 @@ STATE_COLOURS = {
     "off": QColor("#d99a1e"),
     "failed": QColor("#c8402f"),
     "pending": QColor("#7d828a"),
+    "skipped": QColor("#44474d"),
 }
 STATE_TEXT = {"ok": QColor("#ffffff"), "off": QColor("#1b1b1b"), "failed": QColor("#ffffff"),
-              "pending": QColor("#111111")}
+              "pending": QColor("#111111"), "skipped": QColor("#a9adb4")}
+STATE_WORDS = {"ok": "in sync", "off": "out of sync", "failed": "failed or cannot fit", "pending": "not dubbed",
+               "skipped": "not spoken"}
+SKIPPED_HATCH = QColor("#6c7078")  # diagonal lines over a cue that is not spoken
+TARGET_COLOUR = QColor("#b58cf0")  # the original speech a line follows
 RULER_BACKGROUND = QColor("#1a1b1e")
 CUE_BACKGROUND = QColor("#202226")
 WAVE_BACKGROUND = QColor("#151619")
@@ -38,6 +45,7 @@ SELECT_MARGIN_MS = 2000
 MIN_SPAN_MS = 200
 MAX_SPAN_MS = 6 * 3600 * 1000
 RULER_HEIGHT = 18
+TARGET_HEIGHT = 7
 MIN_TICK_SPACING_PX = 80
 _NICE_STEPS_MS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000,
                   300_000, 600_000, 1_800_000, 3_600_000)
@@ -51,7 +59,16 @@ class StripCue:
     start_ms: int
     end_ms: int
     label: str  # short text shown inside the block (elided to fit)
-    state: str  # "ok" | "off" (out of sync) | "failed" | "pending"
+    state: str  # "ok" | "off" (out of sync) | "failed" | "pending" | "skipped" (not spoken)
+    target: tuple[int, int] | None = None  # the original speech it follows (ms), drawn under the block
+    slot: tuple[int, int] | None = None  # where its take lies: its onset and the latest it may end
+    note: str = ""  # said in the tooltip: why it is not spoken, the take's note
+
+    @property
+    def extent(self) -> tuple[int, int]:
+        """From the earliest to the latest of its cue, original speech and slot."""
+        spans = [(self.start_ms, self.end_ms), *(s for s in (self.target, self.slot) if s is not None)]
+        return min(s for s, _ in spans), max(e for _, e in spans)
 
 
 def tick_step(span_ms: int, width_px: int, min_spacing_px: int = MIN_TICK_SPACING_PX) -> int:
@@ -131,11 +148,12 @@ class TimelineStrip(QWidget):
         return self._cues
 
     def set_selected(self, index: int | None) -> None:
-        """Highlight the cue with this index and centre the window on it (2 s either side)."""
+        """Highlight the cue with this index and centre the window on it, its speech and slot (2 s either side)."""
         self._selected = index
         cue = self._cue(index)
         if cue is not None:
-            self.set_window(max(0, cue.start_ms - SELECT_MARGIN_MS), cue.end_ms + SELECT_MARGIN_MS)
+            start, end = cue.extent
+            self.set_window(max(0, start - SELECT_MARGIN_MS), end + SELECT_MARGIN_MS)
         self.update()
 
     def selected(self) -> int | None:
@@ -156,6 +174,10 @@ class TimelineStrip(QWidget):
             self._samples = np.ascontiguousarray(data, dtype=np.float32)
             self._rate, self._wave_start_ms = int(rate), int(start_ms)
         self.update()
+
+    def waveform_start(self) -> int | None:
+        """Where the waveform's first sample lies (video ms), or None without one."""
+        return None if self._samples is None else self._wave_start_ms
 
     def set_playhead(self, ms: int | None) -> None:
         self._playhead = None if ms is None else int(ms)
@@ -191,16 +213,60 @@ class TimelineStrip(QWidget):
         height = max(22, int((self.height() - RULER_HEIGHT) * 0.4))
         return QRect(0, RULER_HEIGHT + 2, self.width(), height)
 
+    def target_lane(self) -> QRect:
+        """Where the original speech is drawn: a thin band under the cue blocks."""
+        return QRect(0, self.cue_lane().bottom() + 1, self.width(), TARGET_HEIGHT)
+
     def wave_lane(self) -> QRect:
         """Where the waveform is drawn."""
-        top = self.cue_lane().bottom() + 5
+        top = self.target_lane().bottom() + 4
         return QRect(0, top, self.width(), max(self.height() - 2 - top, 1))
+
+    def block_rect(self, cue: StripCue) -> QRectF:
+        """Where a cue's block is drawn."""
+        lane = self.cue_lane()
+        x0 = self.x_at(cue.start_ms)
+        width = max(self.x_at(cue.end_ms) - x0, 2.0)  # a very short cue stays visible and clickable
+        return QRectF(x0, lane.top() + 2, width, lane.height() - 4)
+
+    def target_rect(self, cue: StripCue) -> QRectF | None:
+        """Where a cue's original speech is drawn, or None when it has none."""
+        if cue.target is None:
+            return None
+        lane = self.target_lane()
+        x0 = self.x_at(cue.target[0])
+        return QRectF(x0, lane.top(), max(self.x_at(cue.target[1]) - x0, 2.0), lane.height())
+
+    def slot_span(self, cue: StripCue) -> tuple[int, int]:
+        """Where the cue's take may lie: its slot, or its cue when it has none."""
+        return cue.slot if cue.slot is not None else (cue.start_ms, cue.end_ms)
 
     def cue_at(self, pos: QPointF) -> StripCue | None:
         """The cue whose block lies under pos (the selected one wins where blocks overlap)."""
         for cue in reversed(self._draw_order()):
-            if self._block_rect(cue).contains(pos):
+            if self.block_rect(cue).contains(pos):
                 return cue
+        return None
+
+    def target_at(self, pos: QPointF) -> StripCue | None:
+        """The cue whose original speech lies under pos."""
+        for cue in reversed(self._draw_order()):
+            rect = self.target_rect(cue)
+            if rect is not None and rect.contains(pos):
+                return cue
+        return None
+
+    def tooltip_at(self, pos: QPointF) -> str | None:
+        """What the strip says about what lies under pos: a cue block or an original speech band."""
+        cue = self.cue_at(pos)
+        if cue is not None:
+            text = f"#{cue.index}  {_span(cue.start_ms, cue.end_ms)}  ({STATE_WORDS.get(cue.state, cue.state)})"
+            if cue.target is not None:
+                text += f"\noriginal speech {_span(*cue.target)}"
+            return "\n".join(t for t in (text, cue.note, cue.label) if t)
+        cue = self.target_at(pos)
+        if cue is not None:
+            return f"Original speech of #{cue.index}: {_span(*cue.target)}" if cue.target else None
         return None
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
@@ -239,13 +305,12 @@ class TimelineStrip(QWidget):
 
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip:
-            cue = self.cue_at(QPointF(event.pos()))
-            if cue is None:
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text is None:
                 QToolTip.hideText()
                 event.ignore()
             else:
-                span = f"{format_tick(cue.start_ms, 10)} – {format_tick(cue.end_ms, 10)}"
-                QToolTip.showText(event.globalPos(), f"#{cue.index}  {span}  ({cue.state})\n{cue.label}", self)
+                QToolTip.showText(event.globalPos(), text, self)
             return True
         return super().event(event)
 
@@ -261,6 +326,7 @@ class TimelineStrip(QWidget):
             self._paint_slot(painter)
             self._paint_waveform(painter)
             self._paint_cues(painter)
+            self._paint_targets(painter)
             self._paint_playhead(painter)
         finally:
             painter.end()
@@ -287,10 +353,11 @@ class TimelineStrip(QWidget):
     def _paint_slot(self, painter: QPainter) -> None:
         """The selected cue's slot as a band over the waveform lane, so a take that overruns it shows."""
         cue = self._cue(self._selected)
-        if cue is None:
+        if cue is None or cue.state == "skipped":
             return
         lane = self.wave_lane()
-        x0, x1 = self.x_at(cue.start_ms), self.x_at(cue.end_ms)
+        start, end = self.slot_span(cue)
+        x0, x1 = self.x_at(start), self.x_at(end)
         painter.fillRect(QRectF(x0, lane.top(), x1 - x0, lane.height()), SLOT_BAND)
         painter.setPen(QPen(SLOT_EDGE, 1, Qt.PenStyle.DashLine))
         for x in (round(x0), round(x1)):
@@ -311,8 +378,9 @@ class TimelineStrip(QWidget):
         if cue is None:
             inside = np.ones(cols.size, bool)
         else:
+            start, end = self.slot_span(cue)
             times = self._window[0] + (cols + 0.5) * (self._window[1] - self._window[0]) / self.width()
-            inside = (times >= cue.start_ms) & (times < cue.end_ms)
+            inside = (times >= start) & (times < end)
         for colour, mask in ((WAVE_COLOUR, inside), (WAVE_OVERFLOW, ~inside)):
             if mask.any():
                 painter.setPen(QPen(colour, 1))
@@ -329,9 +397,11 @@ class TimelineStrip(QWidget):
         for cue in self._draw_order():
             if cue.end_ms < start or cue.start_ms > end:
                 continue
-            rect = self._block_rect(cue)
+            rect = self.block_rect(cue)
             fill = STATE_COLOURS.get(cue.state, STATE_COLOURS["pending"])
             painter.fillRect(rect, fill)
+            if cue.state == "skipped":
+                painter.fillRect(rect, QBrush(SKIPPED_HATCH, Qt.BrushStyle.BDiagPattern))
             if cue.index == self._selected:
                 painter.setPen(QPen(SELECTED_OUTLINE, 3))
                 painter.drawRect(rect.adjusted(1.5, 1.5, -1.5, -1.5))
@@ -344,6 +414,18 @@ class TimelineStrip(QWidget):
             if text and text != "\u2026":  # a lone ellipsis says nothing
                 painter.setPen(STATE_TEXT.get(cue.state, STATE_TEXT["pending"]))
                 painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _paint_targets(self, painter: QPainter) -> None:
+        """Each cue's original speech as a band under its block, the selected one brighter."""
+        start, end = self._window
+        for cue in self._draw_order():
+            rect = self.target_rect(cue)
+            if rect is None or cue.target is None or cue.target[1] < start or cue.target[0] > end:
+                continue
+            colour = TARGET_COLOUR if cue.index == self._selected else TARGET_COLOUR.darker(150)
+            # One pixel short at each end, so back-to-back speech reads as two spans; the onset marked full height.
+            painter.fillRect(rect.adjusted(1, 2, -1, -1), colour)
+            painter.fillRect(QRectF(rect.left(), rect.top(), 2, rect.height()), colour.lighter(130))
 
     def _paint_playhead(self, painter: QPainter) -> None:
         if self._playhead is None:
@@ -368,8 +450,6 @@ class TimelineStrip(QWidget):
         """Cues in painting order: the selected one last, so it sits on top."""
         return sorted(self._cues, key=lambda c: c.index == self._selected)
 
-    def _block_rect(self, cue: StripCue) -> QRectF:
-        lane = self.cue_lane()
-        x0 = self.x_at(cue.start_ms)
-        width = max(self.x_at(cue.end_ms) - x0, 2.0)  # a very short cue stays visible and clickable
-        return QRectF(x0, lane.top() + 2, width, lane.height() - 4)
+
+def _span(start_ms: int, end_ms: int) -> str:
+    return f"{format_tick(start_ms, 10)} – {format_tick(end_ms, 10)}"

@@ -25,8 +25,9 @@ from dubber.session import OK, PENDING, STALE
 from dubber.subtitles import load_subtitles
 from dubber.ui.commands import EditCommand
 from dubber.ui.export_dialog import ExportChoice
-from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, STATUS_COLOURS
-from dubber.ui.main_window import MainWindow, classify, parse_emotion
+from dubber.ui.line_editor import parse_emotion
+from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, COL_TEXT, COL_VOICE, STATUS_COLOURS
+from dubber.ui.main_window import MainWindow, classify
 from tests.conftest import ToneEngine
 from tests.dubber.test_loudness import ebur128
 
@@ -112,7 +113,7 @@ def test_open_the_sample_fills_the_table_and_writes_the_project(qtbot, window, s
     cues = load_subtitles(subs).cues
     assert window.model.rowCount() == len(cues) == 6
     assert [cell(window, r, 0) for r in range(6)] == [str(c.index) for c in cues]
-    assert cell(window, 0, 3) == cues[0].text
+    assert cell(window, 0, COL_TEXT) == cues[0].text
     assert all(cell(window, r, COL_STATUS) == "not dubbed" for r in range(6))
     assert session.path == video.with_name("demo.dubber.json")
     assert len(load_project(session.path).lines) == 6
@@ -239,7 +240,7 @@ def test_the_window_keeps_drawing_while_a_job_runs(qtbot, window, sample, engine
     qtbot.waitUntil(lambda: window.progress.isVisible() and window.progress.maximum() == 6, timeout=WAIT_MS)
     window.step(+1)  # the editor can move around (and the event loop ran to get here)
     assert window.current_position() == 1
-    assert not window.reroll_button.isEnabled()  # but not start another job
+    assert not window.editor.reroll_button.isEnabled()  # but not start another job
     window.cancel_job()
     idle(qtbot, window)
 
@@ -248,7 +249,7 @@ def test_edit_text_is_one_undoable_step_that_speaks_the_new_words(qtbot, window,
     session = dubbed(qtbot, window, *sample)
     window.select_position(0)
     old = session.project.lines[0]
-    window.text_edit.setPlainText("A shorter line.")
+    window.editor.text_edit.setPlainText("A shorter line.")
     window.apply_text()
     idle(qtbot, window)
     line = session.project.lines[0]
@@ -266,7 +267,7 @@ def test_nudge_moves_the_line_and_keeps_its_take(qtbot, window, sample, engine):
     moved = session.project.lines[3]
     assert (moved.start_ms, moved.end_ms) == (line.start_ms + 100, line.end_ms + 100)
     assert moved.take == line.take and session.status(moved) == OK and engine.calls == calls
-    assert window.start_box.value() == line.start_ms + 100
+    assert window.editor.start_box.value() == line.start_ms + 100
     window.undo.undo()
     assert session.project.lines[3] == line
 
@@ -275,19 +276,20 @@ def test_set_timing_to_a_new_length_renders_for_the_new_slot(qtbot, window, samp
     session = dubbed(qtbot, window, *sample)
     window.select_position(4)
     line = session.project.lines[4]
-    window.end_box.setValue(line.end_ms + 400)
+    window.editor.end_box.setValue(line.end_ms + 400)
     window.apply_timing()
     idle(qtbot, window)
     new = session.project.lines[4]
-    # Typed times take the line off its original speech: its new take is made for its new window.
-    assert new.end_ms == line.end_ms + 400 and new.target_start_ms is None
-    assert new.take.window_ms == session.slots()[new.index].window_ms and session.status(new) == OK
+    assert new.end_ms == line.end_ms + 400 and line.target_start_ms is not None
+    assert new.target_start_ms is None  # typed timing takes the line off its original speech
+    assert new.take.window_ms == session.slots()[new.index].window_ms  # rendered for its new slot
+    assert session.status(new) == OK
 
 
 def test_bad_timing_is_refused_in_plain_words_naming_the_line(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     window.select_position(1)
-    window.end_box.setValue(window.start_box.value())
+    window.editor.end_box.setValue(window.editor.start_box.value())
     window.apply_timing()
     assert "line 2" in window.last_message[1].lower() and "after the start" in window.last_message[1]
     assert window.undo.count() == 1 and not window.busy  # nothing was pushed or started
@@ -301,18 +303,18 @@ def test_pick_an_earlier_take(qtbot, window, sample, engine):
     assert session.project.lines[0].chosen == 1
     window.use_take(0)
     assert session.project.lines[0].chosen == 0
-    assert window.takes_list.count() == 2 and window.takes_list.currentRow() == 0
+    assert window.editor.takes_list.count() == 2 and window.editor.takes_list.currentRow() == 0
 
 
 def test_voice_change_renders_with_the_new_voice(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     window.select_position(2)
-    window.voice_box.setCurrentText("b")
+    window.editor.voice_box.setCurrentText("b")
     window.apply_voice()
     idle(qtbot, window)
     line = session.project.lines[2]
     assert line.voice == "b" and line.take.voice == "b" and session.status(line) != STALE
-    assert "tone b" in cell(window, 2, 4)
+    assert "tone b" in cell(window, 2, COL_VOICE)
 
 
 def test_an_engine_failure_names_the_line_and_the_rest_are_dubbed(qtbot, window, tmp_path, engine):
@@ -349,11 +351,15 @@ def test_space_plays_the_line_in_context(qtbot, window, sample, engine):
     line = session.project.lines[2]
     qtbot.keyClick(window.table, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: window.preview_job is None and window.player.offset_ms > 0, timeout=WAIT_MS)
-    assert window.player.offset_ms == line.start_ms - 1500
+    # the cue, the original speech and the take as placed (at the speech's onset), 1.5 s either side
+    onset = session.slots()[line.index].onset_ms
+    first = min(line.start_ms, line.target_start_ms, onset)
+    last = max(line.end_ms, line.target_end_ms, onset + line.take.speech_ms)
+    assert window.player.offset_ms == first - 1500
     source = Path(window.player.media_player.source().toLocalFile())
     info = probe(source)
     assert info.video_streams and info.audio_streams
-    assert abs(info.duration_ms - (line.end_ms + 1500 - (line.start_ms - 1500))) <= 80
+    assert abs(info.duration_ms - (last - first + 3000)) <= 80
     started(qtbot, window)
 
 
@@ -371,7 +377,10 @@ def test_the_strip_follows_the_selection(qtbot, window, sample, engine):
     window.select_position(3)
     line = session.project.lines[3]
     assert window.strip.selected() == line.index
-    assert window.strip.window() == (line.start_ms - 2000, line.end_ms + 2000)
+    cue = window.strip.cues()[3]
+    assert cue.target == (line.target_start_ms, line.target_end_ms)  # the sample's speech was found
+    first = min(line.start_ms, line.target_start_ms)
+    assert window.strip.window() == (first - 2000, max(line.end_ms, line.target_end_ms, cue.slot[1]) + 2000)
     assert [c.state for c in window.strip.cues()] == ["ok"] * 6
 
 

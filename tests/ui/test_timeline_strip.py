@@ -13,8 +13,8 @@ from PySide6.QtGui import QImage, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dubber.ui.timeline_strip import (  # noqa: E402
-    PLAYHEAD, WAVE_BACKGROUND, WAVE_COLOUR, WAVE_OVERFLOW, StripCue, TimelineStrip, envelope_columns, format_tick,
-    tick_step,
+    PLAYHEAD, SKIPPED_HATCH, STATE_COLOURS, WAVE_BACKGROUND, WAVE_COLOUR, WAVE_OVERFLOW, StripCue, TimelineStrip,
+    envelope_columns, format_tick, tick_step,
 )
 
 WIDTH, HEIGHT = 800, 120
@@ -231,3 +231,57 @@ def test_wheel_zooms_around_the_pointer(strip):
     start, end = strip.window()
     assert end - start == 8000
     assert abs(strip.ms_at(x) - anchor) <= 1
+
+
+SPEECH_CUES = [
+    StripCue(1, 1000, 2500, "Hello there", "ok", target=(1200, 2900), slot=(1200, 2960)),
+    StripCue(2, 3000, 3600, "[door slams]", "skipped", note="Not spoken: sound description"),
+    StripCue(3, 4000, 6000, "Not found", "pending", slot=(4000, 6000)),
+]
+
+
+def test_the_original_speech_is_a_band_under_its_block(strip):
+    strip.set_cues(SPEECH_CUES)
+    strip.set_window(0, 8000)  # 10 ms per pixel
+    first = SPEECH_CUES[0]
+    band, block = strip.target_rect(first), strip.block_rect(first)
+    assert (band.left(), band.right()) == (pytest.approx(120), pytest.approx(290))  # past the cue's end
+    assert strip.cue_lane().bottom() < band.top() and band.bottom() < strip.wave_lane().top()
+    assert block.bottom() <= band.top()
+    assert strip.target_rect(SPEECH_CUES[2]) is None
+    assert strip.target_at(band.center()) == first and strip.cue_at(band.center()) is None
+    assert strip.tooltip_at(band.center()) == "Original speech of #1: 1.20 s – 2.90 s"
+    assert strip.tooltip_at(block.center()).splitlines()[:2] == ["#1  1.00 s – 2.50 s  (in sync)",
+                                                                 "original speech 1.20 s – 2.90 s"]
+
+
+def test_selecting_frames_the_cue_its_speech_and_its_slot(strip):
+    strip.set_cues(SPEECH_CUES)
+    strip.set_selected(1)
+    assert SPEECH_CUES[0].extent == (1000, 2960)
+    assert strip.window() == (0, 2960 + 2000)
+
+
+def test_the_take_is_judged_against_its_slot_not_its_cue(strip):
+    strip.set_cues(SPEECH_CUES)
+    strip.set_selected(1)
+    strip.set_window(0, 4000)
+    assert strip.slot_span(SPEECH_CUES[0]) == (1200, 2960)
+    assert strip.slot_span(SPEECH_CUES[1]) == (3000, 3600)  # no slot: its cue
+    strip.set_waveform(tone(1200, 2700, 3000), RATE, start_ms=0)  # past the cue's end, inside the slot
+    image = rgb(strip)
+    lane = strip.wave_lane()
+    past_cue = image[lane.top(): lane.bottom() + 1, round(strip.x_at(2600))]
+    assert np.all(past_cue == colour(WAVE_COLOUR), axis=1).sum() > lane.height() // 2
+    assert not np.all(image[lane.top(): lane.bottom() + 1] == colour(WAVE_OVERFLOW), axis=2).any()
+
+
+def test_a_cue_not_spoken_is_grey_and_hatched(strip):
+    strip.set_cues(SPEECH_CUES)
+    strip.set_window(0, 8000)
+    block = strip.block_rect(SPEECH_CUES[1])
+    top, bottom, left, right = (round(v) for v in (block.top(), block.bottom(), block.left(), block.right()))
+    pixels = rgb(strip)[top + 2: bottom - 2, left + 2: right - 2]
+    found = {tuple(p) for p in pixels.reshape(-1, 3)}
+    assert tuple(colour(STATE_COLOURS["skipped"])) in found and tuple(colour(SKIPPED_HATCH)) in found
+    assert "not spoken" in strip.tooltip_at(block.center()) and "sound description" in strip.tooltip_at(block.center())

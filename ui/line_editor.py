@@ -1,0 +1,204 @@
+"""The line editor: the selected line's timing, text, voice and takes, and the buttons that change them.
+
+It only shows a line and holds the editor's input; the window wires its buttons to the actions, which
+go through the undo stack.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from dubber.plugin import registry
+from dubber.plugin.engine import Emotion
+from dubber.pronunciation import plain
+from dubber.project import LineEntry, TakeRecord
+from dubber.session import SKIPPED, STATUS_WORDS, Session
+from dubber.ui import line_words
+from dubber.ui.line_words import SPEAK_KEY, clock, span
+
+SPEAKERS_CHOICE = "(speaker's)"
+NUDGES_MS = (-100, -10, 10, 100)
+
+
+def parse_emotion(text: str) -> Emotion | None:
+    """'calm and warm' is an emotion in words; '0,0,0,0,0,0,0,0.8' is a vector of weights."""
+    text = text.strip()
+    if not text:
+        return None
+    numbers = re.split(r"[,\s]+", text)
+    try:
+        return Emotion(kind="vector", vector=tuple(float(n) for n in numbers))
+    except ValueError:
+        return Emotion(kind="text", text=text)
+
+
+def take_label(k: int, take: TakeRecord, line: LineEntry) -> str:
+    """One take in the takes list: seed, voice, status, error, and its words when they differ."""
+    error = f"{take.error_ms:+d} ms" if take.error_ms is not None else take.reason or take.status
+    # A take records the words as spoken (dictionary markup in); the words shown are without markup.
+    text = "" if not take.text or plain(take.text) == plain(line.text) else f" · “{plain(take.text)[:30]}”"
+    mark = "▶ " if k == line.chosen else "   "
+    return f"{mark}{k + 1}. seed {take.seed} · {take.engine} {take.voice} · {take.status} · {error}{text}"
+
+
+class LineEditor(QGroupBox):
+    """The selected line, editable; `show_line` fills it from the session."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Line", parent)
+        form = QFormLayout(self)
+        self.line_title = QLabel("No line selected")
+        self.line_title.setWordWrap(True)
+        form.addRow(self.line_title)
+        self.timing_label = QLabel()  # the original speech, or why the line is not spoken
+        self.timing_label.setWordWrap(True)
+        form.addRow(self.timing_label)
+
+        buttons = QGridLayout()  # two by two: the panel stays narrow enough for the table beside it
+        self.play_button = QPushButton("Play in context (Space)")
+        self.play_take_button = QPushButton("Play take (T)")
+        self.reroll_button = QPushButton("Re-roll (R)")
+        self.speak_button = QPushButton(f"Speak anyway ({SPEAK_KEY})")
+        for k, button in enumerate((self.play_button, self.play_take_button, self.reroll_button, self.speak_button)):
+            buttons.addWidget(button, k // 2, k % 2)
+        form.addRow(buttons)
+
+        self.text_edit = QPlainTextEdit()
+        self.text_edit.setMaximumHeight(64)
+        self.apply_text_button = QPushButton("Speak this text")
+        form.addRow("Text", self.text_edit)
+        form.addRow("", self.apply_text_button)
+
+        self.engine_box = QComboBox()
+        self.voice_box = QComboBox()
+        self.voice_box.setEditable(True)  # Kokoro takes blends such as jf_alpha*0.6+jm_kumo*0.4
+        self.emotion_edit = QLineEdit()
+        self.emotion_edit.setPlaceholderText("emotion in words, or weights: 0,0,0,0,0,0,0,0.8")
+        self.apply_voice_button = QPushButton("Speak with this voice")
+        form.addRow("Engine", self.engine_box)
+        form.addRow("Voice", self.voice_box)
+        form.addRow("Emotion", self.emotion_edit)
+        form.addRow("", self.apply_voice_button)
+
+        timing = QHBoxLayout()
+        self.start_box, self.end_box = QSpinBox(), QSpinBox()
+        for box in (self.start_box, self.end_box):
+            box.setRange(0, 24 * 3_600_000)
+            box.setSuffix(" ms")
+            box.setSingleStep(10)
+            timing.addWidget(box)
+        self.set_timing_button = QPushButton("Set")
+        timing.addWidget(self.set_timing_button)
+        form.addRow("Start / end", timing)
+        nudges = QHBoxLayout()
+        self.nudge_buttons = {delta: QPushButton(f"{delta:+d} ms") for delta in NUDGES_MS}
+        for button in (*self.nudge_buttons.values(), self.set_timing_button):
+            button.setMinimumWidth(48)  # narrower than the style's 80: the panel leaves room for the table
+        for button in self.nudge_buttons.values():
+            nudges.addWidget(button)
+        form.addRow("Nudge", nudges)
+
+        self.takes_list = QListWidget()
+        self.use_take_button = QPushButton("Use this take")
+        form.addRow("Takes", self.takes_list)
+        form.addRow("", self.use_take_button)
+
+    @property
+    def edit_buttons(self) -> list[QPushButton]:
+        """The buttons that change the line (they wait while a job runs)."""
+        return [self.reroll_button, self.apply_text_button, self.apply_voice_button, self.set_timing_button,
+                self.use_take_button, *self.nudge_buttons.values()]
+
+    def emotion(self) -> Emotion | None:
+        return parse_emotion(self.emotion_edit.text())
+
+    def clear(self) -> None:
+        self.line_title.setText("No line selected")
+        self.timing_label.clear()
+        self.takes_list.clear()
+
+    def show_line(self, session: Session, line: LineEntry) -> None:
+        """Fill every field from `line` as it stands in `session`."""
+        status = session.status(line)
+        self.line_title.setText(f"Line {line.index} · {span(line.start_ms, line.end_ms)} · "
+                                f"{line.speaker or 'unnamed speaker'} · {STATUS_WORDS[status]}")
+        self.timing_label.setText(self._timing_words(session, line, status))
+        self.text_edit.setPlainText(line.text)
+        self.start_box.setValue(line.start_ms)
+        self.end_box.setValue(line.end_ms)
+        self.engine_box.setCurrentText(line.engine or SPEAKERS_CHOICE)
+        self.fill_voices(self.engine_box.currentText(), session, line)
+        self.voice_box.setCurrentText(line.voice or SPEAKERS_CHOICE)
+        emotion = line.emotion or {}
+        self.emotion_edit.setText(emotion.get("text") or ",".join(f"{v:g}" for v in emotion.get("vector") or ()))
+        self.takes_list.clear()
+        for k, take in enumerate(line.takes):
+            item = QListWidgetItem(take_label(k, take, line))
+            if k == line.chosen:
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+            self.takes_list.addItem(item)
+        if line.chosen is not None:
+            self.takes_list.setCurrentRow(line.chosen)
+        self.speak_button.setText(f"Stop speaking ({SPEAK_KEY})" if line.speak else f"Speak anyway ({SPEAK_KEY})")
+
+    @staticmethod
+    def _timing_words(session: Session, line: LineEntry, status: str) -> str:
+        if status == SKIPPED:
+            return line_words.not_spoken(line)
+        speech = line_words.target(line)
+        words = f"Original speech {span(*speech)}" if speech else "No original speech"
+        slot = session.slots().get(line.index)
+        if slot is not None:
+            words += f" · speaks from {clock(slot.onset_ms)}, ends by {clock(slot.end_ms)}"
+        take = line.take
+        if take is not None and take.reason:
+            words += f" · take: {take.reason}"
+        return words + (f"\n{line_words.spoken_anyway(line)}" if line.skip else "")
+
+    def fill_engines(self, lang: str) -> None:
+        """Offer the engines that speak `lang`."""
+        self.engine_box.blockSignals(True)
+        self.engine_box.clear()
+        self.engine_box.addItem(SPEAKERS_CHOICE)
+        for name in sorted(registry.entries()):
+            try:
+                cls = registry.engine_class(name)
+            except Exception:
+                continue
+            if lang in cls.capabilities.languages:
+                self.engine_box.addItem(name)
+        self.engine_box.blockSignals(False)
+
+    def fill_voices(self, engine_name: str, session: Session | None, line: LineEntry | None) -> None:
+        """Offer the voices of `engine_name`, or of the line's speaker's engine when it is the speaker's."""
+        current = self.voice_box.currentText()
+        self.voice_box.clear()
+        self.voice_box.addItem(SPEAKERS_CHOICE)
+        name = engine_name if engine_name and engine_name != SPEAKERS_CHOICE else None
+        if name is None and session is not None and line is not None:
+            speaker = session.project.speakers.get(line.speaker)
+            name = speaker.engine if speaker else None
+        if name:
+            try:
+                self.voice_box.addItems(list(registry.engine_class(name).capabilities.voices))
+            except Exception:
+                pass
+        self.voice_box.setCurrentText(current or SPEAKERS_CHOICE)
