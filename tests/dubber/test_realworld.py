@@ -15,6 +15,7 @@ import pytest
 from dubber import media
 from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.cli import main
+from dubber.fitting import PRE_ROLL_MS
 from dubber.speech import speech_span
 from tests.data.realworld import RATE, CorpusFile, build, original_clips
 
@@ -42,18 +43,29 @@ def dubbed(corpus) -> dict[str, tuple[int, np.ndarray, dict]]:
 
 
 def spoken_on_output(item: CorpusFile, track: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int] | None]]:
-    """Each line that must be spoken: its original speech, and the dub's speech found on the output near it
-    (from just before the original onset to just before the next line's)."""
+    """Each line that must be spoken: its original speech, and the dub's speech found on the output near it.
+
+    First each dub's onset, near the original's; then its end, searched up to the next dub's onset
+    less its quiet lead-in (PRE_ROLL_MS), so a line that runs on into the next reaches that edge.
+    """
     lines = sorted({cue.speech for cue in item.cues if cue.spoken and cue.speech is not None})
+    onsets = [_speech(track, onset - SEARCH_MS, onset + SEARCH_MS) for onset, _ in lines]
     found = []
-    for i, (onset, end) in enumerate(lines):
-        hi = lines[i + 1][0] - 10 if i + 1 < len(lines) else end + 2000
-        lo = onset - SEARCH_MS if i == 0 else max(onset - SEARCH_MS, lines[i - 1][0] + 10)
-        lo_s, hi_s = ms_to_samples(lo, RATE), ms_to_samples(hi, RATE)
-        span = speech_span(track[lo_s:hi_s], RATE)
-        found.append(((onset, end), None if span is None else (samples_to_ms(lo_s + span.start, RATE),
-                                                               samples_to_ms(lo_s + span.end, RATE))))
+    for i, ((onset, end), dub) in enumerate(zip(lines, onsets)):
+        if dub is None:
+            found.append(((onset, end), None))
+            continue
+        nxt = next((o[0] for o in onsets[i + 1:] if o is not None), None)
+        edge = nxt - PRE_ROLL_MS if nxt is not None else end + 3000
+        span = _speech(track, dub[0], edge)
+        found.append(((onset, end), (dub[0], span[1] if span else dub[1])))
     return found
+
+
+def _speech(track: np.ndarray, lo_ms: int, hi_ms: int) -> tuple[int, int] | None:
+    lo, hi = ms_to_samples(max(lo_ms, 0), RATE), ms_to_samples(hi_ms, RATE)
+    span = speech_span(track[lo:hi], RATE) if hi > lo else None
+    return None if span is None else (samples_to_ms(lo + span.start, RATE), samples_to_ms(lo + span.end, RATE))
 
 
 def test_every_file_dubs_with_exit_0(corpus, dubbed):
@@ -74,8 +86,9 @@ def test_lines_start_on_the_original_speech_and_never_run_into_the_next(corpus, 
                 missing.append((item.name, onset))
                 continue
             onsets.append(dub[0] - onset)
-            if k + 1 < len(measured) and measured[k + 1][1] is not None and dub[1] > measured[k + 1][1][0]:
-                overruns.append((item.name, onset, dub[1] - measured[k + 1][1][0]))
+            nxt = measured[k + 1][1] if k + 1 < len(measured) else None
+            if nxt is not None and dub[1] >= nxt[0] - PRE_ROLL_MS:  # it reached the next line's edge
+                overruns.append((item.name, onset, dub[1] - nxt[0]))
     assert not missing, missing
     within = sum(abs(error) <= 50 for error in onsets)
     assert within >= 0.95 * len(onsets), sorted(onsets)
