@@ -16,7 +16,7 @@ from dubber.audio import as_mono, ms_to_samples, samples_to_ms
 from dubber.fitting import Fit
 from dubber.project import LineEntry
 from dubber.report import LineReport
-from dubber.slots import Slot, judge
+from dubber.slots import STATUS_FAILED, Slot, judge, next_onsets
 from dubber.speech import speech_span
 from dubber.timeline import Clip, Timeline, place_clips
 
@@ -78,10 +78,10 @@ def measure_lines(lines: list[LineReport], timeline: Timeline, slots: dict[int, 
     spans: dict[int, tuple[int, int]] = {}
     for p in timeline.placements:
         lo, hi = max(p.start, 0), min(p.end, timeline.length)
-        span = speech_span(timeline.render(lo, hi, keys={p.key}), rate) if hi > lo else None
+        span = speech_span(p.samples[lo - p.start:hi - p.start], rate) if hi > lo else None
         if span is not None:
             spans[p.key] = (samples_to_ms(lo + span.start, rate), samples_to_ms(lo + span.end, rate))
-    by_onset = sorted((spans[line.index][0], line.index) for line in lines if line.index in spans)
+    following = next_onsets({index: span[0] for index, span in spans.items()})
     placed = {p.key for p in timeline.placements}
     for line in lines:
         slot = slots.get(line.index)
@@ -90,10 +90,9 @@ def measure_lines(lines: list[LineReport], timeline: Timeline, slots: dict[int, 
         slot = slot.borrowing(line.borrowed_ms)
         found = spans.get(line.index)
         if found is None:
-            line.status, line.reason = "failed", "no speech found on the timeline (clip outside the video?)"
+            line.status, line.reason = STATUS_FAILED, "no speech found on the timeline (clip outside the video?)"
             continue
-        later = [(start, index) for start, index in by_onset if start > found[0]]
-        next_start, next_index = later[0] if later else (None, None)
+        next_start, next_index = following.get(line.index) or (None, None)
         line.judged(*found, slot, judge(found, slot, next_start, accept_ms, next_index))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dubber.files import write_atomically
-from dubber.slots import Slot, Verdict
+from dubber.slots import STATUS_OK, SYNC_SPEECH, Slot, Verdict
 
 SCHEMA = "dubber.report/2"
 
@@ -62,9 +62,9 @@ class LineReport:
         self.onset_error_ms, self.offset_error_ms = verdict.onset_error_ms, verdict.offset_error_ms
         self.error_ms, self.overlap_ms = verdict.error_ms, verdict.overlap_ms
         # The take's own reason (the rate it would need) still helps an editor when the line is off.
-        take_reason = self.reason if verdict.status != "ok" and self.reason not in verdict.reason else ""
+        take_reason = self.reason if verdict.status != STATUS_OK and self.reason not in verdict.reason else ""
         self.status, self.reason = verdict.status, "; ".join(filter(None, (verdict.reason, take_reason)))
-        if self.target_start_ms is not None and self.target_end_ms is not None and self.sync == "speech":
+        if self.target_start_ms is not None and self.target_end_ms is not None and self.sync == SYNC_SPEECH:
             self.length_error_ms = (speech_end_ms - speech_start_ms) - (self.target_end_ms - self.target_start_ms)
 
 

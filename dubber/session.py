@@ -56,7 +56,7 @@ from dubber.project import (
 )
 from dubber.pronunciation import plain
 from dubber.report import LineReport, build_report, summarize, write_json_atomic
-from dubber.slots import OVERRUN_MS, Slot, judge_take, plan_slots
+from dubber.slots import OVERRUN_MS, Slot, judge_take, next_onsets, plan_slots
 from dubber.subtitles import SubtitleLine, load_subtitles, save_subtitles
 from dubber.timeline import Clip, Timeline, place_clips
 from dubber.voices import OriginalAudio, SpeakerPlan, VoiceRequest, plan_for_line, plan_from_entry, plan_speaker
@@ -307,8 +307,8 @@ class Session:
         cached = self._slots
         if cached is None or cached[0] != self.version:
             slots = self._plan([line for line in self.project.lines if line.spoken])
-            onsets = sorted(slot.onset_ms for slot in slots.values())
-            later = {index: next((o for o in onsets if o > slot.onset_ms), None) for index, slot in slots.items()}
+            following = next_onsets({index: slot.onset_ms for index, slot in slots.items()})
+            later = {index: nxt[0] if nxt else None for index, nxt in following.items()}
             cached = self._slots = (self.version, slots, later)
         return cached
 

@@ -17,7 +17,8 @@ run to the next line. The pipeline, the panel, `verify` and the service all judg
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -82,13 +83,11 @@ class Verdict:
 def plan_slots(lines: Sequence[Timed], sync: str, borrow_gap: bool = False,
                video_end_ms: int | None = None) -> dict[int, Slot]:
     """Give every line its slot; the lines are those to speak, any order."""
-    ordered = sorted(lines, key=lambda line: (_onset(line, sync), line.index))
-    onsets = [_onset(line, sync) for line in ordered]
+    following = next_onsets({line.index: _onset(line, sync) for line in lines})
     slots = {}
-    for i, line in enumerate(ordered):
-        onset = onsets[i]
-        # The next line that starts after this one (lines said at the same moment do not bound each other).
-        nxt = next((o for o in onsets[i + 1:] if o > onset), None)
+    for line in lines:
+        onset = _onset(line, sync)
+        nxt = following[line.index][0] if following[line.index] else None
         if sync == SYNC_FILL:
             end = line.end_ms
             target: int | None = line.end_ms - line.start_ms
@@ -103,6 +102,18 @@ def plan_slots(lines: Sequence[Timed], sync: str, borrow_gap: bool = False,
             end = min(end, video_end_ms)
         slots[line.index] = Slot(onset, max(end, onset + 1), target, sync == SYNC_FILL)
     return slots
+
+
+def next_onsets(onsets: Mapping[int, int]) -> dict[int, tuple[int, int] | None]:
+    """For each line (index -> onset ms), the (onset, index) of the first line that starts after it;
+    lines said at the same moment do not bound each other."""
+    ordered = sorted((onset, index) for index, onset in onsets.items())
+    starts = [onset for onset, _ in ordered]
+    following: dict[int, tuple[int, int] | None] = {}
+    for onset, index in ordered:
+        k = bisect_right(starts, onset)
+        following[index] = ordered[k] if k < len(ordered) else None
+    return following
 
 
 def _onset(line: Timed, sync: str) -> int:

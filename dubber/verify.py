@@ -20,7 +20,7 @@ from dubber.audio import ms_to_samples, samples_to_ms
 from dubber.cue import Cue
 from dubber.errors import UsageError
 from dubber.project import load_project, project_path_for
-from dubber.slots import ACCEPT_MS, SYNC_FILL, SYNC_MODES, Slot, Verdict, judge, plan_slots
+from dubber.slots import ACCEPT_MS, SYNC_FILL, SYNC_MODES, Slot, Verdict, judge, next_onsets, plan_slots
 from dubber.speech import speech_span
 
 VERIFY_RATE = 48000
@@ -94,15 +94,16 @@ def check_output(path: str | Path, cues: list[Cue], slots: dict[int, Slot] | Non
     audio = media.decode_audio(path, VERIFY_RATE, channels=1)[:, 0]
     by_index = {cue.index: cue for cue in cues}
     ordered = sorted((slot.onset_ms, index) for index, slot in slots.items() if index in by_index)
+    following = next_onsets({index: onset for onset, index in ordered})
     checks = []
     for i, (onset, index) in enumerate(ordered):
         slot, cue = slots[index], by_index[index]
-        lo, hi = _search(slots, ordered, i)
+        nxt = following[index][0] if following[index] else None
+        lo, hi = _search(slots, ordered, i, nxt)
         lo_s, hi_s = ms_to_samples(max(lo, 0), VERIFY_RATE), ms_to_samples(max(hi, 0), VERIFY_RATE)
         span = speech_span(audio[lo_s:hi_s], VERIFY_RATE) if hi_s > lo_s else None
         found = None if span is None else (samples_to_ms(lo_s + span.start, VERIFY_RATE),
                                            samples_to_ms(lo_s + span.end, VERIFY_RATE))
-        nxt = next((o for o, _ in ordered[i + 1:] if o > onset), None)
         verdict: Verdict = judge(found, slot, nxt, accept_ms)
         checks.append(LineCheck(index, cue.start_ms, cue.end_ms, found[0] if found else None,
                                 found[1] if found else None, slot.onset_ms, slot.end_ms, verdict.status,
@@ -110,8 +111,8 @@ def check_output(path: str | Path, cues: list[Cue], slots: dict[int, Slot] | Non
     return checks
 
 
-def _search(slots: dict[int, Slot], ordered: list[tuple[int, int]], i: int) -> tuple[int, int]:
-    """Where to look for line i's speech: between its neighbours."""
+def _search(slots: dict[int, Slot], ordered: list[tuple[int, int]], i: int, nxt: int | None) -> tuple[int, int]:
+    """Where to look for line i's speech: between its neighbours (`nxt`: the next later onset)."""
     onset, index = ordered[i]
     slot = slots[index]
     if slot.fill:  # the middles of the gaps between slots, as cues are back to back or apart
@@ -122,5 +123,4 @@ def _search(slots: dict[int, Slot], ordered: list[tuple[int, int]], i: int) -> t
         return lo, hi
     # The searches tile the track: each from just before its line's onset to just before the next's.
     lo = onset - SEARCH_MS if i == 0 else onset - EDGE_MS
-    later = [o for o, _ in ordered[i + 1:] if o > onset]
-    return lo, later[0] - EDGE_MS if later else slot.end_ms + SEARCH_MS
+    return lo, nxt - EDGE_MS if nxt is not None else slot.end_ms + SEARCH_MS

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from dubber.slots import GUARD_MS, Slot, judge, judge_take, plan_slots
+from dubber.slots import GUARD_MS, Slot, judge, judge_take, next_onsets, plan_slots
 
 
 @dataclass
@@ -77,3 +77,7 @@ def test_a_take_is_judged_where_it_will_lie():
     assert judge_take(900, slot).status == "ok"
     assert judge_take(1100, slot).status == "too_long"
     assert judge_take(None, slot).status == "failed"
+
+
+def test_the_next_onset_is_the_first_strictly_later_one():
+    assert next_onsets({1: 1000, 2: 1000, 3: 2500, 4: 4000}) == {1: (2500, 3), 2: (2500, 3), 3: (4000, 4), 4: None}
