@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test system bench clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ demo: $(STAMP)
 	@echo "Wrote out/demo.dubbed.mp4, out/demo.dub.wav, out/demo.report.json and, for an editor,"
 	@echo "out/demo.dubbed.otio (a clip per line), out/demo.dubbed.srt and out/demo.dubbed.stems/"
 
-test: $(STAMP)
+test: system $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The system packages the panel and the tests need (ui/system-packages.txt); the demo needs none.
+system:
+	@bash .ci/system-packages
 
 bench: $(STAMP)
 	$(BIN)/python bench/duration.py

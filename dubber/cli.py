@@ -213,9 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from dubber.pipeline import DubOptions
-
     from dubber.config import load_config
+    from dubber.pipeline import DubOptions
 
     opts = DubOptions(lang=_language(args.lang), engine=args.engine, voice=args.voice, seed=args.seed,
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
@@ -549,7 +548,12 @@ def cmd_gui(args: argparse.Namespace) -> int:
     try:
         app = importlib.import_module("dubber.ui.app")
     except ImportError as exc:
-        raise UsageError(f"the panel needs PySide6 (pip install PySide6-Essentials PySide6-Addons): {exc}") from exc
+        from dubber.system_libraries import missing_library_message
+
+        # A system library Qt loads (libpulse for QtMultimedia) is a package to install, not a Python one.
+        message = missing_library_message(exc)
+        raise UsageError(message or f"the panel needs PySide6 (pip install PySide6-Essentials PySide6-Addons): "
+                                    f"{exc}") from None
     paths = [Path(p) for p in (args.video, args.subtitles) if p]
     return int(app.run(opts, paths))
 

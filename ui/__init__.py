@@ -1,1 +1,1 @@
-"""The PySide6 panel (imported as dubber.ui). Nothing here yet: see issue #6."""
+"""The PySide6 panel (imported as dubber.ui); `system-packages.txt` lists the system libraries it needs."""
