@@ -107,3 +107,7 @@ class Cancelled(DubberError):
 
 class JobNotReady(UsageError):
     """A job's result was asked for before the job finished (or after it failed)."""
+
+
+class UnknownFile(UsageError):
+    """A finished job wrote no file of that name; `files` lists the ones it wrote."""

@@ -6,8 +6,8 @@ fitted to a duration), POST /dub (a job: paths inside the allowed folders, or up
 and /jobs/{id}/files/{name} (report, stem, hand-off files), DELETE /jobs/{id}, GET /limits, and
 the web page at /. Dubs run on worker threads behind a bounded queue (429 when it is full); /tts
 runs on the request's thread, at most `tts_slots` at a time. Every error is JSON:
-{"error": {"type": ..., "message": ...}}. Who may call, and how much they may send, is checked
-first (`dubber.access`).
+{"error": {"type": ..., "message": ...}} (`dubber.service_errors`). Who may call, and how much they
+may send, is checked first (`dubber.access`); the schema and /docs are `dubber.service_docs`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 
-from dubber import __version__
-from dubber.access import AccessGuard, AccessPolicy, allowed_path, is_loopback
+from dubber import __version__, service_docs, service_errors
+from dubber.access import (
+    AccessGuard,
+    AccessPolicy,
+    allowed_path,
+    is_loopback,
+    media_type,
+    redact_logger,
+)
 from dubber.api_models import (
     DubAccepted,
     DubRequest,
@@ -63,6 +70,7 @@ from dubber.errors import (
     SynthesisError,
     TooLarge,
     UnknownEngine,
+    UnknownFile,
     UnknownJob,
     UnknownVoice,
     UnsupportedLanguage,
@@ -81,11 +89,17 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".mxf", ".ts"
 SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
 OUTPUT_SUFFIXES = (".mp4", ".mkv", ".mov")
 COPY_CHUNK = 1 << 20
-RETRY_AFTER_S = 5
+OUTPUT_ROOM = 40  # bytes an output's name leaves for the names derived from it (OUT.dubber.json, temp files)
+# Job files' types, text in UTF-8; anything else is guessed from its suffix.
+FILE_TYPES = {".ass": "text/x-ssa; charset=utf-8", ".ssa": "text/x-ssa; charset=utf-8",
+              ".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+              ".json": "application/json", ".otio": "application/json", ".wav": "audio/wav",
+              ".fcpxml": "application/xml; charset=utf-8", ".edl": "text/plain; charset=utf-8"}
 
 # Each error type's HTTP status, the first match winning (subclasses before their bases).
 HTTP_STATUS: list[tuple[type[DubberError], int]] = [
-    (QueueFull, 429), (ForbiddenPath, 403), (TooLarge, 413), (UnknownJob, 404), (JobNotReady, 409),
+    (QueueFull, 429), (ForbiddenPath, 403), (TooLarge, 413), (UnknownJob, 404), (UnknownFile, 404),
+    (JobNotReady, 409),
     (UnknownEngine, 400), (UnknownVoice, 400), (UnsupportedLanguage, 400), (UsageError, 400),
     (SubtitleError, 422), (MediaError, 422), (EngineUnavailable, 503), (EngineTimeout, 504),
     (SynthesisError, 502), (EngineError, 502), (DubberError, 500),
@@ -134,6 +148,9 @@ class ServiceSettings:
             if not self.token:
                 raise UsageError(f"--host {self.host} serves other machines, so every request must carry a token: "
                                  "give --token or set DUBBER_TOKEN")
+        if "null" in self.cors_origins:
+            raise UsageError("--cors-origin null would let every sandboxed frame and file:// page call the service; "
+                             "serve the calling page from an http(s) origin and allow that")
         if self.token is not None and len(self.token) < 16:
             raise UsageError("the token is too short to guess-proof the service: use at least 16 characters "
                              "(python -c 'import secrets; print(secrets.token_urlsafe())')")
@@ -156,8 +173,10 @@ class ServiceSettings:
 
         return user_cache_path("dubber") / "service"
 
-    def body_limit(self, method: str, path: str) -> int:
-        return self.max_upload_bytes if (method, path) == ("POST", "/dub") else self.max_json_bytes
+    def body_limit(self, method: str, path: str, kind: str) -> int:
+        """The most bytes a body may have: an upload's limit for /dub's multipart form, else the JSON limit."""
+        return self.max_upload_bytes if (method, path, kind) == ("POST", "/dub", "multipart/form-data") \
+            else self.max_json_bytes
 
 
 ERRORS = {status: {"model": ErrorBody} for status in (400, 401, 403, 413, 422)}
@@ -176,13 +195,15 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         yield
         await run_in_threadpool(queue.close, 30.0)
 
-    app = FastAPI(title="dubber", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="dubber", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Duration-exact dubbing: every line spoken to fit its slot, measured. "
-                              "Paths in requests must lie inside the folders the service was started with.")
+                              "Paths in requests must lie inside the folders the service was started with. "
+                              "A multipart POST needs an X-Dubber-Client header (any value).")
     app.state.queue = queue
     app.state.settings = settings
-    _error_handlers(app)
-    _document_limits(app, settings)
+    service_errors.install(app, HTTP_STATUS)
+    service_docs.document(app, settings.limits(), settings.config, settings.engines)
+    service_docs.add_docs(app)
 
     @app.get("/", include_in_schema=False)
     def page() -> HTMLResponse:
@@ -287,80 +308,19 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     def job_file(job_id: str, name: str) -> FileResponse:
         job = _finished(_job(queue, job_id))
         if name not in job.result["files"]:
-            raise UnknownJob(f"job {job_id} wrote no file {name!r}; it wrote: {', '.join(job.result['files'])}")
+            raise UnknownFile(f"job {job_id} wrote no file {name!r}; it wrote: {', '.join(job.result['files'])}")
         path = Path(job.result["output"]).parent / name
-        return FileResponse(path, filename=path.name)
+        return FileResponse(path, filename=path.name, media_type=FILE_TYPES.get(path.suffix.lower()))
 
     if settings.cors_origins:  # other sites' pages may call the service (and read its X-Dubber-* headers)
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["authorization", "content-type", "x-dubber-token"],
+                           allow_headers=["authorization", "content-type", "x-dubber-token", "x-dubber-client"],
                            expose_headers=list(WAV_HEADERS))
     app.add_middleware(AccessGuard, policy=AccessPolicy(settings.token, is_loopback(settings.host),
-                                                        settings.cors_origins, settings.body_limit))
+                                                        settings.cors_origins, settings.body_limit,
+                                                        public=(service_docs.DOCS_ASSETS + "/",)))
     return app
-
-
-def _document_limits(app: FastAPI, settings: ServiceSettings) -> None:
-    """Write this service's own limits and choices into its schema, as it enforces them: text length,
-    durations, and the engines, voices and languages it offers."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            tts = schema["components"]["schemas"]["TtsRequest"]["properties"]
-            tts["text"]["maxLength"] = settings.max_text_chars
-            tts["duration_ms"].update(minimum=settings.min_duration_ms, maximum=settings.max_duration_ms)
-            offer = _offer(settings)
-            _offered_choices(tts, *offer)
-            for body in schema["paths"]["/dub"]["post"]["requestBody"]["content"].values():
-                _offered_choices(body["schema"]["properties"], offer[0], [*offer[1], AUTO], offer[2])
-        return app.openapi_schema  # type: ignore[return-value]
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _offered_choices(props: dict[str, Any], engines: list[str], voices: list[str], langs: list[str]) -> None:
-    props["engine"]["anyOf"] = [{"type": "string", "enum": engines}, {"type": "null"}]
-    props["voice"]["anyOf"] = [{"type": "string", "enum": voices}, {"type": "null"}]
-    props["lang"] = {**{k: v for k, v in props["lang"].items() if k not in ("pattern", "maxLength")}, "enum": langs}
-
-
-def _offer(settings: ServiceSettings) -> tuple[list[str], list[str], list[str]]:
-    """The engines this service offers that can be imported, their voices and their languages."""
-    engines, voices, langs = [], set(), set()
-    for name in settings.engines if settings.engines is not None else sorted(registry.entries()):
-        with contextlib.suppress(DubberError):
-            caps = registry.engine_class(name).capabilities
-            engines.append(name)
-            voices.update(caps.voices)
-            langs.update(caps.languages)
-    return engines, sorted(voices), sorted(langs)
-
-
-def _error_handlers(app: FastAPI) -> None:
-    def error(status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
-        headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 429 else None
-        return JSONResponse({"error": {"type": kind, "message": message, **extra}}, status_code=status,
-                            headers=headers)
-
-    @app.exception_handler(DubberError)
-    async def dubber_error(request: Request, exc: DubberError) -> JSONResponse:
-        status = next(code for cls, code in HTTP_STATUS if isinstance(exc, cls))
-        return error(status, type(exc).__name__, str(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("msg", "")}
-                  for e in exc.errors()]
-        message = "; ".join(f"{f['field'] or 'body'}: {f['problem']}" for f in fields) or "the request is invalid"
-        return error(422, "ValidationError", message, fields=fields)
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        kinds = {404: "NotFound", 405: "MethodNotAllowed", 413: "TooLarge", 415: "UnsupportedMediaType"}
-        return error(exc.status_code, kinds.get(exc.status_code, "HTTPError"), str(exc.detail))
 
 
 def _page(settings: ServiceSettings) -> str:
@@ -440,13 +400,16 @@ def _dub_body_schema() -> dict[str, Any]:
 
 async def _dub_fields(request: Request, settings: ServiceSettings) -> tuple[dict[str, Any], dict[str, UploadFile]]:
     """A /dub body's fields and uploaded files, whichever way it was sent."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    kind = media_type(dict(request.headers))
     if kind == "application/json":
         try:
             fields = await request.json()
         except (ValueError, UnicodeDecodeError) as exc:
             raise RequestValidationError([{"loc": ("body",), "msg": f"not JSON: {exc}", "type": "json_invalid"}]) \
                 from None
+        except RecursionError:
+            raise RequestValidationError([{"loc": ("body",), "msg": "the JSON is nested too deeply",
+                                           "type": "json_invalid"}]) from None
         if not isinstance(fields, dict):
             raise RequestValidationError([{"loc": ("body",), "msg": "the body must be a JSON object",
                                            "type": "model_type"}])
@@ -487,7 +450,7 @@ def _dub_spec(body: DubRequest, uploads: dict[str, UploadFile], folder: Path, se
     subtitles = _input(body.subtitles, uploads.get("subtitles_file"), "subtitles", SUBTITLE_SUFFIXES, folder,
                        settings, settings.max_subtitle_bytes)
     if body.output is not None:
-        output = allowed_path(body.output, settings.folders, "output", must_exist=False)
+        output = allowed_path(body.output, settings.folders, "output", must_exist=False, room=OUTPUT_ROOM)
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(f"output {body.output!r}: write .mp4, .mkv or .mov")
         if output.resolve() in (video.resolve(), subtitles.resolve()):
@@ -586,6 +549,10 @@ def serve(settings: ServiceSettings) -> None:
     address = f"[{settings.host}]" if ":" in settings.host else settings.host
     token = f"?token={settings.token}" if settings.token else ""
     print(f"dubber {__version__} serving on http://{address}:{settings.port}/{token}\n"
-          f"  API: /docs (schema /openapi.json); paths allowed in: "
+          f"  API: /docs{token} (schema /openapi.json); paths allowed in: "
           f"{', '.join(str(f) for f in settings.folders)}; jobs in {settings.work_folder()}", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=os.environ.get("DUBBER_LOG", "info"))
+    config = uvicorn.Config(app, host=settings.host, port=settings.port,
+                            log_level=os.environ.get("DUBBER_LOG", "info"))
+    redact_logger()  # after uvicorn has set its logging up: its access log would print ?token= in full
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn raises Ctrl-C again once it has shut down
+        uvicorn.Server(config).run()

@@ -22,6 +22,7 @@ from dubber.speech import speech_span
 from tests.dubber.service_server import SAMPLES, RunningService, make_clip, wait_for_job
 
 LINE = "Good morning. Today we are going to the old harbour."
+CLIENT = {"x-dubber-client": "tests"}  # what a multipart POST needs, so that a web page's plain form cannot send one
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_chunked_upload_over_the_limit_is_cut_off(client):
             yield b"x" * 100_000  # 4 MB against a 2 MB limit, with no Content-Length
         yield b"\r\n--b--\r\n"
 
-    answer = client.post("/dub", content=body(), headers={"content-type": "multipart/form-data; boundary=b"})
+    answer = client.post("/dub", content=body(), headers={"content-type": "multipart/form-data; boundary=b", **CLIENT})
     assert answer.status_code == 413 and _error(answer)["type"] == "TooLarge"
 
 
@@ -163,7 +164,8 @@ def test_concurrent_clients_each_get_their_own_line(client, service):
 
 
 def test_dub_job_on_the_sample_completes(client):
-    accepted = client.post("/dub", json={"video": "demo.mp4", "subtitles": "demo.en.srt", "lang": "en"})
+    accepted = client.post("/dub", json={"video": "demo.mp4", "subtitles": "demo.en.srt", "lang": "en",
+                                         "exports": ["otio", "fcpxml", "edl", "srt", "ass", "vtt"]})
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["id"]
     assert accepted.headers["location"] == f"/jobs/{job_id}"
@@ -185,6 +187,16 @@ def test_dub_job_on_the_sample_completes(client):
     stem = client.get(f"/jobs/{job_id}/files/dub.wav")
     assert stem.status_code == 200 and soundfile.info(io.BytesIO(stem.content)).samplerate == 48000
     assert client.get(f"/jobs/{job_id}/files/../../etc/passwd").status_code == 404
+    unknown = client.get(f"/jobs/{job_id}/files/nothing.srt")
+    assert unknown.status_code == 404 and _error(unknown)["type"] == "UnknownFile"
+    assert all(name in _error(unknown)["message"] for name in status["result"]["files"][:3])
+    # Each file with its own type (a subtitle file is not audio/aac), text ones in UTF-8.
+    types = {".ass": "text/x-ssa; charset=utf-8", ".srt": "application/x-subrip; charset=utf-8",
+             ".vtt": "text/vtt; charset=utf-8", ".json": "application/json", ".otio": "application/json",
+             ".wav": "audio/wav", ".fcpxml": "application/xml; charset=utf-8", ".edl": "text/plain; charset=utf-8"}
+    served = {Path(name).suffix: client.get(f"/jobs/{job_id}/files/{name}").headers["content-type"]
+              for name in status["result"]["files"] if Path(name).suffix in types}
+    assert served == types
     assert job_id in [job["id"] for job in client.get("/jobs").json()["jobs"]]
 
 
@@ -193,7 +205,7 @@ def test_dub_job_from_uploads(client, tmp_path):
     with open(video, "rb") as v, open(srt, "rb") as s:
         accepted = client.post("/dub", data={"lang": "en", "mix": "replace", "exports": "srt,stems"},
                                files={"video_file": ("clip.mp4", v, "video/mp4"),
-                                      "subtitles_file": ("clip.srt", s, "application/x-subrip")})
+                                      "subtitles_file": ("clip.srt", s, "application/x-subrip")}, headers=CLIENT)
     assert accepted.status_code == 202, accepted.text
     status = wait_for_job(client, accepted.json()["id"])
     assert status["state"] == "done", status
@@ -257,12 +269,12 @@ def test_dub_refuses_bad_uploads(client, tmp_path):
     srt = tmp_path / "a.srt"
     srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nHello.\n", encoding="utf-8")
     wrong = client.post("/dub", files={"video_file": ("notes.txt", b"hello", "text/plain"),
-                                       "subtitles_file": ("a.srt", srt.read_bytes())})
+                                       "subtitles_file": ("a.srt", srt.read_bytes())}, headers=CLIENT)
     assert wrong.status_code == 400 and "video_file" in _error(wrong)["message"]
     both = client.post("/dub", data={"video": "demo.mp4", "subtitles": "demo.en.srt"},
-                       files={"video_file": ("a.mp4", b"xx", "video/mp4")})
+                       files={"video_file": ("a.mp4", b"xx", "video/mp4")}, headers=CLIENT)
     assert both.status_code == 400 and "one of the two" in _error(both)["message"]
-    typed = client.post("/dub", content=b"video=demo.mp4", headers={"content-type": "text/plain"})
+    typed = client.post("/dub", content=b"video=demo.mp4", headers={"content-type": "text/plain", **CLIENT})
     assert typed.status_code == 415 and _error(typed)["type"] == "UnsupportedMediaType"
 
 
@@ -270,7 +282,7 @@ def test_a_job_whose_video_is_broken_fails_with_its_reason(client, tmp_path):
     srt = tmp_path / "a.srt"
     srt.write_text("1\n00:00:00,500 --> 00:00:01,500\nHello.\n", encoding="utf-8")
     accepted = client.post("/dub", files={"video_file": ("broken.mp4", b"not a video at all", "video/mp4"),
-                                          "subtitles_file": ("a.srt", srt.read_bytes())})
+                                          "subtitles_file": ("a.srt", srt.read_bytes())}, headers=CLIENT)
     assert accepted.status_code == 202
     status = wait_for_job(client, accepted.json()["id"])
     assert status["state"] == "failed" and status["error"]["type"] == "MediaError", status
@@ -380,6 +392,8 @@ def test_listening_off_loopback_must_be_asked_for_with_a_token(tmp_path, capsys,
         ServiceSettings(host="192.168.1.5", allow_remote=True).check()
     with pytest.raises(UsageError, match="at least 16"):
         ServiceSettings(token="short").check()
+    with pytest.raises(UsageError, match="sandboxed"):
+        ServiceSettings(cors_origins=("null",)).check()
     ServiceSettings(host="::1").check()  # loopback needs nothing
     monkeypatch.delenv("DUBBER_TOKEN", raising=False)
     assert main(["serve", "--host", "0.0.0.0", "--allow-remote", "--jobs-dir", str(tmp_path)]) == 2
@@ -404,7 +418,8 @@ def test_the_returned_wav_is_16_bit_pcm(client):
 
 
 def test_dubber_serve_answers_voices_and_tts_on_target(tmp_path):
-    """The real command, as a user starts it: a process on loopback, stopped with Ctrl-C."""
+    """The real command, as a user starts it: a process on loopback, stopped with Ctrl-C; its access log
+    shows the addresses asked for, the token in them blanked."""
     import signal
     import socket
     import subprocess
@@ -414,28 +429,32 @@ def test_dubber_serve_answers_voices_and_tts_on_target(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    token = "serve-token-for-the-log-test"
     server = subprocess.Popen([sys.executable, "-m", "dubber.cli", "serve", "--port", str(port), "--jobs-dir",
-                               str(tmp_path / "jobs")], cwd=SAMPLES, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True)
+                               str(tmp_path / "jobs"), "--token", token], cwd=SAMPLES, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
             try:
-                voices = httpx.get(f"{url}/voices", timeout=30)
+                voices = httpx.get(f"{url}/voices?token={token}", timeout=30)
                 break
             except httpx.TransportError:
                 assert server.poll() is None and time.monotonic() < deadline, "dubber serve did not start"
                 time.sleep(0.2)
         assert voices.status_code == 200 and "piper" in [row["name"] for row in voices.json()]
-        spoken = httpx.post(f"{url}/tts", json={"text": LINE, "duration_ms": 2600}, timeout=120)
+        spoken = httpx.post(f"{url}/tts", json={"text": LINE, "duration_ms": 2600}, timeout=120,
+                            headers={"authorization": f"Bearer {token}"})
         assert spoken.status_code == 200 and abs(int(spoken.headers["x-dubber-error-ms"])) <= 50
         assert spoken.headers["x-dubber-engine"] == "piper"  # the default for English
     finally:
         server.send_signal(signal.SIGINT)
         out, _ = server.communicate(timeout=60)
     assert server.returncode == 0, out
-    assert f"serving on http://127.0.0.1:{port}/" in out and str(SAMPLES) in out
+    assert f"serving on http://127.0.0.1:{port}/?token={token}" in out and str(SAMPLES) in out
+    assert '"GET /voices?token=[redacted] HTTP/1.1" 200' in out, out
+    assert [line for line in out.splitlines() if token in line] == out.splitlines()[:2], out  # the banner only
 
 
 def test_tts_beyond_its_slots_is_answered_429(tmp_path):
