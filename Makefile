@@ -16,7 +16,7 @@ demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/dubber dub samples/demo.mp4 samples/demo.en.srt -o out/demo.dubbed.mp4 \
 		--lang en --mix duck --report out/demo.report.json --stem out/demo.dub.wav \
-		--loudness web --export otio,srt,stems
+		--loudness web --export otio,srt,stems --overwrite
 	@echo "Wrote out/demo.dubbed.mp4, out/demo.dub.wav, out/demo.report.json and, for an editor,"
 	@echo "out/demo.dubbed.otio (a clip per line), out/demo.dubbed.srt and out/demo.dubbed.stems/"
 

@@ -103,6 +103,8 @@ class DubRequest(Strict):
     foreign: Foreign = Field("skip", description="lines not in lang: skip them, or speak them in their own")  # type: ignore[valid-type]
     exports: list[ExportKind] = Field(default_factory=list, max_length=len(EXPORT_KINDS),  # type: ignore[valid-type]
                                       description="hand-off files written beside the output")
+    overwrite: bool = Field(False, description="replace the output, its sidecars (OUT.report.json, OUT.dub.wav) "
+                                               "and hand-off files where they exist; an input is never replaced")
 
 
 class DubAccepted(BaseModel):

@@ -16,6 +16,7 @@ from dubber.errors import (
     DubberError,
     EngineError,
     MediaError,
+    OutputClash,
     OutputError,
     ProcessError,
     SubtitleError,
@@ -30,6 +31,7 @@ EXIT_OK, EXIT_LINES_FAILED, EXIT_USAGE = 0, 1, 2
 
 # How each error type is introduced to the user, and the exit code it maps to.
 ERROR_MESSAGES: list[tuple[type[DubberError], str, int]] = [
+    (OutputClash, "refused", EXIT_USAGE),
     (UsageError, "usage", EXIT_USAGE),
     (SubtitleError, "cannot read subtitles", EXIT_USAGE),
     (MediaError, "cannot read media", EXIT_USAGE),
@@ -42,9 +44,10 @@ ERROR_MESSAGES: list[tuple[type[DubberError], str, int]] = [
 
 def describe_error(exc: DubberError) -> tuple[str, int]:
     """Return the message for an error and the exit code it maps to."""
+    advice = "; add --overwrite to replace" if getattr(exc, "existing", None) else ""
     for cls, prefix, code in ERROR_MESSAGES:
         if isinstance(exc, cls):
-            return f"dubber: {prefix}: {exc}", code
+            return f"dubber: {prefix}: {exc}{advice}", code
     return f"dubber: {exc}", EXIT_LINES_FAILED
 
 
@@ -209,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--config", help="settings file with the [prices.ENGINE] tables "
                                     "(default: config.toml in the user config folder)")
+    for name in ("dub", "say"):  # the commands that write files
+        sub.choices[name].add_argument("--overwrite", action="store_true",
+                                       help="replace files that already exist (an input never: always refused)")
     return parser
 
 
@@ -300,7 +306,7 @@ def cmd_dub(args: argparse.Namespace) -> int:
 
     try:
         result = dub(args.video, args.subtitles, args.output, _options(args), stem_path=args.stem,
-                     report_path=args.report, progress=progress, on_start=warn)
+                     report_path=args.report, progress=progress, on_start=warn, overwrite=args.overwrite)
     finally:
         bar.close()
     for name, speaker in result.report.get("speakers", {}).items():
@@ -338,7 +344,7 @@ def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
 def cmd_say(args: argparse.Namespace) -> int:
     from dubber.speak import say
 
-    result = say(args.text, args.duration, args.output, _options(args))
+    result = say(args.text, args.duration, args.output, _options(args), overwrite=args.overwrite)
     print(json.dumps(result, ensure_ascii=False))
     return EXIT_OK if result["status"] == "ok" else EXIT_LINES_FAILED
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dubber.errors import OutputClash
 from dubber.jobs import Job
-from dubber.pipeline import DubOptions, dub
+from dubber.outputs import Planned, check_outputs, report_path_for, stem_path_for
+from dubber.pipeline import DubOptions, dub, dub_inputs, dub_outputs
 from dubber.project import LineEntry
 from dubber.pronunciation import plain
 from dubber.session import PENDING, SKIPPED, STATUS_OF_TAKE, line_status
-
-STEM_NAME = "dub.wav"
-REPORT_NAME = "report.json"
 
 
 @dataclass
@@ -22,19 +21,42 @@ class DubSpec:
 
     video: Path
     subtitles: Path
-    output: Path  # the dubbed video; the stem, report and project are written beside it
+    output: Path  # the dubbed video; the stem, report and project are written beside it, named after it
     options: DubOptions = field(default_factory=DubOptions)
+    overwrite: bool = False  # replace files that exist (never an input)
 
     @property
     def folder(self) -> Path:
         return self.output.parent
+
+    @property
+    def stem_path(self) -> Path:
+        return stem_path_for(self.output)
+
+    @property
+    def report_path(self) -> Path:
+        return report_path_for(self.output)
+
+    def planned(self) -> list[Planned]:
+        """Every file and folder the job writes."""
+        return dub_outputs(self.output, self.options, self.stem_path, self.report_path)
+
+    def check(self, advice: str = "") -> None:
+        """Refuse the job now if it would write over an input, or over an existing file unless `overwrite`
+        (`advice`, how to ask for that, then follows the names of the files)."""
+        try:
+            check_outputs(self.planned(), dub_inputs(self.video, self.subtitles, self.options), self.overwrite)
+        except OutputClash as exc:
+            if not (advice and getattr(exc, "existing", None)):
+                raise
+            raise OutputClash(f"{exc}; {advice}", **exc.details) from None
 
     def describe(self) -> dict[str, Any]:
         o = self.options
         return {"video": str(self.video), "subtitles": str(self.subtitles), "output": str(self.output),
                 "lang": o.lang, "engine": o.engine, "voice": o.voice, "seed": o.seed, "mix": o.mix,
                 "loudness": o.loudness, "candidates": o.candidates, "exports": list(o.exports), "sync": o.sync,
-                "speak_all": o.speak_all, "foreign": o.foreign}
+                "speak_all": o.speak_all, "foreign": o.foreign, "overwrite": self.overwrite}
 
 
 def line_row(entry: LineEntry, line: int | None = None) -> dict[str, Any]:
@@ -70,8 +92,9 @@ def run_dub(job: Job) -> None:
         job.check_cancelled()  # between lines: the project keeps every finished one
 
     spec.folder.mkdir(parents=True, exist_ok=True)
-    result = dub(spec.video, spec.subtitles, spec.output, spec.options, stem_path=spec.folder / STEM_NAME,
-                 report_path=spec.folder / REPORT_NAME, progress=progress, on_line=on_line, on_start=on_start)
+    result = dub(spec.video, spec.subtitles, spec.output, spec.options, stem_path=spec.stem_path,
+                 report_path=spec.report_path, progress=progress, on_line=on_line, on_start=on_start,
+                 overwrite=spec.overwrite)
     for report in result.lines:  # as measured on the finished track, by the dub's rule
         row = rows.get(report.index)
         if row is not None:

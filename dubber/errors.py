@@ -89,6 +89,11 @@ class ForbiddenPath(UsageError):
     """A path a service request names lies outside the folders the service may read and write."""
 
 
+class OutputClash(UsageError):
+    """A file a run would write is one of its inputs, is written twice, or (unless overwriting was asked
+    for) already exists; `path` names it, `existing` lists every existing file when that is the clash."""
+
+
 class TooLarge(UsageError):
     """A request, upload or text is over the service's size limit."""
 

@@ -7,6 +7,7 @@ with one WAV per line, which the timelines' clips point at).
 
 from __future__ import annotations
 
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import numpy as np
 from dubber import media
 from dubber.errors import UsageError
 from dubber.mixing import Mixdown
+from dubber.outputs import Planned, sidecar
 from dubber.report import LineReport
 from dubber.stems import LINES_FOLDER, LineClip, write_line_clips, write_stems
 from dubber.subtitles import SubtitleLine, save_subtitles
@@ -37,14 +39,23 @@ def parse_exports(text: str) -> tuple[str, ...]:
 
 def stems_folder(output: Path) -> Path:
     """The folder of stems and line WAVs beside `output`: `film.dub.mp4` -> `film.dub.stems`."""
-    output = Path(output)
-    return output.with_name(f"{output.stem}.stems")
+    return sidecar(output, ".stems")
 
 
 def export_paths(output: Path, kinds: tuple[str, ...]) -> dict[str, Path]:
     """Where each export goes: beside `output`, named after it."""
-    output = Path(output)
-    return {kind: stems_folder(output) if kind == "stems" else output.with_suffix(f".{kind}") for kind in kinds}
+    return {kind: stems_folder(output) if kind == "stems" else sidecar(output, f".{kind}") for kind in kinds}
+
+
+def export_plan(output: Path, kinds: tuple[str, ...]) -> list[Planned]:
+    """Every file and folder the exports of `kinds` write beside `output` (dubber.outputs checks them)."""
+    planned = [Planned(path, "the stems folder" if kind == "stems" else f"the {kind.upper()} export",
+                       folder=kind == "stems",
+                       pattern=f"{glob.escape(Path(output).stem)}.*.edl" if kind == "edl" else None)
+               for kind, path in export_paths(output, kinds).items()]
+    if "stems" not in kinds and any(kind in TIMELINE_KINDS for kind in kinds):
+        planned.append(Planned(stems_folder(output) / LINES_FOLDER, "the timelines' line WAVs folder", folder=True))
+    return planned
 
 
 @dataclass

@@ -18,11 +18,12 @@ from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.engine_guard import GuardPolicy, guard_engine
 from dubber.errors import EngineUnavailable, MediaError, UsageError
-from dubber.handoff import Handoff, export_paths, write_handoff
+from dubber.handoff import Handoff, export_paths, export_plan, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.intelligibility import Transcriber
 from dubber.mixing import Ducking, Mixdown, mix
 from dubber.original_speech import assign_targets, find_speech
+from dubber.outputs import Planned, check_outputs
 from dubber.placement import build_timeline, measure_lines, overlaps, timeline_length
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.pronunciation import MarkupError, apply_dictionary, for_engine, plain
@@ -316,8 +317,8 @@ def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, 
                 extra.append(media.AudioTrack(dialogue, options.lang, "Dub dialogue"))
             written.append(media.mux(handoff.video, wav, out_path, dub_lang=options.lang, keep_original=keep_original,
                                      original_lang=options.original_lang, extra_tracks=extra))
-    if stem_path is not None:
-        written.append(media.write_wav(stem_path, handoff.stem, rate))
+    if stem_path is not None:  # at the mix's gain, like stems/dialogue.wav: the loudness target moves it too
+        written.append(media.write_wav(stem_path, mixdown.scaled(handoff.stem), rate))
     if options.exports:
         if out_path is None:
             raise UsageError("exports are written beside the output video; give one")
@@ -325,13 +326,39 @@ def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, 
     return written
 
 
+def dub_outputs(output: str | Path | None, options: DubOptions, stem_path: str | Path | None = None,
+                report_path: str | Path | None = None) -> list[Planned]:
+    """Every file and folder a dub writes: the video, stem, report, hand-off files, and the project."""
+    out_path = Path(output) if output is not None else None
+    planned = [Planned(Path(path), what) for path, what in
+               ((out_path, "the dubbed video"), (stem_path, "the stem"), (report_path, "the report"))
+               if path is not None]
+    if out_path is not None and options.exports:
+        planned += export_plan(out_path, options.exports)
+    project = options.project or (project_path_for(out_path) if out_path is not None else None)
+    if project is not None:
+        planned.append(Planned(Path(project), "the project", resumed=True))
+    return planned
+
+
+def dub_inputs(video: str | Path, subtitles: str | Path, options: DubOptions) -> list[Path]:
+    """Every file a dub reads: the video, the subtitles, the speakers file and every clip it names."""
+    clips = [options.reference.audio_path if options.reference else None,
+             options.emotion.audio_path if options.emotion else None]
+    if options.speakers is not None:
+        clips += [options.speakers.path, *(s.reference for s in options.speakers.speakers.values())]
+    return [Path(video), Path(subtitles), *(Path(clip) for clip in clips if clip is not None)]
+
+
 def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
         stem_path: str | Path | None = None, report_path: str | Path | None = None,
         progress: Progress | None = None, on_line: Callable[[LineEntry], None] | None = None,
-        on_start: Callable[[list[LineEntry], list[Diagnostic]], None] | None = None) -> DubResult:
+        on_start: Callable[[list[LineEntry], list[Diagnostic]], None] | None = None,
+        overwrite: bool = False) -> DubResult:
     """Dub `video` with the cues of `subtitles` and write the output video, stem and report.
 
-    `on_start(lines, diagnostics)` is called once every line is known (those not spoken too) and
+    No file is written over an input, and an existing one only with `overwrite` (found out before any
+    work). `on_start(lines, diagnostics)` is called once every line is known (those not spoken too) and
     every problem with the input found, before any line is rendered; `progress(done, total, cue)` and
     `on_line(entry)` as each line is finished. An exception either raises stops the dub there (the
     project keeps the finished lines).
@@ -348,6 +375,8 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
         media.check_output_video(out_path)
         if not info.video_streams:
             raise MediaError(f"{str(video)!r} has no video stream to dub: give a video file", path=str(video))
+    check_outputs(dub_outputs(out_path, options, stem_path, report_path), dub_inputs(video, subtitles, options),
+                  overwrite)
     has_audio = bool(info.audio_streams)
     original = media.decode_audio(video, rate) if has_audio else None
     diagnostics = list(loaded.diagnostics)

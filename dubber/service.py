@@ -65,6 +65,7 @@ from dubber.errors import (
     ForbiddenPath,
     JobNotReady,
     MediaError,
+    OutputClash,
     QueueFull,
     SubtitleError,
     SynthesisError,
@@ -99,7 +100,7 @@ FILE_TYPES = {".ass": "text/x-ssa; charset=utf-8", ".ssa": "text/x-ssa; charset=
 # Each error type's HTTP status, the first match winning (subclasses before their bases).
 HTTP_STATUS: list[tuple[type[DubberError], int]] = [
     (QueueFull, 429), (ForbiddenPath, 403), (TooLarge, 413), (UnknownJob, 404), (UnknownFile, 404),
-    (JobNotReady, 409),
+    (JobNotReady, 409), (OutputClash, 409),
     (UnknownEngine, 400), (UnknownVoice, 400), (UnsupportedLanguage, 400), (UsageError, 400),
     (SubtitleError, 422), (MediaError, 422), (EngineUnavailable, 503), (EngineTimeout, 504),
     (SynthesisError, 502), (EngineError, 502), (DubberError, 500),
@@ -242,7 +243,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         return Response(wav, media_type="audio/wav", headers={k: _header_safe(v) for k, v in headers.items()})
 
     @app.post("/dub", status_code=202, response_model=DubAccepted,
-              responses={**ERRORS, 415: {"model": ErrorBody}, 429: {"model": ErrorBody}},
+              responses={**ERRORS, 409: {"model": ErrorBody}, 415: {"model": ErrorBody}, 429: {"model": ErrorBody}},
               openapi_extra={"requestBody": _dub_body_schema()},
               summary="Start a dub job: a video and its subtitles, by path or upload")
     async def dub(request: Request) -> JSONResponse:
@@ -304,7 +305,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
                         200: {"content": {"application/octet-stream": {"schema": {"type": "string",
                                                                                    "format": "binary"}}},
                               "description": "the file"}},
-             summary="Another file a finished job wrote: report.json, dub.wav, hand-off files")
+             summary="Another file a finished job wrote: OUT.report.json, OUT.dub.wav, hand-off files")
     def job_file(job_id: str, name: str) -> FileResponse:
         job = _finished(_job(queue, job_id))
         if name not in job.result["files"]:
@@ -453,9 +454,7 @@ def _dub_spec(body: DubRequest, uploads: dict[str, UploadFile], folder: Path, se
         output = allowed_path(body.output, settings.folders, "output", must_exist=False, room=OUTPUT_ROOM)
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(f"output {body.output!r}: write .mp4, .mkv or .mov")
-        if output.resolve() in (video.resolve(), subtitles.resolve()):
-            raise UsageError(f"output {body.output!r} is an input of the job: write the dub elsewhere")
-    else:
+    else:  # the job's own folder, new for each job: nothing there to replace
         suffix = video.suffix.lower() if video.suffix.lower() in OUTPUT_SUFFIXES else ".mkv"
         output = folder / f"dubbed{suffix}"
     options = DubOptions(lang=body.lang, engine=engine, voice=body.voice, seed=body.seed, mix=body.mix,
@@ -464,7 +463,11 @@ def _dub_spec(body: DubRequest, uploads: dict[str, UploadFile], folder: Path, se
                          original_lang=body.original_lang, candidates=body.candidates, sync=body.sync,
                          speak_all=body.speak_all, foreign=body.foreign,
                          project=folder / "project.dubber.json" if body.output is None else None)
-    return DubSpec(video, subtitles, output, options)
+    spec = DubSpec(video, subtitles, output, options, overwrite=body.overwrite)
+    for item in spec.planned() if body.output is not None else ():  # no link beside the output leads out
+        allowed_path(str(item.path), settings.folders, item.what, must_exist=False)
+    spec.check(advice='send "overwrite": true to replace')  # a clash is the request's error, before a job
+    return spec
 
 
 def _input(path: str | None, upload: UploadFile | None, what: str, suffixes: tuple[str, ...], folder: Path,

@@ -28,8 +28,9 @@ from dubber.cue import Cue, Diagnostic
 from dubber.edits import Edit
 from dubber.errors import MediaError, UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
-from dubber.handoff import Handoff, export_paths
+from dubber.handoff import Handoff, export_paths, export_plan
 from dubber.mixing import Mixdown, mix
+from dubber.outputs import Planned, check_outputs
 from dubber.pipeline import (
     DubOptions,
     finish_track,
@@ -135,6 +136,17 @@ def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
     if slot.fill or take.window_ms == slot.window_ms:
         return False
     return take.speech_ms is not None and take.speech_ms > slot.window_ms + OVERRUN_MS
+
+
+def export_outputs(output: str | Path | None, stem_path: str | Path | None, subtitles_path: str | Path | None,
+                   report_path: str | Path | None, exports: tuple[str, ...] = ()) -> list[Planned]:
+    """Every file and folder an export with these paths writes (the hand-off files beside the video)."""
+    planned = [Planned(Path(path), what) for path, what in
+               ((output, "the dubbed video"), (stem_path, "the stem"), (subtitles_path, "the dubbed subtitles"),
+                (report_path, "the report")) if path is not None]
+    if output is not None and exports:
+        planned += export_plan(Path(output), exports)
+    return planned
 
 
 @dataclass
@@ -408,8 +420,8 @@ class Session:
         return lazy_clip(line, self.path.parent, slot.onset_ms) or self.clip(line)
 
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return (stem, track): the dub alone and mixed with the original (brought to the session's
-        loudness target, if any), exactly as export writes them."""
+        """Return (stem, track): the dub alone, before the mix's gain (export writes it at that gain), and
+        mixed with the original (brought to the session's loudness target, if any), as export writes it."""
         _, stem, mixdown = self._mixed(mode)
         return stem, mixdown.track
 
@@ -438,15 +450,29 @@ class Session:
 
     # -- export ---------------------------------------------------------------------------
 
+    def inputs(self) -> list[Path]:
+        """The files the session reads and keeps: the video, the subtitles, the project, its speakers' clips."""
+        clips = [self.path.parent / entry.reference for entry in self.project.speakers.values() if entry.reference]
+        subtitles = [Path(self.project.subtitles)] if self.project.subtitles else []
+        return [self.video, *subtitles, self.path, *clips]
+
     def export(self, output: str | Path | None = None, stem_path: str | Path | None = None,
                subtitles_path: str | Path | None = None, report_path: str | Path | None = None,
-               mode: str | None = None) -> ExportResult:
+               mode: str | None = None, overwrite: bool = False) -> ExportResult:
         """Write what is asked: the dubbed video and the hand-off files of `options.exports` beside it,
-        the dub stem, the dubbed subtitles (at the measured speech spans), the report."""
+        the dub stem, the dubbed subtitles (at the measured speech spans), the report.
+
+        Nothing is written over an input, and an existing file only with `overwrite`: that is refused
+        before anything is mixed or written.
+        """
         if not any((output, stem_path, subtitles_path, report_path)):
             raise UsageError("nothing to export: choose a video, a stem, subtitles or a report")
         if self.options.exports and output is None:
             raise UsageError("timelines, subtitles and stems are written beside the video; choose one")
+        if output is not None:
+            media.check_output_video(output)
+        check_outputs(export_outputs(output, stem_path, subtitles_path, report_path, self.options.exports),
+                      self.inputs(), overwrite)
         started = time.monotonic()
         timeline, stem, mixdown = self._mixed(mode)
         slots = self.slots()

@@ -9,6 +9,7 @@ from dubber import media
 from dubber.audio import samples_to_ms
 from dubber.errors import UsageError
 from dubber.fitting import Fit, fit_line
+from dubber.outputs import Planned, check_outputs
 from dubber.pipeline import DubOptions, engine_for_request, shift_fit
 from dubber.pronunciation import apply_dictionary, for_engine
 from dubber.speakers import UNNAMED
@@ -51,9 +52,17 @@ def speak(text: str, duration_ms: int, options: DubOptions, folder: Path) -> tup
     }
 
 
-def say(text: str, duration_ms: int, output: str | Path, options: DubOptions) -> dict[str, Any]:
-    """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement."""
+def say(text: str, duration_ms: int, output: str | Path, options: DubOptions,
+        overwrite: bool = False) -> dict[str, Any]:
+    """Speak one line fitted to `duration_ms`, write it as WAV and return the measurement.
+
+    An existing `output` is replaced only with `overwrite`, and never a clip the line is spoken from:
+    refused before the engine is asked.
+    """
     output = Path(output)
+    clips = [options.reference.audio_path if options.reference else None,
+             options.emotion.audio_path if options.emotion else None]
+    check_outputs([Planned(output, "the WAV")], clips, overwrite)
     # No original audio: nothing is extracted, so no folder is written to.
     fit, measured = speak(text, duration_ms, options, output.parent)
     media.write_wav(output, fit.samples, fit.sample_rate)  # fit.speech was measured on exactly these samples

@@ -17,13 +17,17 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QWidget,
 )
 
-from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
+from dubber.errors import OutputClash
 from dubber.handoff import EXPORT_KINDS
+from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
 from dubber.mixing import MIX_MODES, Ducking
+from dubber.outputs import check_outputs, existing, report_path_for, sidecar, stem_path_for
+from dubber.session import export_outputs
 
 LOUDNESS_CHOICES = [("As mixed (not normalised)", None), (f"Web, {WEB_LUFS:g} LUFS", WEB_LUFS),
                     (f"Broadcast, EBU R128 {BROADCAST_LUFS:g} LUFS", BROADCAST_LUFS)]
@@ -41,15 +45,15 @@ class ExportChoice:
     ducking: Ducking = field(default_factory=Ducking)
     loudness: float | None = None  # LUFS target for the dub track; None: as mixed
     exports: tuple[str, ...] = ()  # hand-off files written beside the video (dubber.handoff.EXPORT_KINDS)
+    overwrite: bool = False  # the editor agreed to replace the files that exist
 
 
 def default_paths(video: Path) -> dict[str, Path]:
-    """Where each export goes by default: beside the video, named after it."""
+    """Where each export goes by default: the dubbed video beside the video, the rest named after it."""
     stem = video.with_suffix("")
-    return {"video": stem.with_name(stem.name + ".dubbed" + (video.suffix or ".mp4")),
-            "stem": stem.with_name(stem.name + ".dub.wav"),
-            "subtitles": stem.with_name(stem.name + ".dubbed.srt"),
-            "report": stem.with_name(stem.name + ".dubbed.report.json")}
+    out = stem.with_name(stem.name + ".dubbed" + (video.suffix or ".mp4"))
+    return {"video": out, "stem": stem_path_for(out), "subtitles": sidecar(out, ".srt"),
+            "report": report_path_for(out)}
 
 
 class ExportDialog(QDialog):
@@ -66,6 +70,7 @@ class ExportDialog(QDialog):
                  loudness: float | None = None, exports: tuple[str, ...] = (), parent: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
+        self.video, self.overwrite = Path(video), False
         self.checks: dict[str, QCheckBox] = {}
         self.paths: dict[str, QLineEdit] = {}
         form = QFormLayout(self)
@@ -137,6 +142,28 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def accept(self) -> None:
+        """Close on Export, once the editor agrees to replace the files that already exist (if any)."""
+        choice = self.choice()
+        planned = export_outputs(choice.video, choice.stem, choice.subtitles, choice.report,
+                                 choice.exports if choice.video else ())
+        try:  # two files at one path, or the video itself: say so while the paths can still be changed
+            check_outputs(planned, [self.video], overwrite=True)
+        except OutputClash as exc:
+            QMessageBox.warning(self, "A file is in the way", str(exc))
+            return
+        found = existing(planned)
+        if found:
+            names = "\n".join(str(path) for path in found)
+            answer = QMessageBox.question(self, "Replace files?",
+                                          f"These already exist and will be replaced:\n{names}",
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                          QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.overwrite = bool(found)
+        super().accept()
+
     def _browse(self, key: str) -> None:
         path, _ = QFileDialog.getSaveFileName(self, self.LABELS[key], self.paths[key].text(), self.FILTERS[key])
         if path:
@@ -153,4 +180,4 @@ class ExportDialog(QDialog):
                           self.release.value())
         exports = tuple(kind for kind, check in self.handoff.items() if check.isChecked())
         return ExportChoice(wanted("video"), wanted("stem"), wanted("subtitles"), wanted("report"),
-                            self.mix.currentText(), ducking, self.loudness.currentData(), exports)
+                            self.mix.currentText(), ducking, self.loudness.currentData(), exports, self.overwrite)

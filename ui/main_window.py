@@ -641,7 +641,8 @@ class MainWindow(QMainWindow):
 
         def work(control: Any) -> Any:
             control.progress(0, 1, "Mixing and writing…")
-            return session.export(choice.video, choice.stem, choice.subtitles, choice.report, choice.mix)
+            return session.export(choice.video, choice.stem, choice.subtitles, choice.report, choice.mix,
+                                  overwrite=choice.overwrite)  # the dialog asked before replacing
 
         def done(result: Any) -> None:
             summary = result.summary

@@ -36,7 +36,8 @@ def main() -> int:
     # Filling each cue takes a few engine calls a line, so the kills land mid-dub (the cues are near the
     # lines' natural lengths); resuming speech-timed lines is tested in test_realworld.py.
     dub(video, subs, out_path, DubOptions(lang="en", engine=engine.name, mix="duck", sync="fill"),
-        stem_path=out_path.with_suffix(".stem.wav"), report_path=out_path.with_suffix(".report.json"))
+        stem_path=out_path.with_suffix(".stem.wav"), report_path=out_path.with_suffix(".report.json"),
+        overwrite=True)  # a run killed after writing a file is run again over it
     Path(calls).write_text(str(engine.calls), encoding="utf-8")
     return 0
 

@@ -319,7 +319,7 @@ def test_no_space_when_saving_leaves_the_previous_project(dubbed_once, monkeypat
     """ENOSPC where a full disk reports it on delayed-allocation file systems: at fsync, saving the project."""
     before = project_path_for(dubbed_once).read_bytes()
     monkeypatch.setattr(os, "fsync", _no_space)
-    code = main(dub_args(VIDEO, LINES_SRT, dubbed_once))
+    code = main(dub_args(VIDEO, LINES_SRT, dubbed_once, "--overwrite"))
     _, err = capsys.readouterr()
     no_traceback(err)
     assert code == 1 and "No space left on device" in err
@@ -329,5 +329,5 @@ def test_no_space_when_saving_leaves_the_previous_project(dubbed_once, monkeypat
 
 def test_no_space_when_saving_names_the_file(dubbed_once, monkeypatch, capsys):
     monkeypatch.setattr(os, "fsync", _no_space)
-    main(dub_args(VIDEO, LINES_SRT, dubbed_once))
+    main(dub_args(VIDEO, LINES_SRT, dubbed_once, "--overwrite"))
     assert str(project_path_for(dubbed_once)) in capsys.readouterr().err

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.conftest import CloningToneEngine
+from tests.conftest import CloningToneEngine, ToneEngine
 from dubber.cli import describe_error, main
 from dubber.errors import EngineUnavailable, MediaError, ProcessError, SubtitleError, UsageError
 
@@ -281,3 +281,83 @@ def test_say_reads_a_pronunciation_dictionary(tmp_path, capsys):
     words.write_text("slot slɑːt\n", encoding="utf-8")
     assert main(["say", "slot", "--duration", "1", "-o", str(out), "--pronunciations", str(words)]) == 2
     assert "words.txt:1" in capsys.readouterr().err
+
+
+@pytest.fixture
+def tone(monkeypatch):
+    from dubber.plugin import registry
+
+    engine = ToneEngine()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    return engine
+
+
+def _video_and_subtitles(folder):
+    import numpy as np
+
+    from dubber import media
+    from dubber.subtitles import save_srt
+
+    hum = (0.02 * np.sin(np.arange(48000 * 3) / 40)).astype("float32")
+    video = media.make_test_video(folder / "clip.mp4", 3000, np.stack([hum, hum], axis=1), 48000)
+    srt = folder / "clip.srt"
+    save_srt(srt, [(400, 1600, "alpha beta gamma")])
+    return video, srt
+
+
+def test_dub_refuses_an_existing_output_until_told_to_overwrite(tmp_path, capsys, tone):
+    from dubber import media
+    from dubber.project import project_path_for
+
+    video, srt = _video_and_subtitles(tmp_path)
+    out = tmp_path / "clip.dub.mp4"
+    out.write_bytes(b"last week's cut")
+    argv = ["dub", str(video), str(srt), "-o", str(out), "--engine", "tone", "--mix", "replace"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{out} already exists" in err and "--overwrite" in err
+    # refused before any work: no line spoken, no project started, the file as it was
+    assert tone.calls == 0 and not project_path_for(out).exists() and out.read_bytes() == b"last week's cut"
+    assert main([*argv, "--overwrite"]) == 0
+    assert tone.calls > 0 and len(media.probe(out).video_streams) == 1
+
+
+def test_dub_never_writes_an_export_over_its_subtitles(tmp_path, capsys, tone):
+    video, srt = _video_and_subtitles(tmp_path)
+    before = srt.read_bytes()
+    out = tmp_path / "clip.mkv"  # its SRT export would be clip.srt: the input
+    assert main(["dub", str(video), str(srt), "-o", str(out), "--engine", "tone", "--export", "srt",
+                 "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert str(srt) in err and "input" in err
+    assert srt.read_bytes() == before and not out.exists() and tone.calls == 0
+
+
+def test_say_refuses_an_existing_wav_until_told_to_overwrite(tmp_path, capsys, tone):
+    import soundfile
+
+    out = tmp_path / "line.wav"
+    out.write_bytes(b"a take I liked")
+    argv = ["say", "alpha beta", "--duration", "1", "-o", str(out), "--engine", "tone"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "--overwrite" in err and tone.calls == 0 and out.read_bytes() == b"a take I liked"
+    assert main([*argv, "--overwrite"]) in (0, 1)
+    assert tone.calls > 0 and soundfile.info(out).frames > 0
+
+
+def test_say_never_writes_over_its_reference_clip(tmp_path, capsys, cloning):
+    ref = _clip(tmp_path / "speaker.wav")
+    before = ref.read_bytes()
+    assert main(["say", "a cloned line", "--duration", "1.5", "-o", str(ref), "--engine", "cloning",
+                 "--reference", str(ref), "--overwrite"]) == 2
+    assert str(ref) in capsys.readouterr().err and ref.read_bytes() == before and not cloning.seen
+
+
+def test_a_clash_is_a_usage_error_naming_the_file():
+    from dubber.errors import OutputClash
+
+    message, code = describe_error(OutputClash("/x/a.wav already exists", path="/x/a.wav", existing=["/x/a.wav"]))
+    assert code == 2 and "/x/a.wav" in message and "--overwrite" in message
+    message, _ = describe_error(OutputClash("the WAV (/x/a.wav) would write over /x/a.wav", path="/x/a.wav"))
+    assert "--overwrite" not in message  # an input is never replaced: no advice to overwrite it

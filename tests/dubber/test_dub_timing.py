@@ -65,7 +65,7 @@ def test_a_resumed_dub_renders_nothing_again(silent, tmp_path):
     dub(video, srt, out)
     first = load_project(project_path_for(out))
     assert first.sync == "speech" and all(line.take.window_ms for line in first.lines)
-    code, report = dub(video, srt, out)
+    code, report = dub(video, srt, out, "--overwrite")  # the first run's video and report are replaced, as asked
     again = load_project(project_path_for(out))
     assert code == 0 and [line.takes for line in again.lines] == [line.takes for line in first.lines]
 

@@ -272,3 +272,23 @@ def test_voice_auto_matches_each_speaker_and_reports_similarity_per_line(tmp_pat
         assert -1 <= speaker["default_similarity"] <= speaker["similarity"] <= 1
     assert all(line.similarity is not None and -1 <= line.similarity <= 1 for line in result.lines)
     assert all(line.status == "ok" for line in result.lines)
+
+
+def test_the_stem_carries_the_loudness_target_like_the_dialogue_stem(tmp_path):
+    """Issue #19: `--stem` ignored `--loudness` (-26 LUFS for -16) while stems/dialogue.wav followed it."""
+    from dubber.handoff import stems_folder
+    from dubber.loudness import integrated_lufs
+
+    n = ms_to_samples(5000, RATE)
+    hum = (0.02 * np.sin(2 * np.pi * 110 * np.arange(n) / RATE)).astype(np.float32)
+    video = media.make_test_video(tmp_path / "clip.mp4", 5000, np.stack([hum, hum], axis=1), RATE)
+    srt = tmp_path / "clip.srt"
+    save_srt(srt, [(300, 2300, "The boats leave at nine."), (2700, 4600, "We should hurry to the harbour.")])
+    out, stem_path = tmp_path / "clip.dub.mp4", tmp_path / "clip.dub.dub.wav"
+    dub(video, srt, out, DubOptions(lang="en", engine="piper", mix="replace", loudness=-16.0, exports=("stems",)),
+        stem_path=stem_path)
+    stem, rate = media.read_wav(stem_path)
+    dialogue, _ = media.read_wav(stems_folder(out) / "dialogue.wav")
+    assert abs(integrated_lufs(stem, rate) - integrated_lufs(dialogue, rate)) <= 0.1
+    # The mono stem on both channels of the stereo track, as `--mix replace` plays it: at the target.
+    assert abs(integrated_lufs(np.stack([stem, stem], axis=1), rate) - -16.0) <= 0.5

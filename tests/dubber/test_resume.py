@@ -153,7 +153,7 @@ def test_a_second_run_renders_nothing_and_writes_the_same(small):
     first = dub(video, subs, out, options(), stem_path=out.with_suffix(".wav"))
     calls = engine.calls
     stem, _ = media.read_wav(out.with_suffix(".wav"))
-    second = dub(video, subs, out, options(), stem_path=out.with_suffix(".wav"))
+    second = dub(video, subs, out, options(), stem_path=out.with_suffix(".wav"), overwrite=True)
     assert calls > 0 and engine.calls == calls
     assert [line.error_ms for line in second.lines] == [line.error_ms for line in first.lines]
     assert np.array_equal(media.read_wav(out.with_suffix(".wav"))[0], stem)
@@ -168,7 +168,7 @@ def test_an_edited_line_alone_is_rendered_again(small):
     rows[2] = (rows[2][0], rows[2][1], "stone bell.")
     save_srt(subs, rows)
     calls = engine.calls
-    dub(video, subs, out, options())
+    dub(video, subs, out, options(), overwrite=True)  # a re-run replaces the video it wrote, as asked
     after = load_project(project_path_for(out))
     assert 0 < engine.calls - calls <= (calls // 6) * 2  # one line's worth of calls
     assert [a.take.audio == b.take.audio for a, b in zip(after.lines, before.lines)] == \
@@ -177,7 +177,7 @@ def test_an_edited_line_alone_is_rendered_again(small):
     from dataclasses import replace
 
     calls = engine.calls
-    dub(video, subs, out, replace(options(), seed=4))
+    dub(video, subs, out, replace(options(), seed=4), overwrite=True)
     assert engine.calls - calls >= 6
 
 
@@ -218,7 +218,7 @@ def test_a_dictionary_entry_re_renders_only_the_lines_with_its_word_and_stays_in
     dub(video, subs, out, options())
     before = load_project(project_path_for(out))
     calls = engine.calls
-    dub(video, subs, out, replace(options(), pronunciations={"tide": "taɪd"}))
+    dub(video, subs, out, replace(options(), pronunciations={"tide": "taɪd"}), overwrite=True)
     after = load_project(project_path_for(out))
     assert after.pronunciations == {"tide": "taɪd"}
     # "tide" is in "lantern tide." and "tide morning." only: those two are spoken again
@@ -227,5 +227,5 @@ def test_a_dictionary_entry_re_renders_only_the_lines_with_its_word_and_stays_in
     assert after.lines[1].take.text == "lantern {tide|taɪd}." and after.lines[1].text == "lantern tide."
     assert 0 < engine.calls - calls <= (calls // 6) * 2 * 2  # two lines' worth of calls
     calls = engine.calls
-    dub(video, subs, out, options())  # no dictionary given: the project's own is used, nothing is stale
+    dub(video, subs, out, options(), overwrite=True)  # no dictionary given: the project's own is used
     assert engine.calls == calls and load_project(project_path_for(out)).pronunciations == {"tide": "taɪd"}

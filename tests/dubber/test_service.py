@@ -182,9 +182,11 @@ def test_dub_job_on_the_sample_completes(client):
     video = client.get(f"/jobs/{job_id}/result")
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert video.content == Path(status["result"]["output"]).read_bytes()
-    report = client.get(f"/jobs/{job_id}/files/report.json").json()
+    # the sidecars are named after the output (dubbed.mp4 in the job's own folder)
+    assert {"dubbed.report.json", "dubbed.dub.wav"} <= set(status["result"]["files"])
+    report = client.get(f"/jobs/{job_id}/files/dubbed.report.json").json()
     assert [line["error_ms"] for line in report["lines"]] == [line["error_ms"] for line in status["lines"]]
-    stem = client.get(f"/jobs/{job_id}/files/dub.wav")
+    stem = client.get(f"/jobs/{job_id}/files/dubbed.dub.wav")
     assert stem.status_code == 200 and soundfile.info(io.BytesIO(stem.content)).samplerate == 48000
     assert client.get(f"/jobs/{job_id}/files/../../etc/passwd").status_code == 404
     unknown = client.get(f"/jobs/{job_id}/files/nothing.srt")
@@ -245,6 +247,46 @@ def test_dub_writes_an_output_path_in_an_allowed_folder(client, folder):
     assert client.get(f"/jobs/{status['id']}/result").headers["content-type"] == "video/x-matroska"
 
 
+def test_a_dub_never_writes_over_its_input_subtitles(client, folder):
+    """Issue #19: the SRT export beside t1/clip.mkv is t1/clip.srt, the job's own input; it was overwritten."""
+    (folder / "t1").mkdir()
+    video, srt = make_clip(folder / "t1", [(300, 1200, "We should hurry.")], video_ms=2000)
+    before = srt.read_bytes()
+    jobs = len(client.get("/jobs").json()["jobs"])
+    body = {"video": str(video), "subtitles": str(srt), "output": str(folder / "t1" / "clip.mkv"), "exports": ["srt"]}
+    for asked in ({}, {"overwrite": True}):  # an input is never replaced, whatever the request says
+        answer = client.post("/dub", json={**body, **asked})
+        assert answer.status_code == 409, answer.text
+        error = _error(answer)
+        assert error["type"] == "OutputClash" and str(srt.resolve()) in error["message"]
+    assert srt.read_bytes() == before and not (folder / "t1" / "clip.mkv").exists()
+    assert len(client.get("/jobs").json()["jobs"]) == jobs  # refused before a job was queued
+
+
+def test_a_job_names_its_sidecars_after_its_output_and_replaces_only_when_asked(client, folder):
+    (folder / "t2").mkdir()
+    video, srt = make_clip(folder / "t2", [(300, 1200, "We should hurry.")], video_ms=2000)
+    unrelated = {folder / "t2" / "report.json": b'{"mine": true}', folder / "t2" / "dub.wav": b"not ours"}
+    for path, data in unrelated.items():
+        path.write_bytes(data)
+    out = folder / "t2" / "clip.dub.mkv"
+    body = {"video": str(video), "subtitles": str(srt), "output": str(out)}
+    status = wait_for_job(client, client.post("/dub", json=body).json()["id"])
+    assert status["state"] == "done", status
+    assert all(path.read_bytes() == data for path, data in unrelated.items())  # report.json was replaced
+    assert {"clip.dub.mkv", "clip.dub.report.json", "clip.dub.dub.wav"} <= set(status["result"]["files"])
+    report = client.get(f"/jobs/{status['id']}/files/clip.dub.report.json")
+    assert report.status_code == 200 and report.json()["inputs"]["output"] == str(out)
+
+    jobs = len(client.get("/jobs").json()["jobs"])
+    again = client.post("/dub", json=body)
+    assert again.status_code == 409 and str(out) in _error(again)["message"]
+    assert '"overwrite": true' in _error(again)["message"] and len(client.get("/jobs").json()["jobs"]) == jobs
+    replaced = client.post("/dub", json={**body, "overwrite": True})
+    assert replaced.status_code == 202, replaced.text
+    assert wait_for_job(client, replaced.json()["id"])["state"] == "done"
+
+
 @pytest.mark.parametrize(("body", "status", "kind"), [
     ({"video": "/etc/hostname", "subtitles": "demo.en.srt"}, 403, "ForbiddenPath"),
     ({"video": "../tests/../../etc/hostname", "subtitles": "demo.en.srt"}, 403, "ForbiddenPath"),
@@ -252,7 +294,9 @@ def test_dub_writes_an_output_path_in_an_allowed_folder(client, folder):
     ({"video": "demo.mp4"}, 400, "UsageError"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "/tmp/elsewhere.mp4"}, 403, "ForbiddenPath"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "out.wav"}, 400, "UsageError"),
-    ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "demo.mp4"}, 400, "UsageError"),
+    ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "demo.mp4"}, 409, "OutputClash"),
+    ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "demo.mp4", "overwrite": True}, 409,
+     "OutputClash"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "voice": "nobody", "engine": "kokoro"}, 400, "UnknownVoice"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "mix": "blend"}, 422, "ValidationError"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "exports": ["pdf"]}, 422, "ValidationError"),

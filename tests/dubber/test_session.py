@@ -13,7 +13,7 @@ import pytest
 from dubber import media
 from dubber.audio import ms_to_samples
 from dubber.edits import add_take, change_line, nudge
-from dubber.errors import MediaError, UnknownVoice, UsageError
+from dubber.errors import MediaError, OutputClash, UnknownVoice, UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
 from dubber.pipeline import DubOptions
 from dubber.plugin import registry
@@ -419,6 +419,33 @@ def test_export_measures_the_dub_it_writes(clip: tuple[Path, Path], tmp_path: Pa
     assert result.summary["not_rendered"] == 0 and result.summary["within_50ms"] == 3
     assert [line.speech_start_ms - line.start_ms for line in result.lines] == [0, 0, 0]
     assert result.lines[2].start_ms == 4500
+
+
+def test_export_never_replaces_an_input_and_replaces_a_file_only_when_asked(
+        clip: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    video, srt = clip
+    session = Session.open(video, srt, FILL)
+    render_and_apply(session, 0)
+    before = srt.read_bytes()
+    mixed = session._mixed
+    monkeypatch.setattr(session, "_mixed", lambda mode: pytest.fail("mixed before the files were checked"))
+    # the SRT export beside clip.mkv is clip.srt, the subtitles the project was made from; the project itself
+    for exports, kwargs in ((("srt",), {"output": tmp_path / "clip.mkv"}), ((), {"subtitles_path": srt}),
+                            ((), {"report_path": session.path})):
+        session.options.exports = exports
+        with pytest.raises(OutputClash) as refused:
+            session.export(**kwargs, overwrite=True)
+        assert refused.value.input in (str(srt), str(session.path)), kwargs
+    assert srt.read_bytes() == before and not (tmp_path / "clip.mkv").exists()
+
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}', encoding="utf-8")
+    with pytest.raises(OutputClash) as refused:
+        session.export(report_path=notes)
+    assert refused.value.path == str(notes) and notes.read_text(encoding="utf-8") == '{"mine": true}'
+    monkeypatch.setattr(session, "_mixed", mixed)
+    session.export(report_path=notes, overwrite=True)
+    assert json.loads(notes.read_text(encoding="utf-8"))["summary"]["lines"] == 1
 
 
 def test_export_of_nothing_is_refused(clip: tuple[Path, Path]) -> None:

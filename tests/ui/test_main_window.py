@@ -402,3 +402,21 @@ def test_reopened_project_shows_the_takes(qtbot, window, sample, engine):
     assert [cell(other, r, COL_STATUS) for r in range(6)] == ["in sync"] * 6
     assert np.all([line.take is not None for line in other.session.project.lines])
     assert PENDING not in [other.session.status(line) for line in other.session.project.lines]
+
+
+def test_export_never_replaces_an_input_and_replaces_a_file_once_confirmed(qtbot, window, sample, engine, tmp_path):
+    import json
+
+    video, subs = sample
+    opened(qtbot, window, video, subs)
+    before = subs.read_bytes()
+    window.export_to(ExportChoice(None, None, subs, None, "duck", overwrite=True))
+    idle(qtbot, window)
+    assert window.last_message[0] == "A file is in the way" and str(subs) in window.last_message[1]
+    assert subs.read_bytes() == before
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}", encoding="utf-8")
+    window.export_to(ExportChoice(None, None, None, notes, "duck", overwrite=True))  # the dialog asked
+    idle(qtbot, window)
+    assert window.last_message[0] == "Exported", window.last_message
+    assert json.loads(notes.read_text(encoding="utf-8"))["summary"]["not_rendered"] == 6
