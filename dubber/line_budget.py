@@ -1,8 +1,8 @@
 """What one line may cost, checked before any engine call: its text as spoken, its length against its slot.
 
 A line's cost grows with what is spoken, not with what is written: '9' × 1,000 is 4,999 characters
-once its digits are words, and an engine's time and memory grow with its phonemes (Piper's with
-their square, in one call). So, before anything is synthesised:
+once its digits are words, and an engine's time and memory grow with its phonemes (Piper's faster
+than linearly in one call: its text encoder's attention). So, before anything is synthesised:
 
 - `check_spoken_length`: the text as the engine's front end reads it (markup taken out; numbers,
   dates, money and units spelt out for its language by `dubber.normalize`) holds at most

@@ -31,8 +31,8 @@ MAX_THREADS = 2
 # sentence took 1.7 GB and 33 s, 300 phonemes 50 MB), so a longer sentence is cut at a word.
 MAX_PHONEMES = 400
 # Natural speech per phoneme symbol (stress and length marks, spaces and punctuation not counted),
-# fitted on 73 measured lines (bench/data/short_lines.tsv and a few longer ones): each estimate from
-# 35% short to 44% long of its line (the extremes are lines under a second).
+# fitted on 73 measured lines (bench/estimate.py): median +5% of the measured length, from -35% to
+# +44% (the extremes are lines under a second).
 MS_PER_PHONE = 76
 _CLAUSE_MARKS = frozenset(",;:")
 _UNTIMED = frozenset("ˈˌː,;:.!?—…\"'()“”")
