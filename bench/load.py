@@ -9,6 +9,14 @@ that grows with the cue count, beyond the decoded take cache, would show as a ri
 
 --keep DIR keeps the generated video there and reuses it on the next run (making it takes minutes).
 
+    .venv/bin/python bench/load.py --hostile
+
+--hostile instead sends lines over their budget (dubber.line_budget) to a `dubber serve` process
+and through `dubber dub`: a 1,000-digit /tts line, "go " × 333 for 5 s, and a /dub job and a
+`dubber dub` of the demo video whose subtitles hold a 1,000-digit line. For each it prints the
+seconds until the answer (the job's end) and how far the server's resident memory grew over its
+warmed-up level (VmRSS now, and VmHWM, its peak, from /proc). The target: 10 s and 300 MB.
+
 `--engine frametone` uses the test suite's synthetic, natively duration-controlled engine
 (tests/conftest.py): much faster, so the fixed costs (decoding, mixing, muxing) dominate.
 """
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -80,6 +89,111 @@ def child(video: str, subs: str, out: str, engine_name: str) -> None:
                       "wall_s": round(wall, 1), "peak_mb": round(peak_kb / 1024)}))
 
 
+def rss_mb(pid: int) -> tuple[int, int]:
+    """A process's resident memory now and at its peak, in MB (/proc/PID/status VmRSS and VmHWM)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["VmHWM"].split()[0]) // 1024
+
+
+def hostile() -> int:
+    """Lines over their budget, to a real server and the command line: seconds and memory growth each."""
+    import shutil
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from dubber.subtitles import save_srt
+
+    def call(url: str, body: dict | None = None, method: str = "GET") -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:
+                raw, status, kind = answer.read(), answer.status, answer.headers.get("content-type", "")
+        except urllib.error.HTTPError as error:
+            raw, status, kind = error.read(), error.code, error.headers.get("content-type", "")
+        return status, json.loads(raw) if kind.startswith("application/json") else {"bytes": len(raw)}
+
+    with tempfile.TemporaryDirectory(prefix="dubber-hostile-") as tmp:
+        folder = Path(tmp)
+        video = folder / "demo.mp4"
+        shutil.copy(ROOT / "samples" / "demo.mp4", video)
+        subs = folder / "digits.srt"
+        save_srt(subs, [(800, 3195, "Good morning. Today we are going to the old harbour."), (3895, 5766, "9" * 1000),
+                        (6466, 8279, "Did you remember to bring the camera?")])
+        warm = folder / "warm.srt"
+        save_srt(warm, [(800, 3195, "Good morning.")])
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([sys.executable, "-m", "dubber.cli", "serve", "--port", str(port), "--allow",
+                                   str(folder), "--jobs-dir", str(folder / "jobs")], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    call(f"{url}/limits")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            # Warm up what every line needs (the engine, the VAD): growth is counted from there.
+            call(f"{url}/tts", {"text": "This line must fit its slot.", "duration_ms": 2400})
+            job = call(f"{url}/dub", {"video": str(video), "subtitles": str(warm), "output": str(folder / "warm.mkv")},
+                       "POST")[1]
+            while call(f"{url}/jobs/{job['id']}")[1]["state"] not in ("done", "failed", "cancelled"):
+                time.sleep(0.2)
+            base, _ = rss_mb(server.pid)
+            print(f"server warmed up: {base} MB resident")
+            rows = []
+            for name, body in (("/tts 9 x 1000, 5 s", {"text": "9" * 1000, "duration_ms": 5000}),
+                               ("/tts 'go ' x 333, 5 s", {"text": "go " * 333, "duration_ms": 5000})):
+                started = time.monotonic()
+                status, answer = call(f"{url}/tts", body, "POST")
+                seconds = time.monotonic() - started
+                now, peak = rss_mb(server.pid)
+                rows.append((name, seconds, now - base, peak - base, f"{status} {answer.get('error', answer)}"))
+            started = time.monotonic()
+            job = call(f"{url}/dub", {"video": str(video), "subtitles": str(subs), "output": str(folder / "out.mkv")},
+                       "POST")[1]
+            while (status := call(f"{url}/jobs/{job['id']}")[1])["state"] not in ("done", "failed", "cancelled"):
+                time.sleep(0.1)
+            seconds = time.monotonic() - started
+            now, peak = rss_mb(server.pid)
+            line = next(row for row in status["lines"] if row["index"] == 2)
+            rows.append(("/dub, a 9 x 1000 line", seconds, now - base, peak - base,
+                         f"{status['state']}; that line {line['status']}: {line.get('error') or line.get('reason')}"))
+        finally:
+            server.terminate()
+            server.wait(30)
+        # The command line: the same dub, and as a baseline the dub without the digits (its fixed costs).
+        plain = folder / "plain.srt"
+        save_srt(plain, [(800, 3195, "Good morning. Today we are going to the old harbour."),
+                         (6466, 8279, "Did you remember to bring the camera?")])
+        for name, srt in (("dubber dub, a 9 x 1000 line", subs), ("dubber dub, without it", plain)):
+            started = time.monotonic()
+            child = subprocess.Popen([sys.executable, "-m", "dubber.cli", "dub", str(video), str(srt), "-o",
+                                      str(folder / f"{srt.stem}.mkv"), "--report", str(folder / f"{srt.stem}.json")],
+                                     cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            _, code, usage = os.wait4(child.pid, 0)
+            seconds = time.monotonic() - started
+            report = json.loads((folder / f"{srt.stem}.json").read_text(encoding="utf-8"))
+            statuses = [f"{row['status']}" + (f" ({row['reason'][:60]}…)" if row["status"] == "failed" else "")
+                        for row in report["lines"]]
+            rows.append((name, seconds, None, usage.ru_maxrss // 1024,
+                         f"exit {os.waitstatus_to_exitcode(code)}; lines: {', '.join(statuses)}"))
+    print(f"\n{'request':<30} {'seconds':>8} {'RSS +MB':>8} {'peak +MB':>9}  answer")
+    for name, seconds, grew, peak, answer in rows:
+        if grew is None:  # a process of its own: its whole peak
+            print(f"{name:<30} {seconds:>8.2f} {'':>8} {'':>9}  peak {peak} MB in all; {answer[:140]}")
+        else:
+            print(f"{name:<30} {seconds:>8.2f} {grew:>8} {peak:>9}  {answer[:150]}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=120)
@@ -87,7 +201,10 @@ def main() -> int:
     parser.add_argument("--engine", default="piper", choices=("piper", "frametone"))
     parser.add_argument("--keep", metavar="DIR", help="make (or reuse) the video in DIR")
     parser.add_argument("--child", nargs=3, metavar=("VIDEO", "SUBS", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--hostile", action="store_true", help="lines over their budget, to a server and the CLI")
     args = parser.parse_args()
+    if args.hostile:
+        return hostile()
     if args.child:
         child(*args.child, args.engine)
         return 0

@@ -18,6 +18,7 @@ from dubber.errors import (
     MediaError,
     OutputClash,
     OutputError,
+    OverBudget,
     ProcessError,
     SubtitleError,
     UsageError,
@@ -32,6 +33,7 @@ EXIT_OK, EXIT_LINES_FAILED, EXIT_USAGE = 0, 1, 2
 # How each error type is introduced to the user, and the exit code it maps to.
 ERROR_MESSAGES: list[tuple[type[DubberError], str, int]] = [
     (OutputClash, "refused", EXIT_USAGE),
+    (OverBudget, "over the line's budget", EXIT_USAGE),
     (UsageError, "usage", EXIT_USAGE),
     (SubtitleError, "cannot read subtitles", EXIT_USAGE),
     (MediaError, "cannot read media", EXIT_USAGE),

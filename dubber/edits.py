@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dubber.errors import UsageError
+from dubber.line_budget import check_spoken_length
 from dubber.project import LineEntry, Project, TakeRecord
 
 UNSET: Any = object()  # "leave as it is", where None means "the speaker's"
@@ -96,6 +97,7 @@ def change_line(project: Project, position: int, label: str, *, text: str = UNSE
         text = " ".join(text.split())
         if not text:
             raise UsageError(f"line {before.index}: the text is empty; a line needs words to speak")
+        check_spoken_length(text, before.lang or project.lang, what=f"line {before.index}")  # as a render would
         after.text = text
     if start_ms is not UNSET:
         after.start_ms = int(start_ms)

@@ -6,7 +6,8 @@ unchanged. For each `synthesize` / `synthesize_frames` call it:
 
 - runs the call in a daemon worker thread and waits at most `GuardPolicy.timeout_ms_for(...)`:
   max(`min_timeout_ms`, `timeout_factor` x the audio asked for), the audio asked for being the
-  target, the frames given, or the text's length at `ms_per_char`. Until one call has returned the
+  target, the frames given, or the text's length at `ms_per_char`, and never more than
+  `max_timeout_ms` (the time cap of one call, however long the text). Until one call has returned the
   engine may still be loading its model: `load_allowance_ms` is added. A served engine's own HTTP
   timeout is the floor (plus a little), so its clearer message comes first. On timeout it raises
   `EngineTimeout` and abandons the thread: Python cannot stop a thread.
@@ -73,6 +74,7 @@ class GuardPolicy:
     min_timeout_ms: int = 30_000
     timeout_factor: float = 10.0  # x the audio asked for
     ms_per_char: int = 100  # a slow speaking pace: estimates the audio asked for from the text
+    max_timeout_ms: int = 600_000  # the time cap of one call, whatever it asks for (load allowance aside)
     load_allowance_ms: int = 300_000  # added until a call first returns (the model may be loading)
     abandoned_grace_ms: int = 30_000  # how long a call waits for an abandoned one to end (in-process engines)
     retries: int = 2  # further attempts after a transient failure
@@ -84,6 +86,8 @@ class GuardPolicy:
     def __post_init__(self) -> None:
         if self.min_timeout_ms <= 0 or self.timeout_factor < 0 or self.ms_per_char < 0:
             raise UsageError(f"engine timeouts must be positive: {self}")
+        if self.max_timeout_ms < self.min_timeout_ms:
+            raise UsageError(f"the engine time cap cannot be below the shortest timeout: {self}")
         if self.retries < 0 or self.backoff_ms < 0 or self.load_allowance_ms < 0 or self.abandoned_grace_ms < 0:
             raise UsageError(f"engine retries, backoff and allowances cannot be negative: {self}")
 
@@ -92,7 +96,7 @@ class GuardPolicy:
         """Return the timeout for one call asking for `text` (at `rate`), a target, or frames lasting `frames_ms`."""
         asked_ms = len(text) * self.ms_per_char / max(rate, 0.1)
         asked_ms = max(asked_ms, target_ms or 0, frames_ms or 0)
-        return max(self.min_timeout_ms, round(self.timeout_factor * asked_ms))
+        return min(self.max_timeout_ms, max(self.min_timeout_ms, round(self.timeout_factor * asked_ms)))
 
 
 @dataclass
@@ -161,6 +165,9 @@ class WrappedEngine(Engine):
 
     def check_request(self, *args: Any, **kwargs: Any) -> str:
         return self.inner.check_request(*args, **kwargs)
+
+    def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
+        return self.inner.estimate_speech_ms(text, lang, voice)
 
     def __getattr__(self, attr: str) -> Any:
         if attr == "inner":  # not set yet (copying, unpickling): do not recurse
@@ -243,7 +250,7 @@ class GuardedEngine(WrappedEngine):
             if state.abandoned is not None and state.abandoned.is_alive():
                 raise EngineTimeout(
                     f"engine {self.name!r} is still running a call abandoned after its timeout "
-                    f"(on {state.abandoned_text!r}); it is not called again until that call ends",
+                    f"(on {_short(state.abandoned_text)!r}); it is not called again until that call ends",
                     engine=self.name, text=text, abandoned_text=state.abandoned_text)
             raise EngineTimeout(f"engine {self.name!r} stayed busy with another call for {wait_ms / 1000:g} s",
                                 engine=self.name, text=text)
@@ -280,8 +287,9 @@ class GuardedEngine(WrappedEngine):
         if not done.is_set():
             later = (f"; later calls wait up to {self.policy.abandoned_grace_ms / 1000:g} s for it to end"
                      if exclusive else "")
-            raise EngineTimeout(f"engine {self.name!r} did not finish {text!r} within {timeout_ms / 1000:g} s; "
-                                f"the call was abandoned{later}", engine=self.name, text=text, timeout_ms=timeout_ms)
+            raise EngineTimeout(f"engine {self.name!r} did not finish {_short(text)!r} within "
+                                f"{timeout_ms / 1000:g} s (the time cap of one call); the call was abandoned{later}",
+                                engine=self.name, text=text, timeout_ms=timeout_ms, limit="time")
         if "error" in outcome:
             raise outcome["error"]
         return outcome["take"]
@@ -291,8 +299,8 @@ class GuardedEngine(WrappedEngine):
         name, caps, policy = self.name, self.capabilities, self.policy
 
         def fault(message: str, kind: str, transient: bool) -> SynthesisError:
-            return SynthesisError(f"engine {name!r} {message} for {text!r}", engine=name, text=text, fault=kind,
-                                  transient=transient)
+            return SynthesisError(f"engine {name!r} {message} for {_short(text)!r}", engine=name, text=text,
+                                  fault=kind, transient=transient)
 
         if not isinstance(take, Take):
             raise fault(f"returned {type(take).__name__}, not a Take,", "not_a_take", False)
@@ -352,6 +360,11 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectionError)
 
 
+def _short(text: str, keep: int = 80) -> str:
+    """The text as an error message quotes it: a long line cut in the middle."""
+    return text if len(text) <= keep else f"{text[:keep // 2]}…{text[-keep // 2:]}"
+
+
 def request_options(reference: Reference | None, emotion: Emotion | None) -> dict[str, Any]:
     # Engines that cannot clone or take emotion may leave these out of their signature.
     return {key: value for key, value in (("reference", reference), ("emotion", emotion)) if value is not None}
@@ -365,5 +378,5 @@ def _with_attempts(exc: Exception, engine: str, text: str, attempts: int, retrie
         error = type(exc).__new__(type(exc))  # same type and details, as `dubber.errors` rebuilds them
         DubberError.__init__(error, exc.message + suffix, **{**exc.details, "attempts": attempts})
         return error
-    return SynthesisError(f"engine {engine!r} failed on {text!r}: {type(exc).__name__}: {exc}{suffix}",
+    return SynthesisError(f"engine {engine!r} failed on {_short(text)!r}: {type(exc).__name__}: {exc}{suffix}",
                           engine=engine, text=text, attempts=attempts)

@@ -98,6 +98,11 @@ class TooLarge(UsageError):
     """A request, upload or text is over the service's size limit."""
 
 
+class OverBudget(UsageError):
+    """A line would cost more than one request may; `limit` names the cap: "text" (its length as
+    spoken) or "speech" (its estimated natural length, far beyond its slot)."""
+
+
 class UnknownJob(UsageError):
     """No job has that id (it never existed, or it ended long enough ago to be forgotten)."""
 

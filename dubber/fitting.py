@@ -12,6 +12,9 @@ The ladder, stopping at the first step that lands within tolerance:
 6. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
    with the speaking rate that would be needed (`Fit.needed_rate`).
 
+Before the natural take, the line's natural length is estimated (`dubber.line_budget`): a line far
+beyond what the ladder can compress into its slot is refused (`OverBudget`), not synthesised.
+
 `fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
 on the timeline (`dubber.slots`): the natural length, slowed toward the original speech's length,
 sped up only as far as its window needs. Either way the status is decided on the finished clip.
@@ -27,6 +30,7 @@ import numpy as np
 from dubber.audio import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
 from dubber.engine_guard import request_options
 from dubber.errors import SynthesisError
+from dubber.line_budget import check_speech_fits
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
 from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
 from dubber.slots import (
@@ -41,7 +45,7 @@ from dubber.slots import (
 from dubber.speech import Span, speech_span
 
 __all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "Fit",
-           "FitPolicy", "fit_line", "fit_to_slot"]
+           "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
 
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
@@ -121,6 +125,8 @@ def fit_line(
     policy = policy or FitPolicy()
     if target_ms <= 0:
         raise ValueError(f"target must be positive, got {target_ms} ms")
+    widest = max(target_ms, max_slot_ms or 0) if policy.borrow_gap else target_ms
+    check_speech_fits(engine, text, lang, voice, widest, compressible(engine, policy))
     takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
     natural = takes.natural()
     natural_ms = natural.speech_ms
@@ -171,6 +177,7 @@ def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: S
     if slot.fill:
         return fit_line(engine, text, lang, voice, slot.target_ms or slot.window_ms, seed, policy,
                         max_slot_ms=slot.window_ms, reference=reference, emotion=emotion)
+    check_speech_fits(engine, text, lang, voice, slot.window_ms, compressible(engine, policy))
     takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
     natural = takes.natural()
     natural_ms = natural.speech_ms
@@ -197,6 +204,12 @@ def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: S
     if verdict.status == STATUS_TOO_LONG and needed > high:
         fit.reason += f"; needs rate ×{needed:.2f} to fit, allowed up to ×{high:.2f}"
     return fit
+
+
+def compressible(engine: Engine, policy: FitPolicy) -> float:
+    """How much faster than natural the ladder can make a line on `engine`: natively, or by rate or stretch."""
+    native = policy.allow_native and engine.takes_durations
+    return max(policy.native_max_ratio if native else 0.0, policy.max_ratio)
 
 
 def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tuple[_Measured, str]:

@@ -21,6 +21,7 @@ from dubber.errors import EngineUnavailable, MediaError, UsageError
 from dubber.handoff import Handoff, export_paths, export_plan, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.intelligibility import Transcriber
+from dubber.line_budget import check_spoken_length
 from dubber.mixing import Ducking, Mixdown, mix
 from dubber.original_speech import assign_targets, find_speech
 from dubber.outputs import Planned, check_outputs
@@ -225,6 +226,7 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, slo
     started = time.perf_counter()
     try:
         record.text = spoken_text(cue.text, options.pronunciations)
+        check_spoken_length(record.text, cue.lang or options.lang)  # a refused line fails here, unspoken
         fit = fit_to_slot(engine_for_request(plan.engine, options),
                           for_engine(record.text, plan.engine.capabilities.pronunciation), cue.lang or options.lang,
                           plan.voice, slot, seed=seed, policy=options.policy, reference=plan.reference,

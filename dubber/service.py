@@ -66,6 +66,7 @@ from dubber.errors import (
     JobNotReady,
     MediaError,
     OutputClash,
+    OverBudget,
     QueueFull,
     SubtitleError,
     SynthesisError,
@@ -79,6 +80,7 @@ from dubber.errors import (
 )
 from dubber.fitting import FitPolicy
 from dubber.jobs import DONE, ENDED, Job, JobQueue
+from dubber.line_budget import check_spoken_length
 from dubber.pipeline import DubOptions
 from dubber.plugin import registry
 from dubber.plugin.engine import Reference, check_language, check_voice
@@ -99,8 +101,8 @@ FILE_TYPES = {".ass": "text/x-ssa; charset=utf-8", ".ssa": "text/x-ssa; charset=
 
 # Each error type's HTTP status, the first match winning (subclasses before their bases).
 HTTP_STATUS: list[tuple[type[DubberError], int]] = [
-    (QueueFull, 429), (ForbiddenPath, 403), (TooLarge, 413), (UnknownJob, 404), (UnknownFile, 404),
-    (JobNotReady, 409), (OutputClash, 409),
+    (QueueFull, 429), (ForbiddenPath, 403), (TooLarge, 413), (OverBudget, 422), (UnknownJob, 404),
+    (UnknownFile, 404), (JobNotReady, 409), (OutputClash, 409),
     (UnknownEngine, 400), (UnknownVoice, 400), (UnsupportedLanguage, 400), (UsageError, 400),
     (SubtitleError, 422), (MediaError, 422), (EngineUnavailable, 503), (EngineTimeout, 504),
     (SynthesisError, 502), (EngineError, 502), (DubberError, 500),
@@ -356,10 +358,11 @@ def _invalid(field_name: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"loc": ("body", field_name), "msg": message, "type": "value_error"}])
 
 
-def _check_text(text: str, settings: ServiceSettings) -> None:
+def _check_text(text: str, lang: str, settings: ServiceSettings) -> None:
     if len(text) > settings.max_text_chars:
         raise _invalid("text", f"the text is {len(text)} characters; the limit is {settings.max_text_chars} "
                                "(split the line)")
+    check_spoken_length(text, lang, settings.max_text_chars)  # digits become words: 9 × 1000 is 4,999
     bad = sorted({f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
                   and ch not in "\t\n\r"})
     if bad:
@@ -369,7 +372,7 @@ def _check_text(text: str, settings: ServiceSettings) -> None:
 
 
 def _tts_options(body: TtsRequest, settings: ServiceSettings) -> DubOptions:
-    _check_text(body.text, settings)
+    _check_text(body.text, body.lang, settings)
     if not settings.min_duration_ms <= body.duration_ms <= settings.max_duration_ms:
         raise _invalid("duration_ms", f"must be between {settings.min_duration_ms} and {settings.max_duration_ms} ms, "
                                       f"got {body.duration_ms}")

@@ -9,6 +9,7 @@ from dubber import media
 from dubber.audio import samples_to_ms
 from dubber.errors import UsageError
 from dubber.fitting import Fit, fit_line
+from dubber.line_budget import check_spoken_length
 from dubber.outputs import Planned, check_outputs
 from dubber.pipeline import DubOptions, engine_for_request, shift_fit
 from dubber.pronunciation import apply_dictionary, for_engine
@@ -20,9 +21,12 @@ def speak(text: str, duration_ms: int, options: DubOptions, folder: Path) -> tup
     """Speak one line fitted to `duration_ms`: the fitted clip and its measurement.
 
     `folder` is where a reference clip's relative path is read from (nothing is written to it).
+    A line over its budget (dubber.line_budget: its length as spoken, its estimated length against
+    `duration_ms`) is refused with OverBudget before any synthesis.
     """
     if not text.strip():
         raise UsageError("nothing to say: the text is empty")
+    check_spoken_length(text, options.lang)
     plan = plan_speaker(UNNAMED, options.voice_request(), None, folder, folder / "line.wav")
     engine = plan.engine
     spoken = for_engine(apply_dictionary(text, options.pronunciations), engine.capabilities.pronunciation)

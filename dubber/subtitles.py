@@ -20,6 +20,7 @@ import pysubs2
 from dubber.cue import SKIP_DUPLICATE, SKIP_SIGN, Cue, Diagnostic, show_time
 from dubber.errors import SubtitleError
 from dubber.files import write_atomically
+from dubber.line_budget import MAX_SPOKEN_CHARS
 from dubber.nonspeech import classify
 from dubber.subtitle_encoding import read_text, repair_mojibake, split_lines
 from dubber.subtitle_formats import (VTT_VOICE, Block, Report, detect_format, parse_heads, scan_ass, scan_srt,
@@ -32,8 +33,9 @@ FORMATS = ("srt", "ass", "ssa", "vtt")
 _EXTENSION_FORMAT = {".srt": "srt", ".ass": "ass", ".ssa": "ssa", ".vtt": "vtt"}
 
 _DAY_MS = 86_400_000
-# A cue longer than this is not a subtitle line; speaking it would take minutes and gigabytes.
-MAX_CUE_CHARS = 1000
+# A cue longer than this as written is not a subtitle line. What is spoken (digits as words) is
+# checked against the same number when the line is rendered, in its language (dubber.line_budget).
+MAX_CUE_CHARS = MAX_SPOKEN_CHARS
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z0-9][^<>]*>")  # HTML tags and WebVTT's <00:00:01.000>
 # '{' excluded: a line of lone braces stays linear. A block like '{tomato|təˈmɑːtoʊ}' (a '|', no '\\')
 # is dubber's phonetic override (dubber.pronunciation), not an ASS override or comment: it is kept.

@@ -27,6 +27,15 @@ FRAME_SAMPLES = 256  # the decoder's hop: the audio is exactly sum(frames) * 256
 # Frames per phoneme id, after the graph's Ceil; piper's own alignment patch exposes the same tensor.
 DURATIONS_TENSOR = "/Ceil_output_0"
 MAX_THREADS = 2
+# Phonemes per graph run: its memory grows faster than linearly with them (one 2,400-phoneme
+# sentence took 1.7 GB and 33 s, 300 phonemes 50 MB), so a longer sentence is cut at a word.
+MAX_PHONEMES = 400
+# Natural speech per phoneme symbol (stress and length marks, spaces and punctuation not counted),
+# fitted on 73 measured lines (bench/estimate.py): median +5% of the measured length, from -35% to
+# +44% (the extremes are lines under a second).
+MS_PER_PHONE = 76
+_CLAUSE_MARKS = frozenset(",;:")
+_UNTIMED = frozenset("ˈˌː,;:.!?—…\"'()“”")
 
 # Import name -> pip package, for what the engine needs at run time.
 _REQUIRED = {
@@ -167,8 +176,15 @@ class PiperEngine(Engine):
             chunks.append(audio)
         return self._take(text, sentences, chunks, frames.astype(np.int32), voice, seed, 1.0)
 
+    def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
+        """Estimate the natural speech length of `text` from its phonemes (espeak-ng only, no synthesis)."""
+        self.check_request(lang, voice, text=text)
+        sentences = self._sentences(self._load(), text)
+        return MS_PER_PHONE * sum(1 for sentence in sentences for ph in sentence
+                                  if ph not in _UNTIMED and not ph.isspace())
+
     def _sentences(self, model: _Model, text: str) -> list[list[str]]:
-        """Return the phonemes of each sentence of `text`; raise when there are none.
+        """Return the phonemes of each sentence of `text`, each at most MAX_PHONEMES; raise when there are none.
 
         `{word|IPA}` overrides (dubber.pronunciation) go in as their IPA; the rest is spelt out
         (dubber.normalize: numbers, money, dates, units) and goes through espeak-ng.
@@ -188,7 +204,7 @@ class PiperEngine(Engine):
             if spoken:
                 _continue_sentence(sentences[-1], spoken[0])
                 sentences.extend(spoken[1:])
-        sentences = [sentence for sentence in sentences if sentence]
+        sentences = [part for sentence in sentences if sentence for part in _bounded(sentence, MAX_PHONEMES)]
         if not sentences:
             raise SynthesisError(f"piper found no phonemes in {text!r}", engine=self.name, text=text)
         return sentences
@@ -260,6 +276,19 @@ def _load_model() -> _Model:
     natural = _Graph.open(graph)
     return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
                   timing=_Graph.open(timing), frames=_Graph.open(frames))
+
+
+def _bounded(sentence: list[str], limit: int) -> list[list[str]]:
+    """Cut a sentence's phonemes into parts of at most `limit`, at a word (after a clause mark when one
+    is in the latter two thirds), dropping the space there: joined by spaces, the parts give it back."""
+    parts = []
+    while len(sentence) > limit:
+        spaces = [i for i in range(limit // 3, limit + 1) if sentence[i].isspace()]
+        after_mark = [i for i in spaces if sentence[i - 1] in _CLAUSE_MARKS]
+        cut = (after_mark or spaces or [limit])[-1]
+        parts.append(sentence[:cut])
+        sentence = sentence[cut + 1:] if sentence[cut].isspace() else sentence[cut:]
+    return [*parts, sentence] if sentence else parts
 
 
 def _continue_sentence(sentence: list[str], phones: list[str]) -> None:

@@ -157,6 +157,15 @@ class Engine(ABC):
         Cloning engines speak in the voice of `reference`; `emotion` goes to engines that take one.
         """
 
+    def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
+        """Estimate how long `text` lasts spoken naturally (the speech, not the silence around it), cheaply.
+
+        Optional: an engine that can phonemize without synthesising answers its phonemes at its voice's
+        pace, so a line far beyond its slot is refused before any synthesis. None (the default): the
+        engine has no estimate, and dubber estimates from the text (`dubber.line_budget`).
+        """
+        return None
+
     @property
     def takes_durations(self) -> bool:
         """Say whether `synthesize_frames` can render our own per-token durations."""

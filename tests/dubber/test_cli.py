@@ -57,6 +57,14 @@ def test_say_prints_one_measured_json_object(tmp_path, capsys, seconds):
     assert out.exists()
 
 
+def test_say_refuses_a_line_over_its_budget_naming_the_cap(tmp_path, capsys):
+    out = tmp_path / "x.wav"
+    assert main(["say", "9" * 1000, "--duration", "5", "-o", str(out), "--engine", "piper"]) == 2
+    assert "over the line's budget: the text is 4,999 characters as spoken" in capsys.readouterr().err
+    assert main(["say", "go " * 333, "--duration", "5", "-o", str(out), "--engine", "piper"]) == 2
+    assert "spoken naturally" in capsys.readouterr().err and not out.exists()
+
+
 def test_say_bad_duration_is_usage(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["say", "hi", "--duration", "-1", "-o", "x.wav"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dubber.edits import EditGroup, add_take, change_line, choose_take, nudge
-from dubber.errors import UsageError
+from dubber.errors import OverBudget, UsageError
 from dubber.project import LineEntry, Project, TakeRecord, load_project
 from dubber.session import OK, PENDING, STALE, Session
 
@@ -150,6 +150,12 @@ def test_text_and_take_in_one_edit(session: Session) -> None:
 def test_empty_text_is_refused_naming_the_line(session: Session, text: str) -> None:
     with pytest.raises(UsageError, match="line 7"):
         change_line(session.project, 0, "Edit text", text=text)
+    assert session.project.lines[0].text == "good morning"
+
+
+def test_a_text_over_the_spoken_limit_is_refused_naming_the_line(session: Session) -> None:
+    with pytest.raises(OverBudget, match="line 7: the text is 4,999 characters as spoken"):
+        change_line(session.project, 0, "Edit text", text="9" * 1000)
     assert session.project.lines[0].text == "good morning"
 
 

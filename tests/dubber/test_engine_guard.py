@@ -252,7 +252,7 @@ def test_the_first_call_gets_the_load_allowance(release):
     guarded.synthesize("hello there", "en")  # waits for the abandoned call, then succeeds: proven
     release.clear()
     started = time.monotonic()
-    with pytest.raises(EngineTimeout, match="within 0.3 s"):
+    with pytest.raises(EngineTimeout, match=r"within 0.3 s \(the time cap of one call\)"):
         guarded.synthesize("hello there", "en")
     assert 0.28 <= time.monotonic() - started < 0.65
 
@@ -266,6 +266,15 @@ def test_the_timeout_grows_with_the_audio_asked_for():
     assert policy.timeout_ms_for("hi", frames_ms=4500) == 45_000
     with pytest.raises(UsageError):
         GuardPolicy(min_timeout_ms=0)
+
+
+def test_the_timeout_of_one_call_is_capped_however_long_the_text():
+    policy = GuardPolicy()
+    assert policy.timeout_ms_for("x" * 1000) == 600_000  # not 1,000 s for a 1,000-character line
+    assert policy.timeout_ms_for("hi", target_ms=3_600_000) == policy.max_timeout_ms
+    assert GuardPolicy(max_timeout_ms=60_000).timeout_ms_for("x" * 1000) == 60_000
+    with pytest.raises(UsageError, match="time cap"):
+        GuardPolicy(min_timeout_ms=30_000, max_timeout_ms=10_000)
 
 
 class HangingServedEngine(ServedEngine):

@@ -1,8 +1,16 @@
 import numpy as np
 import pytest
 
-from dubber.errors import SynthesisError
-from dubber.fitting import STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, FitPolicy, fit_line, fit_to_slot
+from dubber.errors import OverBudget, SynthesisError
+from dubber.fitting import (
+    STATUS_OK,
+    STATUS_TOO_LONG,
+    STATUS_TOO_SHORT,
+    FitPolicy,
+    compressible,
+    fit_line,
+    fit_to_slot,
+)
 from dubber.plugin.engine import Take
 from dubber.slots import Slot
 
@@ -64,6 +72,19 @@ def test_borrowing_is_bounded_by_the_next_cue(tone_engine):
     fit = fit_line(tone_engine, TEXT, "en", None, target, policy=FitPolicy(borrow_gap=True),
                    max_slot_ms=target + 100)
     assert fit.status == STATUS_TOO_LONG and fit.borrowed_ms == 100
+
+
+def test_a_line_far_beyond_its_slot_is_refused_before_any_synthesis(tone_engine, frame_engine):
+    text = "go " * 100  # about 11 s at the text's pace; 24 s as the tone engine speaks it
+    with pytest.raises(OverBudget, match="spoken naturally") as caught:
+        fit_line(tone_engine, text, "en", None, 2000)
+    assert caught.value.limit == "speech" and caught.value.max_ratio == compressible(tone_engine, FitPolicy()) == 1.25
+    with pytest.raises(OverBudget, match=r"×1\.45"):
+        fit_to_slot(frame_engine, text, "en", None, Slot(0, 1500, None))
+    assert tone_engine.calls == frame_engine.calls == 0
+    # The widest slot the line may take is judged: with the gap it may borrow, it is spoken (too long).
+    fit = fit_line(tone_engine, text, "en", None, 2000, policy=FitPolicy(borrow_gap=True), max_slot_ms=12_000)
+    assert fit.status == STATUS_TOO_LONG and tone_engine.calls > 0
 
 
 def test_engine_calls_are_bounded(tone_engine):

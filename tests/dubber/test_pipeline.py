@@ -151,6 +151,34 @@ def test_bad_lines_are_reported_and_good_ones_dubbed(tmp_path):
     assert not result.ok and {d.line for d in result.diagnostics if d.severity == "error"} >= {6}
 
 
+def test_a_line_over_its_budget_fails_with_the_cap_named_and_the_others_are_dubbed(tmp_path, monkeypatch, capsys):
+    from dubber.plugin import registry
+    from tests.conftest import FrameToneEngine
+
+    class Recording(FrameToneEngine):
+        def synthesize_frames(self, text, lang, voice, frames, seed=0):
+            spoken.add(text)
+            return super().synthesize_frames(text, lang, voice, frames, seed)
+
+    spoken: set[str] = set()
+    engine = Recording()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    srt = tmp_path / "budget.srt"
+    save_srt(srt, [(800, 3200, "Good morning."), (3900, 5700, "9" * 1000), (6500, 7500, "go " * 100),
+                   (9000, 11600, "Yes, it is in my bag.")])
+    report = tmp_path / "report.json"
+    code = main(["dub", str(SAMPLES / "demo.mp4"), str(srt), "-o", str(tmp_path / "o.mp4"), "--engine", "frametone",
+                 "--sync", "cue", "--report", str(report)])
+    lines = {line["index"]: line for line in json.loads(report.read_text(encoding="utf-8"))["lines"]}
+    assert code == 1 and len(lines) == 4
+    assert lines[2]["status"] == "failed" and "4,999 characters as spoken" in lines[2]["reason"]
+    assert lines[3]["status"] == "failed" and "spoken naturally" in lines[3]["reason"]
+    assert all(lines[i]["status"] != "failed" and lines[i]["speech_start_ms"] is not None for i in (1, 4))
+    assert spoken == {"Good morning.", "Yes, it is in my bag."}  # the refused lines were never synthesised
+    err = capsys.readouterr().err
+    assert "failed: OverBudget: the text is 4,999 characters as spoken" in err
+
+
 def test_missing_video_is_a_clear_usage_error(tmp_path, capsys):
     code = main(["dub", str(tmp_path / "nope.mp4"), str(SAMPLES / "demo.en.srt"), "-o", str(tmp_path / "o.mp4")])
     assert code == 2 and "nope.mp4" in capsys.readouterr().err

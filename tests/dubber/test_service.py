@@ -120,6 +120,21 @@ def test_tts_refuses_bad_requests_with_a_json_error(client, body, status, kind):
     assert _error(answer)["type"] == kind
 
 
+@pytest.mark.parametrize(("text", "cap"), [("9" * 1000, "4,999 characters as spoken"),
+                                           ("go " * 333, "spoken naturally")])
+def test_tts_refuses_a_line_over_its_budget_without_speaking_it(tmp_path, text, cap):
+    # The default limits: 1,000 characters, so the digits pass as written and are refused as spoken.
+    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path))
+    try:
+        with httpx.Client(base_url=running.url, timeout=60) as client:
+            answer = client.post("/tts", json={"text": text, "duration_ms": 5000, "engine": "piper"})
+    finally:
+        running.stop()
+    assert answer.status_code == 422, answer.text
+    error = _error(answer)
+    assert error["type"] == "OverBudget" and cap in error["message"], error
+
+
 def test_validation_errors_name_the_field(client):
     error = _error(client.post("/tts", json={"text": LINE, "duration_ms": "long"}))
     assert error["fields"][0]["field"] == "duration_ms" and "duration_ms" in error["message"]

@@ -199,6 +199,16 @@ def test_render_stores_a_take_and_leaves_the_project_alone(clip: tuple[Path, Pat
     assert session.project == before and session.path.read_bytes() == saved and session.version == 0
 
 
+def test_a_line_far_beyond_its_slot_renders_as_a_failed_take_with_the_cap(clip: tuple[Path, Path],
+                                                                          engine: ToneEngine) -> None:
+    video, srt = clip
+    session = Session.open(video, srt, FILL)
+    session.apply(change_line(session.project, 0, "Edit text", text="go " * 100))  # 1.2 s slot, ~11 s of speech
+    record = session.render(session.project.lines[0])
+    assert record.status == STATUS_FAILED and record.reason.startswith("OverBudget: ")
+    assert "spoken naturally" in record.reason and engine.calls == 0
+
+
 def test_a_second_render_takes_the_next_seed_and_sounds_different(clip: tuple[Path, Path]) -> None:
     video, srt = clip
     session = Session.open(video, srt, FILL)
