@@ -468,45 +468,10 @@ def cmd_usage(args: argparse.Namespace) -> int:
                           "currency": config.currency, **usage.to_dict(), "cost": cost.to_dict()},
                          ensure_ascii=False, indent=2))
         return EXIT_OK
-    _print_usage(path, usage, cost, config, args.lines)
+    from dubber.usage import usage_table
+
+    print(usage_table(path, usage, cost, config, args.lines))
     return EXIT_OK
-
-
-def _print_usage(path: Path, usage: Any, cost: Any, config: Any, lines: bool) -> None:
-    """Print the per-engine table (and with `lines`, the per-line one), then where the prices came from."""
-    total = usage.total
-    print(f"{path}: {len(usage.lines)} lines, {total.takes} takes; one more take of every line: "
-          f"{usage.tokens} tokens")
-    print(f"{'engine':16} {'takes':>6} {'tokens':>8} {'audio s':>9} {'compute s':>10}  cost")
-    priced = len(cost.unpriced) < len(usage.engines)
-    rows = [(name, engine, cost.engines[name], name in cost.lower_bound) for name, engine in usage.engines.items()]
-    rows.append(("total", total, cost.total if priced else None, bool(cost.lower_bound)))
-    for name, engine, money, bound in rows:
-        print(f"{name:16} {engine.takes:6} {engine.billed_tokens:8} "
-              f"{_measured(engine.audio_ms, engine.audio_unknown, engine.takes):>9} "
-              f"{_measured(engine.compute_ms, engine.compute_unknown, engine.takes):>10}  "
-              f"{'no price' if money is None else ('>=' if bound else '') + f'{money:.4f} {config.currency}'}")
-    if lines:
-        print()
-        print(f"{'line':>6} {'tokens':>6} {'takes':>6} {'billed':>7} {'audio s':>9} {'compute s':>10}  text")
-        for line in usage.lines:
-            text = " ".join(line.text.split())
-            text = text if len(text) <= 40 else text[:39] + "…"
-            print(f"{line.index:6} {line.tokens:6} {len(line.takes):6} {line.billed_tokens:7} "
-                  f"{_measured(line.audio_ms, line.audio_unknown, len(line.takes)):>9} "
-                  f"{_measured(line.compute_ms, line.compute_unknown, len(line.takes)):>10}  {text}")
-    where = (f"{config.path} ({config.currency})" if config.prices else
-             f"none ({config.path} has no [prices.ENGINE] table)" if config.found else
-             f"none ({config.path} does not exist)")
-    print(f"prices: {where}; tokens: Han/CJK characters, words and pinyin tags, 1 each")
-    if cost.unpriced:
-        print(f"no price for {', '.join(cost.unpriced)}: counted as free (local engines cost nothing unless "
-              f"priced under [prices.ENGINE] in the config)")
-    if total.compute_unknown:
-        print(f"compute time unknown for {_takes(total.compute_unknown)} (made before dubber recorded it): "
-              "counted as 0")
-    if total.audio_unknown:
-        print(f"audio length unknown for {_takes(total.audio_unknown)} (failed, or its audio is gone): counted as 0")
 
 
 def _project_file(given: str) -> Path:
@@ -520,17 +485,6 @@ def _project_file(given: str) -> Path:
     if not project.is_file():
         raise UsageError(f"{project}: no such project file (the project of {given} is kept beside it)", path=given)
     return project
-
-
-def _measured(ms: int, unknown: int, takes: int) -> str:
-    """Seconds summed over takes; '>=' where some takes lack the measure, 'unknown' where all do."""
-    if takes and unknown == takes:
-        return "unknown"
-    return f"{'>=' if unknown else ''}{ms / 1000:.2f}"
-
-
-def _takes(count: int) -> str:
-    return f"{count} take{'s' if count != 1 else ''}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -311,7 +311,8 @@ def find_dubber(env: Mapping[str, str]) -> list[str]:
 def dub_command(dubber: Sequence[str], video: Path, subtitles: Path, output: Path,
                 settings: DubSettings) -> list[str]:
     """Return the `dubber dub` argument list that dubs `video` and exports the timeline, subtitles and stems."""
-    command = [*dubber, "dub", str(video), str(subtitles), "-o", str(output), "--export", EXPORTS]
+    # The folder is the bridge's own (work_dir): each round trip replaces the files of the one before.
+    command = [*dubber, "dub", str(video), str(subtitles), "-o", str(output), "--export", EXPORTS, "--overwrite"]
     if settings.lang:
         command += ["--lang", settings.lang]
     if settings.loudness:

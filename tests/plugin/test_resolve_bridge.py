@@ -321,10 +321,11 @@ def test_settings_from_the_environment() -> None:
 def test_dub_command_is_an_argument_list() -> None:
     video, subs, out = Path("/m/My Film.mov"), Path("/m/x.srt"), Path("/m/out.mp4")
     assert rb.dub_command(["dubber"], video, subs, out, rb.DubSettings()) == [
-        "dubber", "dub", "/m/My Film.mov", "/m/x.srt", "-o", "/m/out.mp4", "--export", "otio,srt,stems"]
+        "dubber", "dub", "/m/My Film.mov", "/m/x.srt", "-o", "/m/out.mp4", "--export", "otio,srt,stems",
+        "--overwrite"]  # the bridge's own folder: a second round trip replaces the first's files
     settings = rb.DubSettings(lang="de", loudness="-23", extra_args=("--voice", "auto"))
     assert rb.dub_command(["/py", "-m", "dubber.cli"], video, subs, out, settings)[:2] == ["/py", "-m"]
-    assert rb.dub_command(["dubber"], video, subs, out, settings)[8:] == [
+    assert rb.dub_command(["dubber"], video, subs, out, settings)[9:] == [
         "--lang", "de", "--loudness", "-23", "--voice", "auto"]
 
 
@@ -477,7 +478,7 @@ def test_round_trip_with_a_stand_in_dubber(tmp_path: Path, fake_dubber: Path) ->
     folder = video.parent / "scene.dubber"
     assert json.loads(log.read_text()) == [
         "dub", str(video), str(folder / "scene.resolve.srt"), "-o", str(folder / "scene.de.mp4"),
-        "--export", "otio,srt,stems", "--lang", "de"]
+        "--export", "otio,srt,stems", "--overwrite", "--lang", "de"]
     assert result.command[0] == str(fake_dubber)
     assert seen == ["dubbing: 1/2", "dubbing: 2/2"]
     assert [(c.start_ms, c.end_ms) for c in load_subtitles(result.subtitles_path).cues] == [(1000, 3000), (3500, 5500)]
