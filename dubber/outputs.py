@@ -81,7 +81,7 @@ def existing(planned: Iterable[Planned]) -> list[Path]:
         if os.path.lexists(item.path):
             found.append(item.path)
         if item.pattern is not None:
-            found += sorted(Path(p) for p in glob.glob(str(item.path.parent / item.pattern)) if Path(p) != item.path)
+            found += sorted(Path(p) for p in glob.glob(os.path.join(glob.escape(str(item.path.parent)), item.pattern)) if Path(p) != item.path)
     return found
 
 
