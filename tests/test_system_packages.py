@@ -42,7 +42,8 @@ def _stand_ins(tmp_path: Path, installed: set[str], uid: int, sudo_ok: bool, apt
 def _run(bin_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k != "DUBBER_SYSTEM_PACKAGES"}
     environ.update(PATH=f"{bin_dir}:/usr/bin:/bin", **env)
-    return subprocess.run(["bash", str(SCRIPT), *args], check=False, capture_output=True, text=True, env=environ, timeout=60)
+    return subprocess.run(["bash", str(SCRIPT), *args], check=False, capture_output=True, text=True, env=environ,
+                          timeout=60)
 
 
 def _calls(tmp_path: Path) -> list[str]:
@@ -116,11 +117,15 @@ def test_skip_is_the_way_out_on_another_system(tmp_path):
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_make_test_installs_the_system_packages_first(tmp_path):
     bin_dir = _stand_ins(tmp_path, set(_names()) - {"libpulse0"}, uid=0, sudo_ok=False)
-    planned = subprocess.run(["make", "-n", "test"], cwd=ROOT, check=False, capture_output=True, text=True, timeout=60).stdout
+    # Run from `make test` itself, the make below would inherit its level and flags: start it afresh.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEFILES",
+                                                            "DUBBER_SYSTEM_PACKAGES")}
+    planned = subprocess.run(["make", "--no-print-directory", "-n", "test"], cwd=ROOT, check=False,
+                             capture_output=True, text=True, env=env, timeout=60).stdout
     assert planned.splitlines()[0] == "bash .ci/system-packages"
-    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
-    env.pop("DUBBER_SYSTEM_PACKAGES", None)
-    done = subprocess.run(["make", "-s", "system"], cwd=ROOT, check=False, capture_output=True, text=True, env=env, timeout=60)
+    env["PATH"] = f"{bin_dir}:/usr/bin:/bin"
+    done = subprocess.run(["make", "--no-print-directory", "-s", "system"], cwd=ROOT, check=False,
+                          capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert _calls(tmp_path)[-1] == "apt-get install -y -qq libpulse0"
 
@@ -144,8 +149,8 @@ def test_dubber_gui_without_the_library_says_one_line(tmp_path):
                     "            raise ImportError('libpulse.so.0: cannot open shared object file: No such file')\n"
                     "sys.meta_path.insert(0, F())\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "dubber.cli", "gui"], check=False, capture_output=True, text=True, env=env,
-                          timeout=120)
+    done = subprocess.run([sys.executable, "-m", "dubber.cli", "gui"], check=False, capture_output=True, text=True,
+                          env=env, timeout=120)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
