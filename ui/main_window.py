@@ -7,43 +7,30 @@ through the undo stack as a core edit, and the project file is saved after each 
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from dubber.edits import add_take, change_line, choose_take, nudge, speak_anyway
-from dubber.handoff import describe_written
 from dubber.pipeline import DubOptions
-from dubber.preview import write_preview
-from dubber.project import SUFFIX, LineEntry, TakeRecord, emotion_to_dict, project_path_for
+from dubber.project import SUFFIX, LineEntry, project_path_for
 from dubber.session import Session
-from dubber.ui.commands import EditCommand
-from dubber.ui.export_dialog import ExportChoice, ExportDialog
-from dubber.ui.line_editor import SPEAKERS_CHOICE, LineEditor
+from dubber.ui.export_flow import ExportFlow
+from dubber.ui.job_runner import JobRunner
+from dubber.ui.line_actions import LineActions
+from dubber.ui.line_editor import LineEditor
 from dubber.ui.line_model import LineTableModel, NeedsWorkFilter
+from dubber.ui.line_preview import LinePreview
 from dubber.ui.line_table import LineTable
-from dubber.ui.line_timing import context_window, placed_take, strip_cues, take_start_ms
-from dubber.ui.line_words import SPEAK_KEY, clock, not_spoken
-from dubber.ui.messages import describe
+from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
+from dubber.ui.line_words import SPEAK_KEY
 from dubber.ui.player import PreviewPlayer
+from dubber.ui.status_line import StatusLine
+from dubber.ui.takes import TakeRenderer
 from dubber.ui.timeline_strip import TimelineStrip
-from dubber.ui.worker import Job
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".ass", ".ssa", ".vtt"}
@@ -67,31 +54,34 @@ def classify(paths: Sequence[Path]) -> tuple[Path | None, Path | None, Path | No
 
 
 class MainWindow(QMainWindow):
-    """The panel. `open_paths` opens what was dropped; the per-line actions work on the selected line."""
+    """The panel: lays out its parts and wires them. `open_paths` opens what was dropped; the actions
+    (`edits`, `takes`, `preview`, `exports`) work on the open session and its selected line."""
 
     def __init__(self, options: DubOptions | None = None) -> None:
         super().__init__()
         self.options = options or DubOptions()
         self.session: Session | None = None
         self.undo = QUndoStack(self)
-        self.job: Job | None = None
-        self.preview_job: Job | None = None
-        self.last_message: tuple[str, str] = ("", "")
         self._pending: dict[str, Path] = {}
-        self._job_errors: list[str] = []
-        self._previews = tempfile.TemporaryDirectory(prefix="dubber-preview-")
-        self._preview_count = 0
         self.setWindowTitle("dubber")
         self.setAcceptDrops(True)
         self.resize(1280, 820)
         self._build()
         self._build_actions()
-        self._update_enabled()
-        self.show_status("Drop a video and its subtitles here, or use File › Open.")
+        self.update_enabled()
+        self.message.show_status("Drop a video and its subtitles here, or use File › Open.")
 
     # -- building ---------------------------------------------------------------------------
 
     def _build(self) -> None:
+        self.message = StatusLine()
+        self.statusBar().addWidget(self.message, 1)  # first: the boxes it opens need the window as parent
+        self.jobs = JobRunner(self.message, self)
+        self.jobs.changed.connect(self.update_enabled)
+        self.jobs.cancel_button.clicked.connect(self.cancel_job)
+        self.statusBar().addPermanentWidget(self.jobs.progress)
+        self.statusBar().addPermanentWidget(self.jobs.cancel_button)
+
         self.model = LineTableModel(parent=self)
         self.proxy = NeedsWorkFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -106,7 +96,12 @@ class MainWindow(QMainWindow):
         self.player = PreviewPlayer()
         self.player.setMinimumHeight(220)
         self.player.positionChanged.connect(lambda pos: self.strip.set_playhead(self.player.absolute_ms(pos)))
-        self.player.failed.connect(lambda text: self.show_problem("Cannot play", text))
+        self.player.failed.connect(lambda text: self.message.show_problem("Cannot play", text))
+        # The actions, each on the window as a `Panel`: what it reads and the undo stack and jobs it uses.
+        self.takes = TakeRenderer(self)
+        self.edits = LineActions(self, self.takes)
+        self.preview = LinePreview(self, self.player, self)
+        self.exports = ExportFlow(self, self)
 
         left = QWidget()
         left_box = QVBoxLayout(left)
@@ -130,29 +125,19 @@ class MainWindow(QMainWindow):
         splitter.setSizes([2000, 1000])  # 2:1 from the start too, not as the table's many columns would ask
         self.setCentralWidget(splitter)
 
-        self.message = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_job)
-        self.statusBar().addWidget(self.message, 1)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.cancel_button)
-        self.progress.hide()
-        self.cancel_button.hide()
-
     def _line_panel(self) -> QWidget:
         editor = self.editor = LineEditor()
+        edits = self.edits
         wiring: list[tuple[QPushButton, Callable[[], Any]]] = [
-            (editor.play_button, self.play_in_context), (editor.play_take_button, self.play_take),
-            (editor.reroll_button, self.reroll), (editor.speak_button, self.toggle_speak),
-            (editor.apply_text_button, self.apply_text), (editor.apply_voice_button, self.apply_voice),
-            (editor.set_timing_button, self.apply_timing),
-            (editor.use_take_button, lambda: self.use_take(editor.takes_list.currentRow()))]
-        wiring += [(button, lambda d=delta: self.nudge(d)) for delta, button in editor.nudge_buttons.items()]
+            (editor.play_button, self.preview.play_in_context), (editor.play_take_button, self.preview.play_take),
+            (editor.reroll_button, edits.reroll), (editor.speak_button, edits.toggle_speak),
+            (editor.apply_text_button, edits.apply_text), (editor.apply_voice_button, edits.apply_voice),
+            (editor.set_timing_button, edits.apply_timing),
+            (editor.use_take_button, lambda: edits.use_take(editor.takes_list.currentRow()))]
+        wiring += [(button, lambda d=delta: edits.nudge(d)) for delta, button in editor.nudge_buttons.items()]
         for button, slot in wiring:
             button.clicked.connect(lambda _=False, slot=slot: slot())
-        editor.takes_list.itemDoubleClicked.connect(lambda item: self.use_take(editor.takes_list.row(item)))
+        editor.takes_list.itemDoubleClicked.connect(lambda item: edits.use_take(editor.takes_list.row(item)))
         editor.engine_box.currentTextChanged.connect(
             lambda name: editor.fill_voices(name, self.session, self.current_line()))
         return editor
@@ -177,7 +162,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_action = action("&Open video, subtitles or project…", self.choose_files,
                                   QKeySequence.StandardKey.Open, file_menu)
-        self.export_action = action("&Export…", self.export, "Ctrl+E", file_menu)
+        self.export_action = action("&Export…", self.exports.export, "Ctrl+E", file_menu)
         file_menu.addSeparator()
         action("&Quit", self.close, QKeySequence.StandardKey.Quit, file_menu)
 
@@ -191,14 +176,14 @@ class MainWindow(QMainWindow):
             self.addAction(act)
 
         dub_menu = bar.addMenu("&Dub")
-        self.dub_action = action("&Dub every line not dubbed yet", self.dub_pending, "Ctrl+D", dub_menu)
-        self.regenerate_action = action("Re&generate all out-of-sync lines", self.regenerate_out_of_sync,
+        self.dub_action = action("&Dub every line not dubbed yet", self.takes.dub_pending, "Ctrl+D", dub_menu)
+        self.regenerate_action = action("Re&generate all out-of-sync lines", self.takes.regenerate_out_of_sync,
                                         "Ctrl+Shift+R", dub_menu)
         dub_menu.addSeparator()
-        self.reroll_action = action("&Re-roll the line", self.reroll, "R", dub_menu)
-        self.play_action = action("&Play the line in context", self.play_in_context, "Space", dub_menu)
-        self.play_take_action = action("Play the &take alone", self.play_take, "T", dub_menu)
-        self.speak_action = action("&Speak the line anyway", self.toggle_speak, SPEAK_KEY, dub_menu)
+        self.reroll_action = action("&Re-roll the line", self.edits.reroll, "R", dub_menu)
+        self.play_action = action("&Play the line in context", self.preview.play_in_context, "Space", dub_menu)
+        self.play_take_action = action("Play the &take alone", self.preview.play_take, "T", dub_menu)
+        self.speak_action = action("&Speak the line anyway", self.edits.toggle_speak, SPEAK_KEY, dub_menu)
         self.speak_action.setCheckable(True)
         self.cancel_action = action("&Cancel", self.cancel_job, "Esc", dub_menu)
         # Up/Down move between lines wherever the focus is on the table side, not in a text field.
@@ -221,7 +206,7 @@ class MainWindow(QMainWindow):
         """Open what was dropped or chosen: a video and subtitles in any order, or a project."""
         video, subtitles, project, unknown = classify([Path(p) for p in paths])
         if unknown:
-            self.show_problem("Not a video or subtitles",
+            self.message.show_problem("Not a video or subtitles",
                               "dubber opens videos, subtitles (SRT, ASS, VTT) and projects; not: "
                               + ", ".join(p.name for p in unknown))
         if project is not None:
@@ -238,18 +223,18 @@ class MainWindow(QMainWindow):
             self._pending.clear()
             self._open(lambda: Session.open(video, subtitles, self.options))
         elif video is not None:
-            self.show_status(f"{video.name}: now drop its subtitles (SRT, ASS or VTT).")
+            self.message.show_status(f"{video.name}: now drop its subtitles (SRT, ASS or VTT).")
         elif subtitles is not None:
-            self.show_status(f"{subtitles.name}: now drop the video it belongs to.")
+            self.message.show_status(f"{subtitles.name}: now drop the video it belongs to.")
 
     def _open(self, make: Callable[[], Session]) -> None:
-        if self.busy:
-            self.show_problem("Busy", "Wait for the running job to finish, or cancel it, before opening another video.")
+        if self.jobs.busy:
+            self.message.show_problem("Busy", "Wait for the running job to finish, or cancel it, before opening another video.")
             return
         try:
             session = make()
         except Exception as exc:
-            self.show_error(exc)
+            self.message.show_error(exc)
             return
         self.set_session(session)
 
@@ -269,9 +254,9 @@ class MainWindow(QMainWindow):
         text = f"Opened {session.video.name}: {lines} lines, project {session.path.name}."
         if problems:
             text += f" {len(problems)} cue(s) skipped."
-            self.show_problem("Some cues were skipped", "\n".join(str(d) for d in problems[:12]))
-        self.show_status(text)
-        self._update_enabled()
+            self.message.show_problem("Some cues were skipped", "\n".join(str(d) for d in problems[:12]))
+        self.message.show_status(text)
+        self.update_enabled()
 
     # -- selection ---------------------------------------------------------------------------
 
@@ -328,7 +313,7 @@ class MainWindow(QMainWindow):
 
     def _show_line(self) -> None:
         line = self.current_line()
-        self._update_enabled()
+        self.update_enabled()
         if line is None or self.session is None:
             self.editor.clear()
             self.strip.set_selected(None)
@@ -345,343 +330,24 @@ class MainWindow(QMainWindow):
     def _refresh_strip(self) -> None:
         self.strip.set_cues(strip_cues(self.session) if self.session is not None else [])
 
-    # -- per-line actions ------------------------------------------------------------------------
-
-    def reroll(self) -> None:
-        """Render the selected line again with a new seed."""
-        position = self._editable_position()
-        if position is not None:
-            self._render([position], "Re-roll", {})
-
-    def apply_text(self) -> None:
-        """Speak the edited text: one undoable step that changes the text and adds the new take."""
-        position = self._editable_position()
-        if position is not None:
-            self._render([position], "Edit the text of", {"text": self.editor.text_edit.toPlainText()})
-
-    def apply_voice(self) -> None:
-        position = self._editable_position()
-        if position is None:
-            return
-        engine = self.editor.engine_box.currentText()
-        voice = self.editor.voice_box.currentText().strip()
-        changes = {"engine": None if engine == SPEAKERS_CHOICE else engine,
-                   "voice": None if voice in ("", SPEAKERS_CHOICE) else voice,
-                   "emotion": emotion_to_dict(self.editor.emotion())}
-        self._render([position], "Change the voice of", changes)
-
-    def apply_timing(self) -> None:
-        """Set the line's start and end; a new length needs a new take, the same length only moves it."""
-        position = self._editable_position()
-        if position is None or self.session is None:
-            return
-        line = self.session.project.lines[position]
-        start, end = self.editor.start_box.value(), self.editor.end_box.value()
-        changes = {"start_ms": start, "end_ms": end}
-        if end - start == line.duration_ms:
-            self._push_edit(lambda: change_line(self.session.project, position, f"Move line {line.index}",
-                                                **changes))
-        else:
-            self._render([position], "Retime", changes)
-
-    def nudge(self, delta_ms: int) -> None:
-        position = self._editable_position()
-        if position is not None and self.session is not None:
-            self._push_edit(lambda: nudge(self.session.project, position, delta_ms))
-
-    def use_take(self, k: int) -> None:
-        position = self._editable_position()
-        if position is None or self.session is None or k < 0:
-            return
-        if k == self.session.project.lines[position].chosen:
-            return
-        self._push_edit(lambda: choose_take(self.session.project, position, k))
-
-    def toggle_speak(self) -> None:
-        """Speak the selected line although it is not spoken by default (a sound, a sign ...), or stop."""
-        position = self._editable_position()
-        line = self.current_line()
-        session = self.session
-        if position is not None and line is not None and session is not None:
-            needing = set(session.needing_work())
-            self._push_edit(lambda: speak_anyway(session.project, position, not line.speak))
-            # A line spoken (or silenced) moves its neighbours' windows: say which now need a new take.
-            others = [session.project.lines[p].index for p in session.needing_work() if p not in needing | {position}]
-            also = f" Line(s) {', '.join(map(str, others))} now need a new take (Ctrl+Shift+R)." if others else ""
-            if session.project.lines[position].speak:
-                self.show_status(f"Line {line.index} will be spoken: dub it (R, or Ctrl+D for every line).{also}")
-            elif also:
-                self.show_status(also.strip())
-        self._update_enabled()  # a refused toggle leaves the checkable action as the line is
-
-    def _editable_position(self) -> int | None:
-        if self.busy:
-            self.show_status("A job is running: wait for it or cancel it (Esc).")
-            return None
-        position = self.current_position()
-        if position is None:
-            self.show_status("Select a line first.")
-        return position
-
-    def _push_edit(self, make: Callable[[], Any]) -> None:
-        assert self.session is not None
-        try:
-            edit = make()
-        except Exception as exc:
-            self.show_error(exc, self.current_line().index if self.current_line() else None)
-            return
-        self.undo.push(EditCommand(self.session, edit, self._lines_changed))
-
-    def _lines_changed(self, positions: list[int]) -> None:
+    def lines_changed(self, positions: list[int]) -> None:
         self.model.refresh()  # a line's slot, hence its neighbours' status, depends on the lines around it
         self._refresh_strip()
         position = self.current_position()
         if position is not None and position in positions:
             self._show_line()
-        self._update_enabled()
-
-    # -- rendering -------------------------------------------------------------------------------
-
-    def dub_pending(self) -> None:
-        """Render every line that has no take yet."""
-        if self.session is None or self.busy:
-            return
-        positions = [i for i, line in enumerate(self.session.project.lines) if line.take is None and line.spoken]
-        if not positions:
-            self.show_status("Every line is dubbed. Re-roll a line (R) or regenerate the out-of-sync ones.")
-            return
-        self._render(positions, "Dub", {})
-
-    def regenerate_out_of_sync(self) -> None:
-        """Render a new take of every line that is out of sync, edited, failed or not dubbed."""
-        if self.session is None or self.busy:
-            return
-        positions = self.session.needing_work()
-        if not positions:
-            self.show_status("Every line is in sync.")
-            return
-        self._render(positions, "Regenerate", {})
-
-    def _render(self, positions: list[int], verb: str, changes: dict[str, Any]) -> None:
-        """Render a take of each line (with `changes` applied) on a worker; each lands as one undoable edit."""
-        session = self.session
-        if session is None:
-            return
-        unspoken = [session.project.lines[p] for p in positions if not session.project.lines[p].spoken]
-        if unspoken:
-            self.show_status(f"Line {unspoken[0].index}: {not_spoken(unspoken[0])}")
-            return
-        try:  # validate on this thread, so a bad edit is refused before any work starts
-            targets = [(p, change_line(session.project, p, "", **changes).after) for p in positions]
-        except Exception as exc:
-            self.show_error(exc)
-            return
-        many = len(positions) > 1
-
-        def work(control: Any) -> int:
-            for k, (position, line) in enumerate(targets):
-                control.check()
-                control.progress(k, len(targets), f"Line {line.index}: speaking “{line.text[:40]}”")
-                try:
-                    take: TakeRecord | Exception = session.render(line)
-                except Exception as exc:  # e.g. an engine that is not installed: say which line
-                    take = exc
-                control.hand_over((position, line.index, take))
-            control.progress(len(targets), len(targets), "done")
-            return len(targets)
-
-        def landed(item: Any) -> None:
-            position, index, take = item
-            if isinstance(take, Exception):
-                self._job_errors.append(describe(take, index)[1])
-                return
-            if take.status == "failed":
-                self._job_errors.append(f"Line {index}: {take.reason}")
-            label = f"{verb} line {index}" if not many else f"{verb} line {index} (seed {take.seed})"
-            edit = (add_take(session.project, position, take, label) if not changes
-                    else change_line(session.project, position, label, take=take, **changes))
-            self.undo.push(EditCommand(session, edit, self._lines_changed))
-
-        title = f"{verb} {len(positions)} lines" if many else f"{verb} line {targets[0][1].index}"
-        if many:
-            self.undo.beginMacro(title)
-        self._job_errors = []
-        self.start_job(title, work, on_item=landed, on_end=(lambda: self.undo.endMacro()) if many else None)
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None
-
-    def start_job(self, title: str, work: Callable[[Any], Any], on_item: Callable[[Any], None] | None = None,
-                  on_done: Callable[[Any], None] | None = None, on_end: Callable[[], None] | None = None) -> Job:
-        job = Job(title, work, self)
-        self.job = job
-        if on_item is not None:
-            job.item.connect(on_item)
-        job.progress.connect(self._on_progress)
-
-        def finish(outcome: str, payload: Any = None) -> None:
-            self.job = None
-            self.progress.hide()
-            self.cancel_button.hide()
-            if on_end is not None:
-                on_end()
-            if outcome == "done" and on_done is not None:
-                on_done(payload)
-            if outcome == "failed":
-                self.show_error(payload)
-            elif self._job_errors:
-                self.show_problem(f"{title}: {len(self._job_errors)} line(s) failed", "\n".join(self._job_errors[:12]))
-            self.show_status(f"{title}: " + {"done": "done.", "failed": "failed.", "cancelled": "cancelled; "
-                                             "the lines finished before it are kept."}[outcome])
-            self._update_enabled()
-
-        job.succeeded.connect(lambda result: finish("done", result))
-        job.failed.connect(lambda exc: finish("failed", exc))
-        job.cancelled.connect(lambda: finish("cancelled"))
-        # Deleted once its thread has ended: `succeeded` and the rest come from inside run(), and deleting
-        # a QThread that still runs aborts the process.
-        job.finished.connect(job.deleteLater)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.cancel_button.setEnabled(True)
-        self.show_status(f"{title}…")
-        self._update_enabled()
-        job.start()
-        return job
-
-    def _on_progress(self, done: int, total: int, message: str) -> None:
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{done}/{total}")
-        self.show_status(message)
+        self.update_enabled()
 
     def cancel_job(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-            self.cancel_button.setEnabled(False)
-            self.show_status(f"{self.job.title}: cancelling after the current line…")
-        elif self.player.is_playing():
+        if not self.jobs.cancel() and self.player.is_playing():
             self.player.stop()
 
-    # -- preview ---------------------------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------------
 
-    def play_in_context(self) -> None:
-        """Play the selected line from a little before to a little after, mixed exactly as exported."""
-        line = self.current_line()
-        session = self.session
-        if line is None or session is None:
-            return
-        if self.player.is_playing():
-            self.player.toggle()
-            return
-        if self.preview_job is not None:
-            return
-        start, end = context_window(session, line)
-        self._preview_count += 1
-        out = Path(self._previews.name) / f"line{line.index}-{self._preview_count}.mp4"
-
-        def work(control: Any) -> Path:
-            control.progress(0, 1, f"Line {line.index}: mixing the preview…")
-            audio = session.preview_audio(start, end)
-            return write_preview(session.video, audio, session.rate, start, out)
-
-        job = Job(f"Preview line {line.index}", work, self)
-        self.preview_job = job
-
-        def done(path: Path) -> None:
-            self.preview_job = None
-            self.player.play_file(path, start)
-            self.show_status(f"Playing line {line.index} in context, {clock(start)} → {clock(end)}.")
-
-        def failed(exc: BaseException) -> None:
-            self.preview_job = None
-            self.show_error(exc, line.index)
-
-        job.succeeded.connect(done)
-        job.failed.connect(failed)
-        job.finished.connect(job.deleteLater)
-        self.show_status(f"Preparing the preview of line {line.index}…")
-        job.start()
-
-    def play_take(self) -> None:
-        """Play the chosen take of the selected line alone."""
-        line = self.current_line()
-        if line is None or self.session is None:
-            return
-        take = line.take
-        if take is None or not take.audio:
-            self.show_status(f"Line {line.index} has no take to play yet: dub it first (R).")
-            return
-        clip = placed_take(self.session, line)  # where it lies on the timeline: the playhead follows it there
-        start = take_start_ms(clip) if clip is not None else line.start_ms
-        self.player.play_file(self.session.path.parent / take.audio, start)
-
-    # -- export ----------------------------------------------------------------------------------
-
-    def export(self) -> None:
-        if self.session is None or self.busy:
-            return
-        options = self.session.options
-        dialog = ExportDialog(self.session.video, options.mix, options.ducking, options.loudness, options.exports,
-                              self)
-        if dialog.exec():
-            self.export_to(dialog.choice())
-
-    def export_to(self, choice: ExportChoice) -> None:
-        """Write the chosen files on a worker; report what was measured."""
-        session = self.session
-        if session is None:
-            return
-        pending = sum(line.take is None and line.spoken for line in session.project.lines)
-        # The export settings become the session's, so the next preview sounds like this export.
-        session.options.mix, session.options.ducking = choice.mix, choice.ducking
-        session.options.loudness, session.options.exports = choice.loudness, choice.exports
-
-        def work(control: Any) -> Any:
-            control.progress(0, 1, "Mixing and writing…")
-            return session.export(choice.video, choice.stem, choice.subtitles, choice.report, choice.mix,
-                                  overwrite=choice.overwrite)  # the dialog asked before replacing
-
-        def done(result: Any) -> None:
-            summary = result.summary
-            lines = summary["lines"]
-            text = (f"{summary['within_50ms']}/{lines} dubbed lines within ±50 ms, median |error| "
-                    f"{summary['median_abs_error_ms']} ms, max {summary['max_abs_error_ms']} ms.")
-            if "loudness" in summary:
-                loud = summary["loudness"]
-                text += f"\nLoudness {loud['after_lufs']} LUFS, true peak {loud['after_peak_dbtp']} dBTP."
-            if pending:
-                text += f" {pending} line(s) were not dubbed and are silent."
-            text += "\nWrote:\n" + "\n".join(describe_written(result.written))
-            self.last_export = result
-            self.show_problem("Exported", text, QMessageBox.Icon.Information)
-
-        self._job_errors = []
-        self.start_job("Export", work, on_done=done)
-
-    # -- messages and state ----------------------------------------------------------------------
-
-    def show_status(self, text: str) -> None:
-        self.message.setText(text)
-
-    def show_error(self, error: BaseException, line: int | None = None) -> None:
-        title, text = describe(error, line)
-        self.show_problem(title, text)
-
-    def show_problem(self, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> None:
-        """Say it in a box that does not block (the window stays live), and keep it for tests."""
-        self.last_message = (title, text)
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.show_status(f"{title}: {text.splitlines()[0] if text else ''}")
-
-    def _update_enabled(self) -> None:
+    def update_enabled(self) -> None:
         line = self.current_line()
         has_line = line is not None
-        idle = not self.busy
+        idle = not self.jobs.busy
         editor = self.editor
         for widget in editor.edit_buttons:
             widget.setEnabled(has_line and idle)
@@ -712,11 +378,9 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, lambda: self.open_paths(paths))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        for job in (self.job, self.preview_job):
-            if job is not None:
-                job.cancel()
-                job.wait(30_000)
-        self.player.stop()
-        self._previews.cleanup()
+        if self.jobs.job is not None:
+            self.jobs.job.cancel()
+            self.jobs.job.wait(30_000)
+        self.preview.close()
         super().closeEvent(event)
 

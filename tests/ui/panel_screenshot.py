@@ -37,11 +37,11 @@ def main(workdir: Path, png: Path) -> int:
     window.setGeometry(screen)
     window.show()
     window.open_paths([video, subs])
-    window.dub_pending()
-    dubbed = wait(app, lambda: not window.busy, 300)
+    window.takes.dub_pending()
+    dubbed = wait(app, lambda: not window.jobs.busy, 300)
     window.select_position(2)
     line = window.session.project.lines[2]
-    window.play_in_context()
+    window.preview.play_in_context()
     # Photograph mid-line: the playhead inside the cue, the picture and the dub both running.
     playing = wait(app, lambda: window.player.is_playing()
                    and window.player.absolute_ms(window.player.media_player.position()) > line.start_ms + 300, 60)

@@ -73,9 +73,9 @@ def window(qtbot):
     qtbot.addWidget(win)
     win.show()
     yield win
-    if win.job is not None:
-        win.job.cancel()
-        win.job.wait(30_000)
+    if win.jobs.job is not None:
+        win.jobs.job.cancel()
+        win.jobs.job.wait(30_000)
 
 
 def started(qtbot, win):
@@ -87,18 +87,18 @@ def started(qtbot, win):
 
 
 def idle(qtbot, win):
-    qtbot.waitUntil(lambda: not win.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not win.jobs.busy, timeout=WAIT_MS)
 
 
 def opened(qtbot, win, *paths):
     win.open_paths([Path(p) for p in paths])
-    assert win.session is not None, win.last_message
+    assert win.session is not None, win.message.last_message
     return win.session
 
 
 def dubbed(qtbot, win, *paths):
     session = opened(qtbot, win, *paths)
-    win.dub_pending()
+    win.takes.dub_pending()
     idle(qtbot, win)
     return session
 
@@ -125,7 +125,7 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     """The whole path with the real default engine: dub every line, re-roll one, undo, export."""
     video, subs = sample
     session = dubbed(qtbot, window, video, subs)
-    assert [session.status(line) for line in session.project.lines] == [OK] * 6, window.last_message
+    assert [session.status(line) for line in session.project.lines] == [OK] * 6, window.message.last_message
     for row in range(6):
         error = int(cell(window, row, COL_ERROR).split()[0])
         assert abs(error) <= 50
@@ -145,12 +145,12 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     assert load_project(session.path).lines[2].take == before  # saved, too
 
     out = tmp_path / "dubbed.mp4"
-    window.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck",
+    window.exports.export_to(ExportChoice(out, None, tmp_path / "dubbed.srt", tmp_path / "report.json", "duck",
                                   loudness=-16.0, exports=("otio", "stems")))
     idle(qtbot, window)
-    assert window.last_message[0] == "Exported", window.last_message
-    assert "6/6 dubbed lines within ±50 ms" in window.last_message[1]
-    assert re.search(r"Loudness -1[56]\.\d+ LUFS", window.last_message[1])
+    assert window.message.last_message[0] == "Exported", window.message.last_message
+    assert "6/6 dubbed lines within ±50 ms" in window.message.last_message[1]
+    assert re.search(r"Loudness -1[56]\.\d+ LUFS", window.message.last_message[1])
     integrated, _ = ebur128(out)
     assert abs(integrated + 16) <= 0.5
     assert video_packet_checksums(out) == video_packet_checksums(video)  # the picture is never re-encoded
@@ -163,7 +163,7 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     clips = [clip for track in timeline.audio_tracks() if track.name == "Dub" for clip in track.find_clips()]
     assert [clip.metadata["dubber"]["index"] for clip in clips] == [1, 2, 3, 4, 5, 6]
     assert all(Path(clip.media_reference.target_url.removeprefix("file://")).is_file() for clip in clips)
-    assert f"{tmp_path / 'dubbed.stems'}/ (" in window.last_message[1]
+    assert f"{tmp_path / 'dubbed.stems'}/ (" in window.message.last_message[1]
 
 
 def test_reroll_changes_the_take_and_undo_restores_it(qtbot, window, sample, engine):
@@ -171,7 +171,7 @@ def test_reroll_changes_the_take_and_undo_restores_it(qtbot, window, sample, eng
     window.select_position(1)
     first = session.project.lines[1].take
     calls = engine.calls
-    window.reroll()
+    window.edits.reroll()
     idle(qtbot, window)
     line = session.project.lines[1]
     assert len(line.takes) == 2 and line.chosen == 1 and line.take.seed == first.seed + 1
@@ -214,20 +214,20 @@ def test_a_file_that_is_neither_is_named(qtbot, window, tmp_path):
     junk = tmp_path / "notes.docx"
     junk.write_text("x")
     window.open_paths([junk])
-    assert "notes.docx" in window.last_message[1]
+    assert "notes.docx" in window.message.last_message[1]
 
 
 def test_cancel_keeps_the_lines_already_dubbed_and_is_one_undo_step(qtbot, window, sample, engine):
     engine.delay_s = 0.4
     session = opened(qtbot, window, *sample)
-    window.dub_pending()
+    window.takes.dub_pending()
     qtbot.waitUntil(lambda: any(line.take for line in session.project.lines), timeout=WAIT_MS)
     window.cancel_job()
     idle(qtbot, window)
     done = sum(line.take is not None for line in session.project.lines)
     assert 1 <= done < 6
     assert "cancelled" in window.message.text()
-    assert not window.progress.isVisible() and not window.cancel_button.isVisible()
+    assert not window.jobs.progress.isVisible() and not window.jobs.cancel_button.isVisible()
     assert window.undo.count() == 1  # the batch is one step
     window.undo.undo()
     assert all(line.take is None for line in session.project.lines)
@@ -236,8 +236,8 @@ def test_cancel_keeps_the_lines_already_dubbed_and_is_one_undo_step(qtbot, windo
 def test_the_window_keeps_drawing_while_a_job_runs(qtbot, window, sample, engine):
     engine.delay_s = 0.3
     opened(qtbot, window, *sample)
-    window.dub_pending()
-    qtbot.waitUntil(lambda: window.progress.isVisible() and window.progress.maximum() == 6, timeout=WAIT_MS)
+    window.takes.dub_pending()
+    qtbot.waitUntil(lambda: window.jobs.progress.isVisible() and window.jobs.progress.maximum() == 6, timeout=WAIT_MS)
     window.step(+1)  # the editor can move around (and the event loop ran to get here)
     assert window.current_position() == 1
     assert not window.editor.reroll_button.isEnabled()  # but not start another job
@@ -250,7 +250,7 @@ def test_edit_text_is_one_undoable_step_that_speaks_the_new_words(qtbot, window,
     window.select_position(0)
     old = session.project.lines[0]
     window.editor.text_edit.setPlainText("A shorter line.")
-    window.apply_text()
+    window.edits.apply_text()
     idle(qtbot, window)
     line = session.project.lines[0]
     assert line.text == "A shorter line." and line.take.text == "A shorter line." and session.status(line) != STALE
@@ -263,7 +263,7 @@ def test_nudge_moves_the_line_and_keeps_its_take(qtbot, window, sample, engine):
     window.select_position(3)
     line = session.project.lines[3]
     calls = engine.calls
-    window.nudge(100)
+    window.edits.nudge(100)
     moved = session.project.lines[3]
     assert (moved.start_ms, moved.end_ms) == (line.start_ms + 100, line.end_ms + 100)
     assert moved.take == line.take and session.status(moved) == OK and engine.calls == calls
@@ -277,7 +277,7 @@ def test_set_timing_to_a_new_length_renders_for_the_new_slot(qtbot, window, samp
     window.select_position(4)
     line = session.project.lines[4]
     window.editor.end_box.setValue(line.end_ms + 400)
-    window.apply_timing()
+    window.edits.apply_timing()
     idle(qtbot, window)
     new = session.project.lines[4]
     assert new.end_ms == line.end_ms + 400 and line.target_start_ms is not None
@@ -290,18 +290,18 @@ def test_bad_timing_is_refused_in_plain_words_naming_the_line(qtbot, window, sam
     session = dubbed(qtbot, window, *sample)
     window.select_position(1)
     window.editor.end_box.setValue(window.editor.start_box.value())
-    window.apply_timing()
-    assert "line 2" in window.last_message[1].lower() and "after the start" in window.last_message[1]
-    assert window.undo.count() == 1 and not window.busy  # nothing was pushed or started
+    window.edits.apply_timing()
+    assert "line 2" in window.message.last_message[1].lower() and "after the start" in window.message.last_message[1]
+    assert window.undo.count() == 1 and not window.jobs.busy  # nothing was pushed or started
 
 
 def test_pick_an_earlier_take(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     window.select_position(0)
-    window.reroll()
+    window.edits.reroll()
     idle(qtbot, window)
     assert session.project.lines[0].chosen == 1
-    window.use_take(0)
+    window.edits.use_take(0)
     assert session.project.lines[0].chosen == 0
     assert window.editor.takes_list.count() == 2 and window.editor.takes_list.currentRow() == 0
 
@@ -310,7 +310,7 @@ def test_voice_change_renders_with_the_new_voice(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     window.select_position(2)
     window.editor.voice_box.setCurrentText("b")
-    window.apply_voice()
+    window.edits.apply_voice()
     idle(qtbot, window)
     line = session.project.lines[2]
     assert line.voice == "b" and line.take.voice == "b" and session.status(line) != STALE
@@ -326,7 +326,7 @@ def test_an_engine_failure_names_the_line_and_the_rest_are_dubbed(qtbot, window,
                     "3\n00:00:07,000 --> 00:00:08,500\nWe are still speaking here, fine.\n", encoding="utf-8")
     session = dubbed(qtbot, window, video, subs)
     assert [session.status(line) for line in session.project.lines] == [OK, "failed", OK]
-    assert "Line 2" in window.last_message[1] and "fell over" in window.last_message[1]
+    assert "Line 2" in window.message.last_message[1] and "fell over" in window.message.last_message[1]
     colour = window.model.index(1, COL_ERROR).data(Qt.ItemDataRole.ForegroundRole).color().name()
     assert colour == STATUS_COLOURS["failed"]
 
@@ -334,12 +334,12 @@ def test_an_engine_failure_names_the_line_and_the_rest_are_dubbed(qtbot, window,
 def test_filter_shows_only_lines_that_need_work_and_regenerate_fixes_them(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     edit = change_line(session.project, 4, "edit", text="Look at the water, it is so calm this morning.")  # stale
-    window.undo.push(EditCommand(session, edit, window._lines_changed))
+    window.undo.push(EditCommand(session, edit, window.lines_changed))
     assert session.status(session.project.lines[4]) == STALE
     window.set_filter(True)
     assert window.proxy.rowCount() == 1
     assert window.proxy.index(0, 0).data() == str(session.project.lines[4].index)
-    window.regenerate_out_of_sync()
+    window.takes.regenerate_out_of_sync()
     idle(qtbot, window)
     assert window.proxy.rowCount() == 0
     assert session.status(session.project.lines[4]) == OK
@@ -350,7 +350,7 @@ def test_space_plays_the_line_in_context(qtbot, window, sample, engine):
     window.select_position(2)
     line = session.project.lines[2]
     qtbot.keyClick(window.table, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.preview_job is None and window.player.offset_ms > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.preview.job is None and window.player.offset_ms > 0, timeout=WAIT_MS)
     # the cue, the original speech and the take as placed (at the speech's onset), 1.5 s either side
     onset = session.slots()[line.index].onset_ms
     first = min(line.start_ms, line.target_start_ms, onset)
@@ -366,7 +366,7 @@ def test_space_plays_the_line_in_context(qtbot, window, sample, engine):
 def test_play_take_alone(qtbot, window, sample, engine):
     session = dubbed(qtbot, window, *sample)
     window.select_position(0)
-    window.play_take()
+    window.preview.play_take()
     take = session.project.lines[0].take
     assert Path(window.player.media_player.source().toLocalFile()) == session.path.parent / take.audio
     started(qtbot, window)
@@ -410,13 +410,13 @@ def test_export_never_replaces_an_input_and_replaces_a_file_once_confirmed(qtbot
     video, subs = sample
     opened(qtbot, window, video, subs)
     before = subs.read_bytes()
-    window.export_to(ExportChoice(None, None, subs, None, "duck", overwrite=True))
+    window.exports.export_to(ExportChoice(None, None, subs, None, "duck", overwrite=True))
     idle(qtbot, window)
-    assert window.last_message[0] == "A file is in the way" and str(subs) in window.last_message[1]
+    assert window.message.last_message[0] == "A file is in the way" and str(subs) in window.message.last_message[1]
     assert subs.read_bytes() == before
     notes = tmp_path / "notes.json"
     notes.write_text("{}", encoding="utf-8")
-    window.export_to(ExportChoice(None, None, None, notes, "duck", overwrite=True))  # the dialog asked
+    window.exports.export_to(ExportChoice(None, None, None, notes, "duck", overwrite=True))  # the dialog asked
     idle(qtbot, window)
-    assert window.last_message[0] == "Exported", window.last_message
+    assert window.message.last_message[0] == "Exported", window.message.last_message
     assert json.loads(notes.read_text(encoding="utf-8"))["summary"]["not_rendered"] == 6

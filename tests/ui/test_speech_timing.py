@@ -59,9 +59,9 @@ def window(qtbot, session):
     win.show()
     win.set_session(session)
     yield win
-    if win.job is not None:
-        win.job.cancel()
-        win.job.wait(30_000)
+    if win.jobs.job is not None:
+        win.jobs.job.cancel()
+        win.jobs.job.wait(30_000)
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def take_of(session: Session, position: int, speech_ms: int, lead: int = 2400, a
 
 def give_take(win, position: int, take: TakeRecord) -> None:
     edit = add_take(win.session.project, position, take, "test take")
-    win.undo.push(EditCommand(win.session, edit, win._lines_changed))
+    win.undo.push(EditCommand(win.session, edit, win.lines_changed))
 
 
 def test_the_speech_column_sits_beside_the_cue(window):
@@ -168,11 +168,11 @@ def test_s_speaks_a_skipped_line_anyway_and_again_stops_undoably(qtbot, window, 
 
 def test_speaking_a_line_says_which_neighbour_it_cuts_short(window, session):
     edit = change_line(session.project, 1, "speech runs on", target=(4100, 6300))  # into the door slam's cue
-    window.undo.push(EditCommand(session, edit, window._lines_changed))
+    window.undo.push(EditCommand(session, edit, window.lines_changed))
     give_take(window, 1, take_of(session, 1, 2100))  # fits up to 6300
     assert session.status(session.project.lines[1]) == OK
     window.select_position(2)
-    window.toggle_speak()  # line 3 now starts at 5900: line 2 must end by 5860
+    window.edits.toggle_speak()  # line 3 now starts at 5900: line 2 must end by 5860
     assert session.status(session.project.lines[1]) == STALE and cell(window, 1, COL_STATUS).startswith("edited")
     assert "Line(s) 2 now need a new take" in window.message.text()
     assert "another slot" in cell(window, 1, COL_STATUS, Qt.ItemDataRole.ToolTipRole)
@@ -181,22 +181,22 @@ def test_speaking_a_line_says_which_neighbour_it_cuts_short(window, session):
 def test_a_line_not_spoken_is_not_rendered_until_spoken_anyway(qtbot, window, session, engine):
     with pytest.raises(UsageError, match="speak it anyway first"):
         session.render(session.project.lines[2])
-    window.dub_pending()
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    window.takes.dub_pending()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=120_000)
     assert [line.take is not None for line in session.project.lines] == [True, True, False, True]
-    assert "failed" not in window.last_message[0]
-    assert "dubbed and are silent" not in window.last_message[1]
+    assert "failed" not in window.message.last_message[0]
+    assert "dubbed and are silent" not in window.message.last_message[1]
 
     window.select_position(2)
     assert not window.editor.reroll_button.isEnabled()
-    window.reroll()  # R on a line not spoken says how to speak it, and starts nothing
-    assert not window.busy and "Press S to speak it anyway" in window.message.text()
+    window.edits.reroll()  # R on a line not spoken says how to speak it, and starts nothing
+    assert not window.jobs.busy and "Press S to speak it anyway" in window.message.text()
     assert session.project.lines[2].takes == []
 
-    window.toggle_speak()
+    window.edits.toggle_speak()
     assert window.editor.reroll_button.isEnabled()
-    window.dub_pending()
-    qtbot.waitUntil(lambda: not window.busy, timeout=120_000)
+    window.takes.dub_pending()
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=120_000)
     line = session.project.lines[2]
     assert line.take is not None and session.status(line) not in (SKIPPED, PENDING)
     assert session.slots()[line.index].onset_ms == line.start_ms  # no original speech: it starts at its cue
@@ -241,7 +241,7 @@ def test_the_take_lies_and_plays_at_its_slot_onset(window, session, played):
     window.select_position(1)
     assert session.slots()[2].onset_ms == 4100  # the original speech's onset, not the cue's 3895
     assert window.strip.waveform_start() == 4100 - 100
-    window.play_take()
+    window.preview.play_take()
     take = session.project.lines[1].take
     assert played == [(session.path.parent / take.audio, 4100 - 100)]  # the playhead runs where the take lies
     window.select_position(3)  # no original speech: the take lies at its cue
@@ -253,8 +253,8 @@ def test_the_take_lies_and_plays_at_its_slot_onset(window, session, played):
 def test_play_in_context_frames_the_cue_the_speech_and_the_take(qtbot, window, session, played):
     give_take(window, 1, take_of(session, 1, 1200, audio=True))
     window.select_position(1)
-    window.play_in_context()
-    qtbot.waitUntil(lambda: window.preview_job is None and bool(played), timeout=120_000)
+    window.preview.play_in_context()
+    qtbot.waitUntil(lambda: window.preview.job is None and bool(played), timeout=120_000)
     (path, offset), = played
     assert offset == 3895 - 1500  # the cue starts before the speech here
     # to 1.5 s past the cue's end, which is after the speech's and the take's (4100 + 1200)
