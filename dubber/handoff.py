@@ -58,6 +58,18 @@ def export_plan(output: Path, kinds: tuple[str, ...]) -> list[Planned]:
     return planned
 
 
+def planned_files(output: str | Path | None, stem_path: str | Path | None = None,
+                  subtitles_path: str | Path | None = None, report_path: str | Path | None = None,
+                  exports: tuple[str, ...] = ()) -> list[Planned]:
+    """Every file and folder a dub or an export with these paths writes (the hand-off files beside the video)."""
+    planned = [Planned(Path(path), what) for path, what in
+               ((output, "the dubbed video"), (stem_path, "the stem"), (subtitles_path, "the dubbed subtitles"),
+                (report_path, "the report")) if path is not None]
+    if output is not None and exports:
+        planned += export_plan(Path(output), exports)
+    return planned
+
+
 @dataclass
 class Handoff:
     """What every hand-off file is made from: the placed takes, the mix, the measured lines."""

@@ -18,7 +18,7 @@ from dubber.config import Config
 from dubber.cue import Cue, Diagnostic
 from dubber.engine_guard import GuardPolicy, guard_engine
 from dubber.errors import EngineUnavailable, MediaError, UsageError
-from dubber.handoff import Handoff, export_paths, export_plan, write_handoff
+from dubber.handoff import Handoff, export_paths, planned_files, write_handoff
 from dubber.fitting import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.intelligibility import Transcriber
 from dubber.line_budget import check_spoken_length
@@ -331,13 +331,8 @@ def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, 
 def dub_outputs(output: str | Path | None, options: DubOptions, stem_path: str | Path | None = None,
                 report_path: str | Path | None = None) -> list[Planned]:
     """Every file and folder a dub writes: the video, stem, report, hand-off files, and the project."""
-    out_path = Path(output) if output is not None else None
-    planned = [Planned(Path(path), what) for path, what in
-               ((out_path, "the dubbed video"), (stem_path, "the stem"), (report_path, "the report"))
-               if path is not None]
-    if out_path is not None and options.exports:
-        planned += export_plan(out_path, options.exports)
-    project = options.project or (project_path_for(out_path) if out_path is not None else None)
+    planned = planned_files(output, stem_path, report_path=report_path, exports=options.exports)
+    project = options.project or (project_path_for(output) if output is not None else None)
     if project is not None:
         planned.append(Planned(Path(project), "the project", resumed=True))
     return planned

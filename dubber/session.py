@@ -28,9 +28,9 @@ from dubber.cue import Cue, Diagnostic
 from dubber.edits import Edit
 from dubber.errors import MediaError, UsageError
 from dubber.fitting import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
-from dubber.handoff import Handoff, export_paths, export_plan
+from dubber.handoff import Handoff, export_paths, planned_files
 from dubber.mixing import Mixdown, mix
-from dubber.outputs import Planned, check_outputs
+from dubber.outputs import check_outputs
 from dubber.pipeline import (
     DubOptions,
     finish_track,
@@ -136,17 +136,6 @@ def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
     if slot.fill or take.window_ms == slot.window_ms:
         return False
     return take.speech_ms is not None and take.speech_ms > slot.window_ms + OVERRUN_MS
-
-
-def export_outputs(output: str | Path | None, stem_path: str | Path | None, subtitles_path: str | Path | None,
-                   report_path: str | Path | None, exports: tuple[str, ...] = ()) -> list[Planned]:
-    """Every file and folder an export with these paths writes (the hand-off files beside the video)."""
-    planned = [Planned(Path(path), what) for path, what in
-               ((output, "the dubbed video"), (stem_path, "the stem"), (subtitles_path, "the dubbed subtitles"),
-                (report_path, "the report")) if path is not None]
-    if output is not None and exports:
-        planned += export_plan(Path(output), exports)
-    return planned
 
 
 @dataclass
@@ -471,7 +460,7 @@ class Session:
             raise UsageError("timelines, subtitles and stems are written beside the video; choose one")
         if output is not None:
             media.check_output_video(output)
-        check_outputs(export_outputs(output, stem_path, subtitles_path, report_path, self.options.exports),
+        check_outputs(planned_files(output, stem_path, subtitles_path, report_path, self.options.exports),
                       self.inputs(), overwrite)
         started = time.monotonic()
         timeline, stem, mixdown = self._mixed(mode)

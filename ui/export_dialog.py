@@ -23,11 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from dubber.errors import OutputClash
-from dubber.handoff import EXPORT_KINDS
+from dubber.handoff import EXPORT_KINDS, planned_files
 from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
 from dubber.mixing import MIX_MODES, Ducking
 from dubber.outputs import check_outputs, existing, report_path_for, sidecar, stem_path_for
-from dubber.session import export_outputs
 
 LOUDNESS_CHOICES = [("As mixed (not normalised)", None), (f"Web, {WEB_LUFS:g} LUFS", WEB_LUFS),
                     (f"Broadcast, EBU R128 {BROADCAST_LUFS:g} LUFS", BROADCAST_LUFS)]
@@ -145,8 +144,8 @@ class ExportDialog(QDialog):
     def accept(self) -> None:
         """Close on Export, once the editor agrees to replace the files that already exist (if any)."""
         choice = self.choice()
-        planned = export_outputs(choice.video, choice.stem, choice.subtitles, choice.report,
-                                 choice.exports if choice.video else ())
+        planned = planned_files(choice.video, choice.stem, choice.subtitles, choice.report,
+                                choice.exports if choice.video else ())
         try:  # two files at one path, or the video itself: say so while the paths can still be changed
             check_outputs(planned, [self.video], overwrite=True)
         except OutputClash as exc:
