@@ -45,6 +45,12 @@ class RunningService:
         self.thread.join(60)
         self.sock.close()
 
+    def __enter__(self) -> RunningService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 def wait_for_job(client, job_id: str, timeout_s: float = 180.0, until=("done", "failed", "cancelled")) -> dict:
     """Poll a job until it reaches one of the `until` states; return its last status."""

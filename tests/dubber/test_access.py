@@ -43,16 +43,9 @@ def test_only_this_machine_counts_as_loopback(host, loopback):
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory):
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path_factory.mktemp("jobs"),
-                                             max_upload_bytes=3_000_000))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(service: RunningService):
-    with httpx.Client(base_url=service.url, timeout=120) as c:
-        yield c
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path_factory.mktemp("jobs"),
+                                        max_upload_bytes=3_000_000)) as running:
+        yield running
 
 
 def _error(answer: httpx.Response, status: int, kind: str) -> str:

@@ -32,17 +32,10 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, folder: Path):
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
-                                             work_dir=tmp_path_factory.mktemp("jobs"), max_upload_bytes=2_000_000,
-                                             max_text_chars=300))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(service: RunningService):
-    with httpx.Client(base_url=service.url, timeout=120) as c:
-        yield c
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
+                                        work_dir=tmp_path_factory.mktemp("jobs"), max_upload_bytes=2_000_000,
+                                        max_text_chars=300)) as running:
+        yield running
 
 
 def _error(response: httpx.Response) -> dict:
@@ -124,12 +117,9 @@ def test_tts_refuses_bad_requests_with_a_json_error(client, body, status, kind):
                                            ("go " * 333, "spoken naturally")])
 def test_tts_refuses_a_line_over_its_budget_without_speaking_it(tmp_path, text, cap):
     # The default limits: 1,000 characters, so the digits pass as written and are refused as spoken.
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path))
-    try:
-        with httpx.Client(base_url=running.url, timeout=60) as client:
-            answer = client.post("/tts", json={"text": text, "duration_ms": 5000, "engine": "piper"})
-    finally:
-        running.stop()
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path)) as running, \
+            httpx.Client(base_url=running.url, timeout=60) as client:
+        answer = client.post("/tts", json={"text": text, "duration_ms": 5000, "engine": "piper"})
     assert answer.status_code == 422, answer.text
     error = _error(answer)
     assert error["type"] == "OverBudget" and cap in error["message"], error

@@ -20,10 +20,9 @@ TOKEN = "docs-token-for-the-tests-0123"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory):
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path_factory.mktemp("jobs"),
-                                             token=TOKEN))
-    yield running
-    running.stop()
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path_factory.mktemp("jobs"),
+                                        token=TOKEN)) as running:
+        yield running
 
 
 @pytest.fixture

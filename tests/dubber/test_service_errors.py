@@ -23,16 +23,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, folder: Path):
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
-                                             work_dir=tmp_path_factory.mktemp("jobs")))
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(service: RunningService):
-    with httpx.Client(base_url=service.url, timeout=120) as c:
-        yield c
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
+                                        work_dir=tmp_path_factory.mktemp("jobs"))) as running:
+        yield running
 
 
 def _error(answer: httpx.Response) -> dict:

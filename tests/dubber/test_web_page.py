@@ -47,9 +47,8 @@ def browser(tmp_path):
 
 @pytest.fixture
 def service(tmp_path):
-    running = RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path / "jobs"))
-    yield running
-    running.stop()
+    with RunningService(ServiceSettings(allowed_folders=(SAMPLES,), work_dir=tmp_path / "jobs")) as running:
+        yield running
 
 
 def _rgb(hex_colour: str) -> str:
