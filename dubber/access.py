@@ -101,12 +101,12 @@ class AccessGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        refused = self._refusal(scope, headers)
-        if refused is not None:
-            status, kind, message, extra = refused
-            await _send_error(send, status, kind, message, extra)
-            return
         kind = media_type(headers)
+        refused = self._refusal(scope, headers, kind)
+        if refused is not None:
+            status, error, message, extra = refused
+            await _send_error(send, status, error, message, extra)
+            return
         limit = self.policy.body_limit(scope["method"], scope["path"], kind)
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
@@ -116,7 +116,8 @@ class AccessGuard:
             return
         await self.app(scope, _counting(receive, limit), send)
 
-    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str, dict[str, str]] | None:
+    def _refusal(self, scope: Scope, headers: dict[str, str], kind: str
+                 ) -> tuple[int, str, str, dict[str, str]] | None:
         policy = self.policy
         method = scope["method"]
         host = headers.get("host", "")
@@ -141,7 +142,6 @@ class AccessGuard:
                 return 401, "Unauthorized", (f"this service needs its token and the request carried {what}: send "
                                              f"'Authorization: Bearer TOKEN', '{TOKEN_HEADER}: TOKEN' or ?token=TOKEN"), \
                     {"www-authenticate": "Bearer"}
-        kind = media_type(headers)
         if method == "POST" and kind in FORM_TYPES and not _custom_header(headers):
             return 403, "ForbiddenForm", (f"a POST {'as ' + kind if kind else 'without a content type'} needs an "
                                           f"{CLIENT_HEADER.title()} header (any value: curl -H '{CLIENT_HEADER.title()}: "

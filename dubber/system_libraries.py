@@ -31,8 +31,9 @@ def missing_library_message(exc: ImportError) -> str | None:
     if match is None:
         return None
     library = match.group(1)
-    panel = [p.name for p in system_packages() if p.group == "panel"]
-    package = next((p.name for p in system_packages() if p.library == library), None)
+    packages = system_packages()
+    panel = [p.name for p in packages if p.group == "panel"]
+    package = next((p.name for p in packages if p.library == library), None)
     if package is None:
         return (f"the panel cannot load the system library {library}; install the panel's system packages: "
                 f"sudo apt-get install -y {' '.join(panel)}")
