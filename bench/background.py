@@ -63,7 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dubber.audio import resample
+from dubber.audio.samples import resample
 from dubber.plugin.registry import get_engine
 
 RATE = 48_000  # the material's rate, as video audio usually is

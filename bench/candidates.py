@@ -2,7 +2,7 @@
 
 English lines are spoken by Piper against targets of natural × 0.7 … 1.4, each rendered with seeds
 0, 1, 2 through the pipeline's own `render_take` (fit, similarity to the speaker's reference,
-Whisper WER) and ranked by `dubber.takes.best_take`. K=1 is the seed-0 take, what a dub without
+Whisper WER) and ranked by `dubber.project.takes.best_take`. K=1 is the seed-0 take, what a dub without
 --candidates keeps; K=3 is the best of the three.
 """
 
@@ -12,15 +12,15 @@ import statistics
 import sys
 import time
 
-from dubber.cue import Cue
-from dubber.intelligibility import Transcriber
-from dubber.pipeline import DubOptions, render_take
+from dubber.audio.speech import speech_span
+from dubber.fitting.intelligibility import Transcriber
+from dubber.pipeline.dub import DubOptions, render_take
 from dubber.plugin.registry import get_engine
-from dubber.project import SpeakerEntry, TakeRecord
-from dubber.speech import speech_span
-from dubber.takes import best_take
-from dubber.voice_match import reference_vector
-from dubber.voices import SpeakerPlan
+from dubber.project.store import SpeakerEntry, TakeRecord
+from dubber.project.takes import best_take
+from dubber.subtitles.cue import Cue
+from dubber.voices.casting import SpeakerPlan
+from dubber.voices.match import reference_vector
 
 LINES = [
     "The ferry leaves the harbour at half past nine every morning.",

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dubber.audio import fit_length, ms_to_samples, samples_to_ms
+from dubber.audio.samples import fit_length, ms_to_samples, samples_to_ms
+from dubber.audio.speech import speech_span
 from dubber.errors import DubberError
-from dubber.fitting import STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, fit_line
-from dubber.intelligibility import Transcriber
+from dubber.fitting.fitter import STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, fit_line
+from dubber.fitting.intelligibility import Transcriber
 from dubber.plugin.engine import Engine, Take
 from dubber.plugin.registry import get_engine
-from dubber.speech import speech_span
 
 ENGLISH = [
     "Do you know what time the pharmacy closes tonight?",

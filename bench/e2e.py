@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dubber import media
-from dubber.audio import ms_to_samples, samples_to_ms
-from dubber.intelligibility import Transcriber
-from dubber.pipeline import DubOptions, dub
+from dubber.audio import media
+from dubber.audio.samples import ms_to_samples, samples_to_ms
+from dubber.audio.speech import speech_span
+from dubber.fitting.intelligibility import Transcriber
+from dubber.handoff.verify import check_output
+from dubber.pipeline.dub import DubOptions, dub
 from dubber.plugin.registry import get_engine
-from dubber.speech import speech_span
-from dubber.subtitles import load_subtitles, save_srt
-from dubber.verify import check_output
+from dubber.subtitles.load import load_subtitles, save_srt
 
 RATE = 48000
 # (text, slot / natural length): slots that ask for slowing down and speeding up.

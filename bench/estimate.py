@@ -1,4 +1,4 @@
-"""Estimate: how close each natural-length estimate (dubber.line_budget) comes to the measured length.
+"""Estimate: how close each natural-length estimate (dubber.synthesis.budget) comes to the measured length.
 
 For every line of bench/data/short_lines.tsv in a language the engine speaks, and a few longer ones,
 the natural take is synthesised and its speech span measured; the engine's own estimate
@@ -47,8 +47,8 @@ def spread(estimates: np.ndarray, measured: np.ndarray) -> str:
 def main() -> int:
     from dubber.plugin.registry import get_engine
 
-    from dubber.line_budget import text_estimate_ms
-    from dubber.speech import speech_span
+    from dubber.synthesis.budget import text_estimate_ms
+    from dubber.audio.speech import speech_span
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engines", default="piper,kokoro")

@@ -1,4 +1,4 @@
-"""Compare lingua with py3langid for telling the language of short subtitle lines (dubber.language).
+"""Compare lingua with py3langid for telling the language of short subtitle lines (dubber.subtitles.language).
 
 The set is bench/data/short_lines.tsv: 45-46 natural short dialogue lines (1-10 words) in each of en, fr,
 de, es, it, pt, ja, zh, ko and ru, written for this bench, and 24 more English lines with borrowed words
@@ -6,7 +6,7 @@ and foreign names ("The crème brûlée was perfect."); some ja lines are Han on
 two zh lines are Traditional. Length buckets count words by spaces, and for unspaced text one word
 per 3 kana/Han characters (ja) or per 2 Han characters (zh).
 
-Both detectors weigh the same languages: dubber.language.LINGUA_LANGUAGES, plus ja, zh and ko for the
+Both detectors weigh the same languages: dubber.subtitles.language.LINGUA_LANGUAGES, plus ja, zh and ko for the
 "raw" rows, where the detector alone names each line (its top language). py3langid (a numpy port of
 langid.py; its model ships in the wheel) is restricted with set_languages and run with norm_probs=True,
 whose softmax is tempered by the text's length, so its values are probabilities like lingua's. The
@@ -14,7 +14,7 @@ whose softmax is tempered by the text's length, so its values are probabilities 
 the detector only among same-script languages, and a line counts as detected only when the rule is sure.
 
 False-foreign is what matters for dubbing: a line in the dub's language that the rule would skip as
-foreign (dubber.language.is_foreign), for dubs in en, ja and zh; "foreign found" is the share of the
+foreign (dubber.subtitles.language.is_foreign), for dubs in en, ja and zh; "foreign found" is the share of the
 other languages' lines it skips. The same thresholds serve both detectors; the last table gives each
 detector its own best MAX_DUB_SHARE (the largest in a grid with no false-foreign English line) and the
 share of foreign Latin lines of 3+ words an English dub then skips. Time is per line after loading;
@@ -38,9 +38,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dubber import language  # noqa: E402
-from dubber.language import LINGUA_LANGUAGES, detect, is_foreign, words  # noqa: E402
-from tests.dubber.test_language import SHORT_ENGLISH  # noqa: E402
+from dubber.subtitles import language  # noqa: E402
+from dubber.subtitles.language import LINGUA_LANGUAGES, detect, is_foreign, words  # noqa: E402
+from tests.dubber.subtitles.test_language import SHORT_ENGLISH  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "short_lines.tsv"
 RAW_LANGUAGES = (*LINGUA_LANGUAGES, "ja", "zh", "ko")
@@ -249,7 +249,7 @@ def main() -> int:
     print(f"\neach detector's own MAX_DUB_SHARE (dubber's is {language.MAX_DUB_SHARE}), en dub: 'own' is the "
           f"largest in {SHARE_GRID} with none of the set's English lines foreign; 'found': foreign Latin lines "
           f"of 3+ words then skipped; 'held-out': the {len(SHORT_ENGLISH)} English lines of "
-          f"tests/dubber/test_language.py then skipped; 'first false': the smallest share that skips any "
+          f"tests/dubber/subtitles/test_language.py then skipped; 'first false': the smallest share that skips any "
           f"English line (set and held-out), and that line")
     for name, r in results.items():
         w, (first, line) = r["sweep"], r["first_false"]

@@ -11,7 +11,7 @@ that grows with the cue count, beyond the decoded take cache, would show as a ri
 
     .venv/bin/python bench/load.py --hostile
 
---hostile instead sends lines over their budget (dubber.line_budget) to a `dubber serve` process
+--hostile instead sends lines over their budget (dubber.synthesis.budget) to a `dubber serve` process
 and through `dubber dub`: a 1,000-digit /tts line, "go " × 333 for 5 s, and a /dub job and a
 `dubber dub` of the demo video whose subtitles hold a 1,000-digit line. For each it prints the
 seconds until the answer (the job's end) and how far the server's resident memory grew over its
@@ -46,7 +46,7 @@ WORDS = ("harbour lantern tide morning rope gull sail north bell stone anchor mi
 
 def make_video(path: Path, minutes: int) -> Path:
     """A long, tiny video: 1 fps 64x36 test pattern over a quiet stereo tone."""
-    from dubber import media
+    from dubber.audio import media
 
     n = minutes * 60 * RATE
     t = np.arange(n, dtype=np.float64) / RATE
@@ -57,7 +57,7 @@ def make_video(path: Path, minutes: int) -> Path:
 
 def make_subtitles(path: Path, count: int, minutes: int) -> None:
     """`count` cues of 2-5 words spread evenly over the video, each slot 1.0-2.6 s."""
-    from dubber.subtitles import save_srt
+    from dubber.subtitles.load import save_srt
 
     rng = random.Random(count)
     step = minutes * 60_000 // count
@@ -72,7 +72,7 @@ def make_subtitles(path: Path, count: int, minutes: int) -> None:
 
 def child(video: str, subs: str, out: str, engine_name: str) -> None:
     """Run one dub here and print its measurements as JSON (the parent reads the last line)."""
-    from dubber.pipeline import DubOptions, dub
+    from dubber.pipeline.dub import DubOptions, dub
     from dubber.plugin import registry
 
     if engine_name == "frametone":
@@ -102,7 +102,7 @@ def hostile() -> int:
     import urllib.error
     import urllib.request
 
-    from dubber.subtitles import save_srt
+    from dubber.subtitles.load import save_srt
 
     def call(url: str, body: dict | None = None, method: str = "GET") -> tuple[int, dict]:
         data = json.dumps(body).encode() if body is not None else None
@@ -127,7 +127,7 @@ def hostile() -> int:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "dubber.cli", "serve", "--port", str(port), "--allow",
+        server = subprocess.Popen([sys.executable, "-m", "dubber.cli.main", "serve", "--port", str(port), "--allow",
                                    str(folder), "--jobs-dir", str(folder / "jobs")], cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -175,7 +175,7 @@ def hostile() -> int:
                          (6466, 8279, "Did you remember to bring the camera?")])
         for name, srt in (("dubber dub, a 9 x 1000 line", subs), ("dubber dub, without it", plain)):
             started = time.monotonic()
-            child = subprocess.Popen([sys.executable, "-m", "dubber.cli", "dub", str(video), str(srt), "-o",
+            child = subprocess.Popen([sys.executable, "-m", "dubber.cli.main", "dub", str(video), str(srt), "-o",
                                       str(folder / f"{srt.stem}.mkv"), "--report", str(folder / f"{srt.stem}.json")],
                                      cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             _, code, usage = os.wait4(child.pid, 0)

@@ -19,7 +19,7 @@ meaning in Mandarin:
    Kokoro is fed), with the second syllable of words that are spoken with a neutral tone (LIGHTENED, checked
    by hand) set to neutral. Scored: syllables with lexical tone 1-4, except a tone 3 before another tone 3
    (sandhi), 一 and 不 (their tone changes with the next), and neutral syllables. F0: librosa's pYIN at
-   16 kHz, 10 ms hop, 32 ms frames, 65-500 Hz, thresholds Beta(2, 8) (dubber.pitch's Beta(2, 18) leaves
+   16 kHz, 10 ms hop, 32 ms frames, 65-500 Hz, thresholds Beta(2, 8) (dubber.audio.pitch's Beta(2, 18) leaves
    espeak-ng's buzzy vowels mostly unvoiced), in semitones. Per utterance the declination line (least
    squares over its voiced frames) is removed and the 5th/95th percentiles are taken as Chao levels 1 and 5.
    A syllable's contour is sampled at 5 points from 20 % to 100 % of its voiced frames (the first fifth is
@@ -86,10 +86,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dubber.audio.speech import speech_span
 from dubber.errors import DubberError
-from dubber.fitting import fit_line
+from dubber.fitting.fitter import fit_line
 from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
-from dubber.speech import speech_span
 
 TEXTS = [
     "今年春耕来得早，田里头都忙翻了。",

@@ -33,11 +33,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dubber import media  # noqa: E402
-from dubber.audio import ms_to_samples  # noqa: E402
-from dubber.cli import main as dubber  # noqa: E402
-from dubber.intelligibility import Transcriber  # noqa: E402
-from dubber.pronunciation import plain  # noqa: E402
+from dubber.audio import media  # noqa: E402
+from dubber.audio.samples import ms_to_samples  # noqa: E402
+from dubber.cli.main import main as dubber  # noqa: E402
+from dubber.fitting.intelligibility import Transcriber  # noqa: E402
+from dubber.text.pronunciation import plain  # noqa: E402
 from tests.data.realworld import RATE, build, original_clips  # noqa: E402
 
 POLICIES = {"fill": ["--fill"], "speech": ["--sync", "speech"]}

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dubber.pitch import median_f0
+from dubber.audio.pitch import median_f0
 from dubber.plugin.engine import Engine
 from dubber.plugin.registry import get_engine
-from dubber.voice_match import PROBES, VoiceCatalogue, VoiceMatch, match_voice, reference_vector
+from dubber.voices.match import PROBES, VoiceCatalogue, VoiceMatch, match_voice, reference_vector
 
 ENGLISH = [
     "The library will be closed for repairs until the end of next week.",

@@ -148,7 +148,7 @@ class EngineSettings:
                 self.path(key)
 
     def max_chars(self) -> int | None:
-        """Return the longest text one request may carry (dubber.request_limits), or None if unset."""
+        """Return the longest text one request may carry (dubber.synthesis.limits), or None if unset."""
         value = self.values.get("max_chars")
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise self._error("max_chars", f"must be a positive whole number of characters, got {value!r}")

@@ -58,8 +58,8 @@ _voice_ready = False
 
 
 def normalize_text(text: str) -> str:
-    """Spell out what espeak reads badly (numbers, dates, money, units, titles): `dubber.normalize`."""
-    from dubber.normalize import normalize
+    """Spell out what espeak reads badly (numbers, dates, money, units, titles): `dubber.text.normalize`."""
+    from dubber.text.normalize import normalize
 
     return normalize(text, "en")
 
@@ -102,9 +102,9 @@ def _espeak_clauses(text: str) -> list[tuple[str, str, bool]]:
 def phonemize(text: str) -> str:
     """Return the Kokoro phoneme string for English `text` ('' when nothing is speakable).
 
-    `{word|IPA}` overrides (dubber.pronunciation) are spoken from their IPA; the rest through espeak-ng.
+    `{word|IPA}` overrides (dubber.text.pronunciation) are spoken from their IPA; the rest through espeak-ng.
     """
-    from dubber.pronunciation import Phonetic, Pinyin, parse
+    from dubber.text.pronunciation import Phonetic, Pinyin, parse
 
     pieces = parse(text)
     if not any(isinstance(piece, Phonetic) for piece in pieces):

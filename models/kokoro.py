@@ -17,7 +17,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
-from dubber.pronunciation import FORM_MARKUP, plain
+from dubber.text.pronunciation import FORM_MARKUP, plain
 
 SAMPLE_RATE = 24000
 FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600

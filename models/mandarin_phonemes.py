@@ -6,7 +6,7 @@ tone 5), and misaki's transcription table turns syllables into IPA with the tone
 (→ 1, ↗ 2, ↓ 3, ↘ 4; the neutral tone unmarked), words joined by spaces. No tone sandhi is applied:
 the v1.0 training labels had none, so the model learned to realise it from context.
 
-What dubber adds: numbers, dates and units are spelt out first (`dubber.normalize`); pinyin tags
+What dubber adds: numbers, dates and units are spelt out first (`dubber.text.normalize`); pinyin tags
 (`好[h][ào]`, `好[hao4]`) replace the syllables pypinyin would choose, keeping the word cut around
 them; English words inside a line are spoken through the English front end (Kokoro's vocabulary
 holds both); `{word|IPA}` overrides go in as given.
@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dubber.pronunciation import HAN, Phonetic, Pinyin, parse
+from dubber.text.pronunciation import HAN, Phonetic, Pinyin, parse
 
 _lock = threading.Lock()  # jieba builds its dictionary on first use; do it once
 _ready = False
@@ -104,7 +104,7 @@ def phonemize(text: str, english: Callable[[str], str] | None = None, normalized
     if english is None:
         from dubber.models.english_phonemes import phonemize as english
     if not normalized:
-        from dubber.normalize import normalize
+        from dubber.text.normalize import normalize
 
         text = normalize(text, "zh")
     out: list[str] = []

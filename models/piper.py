@@ -13,9 +13,9 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
-from dubber.normalize import normalize
-from dubber.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.text.normalize import normalize
+from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -186,8 +186,8 @@ class PiperEngine(Engine):
     def _sentences(self, model: _Model, text: str) -> list[list[str]]:
         """Return the phonemes of each sentence of `text`, each at most MAX_PHONEMES; raise when there are none.
 
-        `{word|IPA}` overrides (dubber.pronunciation) go in as their IPA; the rest is spelt out
-        (dubber.normalize: numbers, money, dates, units) and goes through espeak-ng.
+        `{word|IPA}` overrides (dubber.text.pronunciation) go in as their IPA; the rest is spelt out
+        (dubber.text.normalize: numbers, money, dates, units) and goes through espeak-ng.
         """
         sentences: list[list[str]] = [[]]
         for piece in parse(text):

@@ -78,7 +78,7 @@ class SpeakerEmbedder:
         """Return one unit vector per 0.8 s window of `samples` (shape [windows, dim])."""
         import librosa
 
-        from dubber.audio import resample
+        from dubber.audio.samples import resample
 
         audio = np.asarray(samples, dtype=np.float32)
         if audio.ndim == 2:

@@ -108,7 +108,7 @@ class SpeechDetector:
         return merged(spans)
 
     def _prepare(self, samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
-        from dubber.audio import as_mono, resample
+        from dubber.audio.samples import as_mono, resample
 
         if rate <= 0:
             raise ValueError(f"bad sample rate {rate}")

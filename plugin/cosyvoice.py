@@ -121,7 +121,7 @@ class CosyVoiceEngine(ServedEngine):
             if info.samplerate == PROMPT_RATE and info.channels == 1:
                 data = Path(path).read_bytes()
             else:
-                from dubber.audio import resample
+                from dubber.audio.samples import resample
 
                 audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
                 buffer = io.BytesIO()
@@ -153,7 +153,7 @@ class CosyVoiceEngine(ServedEngine):
         samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         rate = answer.headers.get(RATE_HEADER)
         if rate and rate.strip().isdigit() and int(rate) != SAMPLE_RATE:
-            from dubber.audio import resample
+            from dubber.audio.samples import resample
 
             samples = resample(samples, int(rate), SAMPLE_RATE)
         return samples
@@ -163,7 +163,7 @@ def pronunciation_for(capabilities: Capabilities, version: int | None) -> Capabi
     """CosyVoice3 reads pinyin tags ('[h][ào]' in place of a character); version 2 would speak the brackets."""
     from dataclasses import replace
 
-    from dubber.pronunciation import FORM_COSYVOICE
+    from dubber.text.pronunciation import FORM_COSYVOICE
 
     return replace(capabilities, pronunciation=FORM_COSYVOICE) if version == 3 else capabilities
 

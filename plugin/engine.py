@@ -31,7 +31,7 @@ class Capabilities:
     duration_step_samples: int = 0  # smallest duration step, in output samples (0: continuous)
     rate_range: tuple[float, float] = (0.5, 2.0)  # speaking-rate multipliers the engine accepts
     needs_gpu: bool = False
-    # How it takes pronunciation markup (dubber.pronunciation FORM_*): "markup" reads dubber's own
+    # How it takes pronunciation markup (dubber.text.pronunciation FORM_*): "markup" reads dubber's own
     # (it speaks phonemes), "cosyvoice" / "indextts" take pinyin in their convention, "" words only.
     pronunciation: str = ""
     max_text_chars: int = 0  # longest text one request takes, in characters without markup (0: no limit)
@@ -162,7 +162,7 @@ class Engine(ABC):
 
         Optional: an engine that can phonemize without synthesising answers its phonemes at its voice's
         pace, so a line far beyond its slot is refused before any synthesis. None (the default): the
-        engine has no estimate, and dubber estimates from the text (`dubber.line_budget`).
+        engine has no estimate, and dubber estimates from the text (`dubber.synthesis.budget`).
         """
         return None
 

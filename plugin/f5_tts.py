@@ -291,7 +291,7 @@ class F5TtsEngine(Engine):
         if abs(samples.size - want) >= HOP_SAMPLES:
             raise SynthesisError(f"F5-TTS made {samples.size} samples of {line!r} where fix_duration asked for "
                                  f"{want}", engine=self.name, text=line)
-        from dubber.audio import fit_length
+        from dubber.audio.samples import fit_length
 
         return fit_length(samples, want)  # within a frame: vocoder padding, not the model's choice
 

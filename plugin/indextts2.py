@@ -61,8 +61,8 @@ import numpy as np
 
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
-from dubber.pronunciation import FORM_INDEXTTS
 from dubber.plugin.weights_only import weights_only_loads
+from dubber.text.pronunciation import FORM_INDEXTTS
 
 SAMPLE_RATE = 22050
 FRAME_SAMPLES = 256  # S2Mel's mel hop, which BigVGAN upsamples back: one frame is 11.61 ms
@@ -384,7 +384,7 @@ def emotion_arguments(emotion: Emotion) -> dict[str, Any]:
 
 def spread_durations(samples: np.ndarray, text: str) -> np.ndarray:
     """Lay a take out as `Take.durations`: measured lead and tail silence, the speech spread evenly over `text`."""
-    from dubber.speech import speech_span
+    from dubber.audio.speech import speech_span
 
     total = samples.size // FRAME_SAMPLES
     span = speech_span(samples, SAMPLE_RATE)
@@ -479,7 +479,7 @@ def _samples(result: Any, text: str) -> np.ndarray:
         audio = audio.astype(np.float32) / 32768.0
     audio = audio.astype(np.float32).reshape(audio.shape[0], -1).mean(axis=1)  # (samples, channels)
     if int(rate) != SAMPLE_RATE:
-        from dubber.audio import resample
+        from dubber.audio.samples import resample
 
         audio = resample(audio, int(rate), SAMPLE_RATE)
     pad = -audio.size % FRAME_SAMPLES

@@ -39,7 +39,7 @@ from dubber.errors import DubberError, MediaError, ProcessError, UsageError
 
 EXPORTS = "otio,srt,stems"
 TAIL_LINES = 20
-# dubber's exit code when it wrote the output but some lines could not be dubbed (dubber.cli.EXIT_LINES_FAILED).
+# dubber's exit code when it wrote the output but some lines could not be dubbed (dubber.cli.main.EXIT_LINES_FAILED).
 EXIT_LINES_FAILED = 1
 
 OnLine = Callable[[str], None]
@@ -287,7 +287,7 @@ class DubOutputs:
 
 
 def find_dubber(env: Mapping[str, str]) -> list[str]:
-    """Return the command that starts dubber: DUBBER, else DUBBER_PYTHON -m dubber.cli, else `dubber` on PATH."""
+    """Return the command that starts dubber: DUBBER, else DUBBER_PYTHON -m dubber.cli.main, else `dubber` on PATH."""
     program = env.get("DUBBER")
     if program:
         path = Path(program).expanduser()
@@ -299,7 +299,7 @@ def find_dubber(env: Mapping[str, str]) -> list[str]:
         path = Path(python).expanduser()
         if not path.is_file():
             raise UsageError(f"DUBBER_PYTHON={python}: no such Python (set it to the python of dubber's environment)")
-        return [str(path), "-m", "dubber.cli"]
+        return [str(path), "-m", "dubber.cli.main"]
     found = shutil.which("dubber", path=env.get("PATH"))
     if not found:
         raise UsageError("cannot find the dubber program: set DUBBER to the dubber executable or DUBBER_PYTHON "

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dubber import media
-from dubber.audio import ms_to_samples, resample, samples_to_ms
+from dubber.audio import media
+from dubber.audio.samples import ms_to_samples, resample, samples_to_ms
+from dubber.audio.speech import speech_span
 from dubber.plugin.registry import get_engine
-from dubber.speech import speech_span
-from dubber.subtitles import save_srt
+from dubber.subtitles.load import save_srt
 
 HERE = Path(__file__).parent
 RATE = 48000

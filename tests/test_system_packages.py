@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dubber.system_libraries import missing_library_message, system_packages
+from dubber.cli.system_libraries import missing_library_message, system_packages
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / ".ci" / "system-packages"
@@ -149,7 +149,7 @@ def test_dubber_gui_without_the_library_says_one_line(tmp_path):
                     "            raise ImportError('libpulse.so.0: cannot open shared object file: No such file')\n"
                     "sys.meta_path.insert(0, F())\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "dubber.cli", "gui"], check=False, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "dubber.cli.main", "gui"], check=False, capture_output=True, text=True,
                           env=env, timeout=120)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

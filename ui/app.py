@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from dubber import __version__
-from dubber.pipeline import DubOptions
+from dubber.pipeline.dub import DubOptions
 from dubber.ui.main_window import MainWindow
 
 

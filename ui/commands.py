@@ -1,4 +1,4 @@
-"""The undo stack's commands: each wraps one revertable edit from the core (`dubber.edits`)."""
+"""The undo stack's commands: each wraps one revertable edit from the core (`dubber.project.edits`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from dubber.edits import EditGroup, LineEdit
-from dubber.session import Session
+from dubber.pipeline.session import Session
+from dubber.project.edits import EditGroup, LineEdit
 
 
 class EditCommand(QUndoCommand):

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dubber.audio.loudness import BROADCAST_LUFS, WEB_LUFS
 from dubber.errors import OutputClash
-from dubber.handoff import EXPORT_KINDS, planned_files
-from dubber.loudness import BROADCAST_LUFS, WEB_LUFS
-from dubber.mixing import MIX_MODES, Ducking
-from dubber.outputs import check_outputs, existing, report_path_for, sidecar, stem_path_for
+from dubber.handoff.export import EXPORT_KINDS, planned_files
+from dubber.handoff.outputs import check_outputs, existing, report_path_for, sidecar, stem_path_for
+from dubber.mix.mixing import MIX_MODES, Ducking
 
 LOUDNESS_CHOICES = [("As mixed (not normalised)", None), (f"Web, {WEB_LUFS:g} LUFS", WEB_LUFS),
                     (f"Broadcast, EBU R128 {BROADCAST_LUFS:g} LUFS", BROADCAST_LUFS)]
@@ -43,7 +43,7 @@ class ExportChoice:
     mix: str
     ducking: Ducking = field(default_factory=Ducking)
     loudness: float | None = None  # LUFS target for the dub track; None: as mixed
-    exports: tuple[str, ...] = ()  # hand-off files written beside the video (dubber.handoff.EXPORT_KINDS)
+    exports: tuple[str, ...] = ()  # hand-off files written beside the video (dubber.handoff.export.EXPORT_KINDS)
     overwrite: bool = False  # the editor agreed to replace the files that exist
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from dubber.handoff import describe_written
+from dubber.handoff.export import describe_written
 from dubber.ui.export_dialog import ExportChoice, ExportDialog
 from dubber.ui.panel import Panel
 

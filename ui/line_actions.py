@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dubber.edits import change_line, choose_take, nudge, speak_anyway
-from dubber.project import emotion_to_dict
+from dubber.project.edits import change_line, choose_take, nudge, speak_anyway
+from dubber.project.store import emotion_to_dict
 from dubber.ui.commands import EditCommand
 from dubber.ui.line_editor import SPEAKERS_CHOICE
 from dubber.ui.panel import Panel

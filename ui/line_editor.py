@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dubber.pipeline.session import SKIPPED, STATUS_WORDS, Session
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion
-from dubber.pronunciation import plain
-from dubber.project import LineEntry, TakeRecord
-from dubber.session import SKIPPED, STATUS_WORDS, Session
+from dubber.project.store import LineEntry, TakeRecord
+from dubber.text.pronunciation import plain
 from dubber.ui import line_words
 from dubber.ui.line_words import SPEAK_KEY, clock, span
 

@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from dubber.project import LineEntry
-from dubber.session import NEEDS_WORK, OK, SKIPPED, STATUS_COLOURS, STATUS_WORDS, Session
+from dubber.pipeline.session import NEEDS_WORK, OK, SKIPPED, STATUS_COLOURS, STATUS_WORDS, Session
+from dubber.project.store import LineEntry
 from dubber.ui import line_words
 from dubber.ui.line_words import span
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
-from dubber.preview import write_preview
+from dubber.pipeline.preview import write_preview
 from dubber.ui.line_timing import context_window, placed_take, take_start_ms
 from dubber.ui.line_words import clock
 from dubber.ui.panel import Panel

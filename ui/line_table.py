@@ -8,7 +8,7 @@ from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from dubber.project import LineEntry
+from dubber.project.store import LineEntry
 from dubber.ui.line_model import COL_SPEAKER, COL_STATUS, COL_TEXT, COL_VOICE
 
 TEXT_MIN_PX = 120  # below this the text says too little to tell lines apart

@@ -6,11 +6,11 @@ original speech's onset under `speech` sync), not on the cue's start.
 
 from __future__ import annotations
 
-from dubber.placement import onset_of
-from dubber.preview import preview_window
-from dubber.project import LineEntry
-from dubber.session import OFF, OK, PENDING, SKIPPED, STALE, Session
-from dubber.timeline import Clip
+from dubber.mix.placement import onset_of
+from dubber.mix.timeline import Clip
+from dubber.pipeline.preview import preview_window
+from dubber.pipeline.session import OFF, OK, PENDING, SKIPPED, STALE, Session
+from dubber.project.store import LineEntry
 from dubber.ui.line_words import not_spoken, target
 from dubber.ui.timeline_strip import StripCue
 

@@ -5,10 +5,10 @@ Qt-free: it reads the session and says what the panel shows, so every view words
 
 from __future__ import annotations
 
-from dubber.pipeline import sync_of
-from dubber.project import LineEntry
-from dubber.session import SKIPPED, STALE, STATUS_WORDS, Session
-from dubber.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot
+from dubber.fitting.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot
+from dubber.pipeline.dub import sync_of
+from dubber.pipeline.session import SKIPPED, STALE, STATUS_WORDS, Session
+from dubber.project.store import LineEntry
 
 SPEAK_KEY = "S"
 POLICY_WORDS = {

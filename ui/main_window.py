@@ -15,9 +15,9 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
 
-from dubber.pipeline import DubOptions
-from dubber.project import SUFFIX, LineEntry, project_path_for
-from dubber.session import Session
+from dubber.pipeline.dub import DubOptions
+from dubber.pipeline.session import Session
+from dubber.project.store import SUFFIX, LineEntry, project_path_for
 from dubber.ui.export_flow import ExportFlow
 from dubber.ui.job_runner import JobRunner
 from dubber.ui.line_actions import LineActions

@@ -6,8 +6,8 @@ from typing import Protocol
 
 from PySide6.QtGui import QUndoStack
 
-from dubber.project import LineEntry
-from dubber.session import Session
+from dubber.pipeline.session import Session
+from dubber.project.store import LineEntry
 from dubber.ui.job_runner import JobRunner
 from dubber.ui.line_editor import LineEditor
 from dubber.ui.status_line import StatusLine

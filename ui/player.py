@@ -1,4 +1,4 @@
-"""The preview player: plays one preview clip (see dubber.preview) under a small transport row."""
+"""The preview player: plays one preview clip (see dubber.pipeline.preview) under a small transport row."""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dubber.edits import add_take, change_line
-from dubber.project import TakeRecord
+from dubber.project.edits import add_take, change_line
+from dubber.project.store import TakeRecord
 from dubber.ui.commands import EditCommand
 from dubber.ui.line_words import not_spoken
 from dubber.ui.messages import describe

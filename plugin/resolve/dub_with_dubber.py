@@ -13,7 +13,7 @@ Install
   2. Let this script find dubber, one of:
        a. set DUBBER_PYTHON below (or in the environment) to the python of the environment dubber is
           installed in, e.g. /home/me/dubber/.venv/bin/python or C:\\dubber\\.venv\\Scripts\\python.exe.
-          The script loads the bridge from there and runs `DUBBER_PYTHON -m dubber.cli`, so the Python
+          The script loads the bridge from there and runs `DUBBER_PYTHON -m dubber.cli.main`, so the Python
           Resolve runs scripts with (a system-wide Python 3 it finds) needs nothing installed.
        b. or install dubber into the Python Resolve uses (`python3 -m pip install dubber`, Python 3.10 or
           newer) and make sure `dubber` is on the PATH Resolve sees, or set DUBBER to its executable.

@@ -1,5 +1,5 @@
 """Write the bad-input corpus in tests/data/bad/: broken subtitle files and media, each with what dubber must
-make of it, listed in manifest.json (read by tests/dubber/test_bad_input.py) and README.md (for people).
+make of it, listed in manifest.json (read by tests/dubber/pipeline/test_bad_input.py) and README.md (for people).
 
 Deterministic: running it again writes the same bytes. Run it from the repository root after changing a case:
 
@@ -425,7 +425,7 @@ def media_cases() -> list[MediaCase]:
 
 def write_media(out: Path) -> None:
     """Make the media files with dubber's own helpers and the bundled ffmpeg."""
-    from dubber import media
+    from dubber.audio import media
 
     rate = 24000
     t = np.arange(rate * MEDIA_MS // 1000) / rate
@@ -484,7 +484,7 @@ def manifest_entry(case: Case) -> dict[str, object]:
 def readme(entries: list[dict[str, object]], media: list[MediaCase]) -> str:
     out = ["# Bad-input corpus", "",
            "Written by `tests/data/make_bad_corpus.py` (run it again after changing a case; it is deterministic)",
-           "and checked by `tests/dubber/test_bad_input.py`. `manifest.json` holds the same table for the tests.",
+           "and checked by `tests/dubber/pipeline/test_bad_input.py`. `manifest.json` holds the same table for the tests.",
            "", "Subtitle files: *cues kept* are the cues read, the lines that must still be dubbed and those listed",
            "as not spoken (a `non-speech` or `duplicate` warning names each); *diagnostics* are",
            "`line severity code` (each printed as `file:line: severity: message`); *check* is the exit code of",

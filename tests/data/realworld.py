@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dubber import media
-from dubber.audio import ms_to_samples, resample, samples_to_ms
-from dubber.speech import speech_span
+from dubber.audio import media
+from dubber.audio.samples import ms_to_samples, resample, samples_to_ms
+from dubber.audio.speech import speech_span
 
 RATE = 48000
 FRAME_MS = 42  # a frame at 24 fps: subtitlers leave two between chained cues
@@ -75,7 +75,7 @@ class Expected:
     start_ms: int
     end_ms: int
     speech: tuple[int, int] | None = None  # the original speech it follows; None: spoken over none
-    skip: str = ""  # the dubber.cue SKIP_* kind when it must not be spoken
+    skip: str = ""  # the dubber.subtitles.cue SKIP_* kind when it must not be spoken
 
     @property
     def spoken(self) -> bool:

@@ -7,6 +7,7 @@ import pytest
 
 from dubber.errors import EngineUnavailable, SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 from dubber.models import kokoro
+from dubber.models.frame_budget import speech_budget
 from dubber.models.kokoro import (
     CHUNK_PAUSE_FRAMES,
     CHUNK_PAUSE_MS,
@@ -18,7 +19,6 @@ from dubber.models.kokoro import (
     symbol_frames,
     token_frames,
 )
-from dubber.models.frame_budget import speech_budget
 
 needs_kokoro = pytest.mark.skipif(KokoroEngine.unavailable_reason() is not None,
                                   reason=str(KokoroEngine.unavailable_reason()))
@@ -454,7 +454,7 @@ def test_mandarin_polyphone_tag_changes_the_tokens_the_model_receives(engine, mo
 
 @needs_kokoro
 def test_mandarin_line_lands_on_its_target_natively(engine) -> None:
-    from dubber.fitting import fit_line
+    from dubber.fitting.fitter import fit_line
 
     fit = fit_line(engine, "今年春耕来得早，田里头都忙翻了。", "zh", None, 3200)
     assert fit.method.startswith("native") and abs(fit.error_ms) <= 50, (fit.method, fit.error_ms)
@@ -463,7 +463,7 @@ def test_mandarin_line_lands_on_its_target_natively(engine) -> None:
 @pytest.mark.parametrize(("lang", "text"), [("en", "The boats leave at nine, so we should hurry."),
                                             ("ja", "船は九時に出ますから、急ぎましょう。"), ("zh", "船九点出发，我们得快点。")])
 def test_the_natural_length_is_estimated_from_the_phonemes(engine: KokoroEngine, lang: str, text: str) -> None:
-    from dubber.speech import speech_span
+    from dubber.audio.speech import speech_span
 
     natural = engine.synthesize(text, lang)
     measured = speech_span(natural.samples, natural.sample_rate).length * 1000 // natural.sample_rate

@@ -8,7 +8,7 @@ import pytest
 from dubber.models.english_phonemes import ipa_to_misaki
 from dubber.models.english_phonemes import phonemize as english
 from dubber.models.mandarin_phonemes import phonemize, syllable_ipa, syllables
-from dubber.pronunciation import MarkupError
+from dubber.text.pronunciation import MarkupError
 
 SPRING = "今年春耕来得早，田里头都忙翻了。"
 

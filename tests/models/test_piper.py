@@ -178,7 +178,7 @@ def test_bad_frames_raise(engine: PiperEngine, change: str) -> None:
 @pytest.mark.parametrize("text", ["The boats leave at nine, so we should hurry.",
                                   "Did you remember to bring the camera?"])
 def test_the_natural_length_is_estimated_from_the_phonemes(engine: PiperEngine, text: str) -> None:
-    from dubber.speech import speech_span
+    from dubber.audio.speech import speech_span
 
     natural = engine.synthesize(text, "en")
     measured = speech_span(natural.samples, SAMPLE_RATE).length * 1000 // SAMPLE_RATE

@@ -34,7 +34,7 @@ def test_the_same_voice_scores_higher_than_another_voice_across_texts(voices):
 
 
 def test_vectors_are_unit_length_and_rate_independent(voices):
-    from dubber.audio import resample
+    from dubber.audio.samples import resample
 
     emb = default_embedder()
     take = voices["joe"][0]

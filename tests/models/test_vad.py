@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from dubber.audio import resample
+from dubber.audio.samples import resample
+from dubber.audio.speech import speech_span
 from dubber.errors import EngineUnavailable
 from dubber.models.vad import SpeechDetector, VadParams, bundled_model, default_detector
-from dubber.speech import speech_span
 
 RATE = 16000
 

@@ -15,7 +15,7 @@ import soundfile
 
 from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UsageError
-from dubber.fitting import STATUS_OK, fit_line
+from dubber.fitting.fitter import STATUS_OK, fit_line
 from dubber.plugin.cosyvoice import START_HINT, CosyVoiceEngine
 from dubber.plugin.engine import Emotion, Reference
 
@@ -269,7 +269,7 @@ def test_a_real_cosyvoice_server_speaks():
 
 def test_only_cosyvoice3_takes_pinyin_tags():
     from dubber.plugin.cosyvoice import CosyVoiceEngine
-    from dubber.pronunciation import FORM_COSYVOICE, for_engine
+    from dubber.text.pronunciation import FORM_COSYVOICE, for_engine
 
     assert CosyVoiceEngine(version=2).capabilities.pronunciation == ""
     v3 = CosyVoiceEngine(version=3)

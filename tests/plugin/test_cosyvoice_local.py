@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 import soundfile
 
+from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UsageError
-from dubber.fitting import STATUS_OK, fit_line
+from dubber.fitting.fitter import STATUS_OK, fit_line
 from dubber.plugin.cosyvoice_local import WEIGHTS, CosyVoiceLocalEngine
 from dubber.plugin.engine import Emotion, Reference
-from dubber.speech import speech_span
 
 SR = 24000
 MEL_HOP = 480  # samples per mel frame at 24 kHz

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 import soundfile
 
+from dubber.audio.speech import speech_span
 from dubber.config import load_config
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
-from dubber.fitting import fit_line
+from dubber.fitting.fitter import fit_line
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Reference
 from dubber.plugin.f5_tts import MAX_TOTAL_FRAMES, F5TtsEngine
-from dubber.speech import speech_span
 
 RATE, HOP = 24000, 256
 REF_SECONDS, REF_RATE = 5.0, 16000

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 import soundfile
 
+from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings, is_loopback
 from dubber.errors import EngineUnavailable, SynthesisError, UnsupportedLanguage, UsageError
-from dubber.fitting import fit_line
+from dubber.fitting.fitter import fit_line
 from dubber.plugin.engine import Emotion, Reference
 from dubber.plugin.gpt_sovits import START_HINT, GptSovitsEngine
-from dubber.speech import speech_span
 
 
 def _load_server():

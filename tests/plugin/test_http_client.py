@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.config import EngineSettings
+from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.plugin.engine import Capabilities
 from dubber.plugin.http_client import ServedEngine, Server, probe, server_message
 

@@ -23,13 +23,13 @@ import numpy as np
 import pytest
 import soundfile
 
-from dubber.audio import samples_to_ms
+from dubber.audio.samples import samples_to_ms
+from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
-from dubber.fitting import STATUS_OK, fit_line
+from dubber.fitting.fitter import STATUS_OK, fit_line
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Emotion, Reference
 from dubber.plugin.indextts2 import WEIGHTS, IndexTts2Engine
-from dubber.speech import speech_span
 
 SR, HOP = 22050, 256
 STOP = 8193

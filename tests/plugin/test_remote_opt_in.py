@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dubber.cli import EXIT_USAGE, main
+from dubber.cli.main import EXIT_USAGE, main
 from dubber.config import load_config
 from dubber.errors import SynthesisError, UsageError
 from dubber.plugin.cosyvoice import CosyVoiceEngine

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from dubber import media
+from dubber.audio import media
 from dubber.errors import MediaError, ProcessError, UsageError
 from dubber.plugin import resolve_bridge as rb
-from dubber.subtitles import load_subtitles
+from dubber.subtitles.load import load_subtitles
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "plugin" / "resolve" / "dub_with_dubber.py"
@@ -324,7 +324,7 @@ def test_dub_command_is_an_argument_list() -> None:
         "dubber", "dub", "/m/My Film.mov", "/m/x.srt", "-o", "/m/out.mp4", "--export", "otio,srt,stems",
         "--overwrite"]  # the bridge's own folder: a second round trip replaces the first's files
     settings = rb.DubSettings(lang="de", loudness="-23", extra_args=("--voice", "auto"))
-    assert rb.dub_command(["/py", "-m", "dubber.cli"], video, subs, out, settings)[:2] == ["/py", "-m"]
+    assert rb.dub_command(["/py", "-m", "dubber.cli.main"], video, subs, out, settings)[:2] == ["/py", "-m"]
     assert rb.dub_command(["dubber"], video, subs, out, settings)[9:] == [
         "--lang", "de", "--loudness", "-23", "--voice", "auto"]
 
@@ -341,7 +341,7 @@ def test_find_dubber(tmp_path: Path) -> None:
     program.write_text("#!/bin/sh\n")
     program.chmod(0o755)
     assert rb.find_dubber({"DUBBER": str(program)}) == [str(program)]
-    assert rb.find_dubber({"DUBBER_PYTHON": sys.executable}) == [sys.executable, "-m", "dubber.cli"]
+    assert rb.find_dubber({"DUBBER_PYTHON": sys.executable}) == [sys.executable, "-m", "dubber.cli.main"]
     assert rb.find_dubber({"PATH": str(program.parent)}) == [str(program)]
     with pytest.raises(UsageError, match="DUBBER=.*nope: no such program"):
         rb.find_dubber({"DUBBER": str(tmp_path / "nope")})

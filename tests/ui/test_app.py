@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
-from dubber.cli import main
+from dubber.cli.main import main
 from dubber.ui.main_window import MainWindow
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"

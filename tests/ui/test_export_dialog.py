@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dubber.mixing import Ducking
+from dubber.mix.mixing import Ducking
 from dubber.ui.export_dialog import ExportDialog, default_paths
 
 

@@ -17,19 +17,19 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtMultimedia import QMediaPlayer
 
-from dubber.edits import change_line
-from dubber.media import probe, video_packet_checksums
+from dubber.audio.media import probe, video_packet_checksums
+from dubber.pipeline.session import OK, PENDING, STALE
 from dubber.plugin import registry
-from dubber.project import load_project
-from dubber.session import OK, PENDING, STALE
-from dubber.subtitles import load_subtitles
+from dubber.project.edits import change_line
+from dubber.project.store import load_project
+from dubber.subtitles.load import load_subtitles
 from dubber.ui.commands import EditCommand
 from dubber.ui.export_dialog import ExportChoice
 from dubber.ui.line_editor import parse_emotion
 from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, COL_TEXT, COL_VOICE, STATUS_COLOURS
 from dubber.ui.main_window import MainWindow, classify
 from tests.conftest import ToneEngine
-from tests.dubber.test_loudness import ebur128
+from tests.dubber.audio.test_loudness import ebur128
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 WAIT_MS = 120_000

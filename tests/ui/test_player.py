@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtMultimedia import QMediaPlayer  # noqa: E402
 from PySide6.QtWidgets import QLabel, QPushButton  # noqa: E402
 
-from dubber import media  # noqa: E402
-from dubber.preview import write_preview  # noqa: E402
+from dubber.audio import media  # noqa: E402
+from dubber.pipeline.preview import write_preview  # noqa: E402
 from dubber.ui.player import PreviewPlayer, format_ms  # noqa: E402
 
 RATE = 48000

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 
-from dubber.cue import SKIP_SOUND
-from dubber.edits import add_take, change_line
+from dubber.audio.media import probe
 from dubber.errors import UsageError
-from dubber.media import probe
+from dubber.pipeline.session import OK, PENDING, SKIPPED, STALE, STATUS_COLOURS, Session
 from dubber.plugin import registry
-from dubber.project import LineEntry, Project, TakeRecord, load_project, save_project, store_take_audio
-from dubber.session import OK, PENDING, SKIPPED, STALE, STATUS_COLOURS, Session
+from dubber.project.edits import add_take, change_line
+from dubber.project.store import LineEntry, Project, TakeRecord, load_project, save_project, store_take_audio
+from dubber.subtitles.cue import SKIP_SOUND
 from dubber.ui.commands import EditCommand
 from dubber.ui.line_model import COL_ERROR, COL_SPEECH, COL_STATUS, COL_TARGET, COL_TEXT, COL_TIME, COLUMNS
 from dubber.ui.main_window import MainWindow

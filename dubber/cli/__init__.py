@@ -1,0 +1,1 @@
+"""The `dubber` command line."""

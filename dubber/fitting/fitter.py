@@ -1,0 +1,410 @@
+"""Fit one spoken line to its slot, re-measuring the take after every step of a ladder.
+
+The ladder, stopping at the first step that lands within tolerance:
+1. the natural take;
+2. the native duration budget: the model renders the per-token frames we give it, spread over the
+   tokens by `frame_budget.allocate` (engines without native control search their speaking rate);
+3. pause compression or expansion: pauses between words and sentences may move far beyond the
+   phonemes' bounds;
+4. a bounded residual WSOLA time-stretch of the best take, never beyond ×1.25 overall;
+5. borrowing the gap before the next cue, when the policy allows (decided up front, so the
+   steps above aim at the widened slot);
+6. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
+   with the speaking rate that would be needed (`Fit.needed_rate`).
+
+Before the natural take, the line's natural length is estimated (`dubber.synthesis.budget`): a line far
+beyond what the ladder can compress into its slot is refused (`OverBudget`), not synthesised.
+
+`fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
+on the timeline (`dubber.fitting.slots`): the natural length, slowed toward the original speech's length,
+sped up only as far as its window needs. Either way the status is decided on the finished clip.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from dubber.audio.samples import BOUND_SLACK, MAX_STRETCH, ms_to_samples, samples_to_ms, time_stretch
+from dubber.audio.speech import Span, speech_span
+from dubber.errors import SynthesisError
+from dubber.fitting.slots import (
+    STATUS_FAILED,
+    STATUS_MISSED,
+    STATUS_OK,
+    STATUS_TOO_LONG,
+    STATUS_TOO_SHORT,
+    Slot,
+    judge_take,
+)
+from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
+from dubber.synthesis.budget import check_speech_fits
+from dubber.synthesis.guard import request_options
+
+__all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "Fit",
+           "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
+
+PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
+TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
+EDGE_FADE_MS = 3  # fades at the clip's cut points, against clicks
+SILENCE = "<sil>"  # the token for the silence before and after the speech in `Take.durations`
+JITTER_SIGMA = 0.08  # per-token log-normal spread of durations when a line is re-rolled (seed != 0)
+
+
+@dataclass(frozen=True)
+class FitPolicy:
+    """How hard to try and what counts as fitted."""
+
+    tolerance_ms: int = 12  # stop searching once this close
+    accept_ms: int = 50  # a line is `ok` within this error
+    min_ratio: float = 1 / MAX_STRETCH  # rate control: natural/target below this is too_short (0.8)
+    max_ratio: float = MAX_STRETCH  # rate control: natural/target above this is too_long (1.25)
+    native_min_ratio: float = 0.7  # native durations re-time the phonemes themselves: a wider range
+    native_max_ratio: float = 1.45
+    max_rate_steps: int = 5  # engine calls spent on rate search after the natural take
+    max_native_steps: int = 3  # engine calls spent on the native budget after the natural take
+    allow_native: bool = True
+    allow_stretch: bool = True
+    borrow_gap: bool = False  # let a too-long line run on into the silence before the next cue
+    slow_limit: float = 0.85  # speech sync: the slowest a line is spoken (natively) to approach the original
+
+
+@dataclass
+class Fit:
+    """A fitted line: the clip to place and what was measured on it."""
+
+    samples: np.ndarray  # float32 mono clip: pre-roll, speech, tail
+    sample_rate: int
+    speech: Span  # where the speech lies inside `samples`
+    target_ms: int  # the slot the line was fitted to (after any borrowing)
+    natural_ms: int  # the natural take's speech length
+    rate: float  # the engine's rate knob used (1.0 when the durations were given natively)
+    stretch: float  # residual stretch ratio applied (1.0: none; >1 made it longer)
+    method: str
+    status: str
+    borrowed_ms: int = 0
+    take: Take | None = None
+    attempts: list[tuple[str, int]] = field(default_factory=list)  # (step, speech_ms) for every take made
+    reason: str = ""
+
+    @property
+    def speech_ms(self) -> int:
+        return samples_to_ms(self.speech.length, self.sample_rate)
+
+    @property
+    def error_ms(self) -> int:
+        return self.speech_ms - self.target_ms
+
+    @property
+    def heard_rate(self) -> float:
+        """The speaking rate a listener hears, relative to the natural take."""
+        return self.natural_ms / self.speech_ms if self.speech_ms else 0.0
+
+    @property
+    def needed_rate(self) -> float:
+        """The speaking rate the line would need to fit its slot."""
+        return self.natural_ms / self.target_ms if self.target_ms else 0.0
+
+
+def fit_line(
+    engine: Engine,
+    text: str,
+    lang: str,
+    voice: str | None,
+    target_ms: int,
+    seed: int = 0,
+    policy: FitPolicy | None = None,
+    max_slot_ms: int | None = None,
+    reference: Reference | None = None,
+    emotion: Emotion | None = None,
+) -> Fit:
+    """Synthesize `text` so its speech lasts `target_ms`; raise SynthesisError if there is no speech."""
+    policy = policy or FitPolicy()
+    if target_ms <= 0:
+        raise ValueError(f"target must be positive, got {target_ms} ms")
+    widest = max(target_ms, max_slot_ms or 0) if policy.borrow_gap else target_ms
+    check_speech_fits(engine, text, lang, voice, widest, compressible(engine, policy))
+    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
+    natural = takes.natural()
+    natural_ms = natural.speech_ms
+    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
+    low, high = (policy.native_min_ratio, policy.native_max_ratio) if native else (policy.min_ratio, policy.max_ratio)
+
+    slot_ms, borrowed = target_ms, 0
+    ratio = natural_ms / slot_ms
+    too_long = ratio > high * (1 + BOUND_SLACK)
+    if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
+        # Borrow only as much of the gap as the line needs to be spoken naturally.
+        slot_ms = min(max_slot_ms, natural_ms)
+        borrowed = slot_ms - target_ms
+        ratio = natural_ms / slot_ms
+        too_long = ratio > high * (1 + BOUND_SLACK)
+    too_short = ratio < low * (1 - BOUND_SLACK)
+
+    if too_long or too_short:
+        bound = high if too_long else low
+        best, method = _at_rate(takes, bound, native, policy)
+        fit = _finish(best, slot_ms, natural_ms, 1.0, method, borrowed, takes)
+        predicted = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
+        reason = f"needs rate ×{ratio:.2f}; allowed ×{low:.2f}–×{high:.2f}"
+    else:
+        best, method, stretch = _ladder(takes, slot_ms, natural_ms, native, policy)
+        fit = _finish(best, slot_ms, natural_ms, stretch, method + ("+borrow" if borrowed else ""), borrowed, takes)
+        predicted, reason = STATUS_MISSED, ""
+    # The status is what the clip measures, not what the ratio predicted.
+    if abs(fit.error_ms) <= policy.accept_ms:
+        fit.status, fit.reason = STATUS_OK, ""
+    else:
+        fit.status = predicted
+        fit.reason = reason or f"speech {fit.error_ms:+d} ms off its {slot_ms} ms slot"
+    return fit
+
+
+def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: Slot, seed: int = 0,
+                policy: FitPolicy | None = None, reference: Reference | None = None,
+                emotion: Emotion | None = None) -> Fit:
+    """Synthesize `text` for a slot on the timeline (dubber.fitting.slots).
+
+    `fill` slots go to `fit_line`. Otherwise the line is spoken at its natural rate, slowed natively
+    (never below `policy.slow_limit`, never by stretching) toward the original speech's length when
+    it is shorter than that, and sped up only as far as its window needs. A line that cannot fit
+    its window even at the fastest allowed rate is rendered at that rate and is `too_long`.
+    """
+    policy = policy or FitPolicy()
+    if slot.fill:
+        return fit_line(engine, text, lang, voice, slot.target_ms or slot.window_ms, seed, policy,
+                        max_slot_ms=slot.window_ms, reference=reference, emotion=emotion)
+    check_speech_fits(engine, text, lang, voice, slot.window_ms, compressible(engine, policy))
+    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
+    natural = takes.natural()
+    natural_ms = natural.speech_ms
+    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
+    high = policy.native_max_ratio if native else policy.max_ratio
+    can_slow = native or engine.capabilities.duration_control != DURATION_STRETCH_ONLY
+    want = natural_ms
+    if slot.target_ms is not None and slot.target_ms > natural_ms and can_slow:
+        want = min(slot.target_ms, round(natural_ms / policy.slow_limit))
+    aim = min(want, slot.window_ms)
+    shortest = math.ceil(natural_ms / high)
+    needed = natural_ms / slot.window_ms
+    if aim < shortest * (1 - BOUND_SLACK):
+        best, method = _at_rate(takes, high, native, policy)
+        stretch = 1.0
+        aim = shortest
+    else:
+        # Slowing toward the original speech is an aim, not a must: no audio is stretched for it.
+        ladder_policy = replace(policy, allow_stretch=False) if aim > natural_ms else policy
+        best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
+    fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
+    verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)
+    fit.status, fit.reason = verdict.status, verdict.reason
+    if verdict.status == STATUS_TOO_LONG and needed > high:
+        fit.reason += f"; needs rate ×{needed:.2f} to fit, allowed up to ×{high:.2f}"
+    return fit
+
+
+def compressible(engine: Engine, policy: FitPolicy) -> float:
+    """How much faster than natural the ladder can make a line on `engine`: natively, or by rate or stretch."""
+    native = policy.allow_native and engine.takes_durations
+    return max(policy.native_max_ratio if native else 0.0, policy.max_ratio)
+
+
+def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tuple[_Measured, str]:
+    """The take spoken `rate` times faster than natural: natively re-timed, or by the engine's rate."""
+    if native:
+        return _native_budget(takes, round(takes.natural().speech_ms / rate), policy)
+    return takes.at_rate(rate), "rate"
+
+
+def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
+            policy: FitPolicy) -> tuple[_Measured, str, float]:
+    """Climb the ladder (natural, native budget or rate search, residual stretch) toward `target_ms`."""
+    best, method = takes.natural(), "natural"
+    if abs(natural_ms - target_ms) > policy.tolerance_ms:
+        if native:
+            best, method = _native_budget(takes, target_ms, policy)
+        elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
+            best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
+    stretch = 1.0
+    if abs(best.speech_ms - target_ms) > policy.tolerance_ms and policy.allow_stretch:
+        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms)
+        if stretched is not None and abs(stretched.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
+            best, method, stretch = stretched, f"{method}+stretch", ratio_applied
+    return best, method, stretch
+
+
+@dataclass
+class _Measured:
+    """A take with its measured speech span."""
+
+    take: Take
+    samples: np.ndarray
+    span: Span
+    step: str
+
+    @property
+    def speech_ms(self) -> int:
+        return samples_to_ms(self.span.length, self.take.sample_rate)
+
+
+class _Takes:
+    """Ask the engine for takes of one line and remember every measured one."""
+
+    def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int,
+                 reference: Reference | None = None, emotion: Emotion | None = None) -> None:
+        self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
+        # Only cloning and emotional engines take these; others keep their plain signature.
+        self.options = request_options(reference, emotion)
+        self.rate_lo, self.rate_hi = engine.capabilities.rate_range
+        self.made: dict[object, _Measured] = {}
+
+    def _measure(self, key: object, step: str, take: Take) -> _Measured:
+        if not np.all(np.isfinite(take.samples)):
+            raise SynthesisError(f"engine {self.engine.name!r} returned NaN or infinite samples",
+                                 engine=self.engine.name)
+        span = speech_span(take.samples, take.sample_rate)
+        if span is None:
+            raise SynthesisError(f"engine {self.engine.name!r} returned silence for {self.text!r}",
+                                 engine=self.engine.name)
+        self.made[key] = _Measured(take, take.samples, span, step)
+        return self.made[key]
+
+    def natural(self) -> _Measured:
+        return self.at_rate(1.0)
+
+    def at_rate(self, rate: float) -> _Measured:
+        rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
+        key = ("rate", rate)
+        if key not in self.made:
+            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate,
+                                          **self.options)
+            self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
+        return self.made[key]
+
+    def with_frames(self, frames: np.ndarray) -> _Measured:
+        key = ("frames", frames.tobytes())
+        if key not in self.made:
+            take = self.engine.synthesize_frames(self.text, self.lang, self.voice, frames, seed=self.seed,
+                                                 **self.options)
+            self._measure(key, f"frames {int(frames.sum())}", take)
+        return self.made[key]
+
+    def converge_rate(self, target_ms: int, first_guess: float, policy: FitPolicy) -> _Measured:
+        """Search the rate whose take is closest to `target_ms`, bracketing as it goes."""
+        lo, hi = self.rate_lo, self.rate_hi  # rates known to be too slow / too fast
+        best = self.natural()
+        if best.speech_ms > target_ms:
+            lo = 1.0
+        else:
+            hi = 1.0
+        rate = first_guess
+        for _ in range(policy.max_rate_steps):
+            m = self.at_rate(min(max(rate, lo), hi))
+            rate_used = float(m.take.rate)
+            if abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
+                best = m
+            if abs(m.speech_ms - target_ms) <= policy.tolerance_ms:
+                break
+            if m.speech_ms > target_ms:
+                lo = max(lo, rate_used)
+            else:
+                hi = min(hi, rate_used)
+            # Speech length is close to inversely proportional to rate: step on that model,
+            # falling back to bisection when the model leaves the bracket.
+            guess = rate_used * m.speech_ms / target_ms
+            rate = guess if lo < guess < hi else (lo + hi) / 2
+            if hi - lo < 1e-3:
+                break
+        return best
+
+
+def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_Measured, str]:
+    """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement."""
+    natural = takes.natural()
+    take = natural.take
+    assert take.durations is not None and take.frame_samples  # guaranteed by the caller's `native`
+    frame_ms = 1000 * take.frame_samples / take.sample_rate
+    tokens = [SILENCE, *take.phonemes, SILENCE]
+    base = np.asarray(take.durations, dtype=np.float64)
+    if base.size != len(tokens):
+        raise SynthesisError(f"engine {takes.engine.name!r} gave {base.size} durations for "
+                             f"{len(tokens)} tokens", engine=takes.engine.name)
+    fixed = np.zeros(base.size, bool)
+    fixed[[0, -1]] = True  # the silence around the speech does not move the speech span
+    if takes.seed:
+        # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
+        rng = np.random.default_rng(takes.seed)
+        base = np.where(fixed, base, base * np.exp(rng.normal(0.0, JITTER_SIGMA, base.size)))
+    # Quantisation: the best any budget can do is half a frame.
+    tolerance = max(policy.tolerance_ms, int(frame_ms / 2) + 1)
+    want = int(round(base.sum() + (target_ms - natural.speech_ms) / frame_ms))
+    best, best_method, bounds, method = natural, "natural", RATIO_BOUNDS, "native"
+    for _ in range(policy.max_native_steps):
+        budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
+        if not budget.reachable and bounds is RATIO_BOUNDS:
+            bounds, method = WIDE_PAUSES, "native+pauses"
+            budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
+        m = takes.with_frames(budget.frames)
+        if abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
+            best, best_method = m, method
+        error_ms = m.speech_ms - target_ms
+        if abs(error_ms) <= tolerance:
+            break
+        correction = int(round(error_ms / frame_ms))
+        if correction == 0:
+            break
+        want = budget.total - correction
+    return best, best_method
+
+
+def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int) -> tuple[_Measured | None, float]:
+    """Time-stretch the best take so its speech lasts `target_ms`, if the total change stays within bounds."""
+    rate_sr = best.take.sample_rate
+    ratio = ms_to_samples(target_ms, rate_sr) / best.span.length
+    overall = natural_ms / target_ms  # the total change the listener hears
+    low, high = (1 - BOUND_SLACK) / MAX_STRETCH, MAX_STRETCH * (1 + BOUND_SLACK)
+    if not (low <= ratio <= high):
+        return None, 1.0
+    if not (low <= overall <= high) and abs(ratio - 1) > 0.05:
+        # Beyond ×1.25 overall only native re-timing is allowed; a few percent of stretch on top
+        # of it is a correction, not a squeeze.
+        return None, 1.0
+    clip = _clip_around(best.samples, best.span, rate_sr)
+    want = ms_to_samples(target_ms, rate_sr)
+    found: _Measured | None = None
+    for _ in range(2):  # WSOLA smears the edges a little: correct once by what was measured
+        stretched = time_stretch(clip, round(clip.size * ratio))
+        span = speech_span(stretched, rate_sr)
+        if span is None:
+            break
+        m = _Measured(best.take, stretched, span, f"stretch {ratio:.3f}")
+        if found is None or abs(m.span.length - want) < abs(found.span.length - want):
+            found, applied = m, ratio
+        ratio = min(max(ratio * want / span.length, low), high)
+    return (found, applied) if found is not None else (None, 1.0)
+
+
+def _clip_around(samples: np.ndarray, span: Span, rate: int) -> np.ndarray:
+    """Cut the pre-roll, speech and tail out of a take."""
+    start = max(0, span.start - ms_to_samples(PRE_ROLL_MS, rate))
+    end = min(samples.size, span.end + ms_to_samples(TAIL_MS, rate))
+    return samples[start:end]
+
+
+def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, method: str, borrowed: int,
+            takes: _Takes) -> Fit:
+    """Cut the final clip, fade its edges and re-measure it."""
+    rate_sr = best.take.sample_rate
+    clip = _clip_around(best.samples, best.span, rate_sr).astype(np.float32, copy=True)
+    fade = min(ms_to_samples(EDGE_FADE_MS, rate_sr), clip.size // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        clip[:fade] *= ramp
+        clip[-fade:] *= ramp[::-1]
+    span = speech_span(clip, rate_sr) or Span(0, clip.size)
+    attempts = [(m.step, m.speech_ms) for m in takes.made.values()]
+    return Fit(clip, rate_sr, span, target_ms, natural_ms, float(best.take.rate), round(stretch, 4), method,
+               STATUS_MISSED, borrowed, best.take, attempts)

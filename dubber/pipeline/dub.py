@@ -1,0 +1,525 @@
+"""Dub a video end to end: subtitles -> fitted takes -> one timeline -> mix -> mux, with a report."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dubber.audio import media
+from dubber.audio.speech import speech_span
+from dubber.config import Config
+from dubber.errors import EngineUnavailable, MediaError, UsageError
+from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
+from dubber.fitting.intelligibility import Transcriber
+from dubber.fitting.original_speech import assign_targets, find_speech
+from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize, write_json_atomic
+from dubber.fitting.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
+from dubber.handoff.export import Handoff, export_paths, planned_files, write_handoff
+from dubber.handoff.outputs import Planned, check_outputs
+from dubber.mix.mixing import Ducking, Mixdown, mix
+from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
+from dubber.plugin.engine import Emotion, Engine, Reference
+from dubber.project.store import (
+    LineEntry,
+    Project,
+    SpeakerEntry,
+    TakeRecord,
+    lines_for,
+    load_project,
+    project_path_for,
+    references_folder,
+    save_project,
+    store_take_audio,
+)
+from dubber.project.takes import best_take
+from dubber.subtitles.cue import Cue, Diagnostic
+from dubber.subtitles.load import load_subtitles
+from dubber.subtitles.speakers import UNNAMED, SpeakerMap, assign_speakers
+from dubber.subtitles.spoken import FOREIGN_SKIP, mark_foreign, mark_past_end
+from dubber.synthesis.budget import check_spoken_length
+from dubber.synthesis.guard import GuardPolicy, guard_engine
+from dubber.synthesis.limits import limit_engine
+from dubber.text.pronunciation import MarkupError, apply_dictionary, for_engine, plain
+from dubber.voices.casting import SpeakerPlan, VoiceRequest, plan_speaker, plan_speakers, take_similarity
+
+OUTPUT_RATE = 48000
+
+Progress = Callable[[int, int, Cue], None]
+
+
+@dataclass
+class DubOptions:
+    """Everything that shapes a dub, with the defaults an editor would expect."""
+
+    lang: str = "en"
+    engine: str | None = None  # None: the default engine for `lang`
+    voice: str | None = None  # None: the engine's default voice for `lang`
+    mix: str = "duck"
+    ducking: Ducking = field(default_factory=Ducking)  # how the original is lowered under speech (mix "duck")
+    seed: int = 0
+    policy: FitPolicy = field(default_factory=FitPolicy)
+    keep_original: bool = True
+    sample_rate: int = OUTPUT_RATE
+    config: Config | None = None  # engine settings (model folders, server URLs, timeouts)
+    reference: Reference | None = None  # a voice to clone or match (every speaker without its own)
+    emotion: Emotion | None = None  # how every line should feel, for engines that take it
+    speakers: SpeakerMap | None = None  # per-speaker voices and cue assignments (--speakers)
+    candidates: int = 1  # takes rendered per line; the best is kept (see dubber.project.takes)
+    match_pitch: bool = False  # with --voice auto, shift matched voices toward the reference's pitch
+    project: Path | None = None  # where the project goes; None: beside the output, if any
+    loudness: float | None = None  # LUFS to bring the dub track to (true peak <= -1 dBTP); None: as mixed
+    exports: tuple[str, ...] = ()  # hand-off files beside the output (dubber.handoff.export.EXPORT_KINDS)
+    original_lang: str | None = None  # tag the original audio track(s) with this language
+    dialogue_track: bool = False  # also mux the dialogue alone as its own audio track
+    engine_guard: GuardPolicy = field(default_factory=GuardPolicy)  # timeouts, output checks, retries
+    # word -> pinyin or IPA, written into each line as markup (dubber.text.pronunciation.apply_dictionary)
+    pronunciations: dict[str, str] = field(default_factory=dict)
+    sync: str | None = None  # speech, cue or fill (dubber.fitting.slots); None: speech when the video has audio
+    speak_all: bool = False  # speak sound descriptions, signs, credits, repeats and other languages as written
+    foreign: str = FOREIGN_SKIP  # lines in another language: skip them, or "speak" them in their own
+
+    def voice_request(self) -> VoiceRequest:
+        return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
+                            self.speakers, self.match_pitch)
+
+
+@dataclass
+class DubResult:
+    """The outcome of a dub: per-line reports, subtitle diagnostics and the summary."""
+
+    lines: list[LineReport]
+    diagnostics: list[Diagnostic]
+    summary: dict[str, Any]
+    report: dict[str, Any]
+    output: Path | None
+    written: list[Path] = field(default_factory=list)  # every file written (video, stem, hand-off files)
+
+    skipped: list[SkippedLine] = field(default_factory=list)  # cues not spoken, with the reason
+
+    @property
+    def failed(self) -> list[LineReport]:
+        """The lines that failed or overran their window: a line shorter than its cue is not a failure."""
+        return [line for line in self.lines if line.status in (STATUS_FAILED, STATUS_TOO_LONG)
+                or (line.sync == SYNC_FILL and line.status != STATUS_OK)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not any(d.severity == "error" for d in self.diagnostics)
+
+
+def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions,
+             progress: Progress | None = None, project_path: Path | None = None,
+             done: dict[int, LineEntry] | None = None,
+             checkpoint: Callable[[LineEntry], None] | None = None,
+             on_line: Callable[[LineEntry], None] | None = None,
+             slots: dict[int, Slot] | None = None,
+             ) -> tuple[list[tuple[LineReport, Fit | None]], list[LineEntry]]:
+    """Speak and fit every cue into its slot (default: each at its cue, `options.sync` or `cue`),
+    `options.candidates` takes each, keeping the best.
+
+    A line whose engine call fails is marked failed and the rest go on. Every take is recorded
+    (its audio too, beside the project when there is one). A line in `done` that an earlier run
+    finished with the same words, slot, voice and seeds is kept as it is, not rendered again
+    `checkpoint` is called as each line is finished, so a crash loses nothing finished; then
+    `on_line` (a watcher: the service's per-line status) and `progress`. With a project, the fits
+    returned are None: every take's audio is on disk.
+    """
+    transcriber = _transcriber(options) if options.candidates > 1 else None
+    if slots is None:
+        slots = plan_slots(cues, options.sync or SYNC_CUE, options.policy.borrow_gap)
+    results: list[tuple[LineReport, Fit | None]] = []
+    entries: list[LineEntry] = []
+    ordered = sorted(cues, key=lambda c: (c.start_ms, c.index))
+    for i, cue in enumerate(ordered):
+        plan = plans[plan_key(cue)]
+        slot = slots[cue.index]
+        entry = _finished(done.get(cue.index) if done else None, cue, plan, options, project_path, slot)
+        fit = None
+        if entry is None:
+            entry = lines_for([cue], {})[0]
+            fits: list[Fit | None] = []
+            for k in range(options.candidates):
+                record, made = render_take(cue, plan, options, options.seed + k, slot, transcriber, project_path)
+                entry.takes.append(record)
+                fits.append(made)
+            entry.chosen = best_take(entry.takes)
+            # With a project the take is on disk: the timeline reads it from there, so a long dub
+            # never holds every take in memory (and a resumed run places exactly the same samples).
+            fit = fits[entry.chosen] if project_path is None else None
+        results.append((line_report(entry, cue.line, sync_of(cue, slot)), fit))
+        entries.append(entry)
+        if checkpoint:
+            checkpoint(entry)
+        if on_line:
+            on_line(entry)
+        if progress:
+            progress(i + 1, len(ordered), cue)
+    return results, entries
+
+
+def sync_of(cue: Cue | LineEntry, slot: Slot) -> str:
+    """How a line was timed: to its original speech, to its cue, or filling its cue."""
+    if slot.fill:
+        return SYNC_FILL
+    return SYNC_SPEECH if cue.target_start_ms is not None and slot.target_ms is not None else SYNC_CUE
+
+
+def plan_key(cue: Cue) -> str:
+    """Which plan speaks a cue: its speaker's, or for a line in another language, the speaker's in that one."""
+    speaker = cue.speaker or UNNAMED
+    return speaker if cue.lang is None or cue.skip else f"{speaker}@{cue.lang}"
+
+
+def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
+              project_path: Path | None, slot: Slot) -> LineEntry | None:
+    """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
+    if previous is None or project_path is None:
+        return None
+    if not previous.is_cue(cue):
+        return None
+    if previous.engine or previous.voice or previous.emotion or previous.take is None:
+        return None  # the panel changed this line: this run's settings do not describe it
+    seeds = {options.seed + k for k in range(options.candidates)}
+    window = None if slot.fill else slot.window_ms
+    made = {take.seed for take in previous.takes
+            if take.engine == plan.engine.name and take.voice == plan.voice
+            and take.text == spoken_text(cue.text, options.pronunciations)
+            and take.target_ms == slot.target_ms and take.window_ms == window and take.status != STATUS_FAILED
+            and take.audio and (project_path.parent / take.audio).is_file()}
+    if not seeds <= made:
+        return None
+    previous.target_start_ms, previous.target_end_ms = cue.target_start_ms, cue.target_end_ms
+    return previous
+
+
+def line_report(entry: LineEntry, source_line: int | None = None, sync: str = SYNC_FILL) -> LineReport:
+    """Start a line's report from its chosen take (the timeline measurements come later)."""
+    take = entry.take
+    if take is None:
+        raise ValueError(f"line {entry.index} has no chosen take")
+    fill = take.window_ms is None
+    return LineReport(index=entry.index, start_ms=entry.start_ms, end_ms=entry.end_ms, speaker=entry.speaker,
+                      text=entry.text, engine=take.engine, voice=take.voice, seed=take.seed,
+                      target_ms=(entry.duration_ms + take.borrowed_ms) if fill else take.target_ms,
+                      line=source_line, status=take.status, reason=take.reason, similarity=take.similarity,
+                      wer=take.wer, takes=len(entry.takes), method=take.method, stretch=take.stretch,
+                      natural_ms=take.natural_ms, rate=take.rate, heard_rate=take.heard_rate,
+                      borrowed_ms=take.borrowed_ms, sync=sync, target_start_ms=entry.target_start_ms,
+                      target_end_ms=entry.target_end_ms, part=entry.part, lang=entry.lang)
+
+
+def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, slot: Slot | None,
+                transcriber: Transcriber | None, project_path: Path | None) -> tuple[TakeRecord, Fit | None]:
+    """Render, fit and measure one take of a line for its slot (None: to fill its cue)."""
+    slot = slot or Slot(cue.start_ms, cue.end_ms, cue.duration_ms, fill=True)
+    record = TakeRecord(seed=seed, engine=plan.engine.name, voice=plan.voice, status=STATUS_FAILED,
+                        error_ms=None, speech_ms=None, text=cue.text, target_ms=slot.target_ms,
+                        window_ms=None if slot.fill else slot.window_ms)
+    started = time.perf_counter()
+    try:
+        record.text = spoken_text(cue.text, options.pronunciations)
+        check_spoken_length(record.text, cue.lang or options.lang)  # a refused line fails here, unspoken
+        fit = fit_to_slot(engine_for_request(plan.engine, options),
+                          for_engine(record.text, plan.engine.capabilities.pronunciation), cue.lang or options.lang,
+                          plan.voice, slot, seed=seed, policy=options.policy, reference=plan.reference,
+                          emotion=options.emotion)
+        record.compute_ms = round((time.perf_counter() - started) * 1000)
+        if plan.entry.pitch_semitones:
+            fit = shift_fit(fit, plan.entry.pitch_semitones)
+    except Exception as exc:  # an engine fault fails this take only
+        if record.compute_ms is None:  # fit_line itself failed: the time it spent still counts
+            record.compute_ms = round((time.perf_counter() - started) * 1000)
+        record.reason = f"{type(exc).__name__}: {exc}"
+        return record, None
+    record.status, record.reason, record.method = fit.status, fit.reason, fit.method
+    record.speech_ms, record.stretch = fit.speech_ms, fit.stretch
+    record.error_ms = fit.error_ms if slot.fill else max(fit.speech_ms - slot.window_ms, 0)
+    record.sample_rate, record.lead = fit.sample_rate, fit.speech.start
+    record.natural_ms, record.rate, record.heard_rate = fit.natural_ms, fit.rate, round(fit.heard_rate, 4)
+    record.borrowed_ms = fit.borrowed_ms
+    record.requests = len(fit.attempts)  # the natural take and every re-timed or re-rated one
+    record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
+    if transcriber is not None:
+        record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)
+        record.wer = round(transcriber.wer([plain(cue.text)], [record.transcript]), 4)
+    if project_path is not None:
+        record.audio = store_take_audio(fit.samples, fit.sample_rate, project_path)
+    return record, fit
+
+
+def engine_for_request(engine: Engine, options: DubOptions) -> Engine:
+    """The engine as a line's requests reach it: guarded (timeout, checks, retries), and a text over
+    its length limit split at punctuation, each piece guarded on its own."""
+    settings = options.config.engine(engine.name) if options.config is not None else None
+    return limit_engine(guard_engine(engine, options.engine_guard), settings)
+
+
+def spoken_text(text: str, pronunciations: dict[str, str]) -> str:
+    """A line's text as it goes to the engine: the project's dictionary written in as markup.
+
+    A take records this, so a dictionary change makes the lines it touches stale, and no others.
+    Unreadable markup is left as it is: the engine call fails on it with the message.
+    """
+    try:
+        return apply_dictionary(text, pronunciations)
+    except MarkupError:
+        return text
+
+
+def shift_fit(fit: Fit, semitones: float) -> Fit:
+    """Shift a fitted clip's pitch, keeping its length, and re-measure its speech span."""
+    from dubber.audio.pitch import shift_pitch
+
+    samples = shift_pitch(fit.samples, fit.sample_rate, semitones)
+    span = speech_span(samples, fit.sample_rate) or fit.speech
+    return dataclasses.replace(fit, samples=samples, speech=span)
+
+
+def _transcriber(options: DubOptions) -> Transcriber | None:
+    """Return Whisper for ranking English takes, or None where it cannot measure (other languages, not installed)."""
+    if options.lang != "en":
+        return None
+    try:
+        return Transcriber()
+    except EngineUnavailable:
+        return None
+
+
+def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict[str, Any] | None:
+    """Bring the mixed track to the loudness target, if one is set, and return what was measured."""
+    if target_lufs is None:
+        return None
+    from dubber.audio.loudness import loudness_gain
+
+    gain, result = loudness_gain(mixdown.track, rate, target_lufs)
+    mixdown.track = mixdown.track * gain[:, None]
+    mixdown.gain = gain * np.float32(mixdown.gain)  # the stems follow the mix's gain, sample by sample
+    return result.to_dict()
+
+
+def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, keep_original: bool,
+                  stem_path: str | Path | None = None) -> list[Path]:
+    """Write the dubbed video (with its audio tracks), the stem and the hand-off files asked for."""
+    mixdown, rate = handoff.mixdown, handoff.timeline.sample_rate
+    written: list[Path] = []
+    if out_path is not None:
+        with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+            wav = media.write_wav(Path(tmp) / "dub.wav", mixdown.track, rate)
+            extra = []
+            if options.dialogue_track:
+                dialogue = media.write_wav(Path(tmp) / "dialogue.wav", mixdown.scaled(handoff.stem), rate)
+                extra.append(media.AudioTrack(dialogue, options.lang, "Dub dialogue"))
+            written.append(media.mux(handoff.video, wav, out_path, dub_lang=options.lang, keep_original=keep_original,
+                                     original_lang=options.original_lang, extra_tracks=extra))
+    if stem_path is not None:  # at the mix's gain, like stems/dialogue.wav: the loudness target moves it too
+        written.append(media.write_wav(stem_path, mixdown.scaled(handoff.stem), rate))
+    if options.exports:
+        if out_path is None:
+            raise UsageError("exports are written beside the output video; give one")
+        written += write_handoff(handoff, out_path, options.exports)
+    return written
+
+
+def dub_outputs(output: str | Path | None, options: DubOptions, stem_path: str | Path | None = None,
+                report_path: str | Path | None = None) -> list[Planned]:
+    """Every file and folder a dub writes: the video, stem, report, hand-off files, and the project."""
+    planned = planned_files(output, stem_path, report_path=report_path, exports=options.exports)
+    project = options.project or (project_path_for(output) if output is not None else None)
+    if project is not None:
+        planned.append(Planned(Path(project), "the project", resumed=True))
+    return planned
+
+
+def dub_inputs(video: str | Path, subtitles: str | Path, options: DubOptions) -> list[Path]:
+    """Every file a dub reads: the video, the subtitles, the speakers file and every clip it names."""
+    clips = [options.reference.audio_path if options.reference else None,
+             options.emotion.audio_path if options.emotion else None]
+    if options.speakers is not None:
+        clips += [options.speakers.path, *(s.reference for s in options.speakers.speakers.values())]
+    return [Path(video), Path(subtitles), *(Path(clip) for clip in clips if clip is not None)]
+
+
+def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
+        stem_path: str | Path | None = None, report_path: str | Path | None = None,
+        progress: Progress | None = None, on_line: Callable[[LineEntry], None] | None = None,
+        on_start: Callable[[list[LineEntry], list[Diagnostic]], None] | None = None,
+        overwrite: bool = False) -> DubResult:
+    """Dub `video` with the cues of `subtitles` and write the output video, stem and report.
+
+    No file is written over an input, and an existing one only with `overwrite` (found out before any
+    work). `on_start(lines, diagnostics)` is called once every line is known (those not spoken too) and
+    every problem with the input found, before any line is rendered; `progress(done, total, cue)` and
+    `on_line(entry)` as each line is finished. An exception either raises stops the dub there (the
+    project keeps the finished lines).
+    """
+    started = time.monotonic()
+    video = Path(video)
+    info = media.probe(video)
+    loaded = load_subtitles(subtitles, speak_all=options.speak_all)
+    rate = options.sample_rate
+    out_path = Path(output) if output is not None else None
+    if options.exports and out_path is None:
+        raise UsageError("exports are written beside the output video; give one")
+    if out_path is not None:  # found out now, not after every line is rendered
+        media.check_output_video(out_path)
+        if not info.video_streams:
+            raise MediaError(f"{str(video)!r} has no video stream to dub: give a video file", path=str(video))
+    check_outputs(dub_outputs(out_path, options, stem_path, report_path), dub_inputs(video, subtitles, options),
+                  overwrite)
+    has_audio = bool(info.audio_streams)
+    original = media.decode_audio(video, rate) if has_audio else None
+    diagnostics = list(loaded.diagnostics)
+    cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
+    spoken = [cue for cue in cues if cue.spoken]
+    length = timeline_length(info.duration_ms, max((c.end_ms for c in spoken), default=0), original, rate)
+    slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms)
+
+    project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
+    previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
+    done = {line.index: line for line in previous.lines} if previous is not None else {}
+    if previous is not None:
+        # The project's dictionary carries over to the next run; entries given now win.
+        options = dataclasses.replace(options, pronunciations={**previous.pronunciations, **options.pronunciations})
+    with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
+        # Extracted reference clips live beside the project (or only for this run without one).
+        ref_folder = references_folder(project_path) if project_path else Path(scratch)
+        plans, speakers = _plans(spoken, options, original, rate, ref_folder,
+                                 project_path or Path(scratch) / "project.json")
+        all_lines = lines_for(cues, done)
+        if on_start:
+            on_start(all_lines, diagnostics)
+        checkpoint = None
+        if project_path is not None:
+            checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang, speakers,
+                                                             pronunciations=options.pronunciations, sync=sync),
+                                       all_lines)
+        fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line, slots)
+    timeline = build_timeline(fitted, entries, length, rate, slots, project_path)
+    stem = timeline.render()
+    lines = [line for line, _ in fitted]
+    measure_lines(lines, timeline, slots, options.policy.accept_ms)
+    mixdown = mix(stem, original, timeline.spans(), rate, mode=options.mix, ducking=options.ducking)
+    loudness = finish_track(mixdown, rate, options.loudness)
+    handoff = Handoff(timeline, stem, mixdown, original, lines, video, info, options.lang)
+    written = write_outputs(handoff, out_path, options, options.keep_original and has_audio, stem_path)
+
+    skipped = [SkippedLine(c.index, c.line, c.start_ms, c.end_ms, c.text, c.skip, c.skip_reason)
+               for c in cues if not c.spoken]
+    summary = summarize(lines, int((time.monotonic() - started) * 1000), spoken_ms(lines))
+    summary.update(sync=sync, skipped=len(skipped), overlaps=overlaps(lines))
+    engines = sorted({plan.engine.name for plan in plans.values()})
+    inputs = {"video": str(video), "subtitles": str(subtitles), "subtitle_format": loaded.format,
+              "subtitle_encoding": loaded.encoding, "lang": options.lang, "engine": ", ".join(engines),
+              "voice": options.voice, "mix": options.mix, "seed": options.seed, "candidates": options.candidates,
+              "sync": sync, "speak_all": options.speak_all, "foreign": options.foreign,
+              "loudness": options.loudness, "ducking": dataclasses.asdict(options.ducking),
+              "reference": str(options.reference.audio_path) if options.reference else None,
+              "output": str(out_path) if out_path else None,
+              "project": str(project_path) if project_path else None}
+    report = build_report(lines, summary, [d.to_dict() for d in diagnostics], inputs)
+    report["skipped"] = [dataclasses.asdict(line) for line in skipped]
+    report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
+    if loudness is not None:
+        report["loudness"] = loudness
+    if options.exports and out_path is not None:
+        report["exports"] = {kind: str(path) for kind, path in export_paths(out_path, options.exports).items()}
+    if project_path is not None:
+        finished = {entry.index: entry for entry in entries}
+        save_project(Project(str(video), str(subtitles), options.lang, speakers,
+                             [finished.get(line.index, line) for line in all_lines], options.pronunciations, sync),
+                     project_path)
+    if report_path is not None:
+        write_json_atomic(report_path, report)
+        written.append(Path(report_path))
+    return DubResult(lines, diagnostics, summary, report, out_path, written, skipped)
+
+
+def prepare_cues(cues: list[Cue], path: str, options: DubOptions, video_ms: int | None, original: np.ndarray | None,
+                 rate: int, diagnostics: list[Diagnostic]) -> tuple[list[Cue], str]:
+    """Decide which cues are spoken, in which language, and find each one's original speech.
+
+    Returns the cues (split turns re-timed to their share of the window) and the sync policy used.
+    """
+    cues = assign_speakers(cues, options.speakers)
+    cues, notes = mark_past_end(cues, video_ms, path)
+    diagnostics += notes
+    cues, notes = mark_foreign(cues, options.lang, path, options.foreign, options.speak_all)
+    diagnostics += notes
+    sync = options.sync or (SYNC_SPEECH if original is not None else SYNC_CUE)
+    if sync == SYNC_SPEECH and original is None:
+        diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
+                                      "the video has no audio track: every line starts at its cue"))
+        sync = SYNC_CUE
+    if sync == SYNC_SPEECH:
+        cues = assign_targets(cues, find_speech(original, rate, cues))
+        missing = [c for c in cues if c.spoken and c.target_start_ms is None]
+        if missing:
+            diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
+                                          f"no original speech found for {len(missing)} of "
+                                          f"{sum(c.spoken for c in cues)} lines; they start at their cues"))
+    return cues, sync
+
+
+def spoken_ms(lines: list[LineReport]) -> int:
+    """How much dubbed speech the lines hold, as measured on the timeline."""
+    return sum(line.speech_end_ms - line.speech_start_ms for line in lines
+               if line.speech_start_ms is not None and line.speech_end_ms is not None)
+
+
+def _plans(spoken: list[Cue], options: DubOptions, original: np.ndarray | None, rate: int, folder: Path,
+           project_path: Path) -> tuple[dict[str, SpeakerPlan], dict[str, SpeakerEntry]]:
+    """Every speaker's plan (and, for lines in another language, one in that language), and the
+    speakers table the project keeps."""
+    own = [cue for cue in spoken if plan_key(cue) == (cue.speaker or UNNAMED)]
+    plans = plan_speakers(own, options.voice_request(), original, rate, folder, project_path)
+    speakers = {name: plan.entry for name, plan in plans.items()}
+    for cue in spoken:
+        key = plan_key(cue)
+        if key not in plans:  # a line in its own language: that language's default engine and voice
+            request = VoiceRequest(cue.lang or options.lang, config=options.config, emotion=options.emotion)
+            plans[key] = plan_speaker(cue.speaker or UNNAMED, request, None, folder, project_path)
+    return plans, speakers
+
+
+def _previous_project(project_path: Path, video: Path, options: DubOptions,
+                      diagnostics: list[Diagnostic]) -> Project | None:
+    """The project an earlier run of the same dub left, to resume its lines and keep its dictionary.
+
+    A project for another video or language is not resumed (it is overwritten, as before). One that
+    cannot be read is set aside under a new name, never overwritten, and the dub starts afresh.
+    """
+    if not project_path.exists():
+        return None
+    try:
+        previous = load_project(project_path)
+    except UsageError as exc:
+        if getattr(exc, "newer", False):
+            raise  # a newer dubber's project: refuse rather than overwrite it
+        aside = project_path.with_name(f"{project_path.name}.damaged-{int(time.time())}")
+        os.replace(project_path, aside)
+        diagnostics.append(Diagnostic(str(project_path), None, "warning", "project-damaged",
+                                      f"{exc}; set aside as {aside.name}, dubbing afresh"))
+        return None
+    same_video = Path(previous.video).absolute() == video.absolute() or \
+        (project_path.parent / previous.video).absolute() == video.absolute()
+    return previous if same_video and previous.lang == options.lang else None
+
+
+def _checkpointer(project_path: Path, project: Project, all_lines: list[LineEntry]) -> Callable[[LineEntry], None]:
+    """Save the project as each line is finished; lines not reached yet keep what they had."""
+    lines = {line.index: line for line in all_lines}
+
+    def checkpoint(entry: LineEntry) -> None:
+        lines[entry.index] = entry
+        project.lines = list(lines.values())
+        save_project(project, project_path)
+
+    return checkpoint

@@ -1,0 +1,78 @@
+"""Short preview clips: one line's dub heard over the video it belongs to, for the panel's player."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dubber.audio import media
+from dubber.errors import MediaError, ProcessError
+
+# AAC's own sample rates; anything else is resampled so the encoder accepts it.
+_AAC_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
+_FALLBACK_RATE = 48000
+
+
+def preview_window(start_ms: int, end_ms: int, duration_ms: int | None,
+                   lead_ms: int = 1500, tail_ms: int = 1500) -> tuple[int, int]:
+    """Return the [start, end) context window around a cue, clamped to [0, duration_ms] when known."""
+    if end_ms < start_ms:
+        raise ValueError(f"cue ends ({end_ms} ms) before it starts ({start_ms} ms)")
+    if lead_ms < 0 or tail_ms < 0:
+        raise ValueError(f"lead_ms and tail_ms must not be negative (got {lead_ms}, {tail_ms})")
+    start, end = max(0, start_ms - lead_ms), end_ms + tail_ms
+    if duration_ms is not None:
+        start, end = min(start, duration_ms), min(end, duration_ms)
+    return start, max(start, end)
+
+
+def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out: Path,
+                  height: int = 360) -> Path:
+    """Write an MP4 of `video` from `start_ms`, exactly as long as `audio`, with `audio` as its only sound.
+
+    `audio` is float32, [n] or [n, channels] at `rate`. The picture is re-encoded small and fast (preview
+    only); an input with no video stream gives an audio-only MP4. The file appears at `out` whole or not at all.
+    """
+    samples = np.asarray(audio, dtype="<f4")
+    if samples.ndim not in (1, 2) or samples.shape[0] == 0:
+        raise ValueError(f"audio must be [n] or [n, channels] with n > 0, got shape {samples.shape}")
+    if rate <= 0 or start_ms < 0 or height < 2:
+        raise ValueError(f"bad rate {rate}, start_ms {start_ms} or height {height}")
+    channels = 1 if samples.ndim == 1 else int(samples.shape[1])
+    info = media.probe(video)
+    has_video = bool(info.video_streams)
+    if has_video and info.duration_ms is not None and start_ms >= info.duration_ms:
+        raise MediaError(f"cannot preview {str(info.path)!r} from {start_ms} ms: it is only "
+                         f"{info.duration_ms} ms long", path=str(info.path))
+
+    # Exact length in microseconds: the clip ends with the audio's last sample, not at a rounded ms.
+    length = f"{samples.shape[0] * 1_000_000 // rate}us"
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+    if has_video:
+        # -ss before -i seeks fast; with re-encoding the first frame is still the one at start_ms.
+        args += ["-ss", f"{int(start_ms)}ms", "-i", media._arg(info.path)]
+    args += ["-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"]
+    audio_input = 1 if has_video else 0
+    if has_video:
+        # Even dimensions, at most `height` tall; past the video's end the last frame holds, so picture
+        # and sound always last the same.
+        fit = f"2*trunc(min(ih\\,{int(height)})/2)"
+        args += ["-map", "0:v:0", "-vf", f"scale=-2:{fit},format=yuv420p,tpad=stop=-1:stop_mode=clone",
+                 "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p"]
+    args += ["-map", f"{audio_input}:a:0", "-c:a", "aac", "-b:a", "128k",
+             "-ar", str(rate if rate in _AAC_RATES else _FALLBACK_RATE),
+             "-t", length, "-threads", "2", "-sn", "-dn", "-map_metadata", "-1",
+             # The mp4 muxer records AAC's encoder delay in an edit list, so players start at sample 0.
+             "-movflags", "+faststart"]
+
+    target = Path(os.path.abspath(out))
+    try:
+        # Written beside the target and renamed: a half-written preview is never played.
+        return media.write_atomically(args, target, "mp4", stdin=np.ascontiguousarray(samples).tobytes())
+    except ProcessError as exc:
+        raise ProcessError(f"cannot write the preview {str(target)!r} of {str(info.path)!r}: {exc.message}",
+                           cmd=exc.cmd, returncode=exc.returncode, stderr=exc.stderr) from exc
+    except OSError as exc:
+        raise MediaError(f"cannot write the preview {str(target)!r}: {exc}", path=str(target)) from exc

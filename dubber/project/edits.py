@@ -1,0 +1,164 @@
+"""Revertable edits to a project's lines: what the panel's undo stack applies and takes back.
+
+Every per-line action (re-roll, pick an earlier take, edit the text, change the voice, nudge or set
+the timing) replaces one line by a new version of it, so one edit type serves them all: it keeps
+the line before and after, and applying or reverting puts one of them in place. Takes are never
+deleted by an edit; a reverted re-roll removes the take from the line, and redoing it brings the
+same take back without rendering again.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dubber.errors import UsageError
+from dubber.project.store import LineEntry, Project, TakeRecord
+from dubber.synthesis.budget import check_spoken_length
+
+UNSET: Any = object()  # "leave as it is", where None means "the speaker's"
+
+
+class Edit(Protocol):
+    label: str
+
+    def apply(self, project: Project) -> None: ...
+
+    def revert(self, project: Project) -> None: ...
+
+
+@dataclass
+class LineEdit:
+    """Replace the line at `position` by `after`; reverting puts `before` back."""
+
+    label: str
+    position: int
+    before: LineEntry
+    after: LineEntry
+
+    def apply(self, project: Project) -> None:
+        self._check(project, self.before)
+        project.lines[self.position] = copy.deepcopy(self.after)
+
+    def revert(self, project: Project) -> None:
+        self._check(project, self.after)
+        project.lines[self.position] = copy.deepcopy(self.before)
+
+    def _check(self, project: Project, expected: LineEntry) -> None:
+        # An edit applied to a line that has since changed under it would silently drop that change.
+        if project.lines[self.position] != expected:
+            raise UsageError(f"line {expected.index}: the line changed since this edit was made; not applying it")
+
+
+@dataclass
+class EditGroup:
+    """Several edits as one step (e.g. regenerating every out-of-sync line)."""
+
+    label: str
+    edits: list[LineEdit] = field(default_factory=list)
+
+    def apply(self, project: Project) -> None:
+        _all_or_nothing(self.edits, project, forward=True)
+
+    def revert(self, project: Project) -> None:
+        _all_or_nothing(list(reversed(self.edits)), project, forward=False)
+
+    @property
+    def positions(self) -> list[int]:
+        return [edit.position for edit in self.edits]
+
+
+def _all_or_nothing(edits: list[LineEdit], project: Project, forward: bool) -> None:
+    """Apply (or revert) every edit, or, when one fails, put back those already done and re-raise."""
+    done: list[LineEdit] = []
+    try:
+        for edit in edits:
+            edit.apply(project) if forward else edit.revert(project)
+            done.append(edit)
+    except Exception:
+        for edit in reversed(done):
+            edit.revert(project) if forward else edit.apply(project)
+        raise
+
+
+def change_line(project: Project, position: int, label: str, *, text: str = UNSET, start_ms: int = UNSET,
+                end_ms: int = UNSET, engine: str | None = UNSET, voice: str | None = UNSET,
+                emotion: dict[str, Any] | None = UNSET, take: TakeRecord | None = None,
+                target: tuple[int, int] | None = UNSET, speak: bool = UNSET) -> LineEdit:
+    """Return the edit that changes what is given of one line and, with `take`, adds it as the chosen take.
+
+    New times without a `target` take the line off its original speech: it starts at its new cue
+    start (the editor has timed it by hand). `speak` speaks a line that is not spoken by default.
+    """
+    before = project.lines[position]
+    after = copy.deepcopy(before)
+    if text is not UNSET:
+        text = " ".join(text.split())
+        if not text:
+            raise UsageError(f"line {before.index}: the text is empty; a line needs words to speak")
+        check_spoken_length(text, before.lang or project.lang, what=f"line {before.index}")  # as a render would
+        after.text = text
+    if start_ms is not UNSET:
+        after.start_ms = int(start_ms)
+    if end_ms is not UNSET:
+        after.end_ms = int(end_ms)
+    if after.start_ms < 0:
+        raise UsageError(f"line {before.index}: the start {after.start_ms} ms is before the video starts")
+    if after.end_ms <= after.start_ms:
+        raise UsageError(f"line {before.index}: the end ({after.end_ms} ms) must come after the start "
+                         f"({after.start_ms} ms)")
+    if target is UNSET and (after.start_ms, after.end_ms) != (before.start_ms, before.end_ms):
+        target = None
+    if target is not UNSET:
+        after.target_start_ms, after.target_end_ms = target if target is not None else (None, None)
+    if speak is not UNSET:
+        after.speak = bool(speak)
+    if engine is not UNSET:
+        after.engine = engine or None
+    if voice is not UNSET:
+        after.voice = voice or None
+    if emotion is not UNSET:
+        after.emotion = emotion
+    if take is not None:
+        after.takes.append(copy.deepcopy(take))
+        after.chosen = len(after.takes) - 1
+    return LineEdit(label, position, copy.deepcopy(before), after)
+
+
+def add_take(project: Project, position: int, take: TakeRecord, label: str = "") -> LineEdit:
+    """Return the edit that adds a freshly rendered take to a line and puts it on the timeline."""
+    line = project.lines[position]
+    return change_line(project, position, label or f"Re-roll line {line.index} (seed {take.seed})", take=take)
+
+
+def choose_take(project: Project, position: int, chosen: int) -> LineEdit:
+    """Return the edit that puts an earlier take of a line back on the timeline."""
+    line = project.lines[position]
+    if not 0 <= chosen < len(line.takes):
+        raise UsageError(f"line {line.index}: there is no take {chosen + 1} (it has {len(line.takes)})")
+    after = copy.deepcopy(line)
+    after.chosen = chosen
+    return LineEdit(f"Pick take {chosen + 1} of line {line.index}", position, copy.deepcopy(line), after)
+
+
+def nudge(project: Project, position: int, delta_ms: int) -> LineEdit:
+    """Return the edit that moves a line by `delta_ms`, keeping its length (its take still fits); the
+    original speech it follows moves with it."""
+    line = project.lines[position]
+    floor = min(line.start_ms, line.target_start_ms if line.target_start_ms is not None else line.start_ms)
+    delta = max(int(delta_ms), -floor)  # never before the video's start
+    target = None
+    if line.target_start_ms is not None and line.target_end_ms is not None:
+        target = (line.target_start_ms + delta, line.target_end_ms + delta)
+    return change_line(project, position, f"Nudge line {line.index} by {delta:+d} ms",
+                       start_ms=line.start_ms + delta, end_ms=line.end_ms + delta, target=target)
+
+
+def speak_anyway(project: Project, position: int, speak: bool = True) -> LineEdit:
+    """Return the edit that speaks a line not spoken by default (a sound description, a sign ...), or stops."""
+    line = project.lines[position]
+    if not line.skip:
+        raise UsageError(f"line {line.index} is spoken already")
+    verb = "Speak" if speak else "Stop speaking"
+    return change_line(project, position, f"{verb} line {line.index} ({line.skip})", speak=speak)

@@ -1,0 +1,1 @@
+"""The local HTTP service (`dubber serve`): routes, access control, jobs and documentation."""

@@ -1,0 +1,249 @@
+"""Revertable line edits: apply, revert, redo, refusals, and how they change a line's status."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from dubber.errors import OverBudget, UsageError
+from dubber.pipeline.session import OK, PENDING, STALE, Session
+from dubber.project.edits import EditGroup, add_take, change_line, choose_take, nudge
+from dubber.project.store import LineEntry, Project, TakeRecord, load_project
+
+
+def take(seed: int, text: str, target_ms: int, error_ms: int = 3, voice: str = "a") -> TakeRecord:
+    return TakeRecord(seed=seed, engine="tone", voice=voice, status="ok", error_ms=error_ms,
+                      speech_ms=target_ms + error_ms, audio=f"v.takes/{seed}.wav", text=text,
+                      target_ms=target_ms, sample_rate=24000, lead=720)
+
+
+def make_project() -> Project:
+    lines = [
+        LineEntry(7, 1000, 2200, "good morning", "", [take(0, "good morning", 1200)], 0),
+        LineEntry(8, 3000, 4000, "see you", "",
+                  [take(0, "see you", 1000, 40), take(1, "see you", 1000, -9), take(2, "see you", 1000, 20)], 2),
+        LineEntry(9, 5000, 5600, "bye", ""),
+    ]
+    return Project("/videos/v.mp4", "/videos/v.srt", "en", {}, lines)
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Session:
+    # Edits never touch the video: a session over a project file alone is enough here.
+    return Session(make_project(), tmp_path / "v.dubber.json")
+
+
+def on_disk(session: Session) -> Project:
+    return load_project(session.path)
+
+
+# -- add_take, revert, redo --------------------------------------------------------------------
+
+
+def test_add_take_appends_chooses_and_saves(session: Session) -> None:
+    fresh = take(5, "good morning", 1200, -4)
+    edit = add_take(session.project, 0, fresh)
+    assert session.project.lines[0].takes == [take(0, "good morning", 1200)]  # nothing changes before apply
+    session.apply(edit)
+    line = session.project.lines[0]
+    assert [t.seed for t in line.takes] == [0, 5] and line.chosen == 1 and line.take == fresh
+    assert session.version == 1
+    assert on_disk(session).lines == session.project.lines
+    assert "7" in edit.label and "5" in edit.label
+
+
+def test_revert_restores_the_previous_line_exactly_and_saves(session: Session) -> None:
+    before = copy.deepcopy(session.project.lines)
+    edit = add_take(session.project, 0, take(5, "good morning", 1200, -4))
+    session.apply(edit)
+    session.revert(edit)
+    assert session.project.lines == before
+    assert on_disk(session).lines == before
+    assert session.version == 2
+
+
+def test_redo_brings_back_the_same_take(session: Session) -> None:
+    fresh = take(5, "good morning", 1200, -4)
+    edit = add_take(session.project, 0, fresh)
+    session.apply(edit)
+    applied = copy.deepcopy(session.project.lines[0])
+    session.revert(edit)
+    session.apply(edit)  # redo: the take comes back from the edit itself, nothing is rendered
+    assert session.project.lines[0] == applied and session.project.lines[0].take == fresh
+    assert on_disk(session).lines[0] == applied
+
+
+def test_an_applied_edit_is_independent_of_the_project(session: Session) -> None:
+    edit = add_take(session.project, 0, take(5, "good morning", 1200))
+    session.apply(edit)
+    session.project.lines[0].takes[-1].seed = 99  # the project's copy, not the edit's
+    assert edit.after.takes[-1].seed == 5
+
+
+def test_line_edit_refuses_when_the_line_changed_underneath(session: Session) -> None:
+    project = session.project
+    first = change_line(project, 0, "Edit text", text="good evening")
+    second = change_line(project, 0, "Edit text", text="good night")  # made from the same, older line
+    session.apply(first)
+    with pytest.raises(UsageError, match="line 7"):
+        session.apply(second)
+    assert project.lines[0].text == "good evening" and session.version == 1
+
+
+def test_revert_refuses_when_the_line_changed_since(session: Session) -> None:
+    edit = change_line(session.project, 1, "Edit text", text="see you soon")
+    session.apply(edit)
+    session.project.lines[1].end_ms = 4100
+    with pytest.raises(UsageError, match="line 8"):
+        session.revert(edit)
+    assert session.project.lines[1].text == "see you soon"
+
+
+# -- choose_take ---------------------------------------------------------------------------------
+
+
+def test_choose_take_puts_an_earlier_take_back(session: Session) -> None:
+    line = session.project.lines[1]
+    session.apply(choose_take(session.project, 1, 0))
+    assert session.project.lines[1].chosen == 0 and session.project.lines[1].take == line.takes[0]
+    assert on_disk(session).lines[1].chosen == 0
+    assert [t.seed for t in session.project.lines[1].takes] == [0, 1, 2]  # no take is lost
+
+
+def test_choose_take_reverts_to_the_take_before(session: Session) -> None:
+    edit = choose_take(session.project, 1, 1)
+    session.apply(edit)
+    session.revert(edit)
+    assert session.project.lines[1].chosen == 2
+
+
+@pytest.mark.parametrize("chosen", [3, -1])
+def test_choose_take_out_of_range_names_the_line(session: Session, chosen: int) -> None:
+    with pytest.raises(UsageError, match="line 8"):
+        choose_take(session.project, 1, chosen)
+
+
+# -- change_line ---------------------------------------------------------------------------------
+
+
+def test_editing_the_text_makes_the_line_stale_until_a_new_take(session: Session) -> None:
+    assert session.status(session.project.lines[0]) == OK
+    session.apply(change_line(session.project, 0, "Edit text", text="  good   afternoon \n"))
+    line = session.project.lines[0]
+    assert line.text == "good afternoon"  # whitespace is normalised as the loader does
+    assert session.status(line) == STALE and session.needing_work() == [0, 2]
+    session.apply(add_take(session.project, 0, take(1, "good afternoon", 1200)))
+    assert session.status(session.project.lines[0]) == OK and session.needing_work() == [2]
+
+
+def test_text_and_take_in_one_edit(session: Session) -> None:
+    edit = change_line(session.project, 0, "Edit text", text="hello there", take=take(1, "hello there", 1200))
+    session.apply(edit)
+    assert session.status(session.project.lines[0]) == OK
+    session.revert(edit)
+    assert session.project.lines[0].text == "good morning" and len(session.project.lines[0].takes) == 1
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_empty_text_is_refused_naming_the_line(session: Session, text: str) -> None:
+    with pytest.raises(UsageError, match="line 7"):
+        change_line(session.project, 0, "Edit text", text=text)
+    assert session.project.lines[0].text == "good morning"
+
+
+def test_a_text_over_the_spoken_limit_is_refused_naming_the_line(session: Session) -> None:
+    with pytest.raises(OverBudget, match="line 7: the text is 4,999 characters as spoken"):
+        change_line(session.project, 0, "Edit text", text="9" * 1000)
+    assert session.project.lines[0].text == "good morning"
+
+
+@pytest.mark.parametrize(("start", "end"), [(2200, 2200), (2300, 2200)])
+def test_end_not_after_start_is_refused(session: Session, start: int, end: int) -> None:
+    with pytest.raises(UsageError, match="line 7"):
+        change_line(session.project, 0, "Set timing", start_ms=start, end_ms=end)
+
+
+def test_end_before_the_unchanged_start_is_refused(session: Session) -> None:
+    with pytest.raises(UsageError, match="line 8"):
+        change_line(session.project, 1, "Set timing", end_ms=2999)
+
+
+def test_start_before_zero_is_refused(session: Session) -> None:
+    with pytest.raises(UsageError, match="line 7"):
+        change_line(session.project, 0, "Set timing", start_ms=-1)
+
+
+def test_changing_the_length_makes_the_line_stale(session: Session) -> None:
+    session.apply(change_line(session.project, 0, "Set timing", end_ms=2500))
+    line = session.project.lines[0]
+    assert (line.start_ms, line.end_ms) == (1000, 2500) and session.status(line) == STALE
+
+
+def test_voice_and_engine_overrides_make_the_line_stale(session: Session) -> None:
+    session.apply(change_line(session.project, 0, "Voice", voice="b"))
+    assert session.project.lines[0].voice == "b" and session.status(session.project.lines[0]) == STALE
+    session.apply(change_line(session.project, 1, "Engine", engine="other"))
+    assert session.project.lines[1].engine == "other" and session.status(session.project.lines[1]) == STALE
+    session.apply(change_line(session.project, 1, "Engine", engine=""))  # "" means the speaker's again
+    assert session.project.lines[1].engine is None and session.status(session.project.lines[1]) == OK
+
+
+# -- nudge ---------------------------------------------------------------------------------------
+
+
+def test_nudge_keeps_the_length_and_the_status(session: Session) -> None:
+    edit = nudge(session.project, 1, 250)
+    session.apply(edit)
+    line = session.project.lines[1]
+    assert (line.start_ms, line.end_ms) == (3250, 4250)
+    assert session.status(line) == OK and "+250" in edit.label
+    session.revert(edit)
+    assert (session.project.lines[1].start_ms, session.project.lines[1].end_ms) == (3000, 4000)
+
+
+def test_nudge_clamps_at_the_start_of_the_video(session: Session) -> None:
+    edit = nudge(session.project, 0, -5000)
+    session.apply(edit)
+    line = session.project.lines[0]
+    assert (line.start_ms, line.end_ms) == (0, 1200) and "-1000" in edit.label
+    assert session.status(line) == OK
+
+
+# -- groups --------------------------------------------------------------------------------------
+
+
+def test_group_applies_in_order_and_reverts_in_reverse(session: Session) -> None:
+    project = session.project
+    before = copy.deepcopy(project.lines)
+    # The second edit is made from the line as the first leaves it: any other order is refused.
+    first = change_line(project, 0, "Edit text", text="good evening")
+    scratch = copy.deepcopy(project)
+    first.apply(scratch)
+    second = nudge(scratch, 0, 100)
+    third = choose_take(project, 1, 0)
+    group = EditGroup("Fix lines", [first, second, third])
+    assert group.positions == [0, 0, 1]
+    session.apply(group)
+    assert (project.lines[0].text, project.lines[0].start_ms) == ("good evening", 1100)
+    assert project.lines[1].chosen == 0
+    assert on_disk(session).lines == project.lines
+    session.revert(group)
+    assert project.lines == before and on_disk(session).lines == before
+
+
+def test_a_group_that_fails_part_way_leaves_the_project_as_it_was(session: Session) -> None:
+    project = session.project
+    stale = change_line(project, 1, "Edit text", text="see you later")
+    session.apply(change_line(project, 1, "Edit text", text="see you soon"))  # `stale` is now out of date
+    before = copy.deepcopy(project.lines)
+    group = EditGroup("Fix lines", [nudge(project, 0, 100), stale])
+    with pytest.raises(UsageError, match="line 8"):
+        session.apply(group)
+    # Otherwise the first edit stays applied, unsaved and outside the undo stack.
+    assert project.lines == before
+
+
+def test_status_starts_pending_for_lines_without_takes(session: Session) -> None:
+    assert session.status(session.project.lines[2]) == PENDING
