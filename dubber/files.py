@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from dubber.errors import OutputError
 
@@ -33,3 +35,8 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
+    """Write JSON whole or not at all, so a crash never leaves half a file."""
+    write_atomically(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")

@@ -7,6 +7,8 @@ import threading
 import unicodedata
 
 from dubber.errors import EngineUnavailable
+from dubber.text.normalize import normalize
+from dubber.text.pronunciation import Phonetic, Pinyin, parse
 
 # Kokoro's English symbols: misaki's US set plus the punctuation Kokoro reads as pauses.
 # Capitals are misaki's one-letter diphthongs: A=eɪ, I=aɪ, O=oʊ, W=aʊ, Y=ɔɪ.
@@ -59,8 +61,6 @@ _voice_ready = False
 
 def normalize_text(text: str) -> str:
     """Spell out what espeak reads badly (numbers, dates, money, units, titles): `dubber.text.normalize`."""
-    from dubber.text.normalize import normalize
-
     return normalize(text, "en")
 
 
@@ -104,8 +104,6 @@ def phonemize(text: str) -> str:
 
     `{word|IPA}` overrides (dubber.text.pronunciation) are spoken from their IPA; the rest through espeak-ng.
     """
-    from dubber.text.pronunciation import Phonetic, Pinyin, parse
-
     pieces = parse(text)
     if not any(isinstance(piece, Phonetic) for piece in pieces):
         return _phonemize_plain("".join(p.chars if isinstance(p, Pinyin) else p for p in pieces))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from dubber.errors import UsageError
 
 PAUSE, VOWEL, SONORANT, FRICATIVE, STOP, MARK = "pause", "vowel", "sonorant", "fricative", "stop", "mark"
 
@@ -139,8 +140,6 @@ def round_exact(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, total: int) 
 def frames_for_target(durations: np.ndarray, phonemes: str, target_ms: int, sample_rate: int,
                       frame_samples: int) -> np.ndarray:
     """Return a take's frames re-timed so its symbols last `target_ms`, to the nearest whole frame."""
-    from dubber.errors import UsageError
-
     if target_ms <= 0:
         raise UsageError(f"target must be positive, got {target_ms} ms", target_ms=target_ms)
     want = (target_ms * sample_rate + 500 * frame_samples) // (1000 * frame_samples)

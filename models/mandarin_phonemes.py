@@ -19,6 +19,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dubber.models.english_phonemes import ipa_to_misaki
+from dubber.models.english_phonemes import phonemize as english_phonemize
+from dubber.text.normalize import normalize
 from dubber.text.pronunciation import HAN, Phonetic, Pinyin, parse
 
 _lock = threading.Lock()  # jieba builds its dictionary on first use; do it once
@@ -101,11 +104,8 @@ def phonemize(text: str, english: Callable[[str], str] | None = None, normalized
 
     `english` speaks Latin-letter words (default: the espeak-based English front end).
     """
-    if english is None:
-        from dubber.models.english_phonemes import phonemize as english
+    english = english or english_phonemize
     if not normalized:
-        from dubber.text.normalize import normalize
-
         text = normalize(text, "zh")
     out: list[str] = []
     han: list[_Han] = []
@@ -121,8 +121,6 @@ def phonemize(text: str, english: Callable[[str], str] | None = None, normalized
             continue
         flush()
         if isinstance(segment, Phonetic):
-            from dubber.models.english_phonemes import ipa_to_misaki
-
             out.append(f" {ipa_to_misaki(segment.ipa)} ")
         else:
             out.append(_speak_run(segment, english))

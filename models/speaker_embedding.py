@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dubber.audio.samples import resample
 from dubber.errors import EngineUnavailable, MediaError
 from dubber.models.packaged import packaged_file
 
@@ -77,8 +78,6 @@ class SpeakerEmbedder:
     def window_embeddings(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """Return one unit vector per 0.8 s window of `samples` (shape [windows, dim])."""
         import librosa
-
-        from dubber.audio.samples import resample
 
         audio = np.asarray(samples, dtype=np.float32)
         if audio.ndim == 2:

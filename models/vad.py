@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dubber.audio.samples import as_mono, resample
 from dubber.errors import EngineUnavailable
 from dubber.models.packaged import packaged_file
 
@@ -108,8 +109,6 @@ class SpeechDetector:
         return merged(spans)
 
     def _prepare(self, samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
-        from dubber.audio.samples import as_mono, resample
-
         if rate <= 0:
             raise ValueError(f"bad sample rate {rate}")
         mono = as_mono(samples)

@@ -34,7 +34,9 @@ import math
 
 import numpy as np
 
+from dubber.audio.media import filter_audio
 from dubber.audio.samples import as_mono, resample
+from dubber.errors import ProcessError
 
 F0_RATE = 16000  # pitch is tracked at this rate: speech F0 lies far below its Nyquist, and pYIN runs faster
 F0_MIN_HZ = 50.0  # the lowest speaking voice tracked
@@ -75,9 +77,6 @@ def pitch_toward(reference_f0: float | None, take_f0: float | None, limit: float
 
 def shift_pitch(samples: np.ndarray, rate: int, semitones: float) -> np.ndarray:
     """Return mono `samples` with the pitch moved by `semitones`, exactly as long as they were."""
-    from dubber.errors import ProcessError
-    from dubber.audio.media import filter_audio
-
     audio = as_mono(samples)
     if semitones == 0 or audio.size == 0:
         return audio.copy()

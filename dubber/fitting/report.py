@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
-from dubber.files import write_atomically
 from dubber.fitting.slots import STATUS_OK, SYNC_SPEECH, Slot, Verdict
 
 SCHEMA = "dubber.fitting.report/2"
@@ -103,8 +100,3 @@ def build_report(lines: list[LineReport], summary: dict[str, Any], diagnostics: 
     """Assemble the report document."""
     return {"schema": SCHEMA, "inputs": inputs, "summary": summary, "diagnostics": diagnostics,
             "lines": [asdict(line) for line in lines]}
-
-
-def write_json_atomic(path: str | Path, doc: dict[str, Any]) -> None:
-    """Write JSON whole or not at all, so a crash never leaves half a file."""
-    write_atomically(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")

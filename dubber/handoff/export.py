@@ -18,10 +18,12 @@ from dubber.audio import media
 from dubber.errors import UsageError
 from dubber.fitting.report import LineReport
 from dubber.handoff.outputs import Planned, sidecar
+from dubber.handoff.timelines import TimelineLine, TimelineSource, build_timeline, timeline_files, write_timeline
 from dubber.mix.mixing import Mixdown
 from dubber.mix.stems import LINES_FOLDER, LineClip, write_line_clips, write_stems
 from dubber.mix.timeline import Timeline
 from dubber.subtitles.load import SubtitleLine, save_subtitles
+from dubber.text.pronunciation import plain
 
 TIMELINE_KINDS = ("otio", "fcpxml", "edl")
 SUBTITLE_KINDS = ("srt", "ass", "vtt")
@@ -92,8 +94,6 @@ class Handoff:
 
         The words are shown without pronunciation markup: that is for the engine, not the viewer.
         """
-        from dubber.text.pronunciation import plain
-
         return [SubtitleLine(line.speech_start_ms, line.speech_end_ms, plain(line.text), line.speaker or "")
                 if line.speech_start_ms is not None and line.speech_end_ms is not None
                 else SubtitleLine(line.start_ms, line.end_ms, plain(line.text), line.speaker or "")
@@ -123,8 +123,6 @@ def write_handoff(handoff: Handoff, output: Path, kinds: tuple[str, ...]) -> lis
 
 
 def _write_timelines(handoff: Handoff, clips: list[LineClip], paths: dict[str, Path]) -> list[Path]:
-    from dubber.handoff.timelines import TimelineLine, TimelineSource, build_timeline, timeline_files, write_timeline
-
     texts = {line.index: line.text for line in handoff.lines}
     lines = [TimelineLine(clip.index, clip.speaker, texts.get(clip.index, ""), clip.start, clip.length, clip.path)
              for clip in clips]

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from dubber.errors import MediaError, OutputError, UsageError
 from dubber.files import write_atomically
+from dubber.text.pronunciation import plain
 
 if TYPE_CHECKING:
     import opentimelineio as otio
@@ -206,8 +207,6 @@ def _display(name: str) -> str:
 
 
 def _clip_name(line: TimelineLine) -> str:
-    from dubber.text.pronunciation import plain
-
     text = _display(plain(line.text))
     if len(text) > _NAME_CHARS:
         text = text[:_NAME_CHARS - 1].rstrip() + "…"

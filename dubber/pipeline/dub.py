@@ -14,13 +14,16 @@ from typing import Any
 import numpy as np
 
 from dubber.audio import media
+from dubber.audio.loudness import loudness_gain
+from dubber.audio.pitch import shift_pitch
 from dubber.audio.speech import speech_span
 from dubber.config import Config
 from dubber.errors import EngineUnavailable, MediaError, UsageError
+from dubber.files import write_json_atomic
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.fitting.intelligibility import Transcriber
 from dubber.fitting.original_speech import assign_targets, find_speech
-from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize, write_json_atomic
+from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize
 from dubber.fitting.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
 from dubber.handoff.export import Handoff, export_paths, planned_files, write_handoff
 from dubber.handoff.outputs import Planned, check_outputs
@@ -276,8 +279,6 @@ def spoken_text(text: str, pronunciations: dict[str, str]) -> str:
 
 def shift_fit(fit: Fit, semitones: float) -> Fit:
     """Shift a fitted clip's pitch, keeping its length, and re-measure its speech span."""
-    from dubber.audio.pitch import shift_pitch
-
     samples = shift_pitch(fit.samples, fit.sample_rate, semitones)
     span = speech_span(samples, fit.sample_rate) or fit.speech
     return dataclasses.replace(fit, samples=samples, speech=span)
@@ -297,7 +298,6 @@ def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict
     """Bring the mixed track to the loudness target, if one is set, and return what was measured."""
     if target_lufs is None:
         return None
-    from dubber.audio.loudness import loudness_gain
 
     gain, result = loudness_gain(mixdown.track, rate, target_lufs)
     mixdown.track = mixdown.track * gain[:, None]

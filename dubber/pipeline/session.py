@@ -25,8 +25,9 @@ import numpy as np
 from dubber.audio import media
 from dubber.audio.samples import ms_to_samples
 from dubber.errors import MediaError, UsageError
+from dubber.files import write_json_atomic
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
-from dubber.fitting.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.fitting.report import LineReport, build_report, summarize
 from dubber.fitting.slots import OVERRUN_MS, Slot, judge_take, next_onsets, plan_slots
 from dubber.handoff.export import Handoff, export_paths, planned_files
 from dubber.handoff.outputs import check_outputs

@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from dubber.audio.media import write_wav
 from dubber.errors import UsageError
+from dubber.files import write_json_atomic
 from dubber.fitting.slots import SYNC_FILL, SYNC_MODES
 from dubber.plugin.engine import Emotion
 from dubber.subtitles.cue import Cue
@@ -283,8 +285,6 @@ def _stem(project_path: Path) -> str:
 
 def save_project(project: Project, path: str | Path) -> None:
     """Write the project atomically."""
-    from dubber.fitting.report import write_json_atomic
-
     write_json_atomic(path, project.to_dict())
 
 
@@ -323,8 +323,6 @@ def _inside(relative: str, folder: str) -> bool:
 
 def store_take_audio(samples: np.ndarray, rate: int, project_path: Path) -> str:
     """Store a take's audio by content beside the project; return its path relative to the project."""
-    from dubber.audio.media import write_wav
-
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     digest = hashlib.sha256(samples.tobytes() + rate.to_bytes(4, "little")).hexdigest()[:20]
     folder = takes_folder(project_path)

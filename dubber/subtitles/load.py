@@ -26,6 +26,7 @@ from dubber.subtitles.formats import (VTT_VOICE, Block, Report, detect_format, p
 from dubber.subtitles.nonspeech import classify
 from dubber.subtitles.typesetting import is_typesetting_name, sign_reason, style_speaker
 from dubber.synthesis.budget import MAX_SPOKEN_CHARS
+from dubber.text.pronunciation import MarkupError, parse
 
 #: The formats this module reads.
 FORMATS = ("srt", "ass", "ssa", "vtt")
@@ -227,8 +228,6 @@ def _cues_of(lines: list[_Line], whole: Cue, style: str | None, speak_all: bool,
 
 def _markup_problem(text: str) -> str | None:
     """Say what is wrong with the line's pronunciation markup (dubber.text.pronunciation), None when nothing is."""
-    from dubber.text.pronunciation import MarkupError, parse
-
     try:
         parse(text)
     except MarkupError as exc:

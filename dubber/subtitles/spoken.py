@@ -12,7 +12,9 @@ import dataclasses
 from collections.abc import Sequence
 
 from dubber.errors import EngineError
+from dubber.plugin import registry
 from dubber.subtitles.cue import SKIP_LANGUAGE, SKIP_PAST_END, Cue, Diagnostic, show_time
+from dubber.subtitles.language import mark_languages
 
 FOREIGN_SKIP, FOREIGN_SPEAK = "skip", "speak"
 FOREIGN_CHOICES = (FOREIGN_SKIP, FOREIGN_SPEAK)
@@ -45,7 +47,6 @@ def mark_foreign(cues: Sequence[Cue], lang: str, path: str, foreign: str = FOREI
     """
     if speak_all:
         return list(cues), []
-    from dubber.subtitles.language import mark_languages
 
     marked, notes = mark_languages(list(cues), lang, path)
     if foreign != FOREIGN_SPEAK:
@@ -65,8 +66,6 @@ def mark_foreign(cues: Sequence[Cue], lang: str, path: str, foreign: str = FOREI
 
 
 def _engine_for(lang: str) -> str | None:
-    from dubber.plugin import registry
-
     try:
         return registry.engine_for_language(lang)
     except EngineError:

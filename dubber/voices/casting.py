@@ -22,13 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from dubber.audio.media import read_wav
 from dubber.config import Config
 from dubber.errors import UsageError
+from dubber.models.speaker_embedding import cosine, default_embedder
+from dubber.models.vad import default_detector
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue
 from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names
+from dubber.voices.match import match_voice
+from dubber.voices.references import find_references, write_reference
 
 
 @dataclass
@@ -73,7 +78,6 @@ class OriginalAudio:
 
     @cached_property
     def speech(self) -> list[tuple[int, int]]:  # half-open sample spans
-        from dubber.models.vad import default_detector
 
         return default_detector().speech_spans(self.samples, self.rate)
 
@@ -162,8 +166,6 @@ def _user_reference(settings: SpeakerSettings, request: VoiceRequest) -> tuple[R
 
 def _extracted_reference(name: str, original: OriginalAudio, folder: Path) -> Reference | None:
     """Cut the best clip of this speaker from the original audio, or None when there is none."""
-    from dubber.voices.references import find_references, write_reference
-
     candidates = find_references(original.samples, original.rate, original.cues, name, keep=1,
                                  speech=original.speech)
     # The original's language is not known (subtitles are usually a translation): lang stays None.
@@ -171,9 +173,6 @@ def _extracted_reference(name: str, original: OriginalAudio, folder: Path) -> Re
 
 
 def _vector(reference: Reference) -> np.ndarray:
-    from dubber.audio.media import read_wav
-    from dubber.models.speaker_embedding import default_embedder
-
     samples, rate = read_wav(reference.audio_path)
     return default_embedder().embed(samples, rate)
 
@@ -181,8 +180,6 @@ def _vector(reference: Reference) -> np.ndarray:
 def _match(entry: SpeakerEntry, engine: Engine, request: VoiceRequest, reference: Reference,
            vector: np.ndarray) -> str:
     """Pick the engine's voice closest to the reference and record the similarities in `entry`."""
-    from dubber.voices.match import match_voice
-
     match = match_voice(vector, engine, request.lang, reference=reference, pitch=request.match_pitch)
     entry.matched = True
     entry.similarity, entry.default_similarity = round(match.similarity, 4), round(match.default_similarity, 4)
@@ -197,6 +194,5 @@ def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float 
     """Return a take's similarity to its speaker's reference, or None without one."""
     if plan.vector is None:
         return None
-    from dubber.models.speaker_embedding import cosine, default_embedder
 
     return round(cosine(default_embedder().embed(samples, rate), plan.vector), 4)

@@ -34,8 +34,12 @@ from typing import Protocol
 
 import numpy as np
 
+from dubber.audio.media import decode_audio
 from dubber.audio.pitch import PITCH_LIMIT, median_f0, pitch_toward, shift_pitch
+from dubber.audio.samples import resample
 from dubber.errors import UnsupportedLanguage, UsageError
+from dubber.models.onnx_graph import cache_dir, file_digest
+from dubber.models.speaker_embedding import cosine, default_embedder
 from dubber.plugin.engine import Engine, Reference
 
 CACHE_FORMAT = 1  # bump when what a cache entry holds, or how it is measured, changes
@@ -128,8 +132,6 @@ class VoiceCatalogue:
             raise UsageError(f"voice matching has no probe sentences for {lang!r}; add some to "
                              f"dubber.voices.match.PROBES", lang=lang)
         if embedder is None:
-            from dubber.models.speaker_embedding import default_embedder
-
             embedder = default_embedder()
         self.engine, self.lang, self.probes, self.embedder = engine, lang, texts, embedder
         self.cache = cache
@@ -197,8 +199,6 @@ class VoiceCatalogue:
 
     def _speak_probes(self, voice: str) -> _Measured:
         """Have the engine speak every probe in `voice` and describe the result."""
-        from dubber.audio.samples import resample
-
         audio = []
         for text in self.probes:
             take = self.engine.synthesize(text, self.lang, voice, seed=PROBE_SEED)
@@ -208,8 +208,6 @@ class VoiceCatalogue:
 
     def _cache_path(self, voice: str) -> Path:
         """Name the cache file of `voice` by everything its measurement depends on."""
-        from dubber.models.onnx_graph import cache_dir
-
         key = json.dumps({
             "format": CACHE_FORMAT, "voice": voice, "lang": self.lang, "probes": self.probes, "seed": PROBE_SEED,
             "engine": self.engine.name, "engine_code": code_fingerprint(type(self.engine).__module__),
@@ -271,8 +269,6 @@ def reference_vector(source: np.ndarray | Reference | str | os.PathLike[str], ra
     else:
         samples, rate = _clip(source)
     if embedder is None:
-        from dubber.models.speaker_embedding import default_embedder
-
         embedder = default_embedder()
     return _unit(embedder.embed(samples, rate))
 
@@ -281,8 +277,6 @@ def reference_vector(source: np.ndarray | Reference | str | os.PathLike[str], ra
 def code_fingerprint(module: str) -> str:
     """Digest what a module's results depend on besides their inputs: its source, and the installed versions
     of the distribution that provides it and of every package that distribution requires."""
-    from dubber.models.onnx_graph import file_digest
-
     parts = [module]
     source = getattr(sys.modules.get(module), "__file__", None)
     if source and Path(source).is_file():
@@ -302,8 +296,6 @@ def code_fingerprint(module: str) -> str:
 
 def _clip(source: Reference | str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """Decode a reference clip to mono samples at the embedder's rate."""
-    from dubber.audio.media import decode_audio
-
     path = Path(source.audio_path if isinstance(source, Reference) else source).resolve()
     return decode_audio(path, PROBE_RATE, channels=1)[:, 0], PROBE_RATE
 
@@ -355,8 +347,6 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    from dubber.models.speaker_embedding import cosine
-
     return cosine(a, b)
 
 

@@ -50,7 +50,8 @@ import numpy as np
 
 from dubber.audio.samples import as_mono, ms_to_samples, samples_to_ms
 from dubber.errors import MediaError
-from dubber.models.speaker_embedding import cosine
+from dubber.models.speaker_embedding import cosine, default_embedder
+from dubber.models.vad import default_detector
 from dubber.plugin.engine import Reference
 from dubber.subtitles.cue import Cue
 
@@ -403,8 +404,6 @@ def _rank(candidates: list[ReferenceCandidate], track: _Track, keep: int,
             break  # its score only falls once consistency is known
         candidate = pending.pop(0)
         if embedder is None:
-            from dubber.models.speaker_embedding import default_embedder
-
             embedder = default_embedder()
         consistency = _consistency(track, candidate, embedder)
         score, reasons = score_clip(candidate.duration_ms, candidate.snr_db, candidate.clipped_fraction,
@@ -431,8 +430,6 @@ def _rank_key(candidate: ReferenceCandidate) -> tuple[float, int]:
 
 
 def _detect_speech(audio: np.ndarray, rate: int) -> list[Span]:
-    from dubber.models.vad import default_detector
-
     return default_detector().speech_spans(audio, rate)
 
 

@@ -1,6 +1,7 @@
 import json
 
-from dubber.fitting.report import LineReport, build_report, summarize, write_json_atomic
+from dubber.files import write_json_atomic
+from dubber.fitting.report import LineReport, build_report, summarize
 from dubber.fitting.slots import Slot, judge
 
 
