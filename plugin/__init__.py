@@ -1,1 +1,1 @@
-"""Engine plugin interface and registry (imported as dubber.plugin)."""
+"""Engines from outside: the engine contract, the entry-point registry, the cloning-engine adapters and the editor bridges (imported as dubber.plugin)."""
