@@ -1,1 +1,1 @@
-"""Engines from outside: the engine contract, the entry-point registry, the cloning-engine adapters and the editor bridges (imported as dubber.plugin)."""
+"""Engines from outside: the contract, the entry-point registry, cloning adapters, editor bridges (dubber.plugin)."""

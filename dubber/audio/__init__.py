@@ -1,1 +1,1 @@
-"""Audio on its own, shared by the engines and the core: samples, speech measurement, loudness, pitch, and media read and written with ffmpeg."""
+"""Audio shared by the engines and the core: samples, speech spans, loudness, pitch, media through ffmpeg."""

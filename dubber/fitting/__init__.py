@@ -1,1 +1,1 @@
-"""Fitting and measuring: each line's slot and target, the fitting ladder, the sync rule, and the report of what was measured."""
+"""Fitting and measuring: each line's slot and target, the fitting ladder, the sync rule, the report."""

@@ -1,1 +1,1 @@
-"""Hand-off and checks: the files one run writes, timelines for editing software, and the finished dub verified."""
+"""Hand-off and checks: the files a run writes, timelines for editing software, the dub verified."""

@@ -1,1 +1,1 @@
-"""Timeline and mix: takes laid at exact samples, mixed with the original, and split into stems."""
+"""Timeline and mix: takes laid at exact samples, mixed with the original, split into stems."""

@@ -1,1 +1,1 @@
-"""Running a dub: the end-to-end pipeline, an editing session over a project, one spoken line, and previews."""
+"""Running a dub: the end-to-end pipeline, the editing session, one spoken line, previews."""

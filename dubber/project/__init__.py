@@ -1,1 +1,1 @@
-"""The project and its edits: every take of every line saved beside the output, revertable edits, ranking and usage."""
+"""The project file and its edits: every take of every line, revertable edits, ranking and usage."""

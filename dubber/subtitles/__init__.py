@@ -1,1 +1,1 @@
-"""Subtitles in: cues read from SRT, ASS and WebVTT, what is spoken, in which language, by whom, and what a dub would trip on."""
+"""Subtitles in: cues from SRT, ASS and WebVTT, what is spoken, in which language and by whom."""

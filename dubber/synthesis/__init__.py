@@ -1,1 +1,1 @@
-"""Calling an engine safely: what a line may cost checked first, long text split to the engine's limit, every call guarded."""
+"""Calling an engine safely: a line's cost checked first, long text split, every call guarded."""

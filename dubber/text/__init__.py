@@ -1,1 +1,1 @@
-"""The text front end engines share: scripts, numbers and units written as words, and pronunciation markup."""
+"""The text front end the engines share: scripts, numbers and units as words, pronunciation markup."""

@@ -1,1 +1,1 @@
-"""Voices for speakers: each speaker's engine and voice, the nearest stock voice, and reference clips for cloning."""
+"""Voices for speakers: each speaker's engine and voice, the nearest stock voice, reference clips."""
