@@ -52,12 +52,12 @@ class SlowToneEngine(ToneEngine):
         self.delay_s = delay_s
         self.started = threading.Event()
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
+    def synthesize(self, request):
         self.started.set()
-        if "boom" in text:
+        if "boom" in request.text:
             raise RuntimeError("the engine fell over")
         time.sleep(self.delay_s)
-        return super().synthesize(text, lang, voice, target_ms, seed, rate)
+        return super().synthesize(request)
 
 
 @pytest.fixture
