@@ -64,6 +64,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dubber.audio.samples import resample
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 
 RATE = 48_000  # the material's rate, as video audio usually is
@@ -151,7 +152,7 @@ def speak(texts: list[str]) -> list[np.ndarray]:
     engine = get_engine("piper")
     clips = []
     for text in texts:
-        take = engine.synthesize(text, "en", seed=0)
+        take = engine.synthesize(SynthesisRequest(text, "en", seed=0))
         clips.append(resample(take.samples, take.sample_rate, RATE).astype(np.float64))
     return clips
 

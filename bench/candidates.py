@@ -15,6 +15,7 @@ import time
 from dubber.audio.speech import speech_span
 from dubber.fitting.intelligibility import Transcriber
 from dubber.pipeline.dub import DubOptions, render_take
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.project.store import SpeakerEntry, TakeRecord
 from dubber.project.takes import best_take
@@ -44,15 +45,15 @@ def candidates_gain(k: int = 3, lines: list[str] | None = None) -> None:
     """Print fit and WER for K=1 against the best of K takes."""
     started = time.monotonic()
     engine = get_engine("piper")
-    ref = engine.synthesize(REFERENCE_TEXT, "en")
-    plan = SpeakerPlan(SpeakerEntry("", engine.name, engine.check_request("en", None)), engine,
+    ref = engine.synthesize(SynthesisRequest(REFERENCE_TEXT, "en"))
+    plan = SpeakerPlan(SpeakerEntry("", engine.name, engine.check_voice_choice("en", None)), engine,
                        vector=reference_vector(ref.samples, ref.sample_rate))
     transcriber = Transcriber()
     options = DubOptions(lang="en")
     firsts: list[TakeRecord] = []
     bests: list[TakeRecord] = []
     for i, text in enumerate(lines or LINES):
-        natural = engine.synthesize(text, "en")
+        natural = engine.synthesize(SynthesisRequest(text, "en"))
         span = speech_span(natural.samples, natural.sample_rate)
         target = round(span.length * 1000 / natural.sample_rate * FACTORS[i % len(FACTORS)])
         cue = Cue(i + 1, 0, target, text)

@@ -31,7 +31,7 @@ from dubber.audio.speech import speech_span
 from dubber.errors import DubberError
 from dubber.fitting.fitter import STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT, fit_line
 from dubber.fitting.intelligibility import Transcriber
-from dubber.plugin.engine import Engine, Take
+from dubber.plugin.engine import Engine, SynthesisRequest, Take
 from dubber.plugin.registry import get_engine
 
 ENGLISH = [
@@ -168,7 +168,7 @@ class NaturalTakes:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._takes: dict[tuple[str, str, int], Take] = {}
+        self._takes: dict[SynthesisRequest, Take] = {}
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._engine, name)
@@ -176,15 +176,15 @@ class NaturalTakes:
     def natural(self, text: str, lang: str, seed: int = 0) -> Take:
         """Synthesize `text` at the natural rate and keep the take for `fit_line`'s first call."""
         self._takes.clear()
-        take = self._takes[(text, lang, seed)] = self._engine.synthesize(text, lang, seed=seed)
+        request = SynthesisRequest(text, lang, seed=seed)
+        take = self._takes[request] = self._engine.synthesize(request)
         return take
 
-    def synthesize(self, text: str, lang: str, voice: str | None = None, target_ms: int | None = None,
-                   seed: int = 0, rate: float = 1.0) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Return the kept natural take when this is the call for it, else ask the engine."""
-        if voice is None and target_ms is None and rate == 1.0 and (text, lang, seed) in self._takes:
-            return self._takes[(text, lang, seed)]
-        return self._engine.synthesize(text, lang, voice, target_ms=target_ms, seed=seed, rate=rate)
+        if request in self._takes:
+            return self._takes[request]
+        return self._engine.synthesize(request)
 
 
 def span_ms(samples: np.ndarray, rate: int) -> int:
@@ -213,7 +213,7 @@ def baseline(speech: np.ndarray, rate: int, target_ms: int) -> tuple[np.ndarray,
 def run(name: str, lang: str, lines: list[str], targets: int, asr: Transcriber | None) -> dict[str, Method]:
     """Fit every line of one engine and language to its targets, both ways, and return what was measured."""
     engine = NaturalTakes(get_engine(name))
-    engine.synthesize(lines[0], lang)  # load the model outside the timings
+    engine.synthesize(SynthesisRequest(lines[0], lang))  # load the model outside the timings
     out = {m: Method() for m in METHODS}
     for i, text in enumerate(lines):
         if sys.stderr.isatty():
@@ -237,7 +237,7 @@ def run(name: str, lang: str, lines: list[str], targets: int, asr: Transcriber |
 
             t0 = time.monotonic()
             try:
-                fit = fit_line(engine, text, lang, None, target)  # type: ignore[arg-type]
+                fit = fit_line(engine, SynthesisRequest(text, lang), target)  # type: ignore[arg-type]
             except DubberError as exc:
                 out["dubber"].trials.append(Trial(factor, None, 1.0, t_nat + time.monotonic() - t0))
                 out["dubber"].statuses["failed"] += 1

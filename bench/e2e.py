@@ -24,6 +24,7 @@ from dubber.audio.speech import speech_span
 from dubber.fitting.intelligibility import Transcriber
 from dubber.handoff.verify import check_output
 from dubber.pipeline.dub import DubOptions, dub
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.subtitles.load import load_subtitles, save_srt
 
@@ -47,7 +48,7 @@ def make_media(folder: Path) -> tuple[Path, Path]:
     piper = get_engine("piper")
     t, rows = 1000, []
     for text, factor in LINES:
-        take = piper.synthesize(text, "en", seed=11)
+        take = piper.synthesize(SynthesisRequest(text, "en", seed=11))
         span = speech_span(take.samples, take.sample_rate)
         slot = round(samples_to_ms(span.length, take.sample_rate) * factor)
         rows.append((t, t + slot, text))

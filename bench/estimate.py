@@ -45,6 +45,7 @@ def spread(estimates: np.ndarray, measured: np.ndarray) -> str:
 
 
 def main() -> int:
+    from dubber.plugin.engine import SynthesisRequest
     from dubber.plugin.registry import get_engine
 
     from dubber.synthesis.budget import text_estimate_ms
@@ -57,7 +58,8 @@ def main() -> int:
     for name in args.engines.split(","):
         engine = get_engine(name)
         for lang in engine.capabilities.languages:
-            rows = [(text, engine.synthesize(text, lang)) for line_lang, text in lines() if line_lang == lang]
+            rows = [(text, engine.synthesize(SynthesisRequest(text, lang)))
+                    for line_lang, text in lines() if line_lang == lang]
             if not rows:
                 continue
             measured = np.array([speech_span(take.samples, take.sample_rate).length * 1000 / take.sample_rate

@@ -89,7 +89,7 @@ import numpy as np
 from dubber.audio.speech import speech_span
 from dubber.errors import DubberError
 from dubber.fitting.fitter import fit_line
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, Take
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, SynthesisRequest, Take
 
 TEXTS = [
     "今年春耕来得早，田里头都忙翻了。",
@@ -417,7 +417,7 @@ class Kokoro:
 
     def speak(self, text: str, voice: str) -> tuple[Take, Utterance]:
         wall, cpu = time.perf_counter(), time.process_time()
-        take = self.engine.synthesize(text, "zh", voice)
+        take = self.engine.synthesize(SynthesisRequest(text, "zh", voice))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         return take, Utterance(text, take.samples, take.sample_rate, kokoro_spans(text, take), wall, cpu)
 
@@ -571,9 +571,9 @@ class ZhttsEngine(Engine):
     def __init__(self, worker: ZhttsWorker) -> None:
         self.worker = worker
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None, emotion=None):
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        return self.speak(text, rate)[0]
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        self.check_request(request)
+        return self.speak(request.text, request.rate)[0]
 
     def speak(self, text: str, rate: float = 1.0) -> tuple[Take, Utterance]:
         audio, spans, wall, cpu = self.worker.speak(text, 1.0 / rate)
@@ -668,9 +668,9 @@ class EspeakEngine(Engine):
         self.voice = voice
         self.capabilities = replace(EspeakEngine.capabilities, default_voice={"zh": voice})
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None, emotion=None):
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        return self.speak(text, rate)[0]
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        self.check_request(request)
+        return self.speak(request.text, request.rate)[0]
 
     def speak(self, text: str, rate: float = 1.0) -> tuple[Take, float, float]:
         """Return the take and the binary's wall and CPU seconds."""
@@ -700,10 +700,11 @@ class NaturalTakes:
     def __getattr__(self, name: str) -> object:
         return getattr(self._engine, name)
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, **options):
-        if target_ms is None and rate == 1.0 and seed == 0 and voice in (None, self._voice) and text in self.kept:
-            return self.kept[text]
-        return self._engine.synthesize(text, lang, voice, target_ms=target_ms, seed=seed, rate=rate, **options)
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        if (request.target_ms is None and request.rate == 1.0 and request.seed == 0
+                and request.voice in (None, self._voice) and request.text in self.kept):
+            return self.kept[request.text]
+        return self._engine.synthesize(request)
 
 
 # ---------------------------------------------------------------- footprints
@@ -817,7 +818,7 @@ def run_fits(result: Result, engine: Engine, voice: str, texts: list[str], takes
     wrapped = NaturalTakes(engine, voice)
     wrapped.kept = dict(takes)
     for text in texts:
-        natural = takes.get(text) or engine.synthesize(text, "zh", voice)
+        natural = takes.get(text) or engine.synthesize(SynthesisRequest(text, "zh", voice))
         span = speech_span(natural.samples, natural.sample_rate)
         if span is None:
             print(f"  {result.name}: no speech in {text!r}", file=sys.stderr)
@@ -826,7 +827,7 @@ def run_fits(result: Result, engine: Engine, voice: str, texts: list[str], takes
         for factor in FACTORS:
             target = round(natural_ms * factor)
             try:
-                fit = fit_line(wrapped, text, "zh", voice, target)  # type: ignore[arg-type]
+                fit = fit_line(wrapped, SynthesisRequest(text, "zh", voice), target)  # type: ignore[arg-type]
             except DubberError as exc:
                 result.fits.append((factor, None, "failed", "failed"))
                 print(f"  {result.name}: fit failed for {text!r} at {factor}x: {exc}", file=sys.stderr)

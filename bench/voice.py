@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dubber.audio.pitch import median_f0
-from dubber.plugin.engine import Engine
+from dubber.plugin.engine import Engine, SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.voices.match import PROBES, VoiceCatalogue, VoiceMatch, match_voice, reference_vector
 
@@ -95,7 +95,7 @@ def speak_references(lang: str, texts: list[str]) -> list[Spoken]:
         for voice in engine.capabilities.voices:
             for i, text in enumerate(texts):
                 progress(f"references {lang} {name}:{voice} {i + 1}/{len(texts)}")
-                take = engine.synthesize(text, lang, voice)
+                take = engine.synthesize(SynthesisRequest(text, lang, voice))
                 out.append(Spoken(name, voice, lang, text, reference_vector(take.samples, take.sample_rate),
                                   take.samples, take.sample_rate))
     return out

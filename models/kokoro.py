@@ -8,15 +8,25 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
+from dubber.models import english_phonemes, mandarin_phonemes
+from dubber.models.frame_budget import frames_for_target
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import (
+    DURATION_NATIVE_FRAMES,
+    Capabilities,
+    Emotion,
+    Engine,
+    Reference,
+    SynthesisRequest,
+    Take,
+)
 from dubber.text.pronunciation import FORM_MARKUP, plain
 
 SAMPLE_RATE = 24000
@@ -361,17 +371,17 @@ class KokoroEngine(Engine):
         """Name the voice that mixes `parts` (voice, weight): Kokoro averages the voices' style packs."""
         return blend_name(parts)
 
-    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
-                      reference: Reference | None = None, emotion: Emotion | None = None) -> str:
-        """Validate the request as every engine does, and also accept blends of the voices (see `parse_blend`)."""
+    def check_voice_choice(self, lang: str, voice: str | None, reference: Reference | None = None,
+                           emotion: Emotion | None = None) -> str:
+        """Validate the choice as every engine does, and also accept blends of the voices (see `parse_blend`)."""
         if voice is None or (BLEND_JOIN not in voice and BLEND_WEIGHT not in voice):
-            return super().check_request(lang, voice, text, rate, reference, emotion)
-        super().check_request(lang, None, text, rate, reference, emotion)  # all but the voice
+            return super().check_voice_choice(lang, voice, reference, emotion)
+        super().check_voice_choice(lang, None, reference, emotion)  # all but the voice
         return blend_name(parse_blend(voice))
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         """Estimate the natural speech length of `text` from its phonemes (the front end only, no synthesis)."""
-        self.check_request(lang, voice, text=text)
+        self.check_request(SynthesisRequest(text, lang, voice))
         phonemes = self._speakable(text, lang, self._load().vocab)
         per_phone, per_pause = PACE_MS[lang]
         phones = sum(1 for ch in phonemes if ch not in UNTIMED and not ch.isspace())
@@ -420,51 +430,36 @@ class KokoroEngine(Engine):
             phonemes = self._ja_g2p(plain(text))
         elif lang == "zh":
             try:
-                from dubber.models.mandarin_phonemes import phonemize as mandarin
-            except ImportError as exc:
+                phonemes = mandarin_phonemes.phonemize(text)
+            except ImportError as exc:  # its packages are imported on first use
                 raise EngineUnavailable(f"Kokoro's Mandarin needs {exc.name}: pip install misaki pypinyin jieba cn2an",
                                         engine=self.name, hint="pip install misaki pypinyin jieba cn2an") from exc
-            phonemes = mandarin(text)
         else:
-            from dubber.models.english_phonemes import phonemize
-
-            phonemes = phonemize(text)
+            phonemes = english_phonemes.phonemize(text)
         with self._lock:
             self._phonemes[key] = phonemes
             while len(self._phonemes) > PHONEME_CACHE_SIZE:
                 self._phonemes.popitem(last=False)
         return phonemes
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
-        """Speak `text` at speaking rate `rate`, or with its symbols re-timed to last `target_ms`.
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        """Speak the text at the request's `rate`, or with its symbols re-timed to last its `target_ms`.
 
         With a target, the natural take's symbol frames (not the silence before and after)
         are spread over the target by `frame_budget.speech_budget` and rendered natively;
         the class bounds may leave the take short of a target far from natural.
         """
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        natural = self._natural(text, lang, voice, seed, rate)
-        if target_ms is None:
+        voice = self.check_request(request)
+        natural = self._natural(request.text, request.lang, voice, request.seed, request.rate)
+        if request.target_ms is None:
             return natural
-        from dubber.models.frame_budget import frames_for_target
+        frames = frames_for_target(natural.durations, natural.phonemes, request.target_ms, SAMPLE_RATE, FRAME_SAMPLES)
+        return self.synthesize_frames(replace(request, voice=voice), frames)
 
-        frames = frames_for_target(natural.durations, natural.phonemes, target_ms, SAMPLE_RATE, FRAME_SAMPLES)
-        return self.synthesize_frames(text, lang, voice, frames, seed=seed)
-
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
-        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations` (see `token_frames`)."""
-        voice = self.check_request(lang, voice, text=text)
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        """Speak the text with exactly `frames` per symbol, laid out as `Take.durations` (see `token_frames`)."""
+        voice = self.check_request(request)
+        text, lang, seed = request.text, request.lang, request.seed
         assets = self._load()
         phonemes = self._speakable(text, lang, assets.vocab)
         frames = self.check_frames(text, phonemes, frames)

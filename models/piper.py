@@ -6,14 +6,15 @@ import importlib.util
 import json
 import threading
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
+from dubber.models.frame_budget import frames_for_target, round_exact
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
 
@@ -114,25 +115,15 @@ class PiperEngine(Engine):
             return f"missing Python packages: pip install {' '.join(missing)}"
         return None
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
-        """Speak `text` at `rate`, or with its symbols re-timed to last `target_ms`.
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        """Speak the text at the request's `rate`, or with its symbols re-timed to last its `target_ms`.
 
         With a target, the natural take's symbol frames (not the silence before and after)
         are spread over the target by `frame_budget.speech_budget` and rendered natively;
         the class bounds may leave the take short of a target far from natural.
         """
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+        voice = self.check_request(request)
+        text, seed, rate = request.text, request.seed, request.rate
         model = self._load()
         sentences = self._sentences(model, text)
         scales = _scales(model, rate)
@@ -145,20 +136,19 @@ class PiperEngine(Engine):
             chunks.append(audio)
             frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
-        if target_ms is None:
+        if request.target_ms is None:
             return natural
-        from dubber.models.frame_budget import frames_for_target
+        frames = frames_for_target(natural.durations, natural.phonemes, request.target_ms, SAMPLE_RATE, FRAME_SAMPLES)
+        return self.synthesize_frames(replace(request, voice=voice), frames)
 
-        frames = frames_for_target(natural.durations, natural.phonemes, target_ms, SAMPLE_RATE, FRAME_SAMPLES)
-        return self.synthesize_frames(text, lang, voice, frames, seed=seed)
-
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0) -> Take:
-        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        """Speak the text with exactly `frames` per symbol, laid out as `Take.durations`.
 
         Each entry is split over the phoneme ids behind it (see `_id_frames`) in the shares
         the model itself predicts for this seed, so the natural frames give the natural take.
         """
-        voice = self.check_request(lang, voice, text=text)
+        voice = self.check_request(request)
+        text, seed = request.text, request.seed
         model = self._load()
         sentences = self._sentences(model, text)
         phonemes = " ".join("".join(sentence) for sentence in sentences)
@@ -178,7 +168,7 @@ class PiperEngine(Engine):
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         """Estimate the natural speech length of `text` from its phonemes (espeak-ng only, no synthesis)."""
-        self.check_request(lang, voice, text=text)
+        self.check_request(SynthesisRequest(text, lang, voice))
         sentences = self._sentences(self._load(), text)
         return MS_PER_PHONE * sum(1 for sentence in sentences for ph in sentence
                                   if ph not in _UNTIMED and not ph.isspace())
@@ -476,8 +466,6 @@ def _split(total: int, natural: np.ndarray, floors: np.ndarray) -> np.ndarray:
     weight = np.maximum(natural - floors, 0).astype(np.float64)
     if weight.sum() == 0:
         weight[:] = 1.0
-    from dubber.models.frame_budget import round_exact
-
     share = (total - need) * weight / weight.sum()
     unbounded = np.full(share.size, np.inf)
     return round_exact(share, np.zeros(share.size), unbounded, total - need).astype(np.int64) + floors

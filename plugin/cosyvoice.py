@@ -27,14 +27,18 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from dubber.audio.samples import resample
+from dubber.config import server_url
 from dubber.errors import MediaError, SynthesisError, UsageError
-from dubber.plugin.engine import DURATION_STRETCH_ONLY, Capabilities, Emotion, Reference, Take
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Capabilities, Emotion, Reference, SynthesisRequest, Take
 from dubber.plugin.http_client import Answer, Server, ServedEngine
+from dubber.text.pronunciation import FORM_COSYVOICE
 
 SAMPLE_RATE = 24000  # CosyVoice 2 and 3 speak at 24 kHz
 PROMPT_RATE = 16000  # the server loads the prompt clip at 16 kHz; we send it at that rate
@@ -71,8 +75,6 @@ class CosyVoiceEngine(ServedEngine):
         self.capabilities = pronunciation_for(type(self).capabilities, self.version)  # type: ignore[misc]
         if timeout_ms <= 0:
             raise UsageError(f"timeout must be positive, got {timeout_ms} ms", engine=self.name)
-        from dubber.config import server_url
-
         self.url = server_url(self.name, url.strip(), allow_remote,
                               why="the text and the reference voice would leave this machine")
         self.timeout_ms = timeout_ms
@@ -85,28 +87,18 @@ class CosyVoiceEngine(ServedEngine):
         return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(120000),
                    allow_remote=settings.allow_remote, version=settings.get("version", 2))
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak `text` in the voice of `reference`; `target_ms` and `seed` cannot be passed on.
 
         With an emotion the line goes to instruct2; with a transcript of a reference in the
         line's own language to zero-shot; otherwise to cross-lingual.
         """
-        reference = self.need_reference(reference)
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        endpoint, fields = cosyvoice_request(text, lang, reference, emotion, self.version, self.name)
+        reference = self.need_reference(request.reference)
+        voice = self.check_request(request)
+        text = request.text
+        endpoint, fields = cosyvoice_request(text, request.lang, reference, request.emotion, self.version, self.name)
         samples = self._post(endpoint, fields, self._prompt_wav(reference.audio_path), text)
-        return Take(samples, SAMPLE_RATE, text, engine=self.name, voice=voice, seed=seed, rate=1.0)
+        return Take(samples, SAMPLE_RATE, text, engine=self.name, voice=voice, seed=request.seed, rate=1.0)
 
     def _prompt_wav(self, path: Path) -> bytes:
         """Return the reference clip as the server should get it: a 16 kHz mono file."""
@@ -121,8 +113,6 @@ class CosyVoiceEngine(ServedEngine):
             if info.samplerate == PROMPT_RATE and info.channels == 1:
                 data = Path(path).read_bytes()
             else:
-                from dubber.audio.samples import resample
-
                 audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
                 buffer = io.BytesIO()
                 soundfile.write(buffer, resample(audio, rate, PROMPT_RATE), PROMPT_RATE, subtype="PCM_16",
@@ -153,18 +143,12 @@ class CosyVoiceEngine(ServedEngine):
         samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
         rate = answer.headers.get(RATE_HEADER)
         if rate and rate.strip().isdigit() and int(rate) != SAMPLE_RATE:
-            from dubber.audio.samples import resample
-
             samples = resample(samples, int(rate), SAMPLE_RATE)
         return samples
 
 
 def pronunciation_for(capabilities: Capabilities, version: int | None) -> Capabilities:
     """CosyVoice3 reads pinyin tags ('[h][ào]' in place of a character); version 2 would speak the brackets."""
-    from dataclasses import replace
-
-    from dubber.text.pronunciation import FORM_COSYVOICE
-
     return replace(capabilities, pronunciation=FORM_COSYVOICE) if version == 3 else capabilities
 
 

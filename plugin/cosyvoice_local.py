@@ -56,7 +56,7 @@ import numpy as np
 
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UsageError
 from dubber.plugin.cosyvoice import LANGUAGES, SAMPLE_RATE, check_version, cosyvoice_request, pronunciation_for
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Engine, SynthesisRequest, Take
 from dubber.plugin.weights_only import weights_only_loads
 
 RATE_RANGE = (0.8, 1.25)  # CosyVoice's `speed`, kept within dubber's own stretch bound (see above)
@@ -154,24 +154,14 @@ class CosyVoiceLocalEngine(Engine):
                              engine=self.name)
         return version
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak `text` in the voice of `reference` at `rate` (CosyVoice's speed); a seed gives the same take."""
-        reference = self.need_reference(reference)
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+        reference = self.need_reference(request.reference)
+        voice = self.check_request(request)
+        text, seed, rate = request.text, request.seed, request.rate
         clip = check_prompt(Path(reference.audio_path))
         loaded = self._load()
-        mode, arguments = cosyvoice_request(text, lang, reference, emotion, loaded.version, self.name)
+        mode, arguments = cosyvoice_request(text, request.lang, reference, request.emotion, loaded.version, self.name)
         method = getattr(loaded.model, mode)
         parameter = prompt_parameter(method)
         arguments[parameter] = self._prompt(clip, parameter)

@@ -9,6 +9,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from dubber.errors import EngineError, SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
+
 # How an engine can reach a target duration, best first.
 DURATION_NATIVE_TOKENS = "native_tokens"
 DURATION_NATIVE_FRAMES = "native_frames"
@@ -85,6 +87,21 @@ class Emotion:
     alpha: float = 1.0  # how strongly to apply it
 
 
+@dataclass(frozen=True)
+class SynthesisRequest:
+    """One line to speak: its text and language, the voice (or reference clip) and emotion, the seed, and how
+    long (target_ms) or how fast (rate) to say it."""
+
+    text: str
+    lang: str
+    voice: str | None = None
+    target_ms: int | None = None
+    seed: int = 0
+    rate: float = 1.0
+    reference: Reference | None = None
+    emotion: Emotion | None = None
+
+
 @dataclass
 class Take:
     """One synthesis result: the audio and what timing is built on."""
@@ -140,21 +157,10 @@ class Engine(ABC):
         return cls.unavailable_reason()
 
     @abstractmethod
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
-        """Speak `text`; honour `target_ms` natively when the engine can, else use `rate`.
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        """Speak the request's text; honour its `target_ms` natively when the engine can, else use its `rate`.
 
-        Cloning engines speak in the voice of `reference`; `emotion` goes to engines that take one.
+        Cloning engines speak in the voice of its `reference`; its `emotion` goes to engines that take one.
         """
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
@@ -171,24 +177,18 @@ class Engine(ABC):
         """Say whether `synthesize_frames` can render our own per-token durations."""
         return self.capabilities.duration_control in (DURATION_NATIVE_FRAMES, DURATION_NATIVE_TOKENS)
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
-                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
-        """Speak `text` with exactly `frames` per symbol, laid out as `Take.durations`.
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        """Speak the request's text with exactly `frames` per symbol, laid out as `Take.durations`.
 
         Only engines with native duration control implement this; the returned take's
         `durations` equal `frames` and its length is their sum times `frame_samples`.
-        The fitter passes `reference` and `emotion` only when it has them, so engines that
-        cannot clone may leave them out of their signature.
+        The request's `target_ms` and `rate` do not apply: the frames set the timing.
         """
-        from dubber.errors import EngineError
-
         raise EngineError(f"engine {self.name!r} cannot take per-token durations "
                           f"(duration control: {self.capabilities.duration_control})", engine=self.name)
 
     def check_frames(self, text: str, phonemes: str, frames: np.ndarray) -> np.ndarray:
         """Validate frames laid out as `Take.durations` for these phonemes and return them as int32."""
-        from dubber.errors import SynthesisError
-
         frames = np.asarray(frames)
         if frames.ndim != 1 or len(frames) != len(phonemes) + 2 or not np.issubdtype(frames.dtype, np.integer):
             raise SynthesisError(
@@ -202,19 +202,15 @@ class Engine(ABC):
 
     def need_reference(self, reference: Reference | None, what: str = "") -> Reference:
         """Return the reference a cloning engine was given, or say how to give one (`what`: its limits)."""
-        from dubber.errors import UsageError
-
         if reference is None:
             raise UsageError(f"engine {self.name!r} clones a voice and has none of its own: give it a reference "
                              f"clip{what} and its transcript (--reference CLIP --reference-text TEXT)",
                              engine=self.name)
         return reference
 
-    def check_request(self, lang: str, voice: str | None, text: str | None = None, rate: float = 1.0,
-                      reference: Reference | None = None, emotion: Emotion | None = None) -> str:
-        """Validate language, voice, text, rate, reference and emotion, and return the voice to use."""
-        from dubber.errors import UsageError
-
+    def check_voice_choice(self, lang: str, voice: str | None, reference: Reference | None = None,
+                           emotion: Emotion | None = None) -> str:
+        """Validate a speaker's language, voice, reference and emotion, before any line; return the voice to use."""
         caps = self.capabilities
         check_language(self.name, caps, lang)
         if reference is None and caps.cloning != "none" and not caps.voices:
@@ -229,11 +225,6 @@ class Engine(ABC):
             taken = " or ".join(repr(kind) for kind in caps.accepted_emotions)
             raise UsageError(f"engine {self.name!r} takes " + (f"emotion as {taken}, not {emotion.kind!r}" if taken
                              else "no emotion"), engine=self.name)
-        low, high = caps.rate_range
-        if not low <= rate <= high:
-            raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)
-        if text is not None and not text.strip():
-            raise UsageError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
         if reference is not None:
             return voice or "reference"  # a cloned voice is named by its reference, not a catalogue entry
         if voice is None:
@@ -241,11 +232,20 @@ class Engine(ABC):
         check_voice(self.name, caps, voice)
         return voice
 
+    def check_request(self, request: SynthesisRequest) -> str:
+        """Validate a request (the voice choice as `check_voice_choice` does, the rate, the text); return the voice."""
+        voice = self.check_voice_choice(request.lang, request.voice, request.reference, request.emotion)
+        low, high = self.capabilities.rate_range
+        rate, text = request.rate, request.text
+        if not low <= rate <= high:
+            raise UsageError(f"rate {rate} is outside {self.name}'s range {low}-{high}", engine=self.name, rate=rate)
+        if not text.strip():
+            raise UsageError(f"{self.name} has no text to speak: {text!r}", engine=self.name, text=text)
+        return voice
+
 
 def check_language(name: str, caps: Capabilities, lang: str) -> None:
     """Refuse a language engine `name` does not speak (checked from its capabilities: nothing is loaded)."""
-    from dubber.errors import UnsupportedLanguage
-
     if lang not in caps.languages:
         raise UnsupportedLanguage(f"engine {name!r} does not speak {lang!r} (it speaks {', '.join(caps.languages)})",
                                   engine=name, lang=lang)
@@ -253,8 +253,6 @@ def check_language(name: str, caps: Capabilities, lang: str) -> None:
 
 def check_voice(name: str, caps: Capabilities, voice: str) -> None:
     """Refuse a voice that is not in engine `name`'s catalogue."""
-    from dubber.errors import UnknownVoice
-
     if voice not in caps.voices:
         raise UnknownVoice(f"engine {name!r} has no voice {voice!r} (voices: {', '.join(caps.voices) or 'none'})",
                            engine=name, voice=voice)

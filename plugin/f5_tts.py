@@ -57,8 +57,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dubber.audio.samples import fit_length
+from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.models.frame_budget import round_exact
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Reference, SynthesisRequest, Take
 from dubber.plugin.weights_only import weights_only_loads
 
 SAMPLE_RATE = 24000  # every F5-TTS and E2-TTS config: 24 kHz mel, hop 256
@@ -165,8 +168,6 @@ class F5TtsEngine(Engine):
     @classmethod
     def availability(cls, settings: object | None = None, probe: bool = False) -> str | None:
         """Say what is missing: the f5-tts package, the checkpoint or the vocoder (None: ready)."""
-        from dubber.config import EngineSettings
-
         settings = settings if settings is not None else EngineSettings(cls.name)
         problems = []
         if not _package_installed():
@@ -181,22 +182,12 @@ class F5TtsEngine(Engine):
         problems += weight_problems(model, ckpt, vocoder, vocab)
         return "; ".join(problems) or None
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak `text` in the voice of `reference`, lasting `target_ms` when given, else F5's estimate / `rate`."""
-        reference = self._transcribed_reference(reference)
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        line = " ".join(text.split())  # whitespace F5 would collapse anyway; phonemes are the line's characters
+        reference = self._transcribed_reference(request.reference)
+        voice = self.check_request(request)
+        target_ms, seed, rate = request.target_ms, request.seed, request.rate
+        line = " ".join(request.text.split())  # whitespace F5 would collapse anyway; phonemes are the line's characters
         prepared = self.prepare_reference(reference)
         if target_ms is not None:
             if target_ms <= 0:
@@ -209,19 +200,19 @@ class F5TtsEngine(Engine):
         return Take(samples, SAMPLE_RATE, line, durations=durations, frame_samples=HOP_SAMPLES, engine=self.name,
                     voice=voice, seed=seed, rate=rate if target_ms is None else 1.0)
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
-                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         """Speak `text` lasting `frames.sum()` frames; F5 places them over the characters itself."""
-        reference = self._transcribed_reference(reference)
-        voice = self.check_request(lang, voice, text=text, reference=reference, emotion=emotion)
+        reference = self._transcribed_reference(request.reference)
+        voice = self.check_request(request)
+        text = request.text
         line = " ".join(text.split())
         frames = self.check_frames(text, line, frames)
         total = int(frames.sum())
         if total <= 0:
             raise SynthesisError(f"{self.name} got no frames to speak {text!r} in", engine=self.name, text=text)
-        samples = self._render(line, self.prepare_reference(reference), reference, total, seed)
+        samples = self._render(line, self.prepare_reference(reference), reference, total, request.seed)
         return Take(samples, SAMPLE_RATE, line, durations=frames, frame_samples=HOP_SAMPLES, engine=self.name,
-                    voice=voice, seed=seed, rate=1.0)
+                    voice=voice, seed=request.seed, rate=1.0)
 
     def prepare_reference(self, reference: Reference) -> PreparedReference:
         """Run F5's own reference preprocessing and measure what it made."""
@@ -291,8 +282,6 @@ class F5TtsEngine(Engine):
         if abs(samples.size - want) >= HOP_SAMPLES:
             raise SynthesisError(f"F5-TTS made {samples.size} samples of {line!r} where fix_duration asked for "
                                  f"{want}", engine=self.name, text=line)
-        from dubber.audio.samples import fit_length
-
         return fit_length(samples, want)  # within a frame: vocoder padding, not the model's choice
 
     def _load(self) -> Any:
@@ -343,8 +332,6 @@ def one_chunk_speed(line: str, prepared: PreparedReference) -> float:
 
 def spread_frames(line: str, frames: int) -> np.ndarray:
     """Lay `frames` over the line's characters by UTF-8 bytes, as `Take.durations` (no silences)."""
-    from dubber.models.frame_budget import round_exact
-
     weights = np.array([len(ch.encode("utf-8")) for ch in line], dtype=np.float64)
     share = frames * weights / weights.sum()
     per_char = round_exact(share, np.zeros_like(share), np.full_like(share, frames), frames)

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from dubber.config import server_url
 from dubber.errors import SynthesisError, UsageError
-from dubber.plugin.engine import DURATION_RATE, Capabilities, Emotion, Reference, Take
+from dubber.plugin.engine import DURATION_RATE, Capabilities, Reference, SynthesisRequest, Take
 from dubber.plugin.http_client import Server, ServedEngine
 
 DEFAULT_URL = "http://127.0.0.1:9880"
@@ -60,8 +61,6 @@ class GptSovitsEngine(ServedEngine):
 
     def __init__(self, url: str = DEFAULT_URL, timeout_ms: int = DEFAULT_TIMEOUT_MS,
                  allow_remote: bool = False) -> None:
-        from dubber.config import server_url
-
         self.url = server_url(self.name, url, allow_remote,
                               why="the server reads the reference clip from its own disk")
         if timeout_ms <= 0:
@@ -77,46 +76,36 @@ class GptSovitsEngine(ServedEngine):
         return cls(url=settings.url(default=DEFAULT_URL), timeout_ms=settings.timeout_ms(DEFAULT_TIMEOUT_MS),
                    allow_remote=settings.allow_remote)
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak `text` in the voice of `reference` at `rate` (GPT-SoVITS's speed_factor)."""
-        reference = self.need_reference(reference, " (3-10 s)")
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+        reference = self.need_reference(request.reference, " (3-10 s)")
+        voice = self.check_request(request)
         ref_path = check_reference(Path(reference.audio_path))
-        body = self.request_body(text, lang, ref_path, reference, seed, rate)
+        body = self.request_body(request, reference, ref_path)
+        text = request.text
         answer = self.server.call("/tts", json.dumps(body).encode("utf-8"), "application/json", text=text,
                                   accept="audio/wav")
         samples, sample_rate = _read_wav(answer.body, text)
-        return Take(samples, sample_rate, text, engine=self.name, voice=voice, seed=seed, rate=rate)
+        return Take(samples, sample_rate, text, engine=self.name, voice=voice, seed=request.seed, rate=request.rate)
 
-    def request_body(self, text: str, lang: str, ref_path: Path, reference: Reference, seed: int,
-                     rate: float) -> dict[str, Any]:
-        """Build the JSON body api_v2's POST /tts takes for one line."""
+    def request_body(self, request: SynthesisRequest, reference: Reference, ref_path: Path) -> dict[str, Any]:
+        """Build the JSON body api_v2's POST /tts takes for one line (`reference`: the request's, at `ref_path`)."""
+        lang = request.lang
         prompt_lang = reference.lang or lang
         if prompt_lang not in LANGUAGES:
             raise UsageError(f"engine 'gpt_sovits' cannot read a reference in {prompt_lang!r} "
                              f"(it speaks {', '.join(LANGUAGES)})", engine=self.name, lang=prompt_lang)
         return {
-            "text": " ".join(text.split()),  # one fragment: "cut0" never splits, and no line breaks remain
+            "text": " ".join(request.text.split()),  # one fragment: "cut0" never splits, and no line breaks remain
             "text_lang": LANGUAGES[lang],
             "ref_audio_path": str(ref_path),
             "prompt_text": reference.text,
             "prompt_lang": LANGUAGES[prompt_lang],
             "text_split_method": "cut0",
             "batch_size": 1,
-            "speed_factor": float(rate),
+            "speed_factor": float(request.rate),
             "fragment_interval": 0,
-            "seed": int(seed),
+            "seed": int(request.seed),
             "media_type": "wav",
             "streaming_mode": False,
         }

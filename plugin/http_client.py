@@ -34,6 +34,7 @@ import urllib.request
 from dataclasses import dataclass
 from email.message import Message
 
+from dubber.config import is_loopback, server_url
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.plugin.engine import Engine
 
@@ -62,8 +63,6 @@ class Server:
     allow_remote: bool = False  # the engine's opt-in to a host that is not this machine
 
     def __post_init__(self) -> None:
-        from dubber.config import server_url
-
         object.__setattr__(self, "url", server_url(self.engine, self.url, self.allow_remote))
 
     def call(self, path: str, body: bytes, content_type: str, *, text: str, method: str = "POST",
@@ -214,8 +213,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
-    from dubber.config import is_loopback
-
     local = is_loopback(urllib.parse.urlsplit(url).hostname or "")
     handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
     if local:

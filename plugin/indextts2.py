@@ -59,8 +59,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dubber.audio.samples import resample
+from dubber.audio.speech import speech_span
 from dubber.errors import DubberError, EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Emotion, Engine, SynthesisRequest, Take
 from dubber.plugin.weights_only import weights_only_loads
 from dubber.text.pronunciation import FORM_INDEXTTS
 
@@ -197,48 +199,37 @@ class IndexTts2Engine(Engine):
 
     # -- synthesis --------------------------------------------------------------------------------
 
-    def synthesize(
-        self,
-        text: str,
-        lang: str,
-        voice: str | None = None,
-        target_ms: int | None = None,
-        seed: int = 0,
-        rate: float = 1.0,
-        *,
-        reference: Reference | None = None,
-        emotion: Emotion | None = None,
-    ) -> Take:
+    def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak `text` in the voice of `reference`, at `rate`, or lasting `target_ms` in all when given."""
-        reference = self.need_reference(reference)
-        voice = self._check(text, lang, voice, rate, reference, emotion)
+        voice = self._check(request)
+        target_ms, rate = request.target_ms, request.rate
         if target_ms is not None:
             if target_ms <= 0:
                 raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name)
             frames = max(1, round(target_ms * SAMPLE_RATE / (1000 * FRAME_SAMPLES)))
-            samples = self._render_length(text, lang, reference, emotion, seed, frames)
-            return self._take(samples, text, voice, seed, 1.0)
-        samples = self._render(text, lang, reference, emotion, seed, scale=1.0 / rate)
+            samples = self._render_length(request, frames)
+            return self._take(samples, request, voice, 1.0)
+        samples = self._render(request, scale=1.0 / rate)
         if rate == 1.0:
-            self._remember_natural((text, lang, reference, emotion, seed), samples.size // FRAME_SAMPLES)
-        return self._take(samples, text, voice, seed, rate)
+            self._remember_natural(_natural_key(request), samples.size // FRAME_SAMPLES)
+        return self._take(samples, request, voice, rate)
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
-                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         """Speak `text` lasting `frames.sum()` frames in all; the split over symbols is not rendered."""
-        reference = self.need_reference(reference)
-        voice = self._check(text, lang, voice, 1.0, reference, emotion)
+        voice = self._check(request)
+        text = request.text
         frames = self.check_frames(text, text, frames)
         total = int(frames.sum())
         if total < 1:
             raise SynthesisError(f"{self.name} needs at least one frame for {text!r}", engine=self.name, text=text)
-        samples = self._render_length(text, lang, reference, emotion, seed, total)
+        samples = self._render_length(request, total)
         exact = samples.size // FRAME_SAMPLES == total
-        return self._take(samples, text, voice, seed, 1.0, frames if exact else None)
+        return self._take(samples, request, voice, 1.0, frames if exact else None)
 
-    def _check(self, text: str, lang: str, voice: str | None, rate: float, reference: Reference,
-               emotion: Emotion | None) -> str:
-        voice = self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
+    def _check(self, request: SynthesisRequest) -> str:
+        reference = self.need_reference(request.reference)
+        voice = self.check_request(request)
+        lang, emotion = request.lang, request.emotion
         if lang not in LANGUAGES[self.version]:
             raise UnsupportedLanguage(f"IndexTTS-{self.version} does not speak {lang!r} (it speaks "
                                       f"{', '.join(LANGUAGES[self.version])}; IndexTTS-2.5 adds ja, es and ar)",
@@ -256,28 +247,27 @@ class IndexTts2Engine(Engine):
         while len(self._natural_frames) > NATURAL_CACHE:
             del self._natural_frames[next(iter(self._natural_frames))]
 
-    def _render_length(self, text: str, lang: str, reference: Reference, emotion: Emotion | None, seed: int,
-                       frames: int) -> np.ndarray:
+    def _render_length(self, request: SynthesisRequest, frames: int) -> np.ndarray:
         """Render a take lasting `frames` mel frames in all."""
-        if not self._splits(text):
-            return self._render(text, lang, reference, emotion, seed, frames=frames)
+        if not self._splits(request.text):
+            return self._render(request, frames=frames)
         # Several segments: scale the natural take (made first if need be) by the ratio wanted.
-        key = (text, lang, reference, emotion, seed)
+        key = _natural_key(request)
         if key not in self._natural_frames:
-            natural = self._render(text, lang, reference, emotion, seed)
+            natural = self._render(request)
             self._remember_natural(key, natural.size // FRAME_SAMPLES)
-        return self._render(text, lang, reference, emotion, seed, scale=frames / self._natural_frames[key])
+        return self._render(request, scale=frames / self._natural_frames[key])
 
     def _splits(self, text: str) -> bool:
         """Say whether `infer` will cut this line into several segments whatever dubber asks."""
         tts = self._model()
         return bool(getattr(tts, "low_vram", False)) and len(text) > LOW_VRAM_SPLIT_CHARS
 
-    def _render(self, text: str, lang: str, reference: Reference, emotion: Emotion | None, seed: int, *,
-                frames: int | None = None, scale: float = 1.0) -> np.ndarray:
-        """Run `infer` once; return float32 mono samples padded to whole frames."""
+    def _render(self, request: SynthesisRequest, *, frames: int | None = None, scale: float = 1.0) -> np.ndarray:
+        """Run `infer` once on the request's line; return float32 mono samples padded to whole frames."""
         tts = self._model()
-        arguments = self._infer_arguments(tts, text, lang, reference, emotion)
+        text = request.text
+        arguments = self._infer_arguments(tts, request)
         target: _LengthTarget | None = None
         if frames is not None:
             target = _LengthTarget(tts, frames=frames)
@@ -286,7 +276,7 @@ class IndexTts2Engine(Engine):
                 arguments["duration_factor"] = scale
             else:
                 target = _LengthTarget(tts, scale=scale)
-        _seed(seed)
+        _seed(request.seed)
         with target.applied() if target is not None else nullcontext(), redirect_stdout(sys.stderr):
             try:
                 result = tts.infer(**arguments)
@@ -299,17 +289,17 @@ class IndexTts2Engine(Engine):
                                  "could not set the take's length; update indextts", engine=self.name, text=text)
         return _samples(result, text)
 
-    def _infer_arguments(self, tts: Any, text: str, lang: str, reference: Reference,
-                         emotion: Emotion | None) -> dict[str, Any]:
+    def _infer_arguments(self, tts: Any, request: SynthesisRequest) -> dict[str, Any]:
+        reference, emotion = self.need_reference(request.reference), request.emotion
         arguments: dict[str, Any] = {
             "spk_audio_prompt": str(Path(reference.audio_path).expanduser().resolve()),
-            "text": text,
+            "text": request.text,
             "output_path": None,
             "verbose": False,
             "max_text_tokens_per_segment": _segment_tokens(tts),
             **self.sampling,
         }
-        code = LANGUAGES[self.version][lang]
+        code = LANGUAGES[self.version][request.lang]
         if code is not None:
             arguments["lang"] = code
         if emotion is not None:
@@ -323,12 +313,12 @@ class IndexTts2Engine(Engine):
             arguments.update(extra)
         return arguments
 
-    def _take(self, samples: np.ndarray, text: str, voice: str, seed: int, rate: float,
+    def _take(self, samples: np.ndarray, request: SynthesisRequest, voice: str, rate: float,
               durations: np.ndarray | None = None) -> Take:
         if durations is None:
-            durations = spread_durations(samples, text)
-        return Take(samples, SAMPLE_RATE, text, durations=durations, frame_samples=FRAME_SAMPLES,
-                    engine=self.name, voice=voice, seed=seed, rate=rate)
+            durations = spread_durations(samples, request.text)
+        return Take(samples, SAMPLE_RATE, request.text, durations=durations, frame_samples=FRAME_SAMPLES,
+                    engine=self.name, voice=voice, seed=request.seed, rate=rate)
 
     # -- loading ----------------------------------------------------------------------------------
 
@@ -384,8 +374,6 @@ def emotion_arguments(emotion: Emotion) -> dict[str, Any]:
 
 def spread_durations(samples: np.ndarray, text: str) -> np.ndarray:
     """Lay a take out as `Take.durations`: measured lead and tail silence, the speech spread evenly over `text`."""
-    from dubber.audio.speech import speech_span
-
     total = samples.size // FRAME_SAMPLES
     span = speech_span(samples, SAMPLE_RATE)
     lead, tail = (total, 0) if span is None else (span.start // FRAME_SAMPLES,
@@ -466,6 +454,11 @@ class _LengthTarget:
         return ylens * 0 + wanted  # the same type, dtype and device as upstream's tensor
 
 
+def _natural_key(request: SynthesisRequest) -> tuple[Any, ...]:
+    """What a natural take's length depends on: the request less its voice, rate and target."""
+    return (request.text, request.lang, request.reference, request.emotion, request.seed)
+
+
 def _samples(result: Any, text: str) -> np.ndarray:
     """Turn `infer`'s `(rate, int16 array)` answer into float32 mono at 22.05 kHz, padded to whole frames."""
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -479,8 +472,6 @@ def _samples(result: Any, text: str) -> np.ndarray:
         audio = audio.astype(np.float32) / 32768.0
     audio = audio.astype(np.float32).reshape(audio.shape[0], -1).mean(axis=1)  # (samples, channels)
     if int(rate) != SAMPLE_RATE:
-        from dubber.audio.samples import resample
-
         audio = resample(audio, int(rate), SAMPLE_RATE)
     pad = -audio.size % FRAME_SAMPLES
     return np.concatenate([audio, np.zeros(pad, np.float32)]) if pad else audio

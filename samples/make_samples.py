@@ -15,6 +15,7 @@ import numpy as np
 from dubber.audio import media
 from dubber.audio.samples import ms_to_samples, resample, samples_to_ms
 from dubber.audio.speech import speech_span
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.subtitles.load import save_srt
 
@@ -42,7 +43,7 @@ def ass_time(ms: int) -> str:
 
 def natural_speech(engine_name: str, text: str, lang: str, voice: str | None) -> tuple[np.ndarray, int]:
     """Return the engine's speech for `text`, trimmed to its measured span."""
-    take = get_engine(engine_name).synthesize(text, lang, voice)
+    take = get_engine(engine_name).synthesize(SynthesisRequest(text, lang, voice))
     span = speech_span(take.samples, take.sample_rate)
     return take.samples[span.start:span.end], take.sample_rate
 

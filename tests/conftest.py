@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dubber.models.onnx_graph import CACHE_ENV
-from dubber.plugin.engine import Capabilities, Engine, Take
+from dubber.plugin.engine import Capabilities, Engine, SynthesisRequest, Take
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -28,10 +28,11 @@ class ToneEngine(Engine):
     def __init__(self, ms_per_char: int = 60, pause_ms: int = 120) -> None:
         self.ms_per_char, self.pause_ms, self.calls = ms_per_char, pause_ms, 0
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        voice = self.check_request(lang, voice)
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        voice = self.check_request(request)
         self.calls += 1
         sr = self.capabilities.sample_rate
+        text, seed, rate = request.text, request.seed, request.rate
         words = text.split()
         rng = np.random.default_rng(seed)
         parts = [np.zeros(sr * 40 // 1000, np.float32)]  # engines start with a little silence
@@ -76,14 +77,15 @@ class FrameToneEngine(Engine):
             return 5
         return np.array([12] + [frames(c) for c in text] + [20], dtype=np.int32)
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        voice = self.check_request(lang, voice, text=text, rate=rate)
-        nat = self.natural_frames(text)
-        return self.synthesize_frames(text, lang, voice, np.maximum(np.round(nat / rate), 1).astype(np.int32), seed)
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        self.check_request(request)
+        nat = self.natural_frames(request.text)
+        return self.synthesize_frames(request, np.maximum(np.round(nat / request.rate), 1).astype(np.int32))
 
-    def synthesize_frames(self, text, lang, voice, frames, seed=0):
-        voice = self.check_request(lang, voice, text=text)
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        voice = self.check_request(request)
         self.calls += 1
+        text = request.text
         frames = np.asarray(frames, dtype=np.int32)
         assert frames.size == len(text) + 2
         sr, parts = self.capabilities.sample_rate, []
@@ -96,7 +98,7 @@ class FrameToneEngine(Engine):
             else:
                 parts.append(np.zeros(t.size, np.float32))
         return Take(np.concatenate(parts), sr, text, durations=frames, frame_samples=self.FRAME,
-                    engine=self.name, voice=voice, seed=seed)
+                    engine=self.name, voice=voice, seed=request.seed)
 
 
 @pytest.fixture
@@ -114,21 +116,12 @@ class CloningToneEngine(FrameToneEngine):
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[tuple[str, object, object]] = []
-        self.reference = None
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None, emotion=None):
-        self.seen.append(("synthesize", reference, emotion))
-        self.check_request(lang, voice, text=text, rate=rate, reference=reference, emotion=emotion)
-        return self.synthesize_frames(text, lang, voice, self.natural_frames(text), seed,
-                                      reference=reference, emotion=emotion)
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        self.seen.append(("synthesize", request.reference, request.emotion))
+        self.check_request(request)
+        return self.synthesize_frames(request, self.natural_frames(request.text))
 
-    def synthesize_frames(self, text, lang, voice, frames, seed=0, *, reference=None, emotion=None):
-        self.seen.append(("frames", reference, emotion))
-        self.reference = reference  # the parent's own check_request call must see it
-        try:
-            return super().synthesize_frames(text, lang, voice, frames, seed)
-        finally:
-            self.reference = None
-
-    def check_request(self, lang, voice, text=None, rate=1.0, reference=None, emotion=None):
-        return Engine.check_request(self, lang, voice, text, rate, reference or self.reference, emotion)
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        self.seen.append(("frames", request.reference, request.emotion))
+        return super().synthesize_frames(request, frames)

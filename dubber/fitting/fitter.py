@@ -40,9 +40,8 @@ from dubber.fitting.slots import (
     judge_take,
 )
 from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
-from dubber.plugin.engine import DURATION_STRETCH_ONLY, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest, Take
 from dubber.synthesis.budget import check_speech_fits
-from dubber.synthesis.guard import request_options
 
 __all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "Fit",
            "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
@@ -109,25 +108,18 @@ class Fit:
         return self.natural_ms / self.target_ms if self.target_ms else 0.0
 
 
-def fit_line(
-    engine: Engine,
-    text: str,
-    lang: str,
-    voice: str | None,
-    target_ms: int,
-    seed: int = 0,
-    policy: FitPolicy | None = None,
-    max_slot_ms: int | None = None,
-    reference: Reference | None = None,
-    emotion: Emotion | None = None,
-) -> Fit:
-    """Synthesize `text` so its speech lasts `target_ms`; raise SynthesisError if there is no speech."""
+def fit_line(engine: Engine, request: SynthesisRequest, target_ms: int, policy: FitPolicy | None = None,
+             max_slot_ms: int | None = None) -> Fit:
+    """Synthesize the request so its speech lasts `target_ms`; raise SynthesisError if there is no speech.
+
+    The request's own `target_ms` and `rate` are left aside: each step of the ladder sets the rate.
+    """
     policy = policy or FitPolicy()
     if target_ms <= 0:
         raise ValueError(f"target must be positive, got {target_ms} ms")
     widest = max(target_ms, max_slot_ms or 0) if policy.borrow_gap else target_ms
-    check_speech_fits(engine, text, lang, voice, widest, compressible(engine, policy))
-    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
+    check_speech_fits(engine, request, widest, compressible(engine, policy))
+    takes = _Takes(engine, request)
     natural = takes.natural()
     natural_ms = natural.speech_ms
     native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
@@ -163,10 +155,8 @@ def fit_line(
     return fit
 
 
-def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: Slot, seed: int = 0,
-                policy: FitPolicy | None = None, reference: Reference | None = None,
-                emotion: Emotion | None = None) -> Fit:
-    """Synthesize `text` for a slot on the timeline (dubber.fitting.slots).
+def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: FitPolicy | None = None) -> Fit:
+    """Synthesize the request for a slot on the timeline (dubber.fitting.slots).
 
     `fill` slots go to `fit_line`. Otherwise the line is spoken at its natural rate, slowed natively
     (never below `policy.slow_limit`, never by stretching) toward the original speech's length when
@@ -175,10 +165,9 @@ def fit_to_slot(engine: Engine, text: str, lang: str, voice: str | None, slot: S
     """
     policy = policy or FitPolicy()
     if slot.fill:
-        return fit_line(engine, text, lang, voice, slot.target_ms or slot.window_ms, seed, policy,
-                        max_slot_ms=slot.window_ms, reference=reference, emotion=emotion)
-    check_speech_fits(engine, text, lang, voice, slot.window_ms, compressible(engine, policy))
-    takes = _Takes(engine, text, lang, voice, seed, reference, emotion)
+        return fit_line(engine, request, slot.target_ms or slot.window_ms, policy, max_slot_ms=slot.window_ms)
+    check_speech_fits(engine, request, slot.window_ms, compressible(engine, policy))
+    takes = _Takes(engine, request)
     natural = takes.natural()
     natural_ms = natural.speech_ms
     native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
@@ -253,11 +242,9 @@ class _Measured:
 class _Takes:
     """Ask the engine for takes of one line and remember every measured one."""
 
-    def __init__(self, engine: Engine, text: str, lang: str, voice: str | None, seed: int,
-                 reference: Reference | None = None, emotion: Emotion | None = None) -> None:
-        self.engine, self.text, self.lang, self.voice, self.seed = engine, text, lang, voice, seed
-        # Only cloning and emotional engines take these; others keep their plain signature.
-        self.options = request_options(reference, emotion)
+    def __init__(self, engine: Engine, request: SynthesisRequest) -> None:
+        self.engine = engine
+        self.request = replace(request, target_ms=None, rate=1.0)  # the line as spoken naturally
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
 
@@ -267,7 +254,7 @@ class _Takes:
                                  engine=self.engine.name)
         span = speech_span(take.samples, take.sample_rate)
         if span is None:
-            raise SynthesisError(f"engine {self.engine.name!r} returned silence for {self.text!r}",
+            raise SynthesisError(f"engine {self.engine.name!r} returned silence for {self.request.text!r}",
                                  engine=self.engine.name)
         self.made[key] = _Measured(take, take.samples, span, step)
         return self.made[key]
@@ -279,16 +266,14 @@ class _Takes:
         rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
         key = ("rate", rate)
         if key not in self.made:
-            take = self.engine.synthesize(self.text, self.lang, self.voice, seed=self.seed, rate=rate,
-                                          **self.options)
+            take = self.engine.synthesize(replace(self.request, rate=rate))
             self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
         return self.made[key]
 
     def with_frames(self, frames: np.ndarray) -> _Measured:
         key = ("frames", frames.tobytes())
         if key not in self.made:
-            take = self.engine.synthesize_frames(self.text, self.lang, self.voice, frames, seed=self.seed,
-                                                 **self.options)
+            take = self.engine.synthesize_frames(self.request, frames)
             self._measure(key, f"frames {int(frames.sum())}", take)
         return self.made[key]
 
@@ -334,9 +319,9 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
                              f"{len(tokens)} tokens", engine=takes.engine.name)
     fixed = np.zeros(base.size, bool)
     fixed[[0, -1]] = True  # the silence around the speech does not move the speech span
-    if takes.seed:
+    if takes.request.seed:
         # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
-        rng = np.random.default_rng(takes.seed)
+        rng = np.random.default_rng(takes.request.seed)
         base = np.where(fixed, base, base * np.exp(rng.normal(0.0, JITTER_SIGMA, base.size)))
     # Quantisation: the best any budget can do is half a frame.
     tolerance = max(policy.tolerance_ms, int(frame_ms / 2) + 1)

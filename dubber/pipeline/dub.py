@@ -29,7 +29,7 @@ from dubber.handoff.export import Handoff, export_paths, planned_files, write_ha
 from dubber.handoff.outputs import Planned, check_outputs
 from dubber.mix.mixing import Ducking, Mixdown, mix
 from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
-from dubber.plugin.engine import Emotion, Engine, Reference
+from dubber.plugin.engine import Emotion, Engine, Reference, SynthesisRequest
 from dubber.project.store import (
     LineEntry,
     Project,
@@ -230,10 +230,10 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, slo
     try:
         record.text = spoken_text(cue.text, options.pronunciations)
         check_spoken_length(record.text, cue.lang or options.lang)  # a refused line fails here, unspoken
-        fit = fit_to_slot(engine_for_request(plan.engine, options),
-                          for_engine(record.text, plan.engine.capabilities.pronunciation), cue.lang or options.lang,
-                          plan.voice, slot, seed=seed, policy=options.policy, reference=plan.reference,
-                          emotion=options.emotion)
+        request = SynthesisRequest(for_engine(record.text, plan.engine.capabilities.pronunciation),
+                                   cue.lang or options.lang, plan.voice, seed=seed, reference=plan.reference,
+                                   emotion=options.emotion)
+        fit = fit_to_slot(engine_for_request(plan.engine, options), request, slot, policy=options.policy)
         record.compute_ms = round((time.perf_counter() - started) * 1000)
         if plan.entry.pitch_semitones:
             fit = shift_fit(fit, plan.entry.pitch_semitones)

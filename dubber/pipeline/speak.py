@@ -11,6 +11,7 @@ from dubber.errors import UsageError
 from dubber.fitting.fitter import Fit, fit_line
 from dubber.handoff.outputs import Planned, check_outputs
 from dubber.pipeline.dub import DubOptions, engine_for_request, shift_fit
+from dubber.plugin.engine import SynthesisRequest
 from dubber.subtitles.speakers import UNNAMED
 from dubber.synthesis.budget import check_spoken_length
 from dubber.text.pronunciation import apply_dictionary, for_engine
@@ -30,8 +31,9 @@ def speak(text: str, duration_ms: int, options: DubOptions, folder: Path) -> tup
     plan = plan_speaker(UNNAMED, options.voice_request(), None, folder, folder / "line.wav")
     engine = plan.engine
     spoken = for_engine(apply_dictionary(text, options.pronunciations), engine.capabilities.pronunciation)
-    fit = fit_line(engine_for_request(engine, options), spoken, options.lang, plan.voice, duration_ms,
-                   seed=options.seed, policy=options.policy, reference=plan.reference, emotion=options.emotion)
+    request = SynthesisRequest(spoken, options.lang, plan.voice, seed=options.seed, reference=plan.reference,
+                               emotion=options.emotion)
+    fit = fit_line(engine_for_request(engine, options), request, duration_ms, policy=options.policy)
     if plan.entry.pitch_semitones:
         fit = shift_fit(fit, plan.entry.pitch_semitones)
     return fit, {

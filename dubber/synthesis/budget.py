@@ -24,7 +24,7 @@ message as its reason and the other lines are dubbed.
 from __future__ import annotations
 
 from dubber.errors import OverBudget
-from dubber.plugin.engine import Engine
+from dubber.plugin.engine import Engine, SynthesisRequest
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import plain
 from dubber.text.scripts import HAN, HANGUL, KANA, script_of
@@ -89,13 +89,12 @@ def estimate_speech_ms(engine: Engine, text: str, lang: str, voice: str | None =
     return text_estimate_ms(text, lang), "text"
 
 
-def check_speech_fits(engine: Engine, text: str, lang: str, voice: str | None, slot_ms: int,
-                      max_ratio: float) -> int:
-    """Return the natural length estimate; raise OverBudget when it is far beyond what fits `slot_ms`.
+def check_speech_fits(engine: Engine, request: SynthesisRequest, slot_ms: int, max_ratio: float) -> int:
+    """Return the request's natural length estimate; raise OverBudget when it is far beyond what fits `slot_ms`.
 
     `max_ratio` is how much faster than natural the fitting ladder can make the line.
     """
-    estimate, source = estimate_speech_ms(engine, text, lang, voice)
+    estimate, source = estimate_speech_ms(engine, request.text, request.lang, request.voice)
     allowed = slot_ms * max_ratio * FAR_BEYOND
     if estimate > allowed:
         by = f"{engine.name}'s phonemes" if source == "engine" else "its text"

@@ -57,7 +57,7 @@ from dubber.errors import (
     UnsupportedLanguage,
     UsageError,
 )
-from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, Take
+from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, SynthesisRequest, Take
 from dubber.plugin.http_client import ServedEngine
 
 MIN_RATE = 8000  # below this no speech engine answers: the rate (and so the duration) is wrong
@@ -163,8 +163,12 @@ class WrappedEngine(Engine):
     def need_reference(self, reference: Reference | None, what: str = "") -> Reference:
         return self.inner.need_reference(reference, what)
 
-    def check_request(self, *args: Any, **kwargs: Any) -> str:
-        return self.inner.check_request(*args, **kwargs)
+    def check_voice_choice(self, lang: str, voice: str | None, reference: Reference | None = None,
+                           emotion: Emotion | None = None) -> str:
+        return self.inner.check_voice_choice(lang, voice, reference, emotion)
+
+    def check_request(self, request: SynthesisRequest) -> str:
+        return self.inner.check_request(request)
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         return self.inner.estimate_speech_ms(text, lang, voice)
@@ -192,25 +196,18 @@ class GuardedEngine(WrappedEngine):
 
     # -- guarded synthesis -------------------------------------------------------------------
 
-    def synthesize(self, text: str, lang: str, voice: str | None = None, target_ms: int | None = None,
-                   seed: int = 0, rate: float = 1.0, *, reference: Reference | None = None,
-                   emotion: Emotion | None = None) -> Take:
-        """Speak `text` through the wrapped engine, within a timeout, checked, retrying transient faults."""
-        options = request_options(reference, emotion)
-        timeout_ms = self.policy.timeout_ms_for(text, rate, target_ms=target_ms)
-        return self._guarded(text, timeout_ms, lambda: self.inner.synthesize(
-            text, lang, voice, target_ms=target_ms, seed=seed, rate=rate, **options))
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        """Speak the request through the wrapped engine, within a timeout, checked, retrying transient faults."""
+        timeout_ms = self.policy.timeout_ms_for(request.text, request.rate, target_ms=request.target_ms)
+        return self._guarded(request.text, timeout_ms, lambda: self.inner.synthesize(request))
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
-                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
-        """Render `text` with exactly `frames` through the wrapped engine, guarded like `synthesize`."""
-        options = request_options(reference, emotion)
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        """Render the request with exactly `frames` through the wrapped engine, guarded like `synthesize`."""
         caps = self.capabilities
         frames_ms = (int(np.asarray(frames).sum()) * caps.duration_step_samples * 1000 // caps.sample_rate
                      if caps.duration_step_samples else None)
-        timeout_ms = self.policy.timeout_ms_for(text, frames_ms=frames_ms)
-        return self._guarded(text, timeout_ms, lambda: self.inner.synthesize_frames(
-            text, lang, voice, frames, seed=seed, **options))
+        timeout_ms = self.policy.timeout_ms_for(request.text, frames_ms=frames_ms)
+        return self._guarded(request.text, timeout_ms, lambda: self.inner.synthesize_frames(request, frames))
 
     def _guarded(self, text: str, timeout_ms: int, call: Callable[[], Take]) -> Take:
         """Make the call, retrying transient failures; raise the last failure with the attempt count."""
@@ -363,11 +360,6 @@ def is_transient(exc: BaseException) -> bool:
 def _short(text: str, keep: int = 80) -> str:
     """The text as an error message quotes it: a long line cut in the middle."""
     return text if len(text) <= keep else f"{text[:keep // 2]}…{text[-keep // 2:]}"
-
-
-def request_options(reference: Reference | None, emotion: Emotion | None) -> dict[str, Any]:
-    # Engines that cannot clone or take emotion may leave these out of their signature.
-    return {key: value for key, value in (("reference", reference), ("emotion", emotion)) if value is not None}
 
 
 def _with_attempts(exc: Exception, engine: str, text: str, attempts: int, retried_out: bool) -> DubberError:

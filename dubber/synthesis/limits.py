@@ -34,7 +34,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -42,8 +41,8 @@ from dubber.audio.samples import ms_to_samples, samples_to_ms
 from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import SynthesisError, UsageError
-from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, Take
-from dubber.synthesis.guard import WrappedEngine, request_options
+from dubber.plugin.engine import Capabilities, Engine, SynthesisRequest, Take
+from dubber.synthesis.guard import WrappedEngine
 from dubber.text.pronunciation import HAN, MarkupError, Phonetic, Pinyin, parse
 
 PAUSE_MS = 150  # silence between the pieces of a split line, about a sentence break
@@ -214,7 +213,7 @@ class LimitedEngine(WrappedEngine):
         self.inner = engine
         self.limit = limit
         self.pause_ms = pause_ms
-        self._naturals: OrderedDict[tuple[Any, ...], _Natural] = OrderedDict()
+        self._naturals: OrderedDict[SynthesisRequest, _Natural] = OrderedDict()  # by the piece's natural request
         self._lock = threading.Lock()
 
     @property  # type: ignore[override]
@@ -230,33 +229,30 @@ class LimitedEngine(WrappedEngine):
         """The pieces `text` is spoken in (`[text]` when it fits)."""
         return split_text(text, self.limit)
 
-    def synthesize(self, text: str, lang: str, voice: str | None = None, target_ms: int | None = None,
-                   seed: int = 0, rate: float = 1.0, *, reference: Reference | None = None,
-                   emotion: Emotion | None = None) -> Take:
-        """Speak `text`, piece by piece when it is longer than the limit; a target is shared among the pieces."""
-        options = request_options(reference, emotion)
+    def synthesize(self, request: SynthesisRequest) -> Take:
+        """Speak the text, piece by piece when it is longer than the limit; a target is shared among the pieces."""
+        text, target_ms = request.text, request.target_ms
         pieces = self.pieces(text)
         if len(pieces) == 1:
-            return self.inner.synthesize(text, lang, voice, target_ms=target_ms, seed=seed, rate=rate, **options)
+            return self.inner.synthesize(request)
         if target_ms is not None and target_ms <= 0:
             raise UsageError(f"target must be positive, got {target_ms} ms", engine=self.name)
-        naturals = [self._speak_natural(piece, lang, voice, seed, rate, options) for piece in pieces]
+        naturals = [self._speak_natural(replace(request, text=piece, target_ms=None)) for piece in pieces]
         if target_ms is None:
-            return self._join(naturals, self._pause(naturals, rate), text)
-        pause = self._pause(naturals, rate)
+            return self._join(naturals, self._pause(naturals, request.rate), text)
+        pause = self._pause(naturals, request.rate)
         shares = self._shares(naturals, target_ms, pause)
-        takes = [self.inner.synthesize(piece, lang, voice, target_ms=share, seed=seed, rate=rate, **options)
+        takes = [self.inner.synthesize(replace(request, text=piece, target_ms=share))
                  for piece, share in zip(pieces, shares)]
         return self._join(takes, pause, text)
 
-    def synthesize_frames(self, text: str, lang: str, voice: str | None, frames: np.ndarray, seed: int = 0, *,
-                          reference: Reference | None = None, emotion: Emotion | None = None) -> Take:
-        """Speak `text` with exactly `frames` per symbol, split back at the joins for a text over the limit."""
-        options = request_options(reference, emotion)
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        """Speak the text with exactly `frames` per symbol, split back at the joins for a text over the limit."""
+        text = request.text
         pieces = self.pieces(text)
         if len(pieces) == 1:
-            return self.inner.synthesize_frames(text, lang, voice, frames, seed=seed, **options)
-        naturals = [self._natural(piece, lang, voice, seed, options) for piece in pieces]
+            return self.inner.synthesize_frames(request, frames)
+        naturals = [self._natural(replace(request, text=piece)) for piece in pieces]
         frame_samples = {natural.frame_samples for natural in naturals}
         if any(natural.durations is None for natural in naturals) or len(frame_samples) != 1:
             raise SynthesisError(f"engine {self.name!r} gave no common frame durations for the pieces of {text!r}, "
@@ -266,7 +262,7 @@ class LimitedEngine(WrappedEngine):
         frames = self.inner.check_frames(text, phonemes, frames)
         piece_frames, pauses = split_frames(frames, [natural.durations for natural in naturals])
         step = frame_samples.pop()
-        takes = [self.inner.synthesize_frames(piece, lang, voice, own, seed=seed, **options)
+        takes = [self.inner.synthesize_frames(replace(request, text=piece), own)
                  for piece, own in zip(pieces, piece_frames)]
         exact = all(take.durations is not None and take.frame_samples == step
                     and take.n_samples == int(own.sum()) * step for take, own in zip(takes, piece_frames))
@@ -277,24 +273,24 @@ class LimitedEngine(WrappedEngine):
 
     # -- pieces --------------------------------------------------------------------------------
 
-    def _speak_natural(self, piece: str, lang: str, voice: str | None, seed: int, rate: float,
-                       options: dict[str, Any]) -> Take:
-        """Speak a piece at `rate`; remember a natural take's frames for `synthesize_frames`."""
-        take = self.inner.synthesize(piece, lang, voice, seed=seed, rate=rate, **options)
-        if rate == 1.0:
-            self._remember((piece, lang, voice, seed, *options.items()), _natural_of(take))
+    def _speak_natural(self, piece: SynthesisRequest) -> Take:
+        """Speak a piece (no target) at its rate; remember a natural take's frames for `synthesize_frames`."""
+        take = self.inner.synthesize(piece)
+        if piece.rate == 1.0:
+            self._remember(piece, _natural_of(take))
         return take
 
-    def _natural(self, piece: str, lang: str, voice: str | None, seed: int, options: dict[str, Any]) -> _Natural:
+    def _natural(self, piece: SynthesisRequest) -> _Natural:
         """The natural frames of a piece: those of its natural take last spoken (the fitter's), else a new one's."""
+        natural = replace(piece, target_ms=None, rate=1.0)
         try:
             with self._lock:
-                found = self._naturals.get((piece, lang, voice, seed, *options.items()))
-        except TypeError:  # options that cannot be a key
+                found = self._naturals.get(natural)
+        except TypeError:  # a reference or emotion that cannot be a key
             found = None
-        return found or _natural_of(self._speak_natural(piece, lang, voice, seed, 1.0, options))
+        return found or _natural_of(self._speak_natural(natural))
 
-    def _remember(self, key: tuple[Any, ...], natural: _Natural) -> None:
+    def _remember(self, key: SynthesisRequest, natural: _Natural) -> None:
         try:
             hash(key)
         except TypeError:

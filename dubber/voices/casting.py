@@ -117,8 +117,8 @@ def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | Non
         voice = None if voice == AUTO else voice  # a cloning engine speaks in the reference's voice
     elif voice == AUTO:
         voice = _match(entry, engine, request, reference, vector)
-    entry.voice = engine.check_request(request.lang, voice, reference=reference if clones else None,
-                                       emotion=request.emotion)
+    entry.voice = engine.check_voice_choice(request.lang, voice, reference=reference if clones else None,
+                                            emotion=request.emotion)
     return SpeakerPlan(entry, engine, reference if clones else None, vector)
 
 
@@ -140,7 +140,7 @@ def plan_for_line(base: SpeakerPlan, engine_name: str | None, voice: str | None,
     clones = engine.capabilities.cloning != "none"
     reference = entry_reference(base.entry, project_path) if clones else None
     chosen = voice if voice is not None else (base.voice if same_engine and base.voice else None)
-    checked = engine.check_request(lang, chosen, reference=reference, emotion=emotion)
+    checked = engine.check_voice_choice(lang, chosen, reference=reference, emotion=emotion)
     keep_pitch = same_engine and checked == base.voice  # the pitch shift was matched to that voice
     entry = replace(base.entry, engine=engine.name, voice=checked,
                     pitch_semitones=base.entry.pitch_semitones if keep_pitch else 0.0)

@@ -40,7 +40,7 @@ from dubber.audio.samples import resample
 from dubber.errors import UnsupportedLanguage, UsageError
 from dubber.models.onnx_graph import cache_dir, file_digest
 from dubber.models.speaker_embedding import cosine, default_embedder
-from dubber.plugin.engine import Engine, Reference
+from dubber.plugin.engine import Engine, Reference, SynthesisRequest
 
 CACHE_FORMAT = 1  # bump when what a cache entry holds, or how it is measured, changes
 CACHE_FOLDER = "voices"
@@ -201,7 +201,7 @@ class VoiceCatalogue:
         """Have the engine speak every probe in `voice` and describe the result."""
         audio = []
         for text in self.probes:
-            take = self.engine.synthesize(text, self.lang, voice, seed=PROBE_SEED)
+            take = self.engine.synthesize(SynthesisRequest(text, self.lang, voice, seed=PROBE_SEED))
             audio.append(_as_pcm16(resample(take.samples, take.sample_rate, PROBE_RATE)))
         vectors = [self.embedder.embed(clip, PROBE_RATE) for clip in audio]
         return _Measured(_unit(np.mean(vectors, axis=0)), tuple(audio))

@@ -24,6 +24,7 @@ import numpy as np
 from dubber.audio import media
 from dubber.audio.samples import ms_to_samples, resample, samples_to_ms
 from dubber.audio.speech import speech_span
+from dubber.plugin.engine import SynthesisRequest
 
 RATE = 48000
 FRAME_MS = 42  # a frame at 24 fps: subtitlers leave two between chained cues
@@ -59,7 +60,7 @@ def original_clips() -> list[np.ndarray]:
     engine = get_engine("kokoro")
     clips = []
     for text, _, voice in ORIGINAL:
-        take = engine.synthesize(text, "ja", voice)
+        take = engine.synthesize(SynthesisRequest(text, "ja", voice))
         audio = resample(take.samples, take.sample_rate, RATE)
         span = speech_span(audio, RATE)
         pad = ms_to_samples(20, RATE)

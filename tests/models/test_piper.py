@@ -8,7 +8,7 @@ import pytest
 from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 from dubber.models.frame_budget import speech_budget
 from dubber.models.piper import FRAME_SAMPLES, SAMPLE_RATE, VOICE, PiperEngine, _phoneme_frames, _split
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, SynthesisRequest
 
 pytestmark = pytest.mark.skipif(
     PiperEngine.unavailable_reason() is not None, reason=str(PiperEngine.unavailable_reason()))
@@ -39,28 +39,28 @@ def test_available_without_loading() -> None:
 
 def test_wrong_language(engine: PiperEngine) -> None:
     with pytest.raises(UnsupportedLanguage):
-        engine.synthesize("Bonjour.", "fr")
+        engine.synthesize(SynthesisRequest("Bonjour.", "fr"))
 
 
 def test_wrong_voice(engine: PiperEngine) -> None:
     with pytest.raises(UnknownVoice):
-        engine.synthesize("Hello.", "en", voice="nobody")
+        engine.synthesize(SynthesisRequest("Hello.", "en", voice="nobody"))
 
 
 @pytest.mark.parametrize("text", ["", "   "])
 def test_empty_text(engine: PiperEngine, text: str) -> None:
     with pytest.raises(UsageError) as info:  # the request's fault: not retried, 400 from the service
-        engine.synthesize(text, "en")
+        engine.synthesize(SynthesisRequest(text, "en"))
     assert repr(text) in str(info.value)
 
 
 def test_rate_out_of_range(engine: PiperEngine) -> None:
     with pytest.raises(UsageError, match="rate"):
-        engine.synthesize("Hello.", "en", rate=3.0)
+        engine.synthesize(SynthesisRequest("Hello.", "en", rate=3.0))
 
 
 def test_synthesis(engine: PiperEngine) -> None:
-    take = engine.synthesize("Hello there. How are you today?", "en", seed=1)
+    take = engine.synthesize(SynthesisRequest("Hello there. How are you today?", "en", seed=1))
     assert take.samples.dtype == np.float32
     assert take.samples.ndim == 1
     assert take.sample_rate == 22050
@@ -82,17 +82,17 @@ def test_synthesis(engine: PiperEngine) -> None:
 
 def test_rate_changes_length(engine: PiperEngine) -> None:
     text = "The quick brown fox jumps over the lazy dog."
-    fast = engine.synthesize(text, "en", rate=1.25)
-    slow = engine.synthesize(text, "en", rate=0.8)
+    fast = engine.synthesize(SynthesisRequest(text, "en", rate=1.25))
+    slow = engine.synthesize(SynthesisRequest(text, "en", rate=0.8))
     assert fast.n_samples < 0.8 * slow.n_samples
     assert fast.durations.sum() < slow.durations.sum()
 
 
 def test_deterministic(engine: PiperEngine) -> None:
     text = "Same seed, same sound."
-    first = engine.synthesize(text, "en", seed=5)
-    again = engine.synthesize(text, "en", seed=5)
-    other = engine.synthesize(text, "en", seed=6)
+    first = engine.synthesize(SynthesisRequest(text, "en", seed=5))
+    again = engine.synthesize(SynthesisRequest(text, "en", seed=5))
+    other = engine.synthesize(SynthesisRequest(text, "en", seed=6))
     assert np.array_equal(first.samples, again.samples)
     assert np.array_equal(first.durations, again.durations)
     assert first.phonemes == again.phonemes
@@ -101,8 +101,8 @@ def test_deterministic(engine: PiperEngine) -> None:
 
 def test_deterministic_across_instances(engine: PiperEngine) -> None:
     text = "A fresh engine."
-    assert np.array_equal(engine.synthesize(text, "en", seed=9).samples,
-                          PiperEngine().synthesize(text, "en", seed=9).samples)
+    assert np.array_equal(engine.synthesize(SynthesisRequest(text, "en", seed=9)).samples,
+                          PiperEngine().synthesize(SynthesisRequest(text, "en", seed=9)).samples)
 
 
 def test_phoneme_frames_follow_piper_id_layout() -> None:
@@ -133,8 +133,8 @@ def test_frames_graph_reads_only_the_flow_noise(engine: PiperEngine) -> None:
 
 def test_natural_frames_give_the_natural_take(engine: PiperEngine) -> None:
     text = "Hello there. How are you today?"
-    natural = engine.synthesize(text, "en", seed=4)
-    again = engine.synthesize_frames(text, "en", None, natural.durations, seed=4)
+    natural = engine.synthesize(SynthesisRequest(text, "en", seed=4))
+    again = engine.synthesize_frames(SynthesisRequest(text, "en", seed=4), natural.durations)
     # Measured: bit-identical with the same seed (the flow noise is the same draw).
     assert np.array_equal(again.samples, natural.samples)
     assert np.array_equal(again.durations, natural.durations)
@@ -143,23 +143,24 @@ def test_natural_frames_give_the_natural_take(engine: PiperEngine) -> None:
 @pytest.mark.parametrize("ratio", [0.8, 1.3])
 def test_scaled_frames_give_exactly_that_length(engine: PiperEngine, ratio: float) -> None:
     text = "The quick brown fox jumps over the lazy dog. It ran away."
-    natural = engine.synthesize(text, "en", seed=2)
+    natural = engine.synthesize(SynthesisRequest(text, "en", seed=2))
     budget = speech_budget(natural.durations, natural.phonemes, round(natural.durations[1:-1].sum() * ratio))
     assert budget.reachable
-    take = engine.synthesize_frames(text, "en", None, budget.frames, seed=2)
+    take = engine.synthesize_frames(SynthesisRequest(text, "en", seed=2), budget.frames)
     assert np.array_equal(take.durations, budget.frames)
     assert take.n_samples == budget.frames.sum() * FRAME_SAMPLES
     assert np.sqrt(np.mean(take.samples ** 2)) > 0.01
-    assert np.array_equal(take.samples, engine.synthesize_frames(text, "en", None, budget.frames, seed=2).samples)
-    other = engine.synthesize_frames(text, "en", None, budget.frames, seed=3)
+    again = engine.synthesize_frames(SynthesisRequest(text, "en", seed=2), budget.frames)
+    assert np.array_equal(take.samples, again.samples)
+    other = engine.synthesize_frames(SynthesisRequest(text, "en", seed=3), budget.frames)
     assert other.n_samples == take.n_samples and not np.array_equal(other.samples, take.samples)
 
 
 def test_target_ms_is_met_natively(engine: PiperEngine) -> None:
     text = "Thank you very much for your help."
-    natural = engine.synthesize(text, "en", seed=1)
+    natural = engine.synthesize(SynthesisRequest(text, "en", seed=1))
     target_ms = int(natural.durations[1:-1].sum() * 1000 * FRAME_SAMPLES / SAMPLE_RATE * 1.2)
-    take = engine.synthesize(text, "en", seed=1, target_ms=target_ms)
+    take = engine.synthesize(SynthesisRequest(text, "en", seed=1, target_ms=target_ms))
     assert take.durations[1:-1].sum() == round(target_ms * SAMPLE_RATE / 1000 / FRAME_SAMPLES)
     assert take.durations[0] == natural.durations[0] and take.durations[-1] == natural.durations[-1]
     assert take.n_samples == take.durations.sum() * FRAME_SAMPLES
@@ -167,12 +168,12 @@ def test_target_ms_is_met_natively(engine: PiperEngine) -> None:
 
 @pytest.mark.parametrize("change", ["short", "float", "zero", "negative"])
 def test_bad_frames_raise(engine: PiperEngine, change: str) -> None:
-    frames = engine.synthesize("All right.", "en").durations.copy()
+    frames = engine.synthesize(SynthesisRequest("All right.", "en")).durations.copy()
     bad = {"short": frames[:-1], "float": frames.astype(np.float32),
            "zero": np.where(np.arange(len(frames)) == 2, 0, frames),
            "negative": np.where(np.arange(len(frames)) == 2, -1, frames)}[change]
     with pytest.raises(SynthesisError, match="frame"):
-        engine.synthesize_frames("All right.", "en", None, bad)
+        engine.synthesize_frames(SynthesisRequest("All right.", "en"), bad)
 
 
 @pytest.mark.parametrize("text", ["The boats leave at nine, so we should hurry.",
@@ -180,7 +181,7 @@ def test_bad_frames_raise(engine: PiperEngine, change: str) -> None:
 def test_the_natural_length_is_estimated_from_the_phonemes(engine: PiperEngine, text: str) -> None:
     from dubber.audio.speech import speech_span
 
-    natural = engine.synthesize(text, "en")
+    natural = engine.synthesize(SynthesisRequest(text, "en"))
     measured = speech_span(natural.samples, SAMPLE_RATE).length * 1000 // SAMPLE_RATE
     # Lines the pace was not fitted on; on the 73 it was fitted on, lines over a second came within ±35%.
     assert abs(engine.estimate_speech_ms(text, "en") / measured - 1) <= 0.35
@@ -193,9 +194,9 @@ def test_a_long_sentence_is_cut_at_words_and_run_in_bounded_pieces(engine: Piper
     text = "nine " * 90  # one sentence of about 540 phonemes: over the bound, so two graph runs
     sentences = engine._sentences(engine._load(), text)
     assert len(sentences) == 2 and max(len(sentence) for sentence in sentences) <= MAX_PHONEMES
-    natural = engine.synthesize(text, "en")
+    natural = engine.synthesize(SynthesisRequest(text, "en"))
     assert natural.phonemes == " ".join("".join(sentence) for sentence in sentences)
     assert int(natural.durations.sum()) * FRAME_SAMPLES == natural.n_samples
     # The fitter's frames still reach the pieces: the natural frames give the natural take back.
-    again = engine.synthesize_frames(text, "en", None, natural.durations)
+    again = engine.synthesize_frames(SynthesisRequest(text, "en"), natural.durations)
     assert np.array_equal(again.samples, natural.samples)

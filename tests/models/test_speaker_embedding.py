@@ -7,6 +7,7 @@ import pytest
 
 from dubber.errors import MediaError
 from dubber.models.speaker_embedding import SpeakerEmbedder, bundled_model, cosine, default_embedder
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 
 TEXTS = ["The quick brown fox jumps over the lazy dog near the river bank.",
@@ -19,7 +20,7 @@ def voices():
     piper, kokoro = get_engine("piper"), get_engine("kokoro")
     takes = {}
     for label, engine, voice in [("joe", piper, None), ("kumo", kokoro, "jm_kumo"), ("alpha", kokoro, "jf_alpha")]:
-        takes[label] = [engine.synthesize(text, "en", voice) for text in TEXTS]
+        takes[label] = [engine.synthesize(SynthesisRequest(text, "en", voice)) for text in TEXTS]
     return takes
 
 

@@ -11,6 +11,7 @@ from dubber.audio.samples import resample
 from dubber.audio.speech import speech_span
 from dubber.errors import EngineUnavailable
 from dubber.models.vad import SpeechDetector, VadParams, bundled_model, default_detector
+from dubber.plugin.engine import SynthesisRequest
 
 RATE = 16000
 
@@ -20,7 +21,8 @@ def spoken():
     """Piper's speech placed at 1 s in 5 s of a quiet noise floor, with where it was placed."""
     from dubber.plugin.registry import get_engine
 
-    take = get_engine("piper").synthesize("Please remember to close the window before you leave.", "en")
+    request = SynthesisRequest("Please remember to close the window before you leave.", "en")
+    take = get_engine("piper").synthesize(request)
     x = resample(take.samples, take.sample_rate, RATE)
     span = speech_span(x, RATE)
     speech = x[span.start:span.end]

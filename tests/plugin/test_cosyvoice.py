@@ -17,7 +17,7 @@ from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UsageError
 from dubber.fitting.fitter import STATUS_OK, fit_line
 from dubber.plugin.cosyvoice import START_HINT, CosyVoiceEngine
-from dubber.plugin.engine import Emotion, Reference
+from dubber.plugin.engine import Emotion, Reference, SynthesisRequest
 
 
 def _load_server():
@@ -74,7 +74,7 @@ def test_capabilities_declare_a_stretch_only_cloner():
 
 
 def test_zero_shot_sends_the_transcript_and_a_16k_prompt(fake, ref_48k):
-    take = _engine(fake).synthesize(TEXT, "en", reference=ref_48k, seed=7)
+    take = _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k, seed=7))
     (record,) = fake.requests
     assert (record.method, record.path) == ("POST", "/inference_zero_shot")
     assert record.fields == {"tts_text": TEXT, "prompt_text": "what the speaker says"}
@@ -85,22 +85,23 @@ def test_zero_shot_sends_the_transcript_and_a_16k_prompt(fake, ref_48k):
 
 
 def test_a_16k_mono_reference_is_sent_as_is(fake, ref_16k):
-    _engine(fake).synthesize(TEXT, "en", reference=ref_16k)
+    _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_16k))
     assert fake.requests[0].files["prompt_wav"][1] == ref_16k.audio_path.read_bytes()
 
 
 def test_another_language_or_no_transcript_goes_cross_lingual(fake, ref_48k):
     engine = _engine(fake)
-    engine.synthesize("你好世界", "zh", reference=ref_48k)
-    engine.synthesize(TEXT, "en", reference=Reference(ref_48k.audio_path, "", "en"))
-    engine.synthesize(TEXT, "en", reference=Reference(ref_48k.audio_path, "words", None))
+    engine.synthesize(SynthesisRequest("你好世界", "zh", reference=ref_48k))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(ref_48k.audio_path, "", "en")))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(ref_48k.audio_path, "words", None)))
     assert [r.path for r in fake.requests] == ["/inference_cross_lingual"] * 3
     assert [r.fields for r in fake.requests] == [{"tts_text": "你好世界"}, {"tts_text": TEXT}, {"tts_text": TEXT}]
     assert all(_upload(r)[1] == 16000 for r in fake.requests)
 
 
 def test_an_emotion_goes_to_instruct2(fake, ref_48k):
-    _engine(fake).synthesize(TEXT, "en", reference=ref_48k, emotion=Emotion("text", text="Speak angrily."))
+    _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k,
+                                              emotion=Emotion("text", text="Speak angrily.")))
     (record,) = fake.requests
     assert record.path == "/inference_instruct2"
     assert record.fields == {"tts_text": TEXT, "instruct_text": "Speak angrily.<|endofprompt|>"}
@@ -110,17 +111,17 @@ def test_an_emotion_goes_to_instruct2(fake, ref_48k):
 def test_other_emotion_kinds_and_empty_instructions_are_refused(fake, ref_48k):
     engine = _engine(fake)
     with pytest.raises(UsageError, match="takes emotion as 'text'"):
-        engine.synthesize(TEXT, "en", reference=ref_48k, emotion=Emotion("vector", vector=(0.0,) * 8))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k, emotion=Emotion("vector", vector=(0.0,) * 8)))
     with pytest.raises(UsageError, match="instruction"):
-        engine.synthesize(TEXT, "en", reference=ref_48k, emotion=Emotion("text", text=" "))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k, emotion=Emotion("text", text=" ")))
     assert not fake.requests
 
 
 def test_version_3_prefixes_the_prompts(fake, ref_48k):
     engine = _engine(fake, version=3)
-    engine.synthesize(TEXT, "en", reference=ref_48k)
-    engine.synthesize("你好", "zh", reference=ref_48k)
-    engine.synthesize(TEXT, "en", reference=ref_48k, emotion=Emotion("text", text="请用广东话表达。"))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
+    engine.synthesize(SynthesisRequest("你好", "zh", reference=ref_48k))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k, emotion=Emotion("text", text="请用广东话表达。")))
     zero, cross, instruct = (r.fields for r in fake.requests)
     assert zero == {"tts_text": TEXT, "prompt_text": "You are a helpful assistant.<|endofprompt|>what the speaker says"}
     assert cross == {"tts_text": "You are a helpful assistant.<|endofprompt|>你好"}
@@ -134,64 +135,64 @@ def test_unknown_version_is_refused():
 
 def test_a_reference_is_required(fake):
     with pytest.raises(UsageError, match="reference"):
-        _engine(fake).synthesize(TEXT, "en")
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en"))
 
 
 def test_an_unreadable_reference_is_a_media_error(fake, tmp_path):
     with pytest.raises(MediaError):
-        _engine(fake).synthesize(TEXT, "en", reference=Reference(tmp_path / "missing.wav", "x", "en"))
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=Reference(tmp_path / "missing.wav", "x", "en")))
 
 
 def test_rates_other_than_one_are_refused(fake, ref_48k):
     with pytest.raises(UsageError, match="range"):
-        _engine(fake).synthesize(TEXT, "en", reference=ref_48k, rate=1.1)
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k, rate=1.1))
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 777, 10**7])
 def test_the_stream_is_reassembled_across_chunks(ref_48k, chunk_bytes):
     text = "abc" if chunk_bytes == 1 else TEXT  # byte-sized chunks are slow: keep that stream short
     with FakeCosyVoice(chunk_bytes=chunk_bytes) as fake:
-        take = _engine(fake).synthesize(text, "en", reference=ref_48k)
+        take = _engine(fake).synthesize(SynthesisRequest(text, "en", reference=ref_48k))
     assert np.array_equal(take.samples, speech(text).astype(np.float32) / 32768)
 
 
 def test_an_odd_trailing_byte_is_dropped(ref_48k):
     with FakeCosyVoice(odd_byte=True, chunk_bytes=1001) as fake:
-        take = _engine(fake).synthesize(TEXT, "en", reference=ref_48k)
+        take = _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
     assert take.n_samples == speech(TEXT).size
 
 
 def test_an_empty_stream_is_a_synthesis_error(ref_48k):
     with FakeCosyVoice(empty=True) as fake, pytest.raises(SynthesisError, match="no audio"):
-        _engine(fake).synthesize(TEXT, "en", reference=ref_48k)
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
 
 
 def test_a_stream_cut_short_is_a_synthesis_error(ref_48k):
     with FakeCosyVoice(cut_after=5000, chunk_bytes=1000) as fake, pytest.raises(SynthesisError, match="cut short"):
-        _engine(fake).synthesize(TEXT, "en", reference=ref_48k)
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
 
 
 def test_an_error_status_is_a_synthesis_error_with_the_body(ref_48k):
     with FakeCosyVoice(fail_status=500) as fake, pytest.raises(SynthesisError, match="500.*CUDA out of memory") as info:
-        _engine(fake).synthesize(TEXT, "en", reference=ref_48k)
+        _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
     assert info.value.status == 500
 
 
 def test_a_get_only_server_is_retried_with_get(ref_48k):
     with FakeCosyVoice(methods=("GET",)) as fake:
-        take = _engine(fake).synthesize(TEXT, "en", reference=ref_48k)
+        take = _engine(fake).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
     assert [r.method for r in fake.requests] == ["POST", "GET"]
     assert fake.requests[1].fields["prompt_text"] == "what the speaker says" and take.n_samples
 
 
 def test_a_slow_server_times_out(ref_48k):
     with FakeCosyVoice(delay_s=1.0) as fake, pytest.raises(SynthesisError, match="timed out after 200 ms"):
-        _engine(fake, timeout_ms=200).synthesize(TEXT, "en", reference=ref_48k)
+        _engine(fake, timeout_ms=200).synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
 
 
 def test_no_server_is_engine_unavailable_with_how_to_start_it(ref_48k):
     with pytest.raises(EngineUnavailable) as info:
-        CosyVoiceEngine(f"http://127.0.0.1:{_free_port()}").synthesize(TEXT, "en", reference=ref_48k)
+        CosyVoiceEngine(f"http://127.0.0.1:{_free_port()}").synthesize(SynthesisRequest(TEXT, "en", reference=ref_48k))
     assert "server.py --port 50000 --model_dir" in info.value.hint
 
 
@@ -246,10 +247,10 @@ def test_availability_names_a_refused_setting():
 
 def test_fit_line_stretches_a_stretch_only_engine_to_its_slot(fake, ref_48k):
     engine = _engine(fake)
-    natural = fit_line(engine, TEXT, "en", None, 1000, reference=ref_48k).natural_ms
+    natural = fit_line(engine, SynthesisRequest(TEXT, "en", reference=ref_48k), 1000).natural_ms
     target = round(natural * 1.1)
     fake.requests.clear()
-    fit = fit_line(engine, TEXT, "en", None, target, reference=ref_48k)
+    fit = fit_line(engine, SynthesisRequest(TEXT, "en", reference=ref_48k), target)
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 50
     assert "stretch" in fit.method and fit.rate == 1.0 and fit.stretch > 1.0
     assert len(fake.requests) == 1  # the rate search has nothing to search: no more engine calls
@@ -262,7 +263,8 @@ def test_a_real_cosyvoice_server_speaks():
         pytest.skip("set DUBBER_COSYVOICE_URL (a running CosyVoice FastAPI server) and DUBBER_COSYVOICE_REF "
                     "(a reference clip) to run this")
     engine = CosyVoiceEngine(url, allow_remote=True)
-    take = engine.synthesize("This is a short test of the dubbing engine.", "en", reference=Reference(Path(ref)))
+    take = engine.synthesize(SynthesisRequest("This is a short test of the dubbing engine.", "en",
+                                              reference=Reference(Path(ref))))
     assert take.sample_rate == 24000 and take.duration_ms > 500
     assert np.all(np.isfinite(take.samples)) and np.abs(take.samples).max() > 0.01
 

@@ -27,7 +27,7 @@ from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UsageError
 from dubber.fitting.fitter import STATUS_OK, fit_line
 from dubber.plugin.cosyvoice_local import WEIGHTS, CosyVoiceLocalEngine
-from dubber.plugin.engine import Emotion, Reference
+from dubber.plugin.engine import Emotion, Reference, SynthesisRequest
 
 SR = 24000
 MEL_HOP = 480  # samples per mel frame at 24 kHz
@@ -219,7 +219,7 @@ def _engine(tmp_path: Path, version: int = 2, **options: Any) -> CosyVoiceLocalE
 
 def test_zero_shot_gets_the_transcript_and_the_clips_path(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    take = engine.synthesize(TEXT, "en", reference=reference, seed=7)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=7))
     (method, arguments), = package.calls
     assert method == "inference_zero_shot"
     assert arguments == {"tts_text": TEXT, "prompt_text": "what the speaker says",
@@ -231,15 +231,16 @@ def test_zero_shot_gets_the_transcript_and_the_clips_path(package, tmp_path, ref
 
 def test_another_language_or_no_transcript_goes_cross_lingual(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    engine.synthesize("你好世界。", "zh", reference=reference)
-    engine.synthesize(TEXT, "en", reference=Reference(reference.audio_path, "", "en"))
+    engine.synthesize(SynthesisRequest("你好世界。", "zh", reference=reference))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(reference.audio_path, "", "en")))
     assert [m for m, _ in package.calls] == ["inference_cross_lingual"] * 2
     assert [a["tts_text"] for _, a in package.calls] == ["你好世界。", TEXT]
     assert all("prompt_text" not in a for _, a in package.calls)
 
 
 def test_an_emotion_goes_to_instruct2(package, tmp_path, reference):
-    _engine(tmp_path).synthesize(TEXT, "en", reference=reference, emotion=Emotion("text", text="Speak angrily."))
+    _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=reference,
+                                                  emotion=Emotion("text", text="Speak angrily.")))
     (method, arguments), = package.calls
     assert method == "inference_instruct2"
     assert arguments["instruct_text"] == "Speak angrily.<|endofprompt|>" and arguments["tts_text"] == TEXT
@@ -247,9 +248,9 @@ def test_an_emotion_goes_to_instruct2(package, tmp_path, reference):
 
 def test_version_3_is_read_from_the_folder_and_prompted_with_its_prefix(package, tmp_path, reference):
     engine = _engine(tmp_path, version=3)
-    engine.synthesize(TEXT, "en", reference=reference)
-    engine.synthesize("你好。", "zh", reference=reference)
-    engine.synthesize(TEXT, "en", reference=reference, emotion=Emotion("text", text="请用广东话表达。"))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
+    engine.synthesize(SynthesisRequest("你好。", "zh", reference=reference))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, emotion=Emotion("text", text="请用广东话表达。")))
     zero, cross, instruct = (arguments for _, arguments in package.calls)
     assert zero["prompt_text"] == SYSTEM + "what the speaker says"
     assert cross["tts_text"] == SYSTEM + "你好。"
@@ -259,7 +260,7 @@ def test_version_3_is_read_from_the_folder_and_prompted_with_its_prefix(package,
 
 def test_every_chunk_is_kept_in_order(package, tmp_path, reference):
     text = "First sentence here. And a second one! Then a third?"
-    take = _engine(tmp_path).synthesize(text, "en", reference=reference, seed=3)
+    take = _engine(tmp_path).synthesize(SynthesisRequest(text, "en", reference=reference, seed=3))
     package.set_all_random_seed(3)  # render the same sentences the way the model did
     expected = [package.render(s, 1.0) for s in ("First sentence here.", " And a second one!", " Then a third?")]
     np.testing.assert_array_equal(take.samples, np.concatenate(expected))
@@ -267,8 +268,8 @@ def test_every_chunk_is_kept_in_order(package, tmp_path, reference):
 
 def test_the_model_is_loaded_once(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    engine.synthesize(TEXT, "en", reference=reference)
-    engine.synthesize(TEXT, "en", reference=reference, rate=1.1)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, rate=1.1))
     assert len(package.built) == 1 and len(package.calls) == 2
 
 
@@ -276,8 +277,8 @@ def test_the_model_is_loaded_once(package, tmp_path, reference):
 
 def test_rate_is_cosyvoices_speed(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    slow = engine.synthesize(TEXT, "en", reference=reference, seed=1)
-    fast = engine.synthesize(TEXT, "en", reference=reference, seed=1, rate=1.25)
+    slow = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=1))
+    fast = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=1, rate=1.25))
     assert [a["speed"] for _, a in package.calls] == [1.0, 1.25] and fast.rate == 1.25
     assert fast.n_samples / slow.n_samples == pytest.approx(1 / 1.25, abs=0.01)
 
@@ -285,15 +286,15 @@ def test_rate_is_cosyvoices_speed(package, tmp_path, reference):
 @pytest.mark.parametrize("rate", [0.75, 1.3])
 def test_rates_beyond_the_declared_range_are_refused(package, tmp_path, reference, rate):
     with pytest.raises(UsageError, match="range"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=reference, rate=rate)
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=reference, rate=rate))
     assert not package.calls
 
 
 def test_each_take_is_seeded_so_a_seed_names_one_rendition(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    first = engine.synthesize(TEXT, "en", reference=reference, seed=5)
-    again = engine.synthesize(TEXT, "en", reference=reference, seed=5)
-    other = engine.synthesize(TEXT, "en", reference=reference, seed=6)
+    first = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=5))
+    again = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=5))
+    other = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=6))
     assert package.seeds == [5, 5, 6]
     np.testing.assert_array_equal(first.samples, again.samples)
     assert other.n_samples != first.n_samples
@@ -301,10 +302,10 @@ def test_each_take_is_seeded_so_a_seed_names_one_rendition(package, tmp_path, re
 
 def test_fit_line_searches_the_speed(package, tmp_path, reference):
     engine = _engine(tmp_path)
-    natural = engine.synthesize(TEXT, "en", reference=reference, seed=2)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=2))
     span = speech_span(natural.samples, SR)
     target = round(span.length * 1000 / SR * 1.12)
-    fit = fit_line(engine, TEXT, "en", None, target, seed=2, reference=reference)
+    fit = fit_line(engine, SynthesisRequest(TEXT, "en", seed=2, reference=reference), target)
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 50
     assert fit.method.startswith("rate") and fit.rate < 1.0
     speeds = [a["speed"] for _, a in package.calls]
@@ -318,8 +319,8 @@ def test_an_older_checkout_gets_a_16k_tensor_from_cosyvoices_load_wav(monkeypatc
     package = Package()
     _install(monkeypatch, tmp_path, package, old_api=True)  # no AutoModel, prompt_speech_16k
     engine = _engine(tmp_path)
-    engine.synthesize(TEXT, "en", reference=reference)
-    engine.synthesize("你好。", "zh", reference=reference)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
+    engine.synthesize(SynthesisRequest("你好。", "zh", reference=reference))
     assert package.built == [("CosyVoice2", {"model_dir": str(engine.model_dir)})]
     assert package.loaded_wavs == [(str(reference.audio_path.resolve()), 16000)]  # loaded once, then reused
     tensors = [a["prompt_speech_16k"] for _, a in package.calls]
@@ -329,23 +330,24 @@ def test_an_older_checkout_gets_a_16k_tensor_from_cosyvoices_load_wav(monkeypatc
 def test_a_reference_below_16k_is_refused(package, tmp_path):
     clip = _clip(tmp_path / "phone.wav", 8000)
     with pytest.raises(UsageError, match="8000 Hz; CosyVoice needs 16000 Hz"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=Reference(clip, "x", "en"))
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=Reference(clip, "x", "en")))
 
 
 def test_a_reference_over_30_s_is_refused(package, tmp_path):
     clip = _clip(tmp_path / "long.wav", 16000, 31.0)
     with pytest.raises(UsageError, match="31.0 s; CosyVoice takes at most 30 s"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=Reference(clip, "x", "en"))
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=Reference(clip, "x", "en")))
 
 
 def test_an_unreadable_reference_is_a_media_error(package, tmp_path):
     with pytest.raises(MediaError, match="missing.wav"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=Reference(tmp_path / "missing.wav", "x", "en"))
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en",
+                                                      reference=Reference(tmp_path / "missing.wav", "x", "en")))
 
 
 def test_a_reference_is_required(package, tmp_path):
     with pytest.raises(UsageError, match="reference"):
-        _engine(tmp_path).synthesize(TEXT, "en")
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en"))
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -353,19 +355,19 @@ def test_a_reference_is_required(package, tmp_path):
 def test_an_inference_failure_is_a_synthesis_error(package, tmp_path, reference):
     package.fail = RuntimeError("CUDA out of memory")
     with pytest.raises(SynthesisError, match="CUDA out of memory") as info:
-        _engine(tmp_path).synthesize(TEXT, "en", reference=reference)
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert info.value.engine == "cosyvoice_local" and info.value.text == TEXT
 
 
 def test_no_chunks_is_a_synthesis_error(package, tmp_path, reference):
     with pytest.raises(SynthesisError, match="no audio"):
-        _engine(tmp_path).synthesize("...", "en", reference=reference)
+        _engine(tmp_path).synthesize(SynthesisRequest("...", "en", reference=reference))
 
 
 def test_missing_requirements_at_import_say_what_to_install(package, monkeypatch, tmp_path, reference):
     monkeypatch.setitem(sys.modules, "cosyvoice.cli.cosyvoice", None)  # as if `import torch` failed inside it
     with pytest.raises(EngineUnavailable, match="pip install -r requirements.txt"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=reference)
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
 
 
 def test_a_load_failure_is_engine_unavailable(package, monkeypatch, tmp_path, reference):
@@ -374,7 +376,7 @@ def test_a_load_failure_is_engine_unavailable(package, monkeypatch, tmp_path, re
 
     monkeypatch.setattr(sys.modules["cosyvoice.cli.cosyvoice"], "AutoModel", broken)
     with pytest.raises(EngineUnavailable, match="could not load .*cosyvoice2.yaml not found"):
-        _engine(tmp_path).synthesize(TEXT, "en", reference=reference)
+        _engine(tmp_path).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
 
 
 # -- settings and availability ------------------------------------------------------------------
@@ -387,7 +389,7 @@ def test_settings_pass_only_the_flags_switched_on(package, tmp_path, reference):
     folder = _model_dir(tmp_path)
     engine = CosyVoiceLocalEngine.from_settings(_settings(model_dir=str(folder), fp16=True, load_trt=True,
                                                           load_jit=False, version=2))
-    engine.synthesize(TEXT, "en", reference=reference)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert package.built == [("CosyVoice2", {"model_dir": str(folder), "fp16": True, "load_trt": True})]
 
 
@@ -491,10 +493,10 @@ def test_real_cosyvoice_in_process():
         reference = Reference(checkout / "asset" / "zero_shot_prompt.wav", "希望你以后能够做的比我还好呦。", "zh")
     engine = CosyVoiceLocalEngine(model_dir)
     text = "This line is spoken by a cloned voice."
-    natural = engine.synthesize(text, "en", seed=1, reference=reference)
-    fast = engine.synthesize(text, "en", seed=1, rate=1.25, reference=reference)
+    natural = engine.synthesize(SynthesisRequest(text, "en", seed=1, reference=reference))
+    fast = engine.synthesize(SynthesisRequest(text, "en", seed=1, rate=1.25, reference=reference))
     assert natural.sample_rate == 24000 and speech_span(natural.samples, 24000) is not None
     assert fast.n_samples / natural.n_samples == pytest.approx(1 / 1.25, rel=0.03)  # same seed: same tokens
     span_ms = speech_span(natural.samples, 24000).length * 1000 // 24000
-    fit = fit_line(engine, text, "en", None, round(span_ms * 1.1), seed=1, reference=reference)
+    fit = fit_line(engine, SynthesisRequest(text, "en", seed=1, reference=reference), round(span_ms * 1.1))
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 50

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import types
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from dubber.audio.speech import speech_span
 from dubber.config import load_config
 from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.fitting.fitter import fit_line
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Reference
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Reference, SynthesisRequest
 from dubber.plugin.f5_tts import MAX_TOTAL_FRAMES, F5TtsEngine
 
 RATE, HOP = 24000, 256
@@ -201,8 +202,8 @@ def test_constructor_gets_upstream_arguments(fake_api, weights, reference, tmp_p
     engine = F5TtsEngine(model="E2TTS_Base", vocab_path=vocab, device="cpu", ode_method="midpoint", use_ema=False,
                          **weights)
     assert FakeF5TTS.created == []  # loaded on first use, not when built
-    engine.synthesize(TEXT, "en", reference=reference)
-    engine.synthesize(TEXT, "en", reference=reference, seed=3)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=3))
     assert FakeF5TTS.created == [dict(model="E2TTS_Base", ckpt_file=str(weights["ckpt_path"]), vocab_file=str(vocab),
                                       ode_method="midpoint", use_ema=False,
                                       vocoder_local_path=str(weights["vocoder_dir"]), device="cpu",
@@ -212,7 +213,7 @@ def test_constructor_gets_upstream_arguments(fake_api, weights, reference, tmp_p
 def test_infer_gets_exactly_these_arguments(fake_api, weights, reference):
     engine = F5TtsEngine(nfe_step=16, cfg_strength=2.5, sway_sampling_coef=-0.5, target_rms=0.08,
                          cross_fade_duration=0.1, **weights)
-    engine.synthesize("  The quick brown\nfox.  ", "en", reference=reference, seed=11)
+    engine.synthesize(SynthesisRequest("  The quick brown\nfox.  ", "en", reference=reference, seed=11))
     call = _last(engine)
     assert call["ref_file"] == str(reference.audio_path)  # F5 preprocesses it and finds our copy by hash
     assert (call["ref_text"], call["gen_text"]) == (REF_TEXT, "The quick brown fox.")
@@ -223,7 +224,7 @@ def test_infer_gets_exactly_these_arguments(fake_api, weights, reference):
 
 
 def test_target_ms_sets_fix_duration_to_reference_plus_line(engine, reference):
-    take = engine.synthesize(TEXT, "en", target_ms=2000, reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", target_ms=2000, reference=reference))
     call = _last(engine)
     frames = (2000 * RATE + 500 * HOP) // (1000 * HOP)  # 187.5 frames, to the nearest: 188
     assert frames == 188
@@ -236,13 +237,13 @@ def test_target_ms_sets_fix_duration_to_reference_plus_line(engine, reference):
 
 @pytest.mark.parametrize("target_ms", [417, 1000, 3317, 9999])  # 3317: 311 frames, where F5 truncates
 def test_fix_duration_survives_f5s_truncation(engine, reference, target_ms):
-    take = engine.synthesize(TEXT, "en", target_ms=target_ms, reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", target_ms=target_ms, reference=reference))
     assert abs(take.n_samples - target_ms * RATE / 1000) <= HOP / 2  # the nearest whole frame
 
 
 def test_natural_take_is_f5s_own_estimate(engine, reference):
-    natural = engine.synthesize(TEXT, "en", reference=reference)
-    fast = engine.synthesize(TEXT, "en", reference=reference, rate=1.25)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
+    fast = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, rate=1.25))
     # F5: reference frames per byte of its padded transcript ("says." + ". " + " "), times the line's bytes.
     per_byte = REF_FRAMES / len((REF_TEXT + "  ").encode())
     assert _frames_asked(engine._tts.calls[0]) == int(per_byte * len(TEXT)) == natural.n_samples // HOP
@@ -254,13 +255,13 @@ def test_natural_take_is_f5s_own_estimate(engine, reference):
 
 
 def test_short_line_gets_f5s_slow_estimate(engine, reference):
-    engine.synthesize("Yes.", "en", reference=reference)
+    engine.synthesize(SynthesisRequest("Yes.", "en", reference=reference))
     per_byte = REF_FRAMES / len((REF_TEXT + "  ").encode())
     assert _frames_asked(_last(engine)) == int(per_byte * 4 / 0.3)
 
 
 def test_multibyte_characters_get_frames_by_bytes(engine, reference):
-    take = engine.synthesize("你好，世界。", "zh", reference=reference)
+    take = engine.synthesize(SynthesisRequest("你好，世界。", "zh", reference=reference))
     chars = take.durations[1:-1]
     assert take.durations.sum() * HOP == take.n_samples
     assert max(chars) - min(chars) <= 1  # every character is three bytes: equal shares
@@ -268,7 +269,7 @@ def test_multibyte_characters_get_frames_by_bytes(engine, reference):
 
 def test_a_line_is_never_split(engine, reference):
     line = LINE_OF_SENTENCES
-    take = engine.synthesize(line, "en", target_ms=6000, reference=reference)
+    take = engine.synthesize(SynthesisRequest(line, "en", target_ms=6000, reference=reference))
     call = _last(engine)
     assert call["chunks"] == [line]
     assert take.n_samples == 563 * HOP  # one chunk's worth: a split line would come back twice as long
@@ -280,11 +281,11 @@ def test_a_line_is_never_split(engine, reference):
 
 def test_thirty_second_cap_counts_the_reference(engine, reference):
     longest = (MAX_TOTAL_FRAMES - REF_FRAMES) * HOP * 1000 // RATE  # 24.94 s after a 5.05 s reference
-    take = engine.synthesize(TEXT, "en", target_ms=longest, reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", target_ms=longest, reference=reference))
     assert int(_last(engine)["fix_duration"] * RATE / HOP) <= 30 * RATE // HOP
     calls = len(engine._tts.calls)
     with pytest.raises(UsageError, match=r"at most 30 s including the reference: 5\.0 s of reference") as err:
-        engine.synthesize(TEXT, "en", target_ms=longest + 30, reference=reference)
+        engine.synthesize(SynthesisRequest(TEXT, "en", target_ms=longest + 30, reference=reference))
     assert len(engine._tts.calls) == calls  # refused before F5 was asked
     assert err.value.engine == "f5_tts" and take.n_samples > 0
 
@@ -292,71 +293,71 @@ def test_thirty_second_cap_counts_the_reference(engine, reference):
 def test_reference_without_transcript_is_refused_before_f5_runs(engine, fake_api, reference):
     bare = Reference(reference.audio_path, "  ", "en")
     with pytest.raises(UsageError, match="--reference-text.*Whisper"):
-        engine.synthesize(TEXT, "en", reference=bare)
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=bare))
     with pytest.raises(UsageError, match="--reference-text"):
-        engine.synthesize_frames(TEXT, "en", None, np.ones(len(TEXT) + 2, np.int32), reference=bare)
+        engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=bare), np.ones(len(TEXT) + 2, np.int32))
     assert fake_api.preprocess_ref_audio_text.calls == [] and engine._tts is None
 
 
 def test_no_reference_is_a_usage_error(engine):
     with pytest.raises(UsageError, match="clones a voice"):
-        engine.synthesize(TEXT, "en")
+        engine.synthesize(SynthesisRequest(TEXT, "en"))
 
 
 def test_missing_reference_clip_is_a_usage_error(engine, tmp_path):
     with pytest.raises(UsageError, match="cannot read the F5-TTS reference clip"):
-        engine.synthesize(TEXT, "en", reference=Reference(tmp_path / "nope.wav", REF_TEXT))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(tmp_path / "nope.wav", REF_TEXT)))
 
 
 def test_reference_is_preprocessed_once(engine, fake_api, reference):
     for seed in range(3):
-        engine.synthesize(TEXT, "en", reference=reference, seed=seed)
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=seed))
     assert len(fake_api.preprocess_ref_audio_text.calls) == 1 + 3  # ours once, then once per infer (F5's cache hit)
     assert len(fake_api.preprocess_ref_audio_text.cache) == 1
 
 
 def test_seed_is_passed_and_decides_the_take(engine, reference):
-    a = engine.synthesize(TEXT, "en", reference=reference, seed=5)
-    b = engine.synthesize(TEXT, "en", reference=reference, seed=5)
-    c = engine.synthesize(TEXT, "en", reference=reference, seed=6)
+    a = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=5))
+    b = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=5))
+    c = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, seed=6))
     assert [call["seed"] for call in engine._tts.calls] == [5, 5, 6]
     assert np.array_equal(a.samples, b.samples) and not np.array_equal(a.samples, c.samples)
     assert (a.seed, c.seed) == (5, 6)
 
 
 def test_synthesize_frames_renders_their_total(engine, reference):
-    natural = engine.synthesize(TEXT, "en", reference=reference)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     frames = natural.durations.copy()
     frames[5] += 40
-    take = engine.synthesize_frames(TEXT, "en", None, frames, seed=2, reference=reference)
+    take = engine.synthesize_frames(SynthesisRequest(TEXT, "en", seed=2, reference=reference), frames)
     assert _frames_asked(_last(engine)) == frames.sum()
     assert np.array_equal(take.durations, frames) and take.n_samples == frames.sum() * HOP
     with pytest.raises(SynthesisError, match="needs 45 whole frame counts"):
-        engine.synthesize_frames(TEXT, "en", None, frames[:-1], reference=reference)
+        engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=reference), frames[:-1])
 
 
 def test_f5_failure_is_a_synthesis_error(engine, reference):
-    engine.synthesize(TEXT, "en", reference=reference)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     engine._tts.fail = RuntimeError("CUDA out of memory")
     with pytest.raises(SynthesisError, match="F5-TTS failed on 'The quick.*CUDA out of memory"):
-        engine.synthesize(TEXT, "en", reference=reference)
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
 
 
 def test_missing_package_at_first_use_is_engine_unavailable(weights, reference, monkeypatch):
     monkeypatch.setitem(sys.modules, "f5_tts", None)
     engine = F5TtsEngine(**weights)
     with pytest.raises(EngineUnavailable, match="pip install f5-tts"):
-        engine.synthesize(TEXT, "en", reference=reference)
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
 
 
 # -- fitting ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("factor", [0.7, 0.8, 0.9, 1.0, 1.15, 1.3, 1.4])
 def test_fit_line_lands_within_50_ms(engine, reference, factor):
-    natural = engine.synthesize(TEXT, "en", reference=reference)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     natural_ms = speech_span(natural.samples, RATE).length * 1000 // RATE
     target = round(natural_ms * factor)
-    fit = fit_line(engine, TEXT, "en", None, target, reference=reference)
+    fit = fit_line(engine, SynthesisRequest(TEXT, "en", reference=reference), target)
     assert fit.status == "ok", (fit.method, fit.attempts, fit.reason)
     assert abs(fit.speech_ms - target) <= 50
     assert "stretch" not in fit.method  # F5's own duration did it
@@ -380,7 +381,7 @@ cfg_strength = 1.5
     settings = load_config(config).engine("f5_tts")
     engine = F5TtsEngine.from_settings(settings)
     assert F5TtsEngine.availability(settings) is None
-    engine.synthesize(TEXT, "en", reference=reference)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert FakeF5TTS.created[0]["ckpt_file"] == str(weights["ckpt_path"])  # resolved against the file's folder
     assert (FakeF5TTS.created[0]["model"], FakeF5TTS.created[0]["device"]) == ("F5TTS_Base", "cuda:1")
     assert (_last(engine)["nfe_step"], _last(engine)["cfg_strength"]) == (16, 1.5)
@@ -464,11 +465,11 @@ def test_real_f5_tts_with_weights():
                          vocab_path=os.environ.get("DUBBER_F5_TTS_VOCAB"),
                          device=os.environ.get("DUBBER_F5_TTS_DEVICE"))
     reference = Reference(Path(ref), os.environ.get("DUBBER_F5_TTS_REF_TEXT", ""), "en")
-    take = engine.synthesize("This line is spoken by a cloned voice.", "en", target_ms=2500, seed=1,
-                             reference=reference)
+    request = SynthesisRequest("This line is spoken by a cloned voice.", "en", seed=1, reference=reference)
+    take = engine.synthesize(replace(request, target_ms=2500))
     assert take.n_samples == (2500 * RATE + 500 * HOP) // (1000 * HOP) * HOP
     assert speech_span(take.samples, RATE) is not None
-    fit = fit_line(engine, "This line is spoken by a cloned voice.", "en", None, 2000, seed=1, reference=reference)
+    fit = fit_line(engine, request, 2000)
     assert abs(fit.speech_ms - 2000) <= 50, (fit.method, fit.attempts)
 
 
@@ -486,7 +487,7 @@ def test_tiny_random_f5_through_the_real_package(tmp_path, reference):
     spec.loader.exec_module(tiny)
     started = time.monotonic()
     engine = tiny.tiny_engine(tmp_path / "weights")
-    natural = engine.synthesize(TEXT, "en", seed=3, reference=reference)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", seed=3, reference=reference))
     per_byte = REF_FRAMES / len((REF_TEXT + "  ").encode())
     assert natural.n_samples == int(per_byte * len(TEXT)) * HOP and np.all(np.isfinite(natural.samples))
     # F5's own output, before the adapter trims anything: exactly the frames asked, in one chunk.
@@ -497,6 +498,6 @@ def test_tiny_random_f5_through_the_real_package(tmp_path, reference):
         assert (wav.size, rate, spectrogram.shape) == (frames * HOP, RATE, (100, frames))
     for factor in (0.7, 1.4):
         target = round(natural.duration_ms * factor)
-        fit = fit_line(engine, TEXT, "en", None, target, seed=3, reference=reference)
+        fit = fit_line(engine, SynthesisRequest(TEXT, "en", seed=3, reference=reference), target)
         assert abs(fit.speech_ms - target) <= 50, (fit.method, fit.attempts)
     assert time.monotonic() - started < 120

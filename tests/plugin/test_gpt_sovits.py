@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings, is_loopback
 from dubber.errors import EngineUnavailable, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.fitting.fitter import fit_line
-from dubber.plugin.engine import Emotion, Reference
+from dubber.plugin.engine import Emotion, Reference, SynthesisRequest
 from dubber.plugin.gpt_sovits import START_HINT, GptSovitsEngine
 
 
@@ -73,7 +74,7 @@ def _free_port() -> int:
 # -- the request ------------------------------------------------------------------------------
 
 def test_posts_exactly_the_body_api_v2_takes(engine, server, reference):
-    take = engine.synthesize("Hello there,\nfriend.", "en", reference=reference)
+    take = engine.synthesize(SynthesisRequest("Hello there,\nfriend.", "en", reference=reference))
     sent = server.last_request
     assert (sent.method, sent.path) == ("POST", "/tts")
     assert sent.headers["Content-Type"] == "application/json"
@@ -96,38 +97,38 @@ def test_posts_exactly_the_body_api_v2_takes(engine, server, reference):
 
 
 def test_seed_and_speed_factor_are_passed(engine, server, reference):
-    take = engine.synthesize(TEXT, "en", seed=1234, rate=1.3, reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", seed=1234, rate=1.3, reference=reference))
     assert server.last_request.body["seed"] == 1234
     assert server.last_request.body["speed_factor"] == pytest.approx(1.3)
     assert (take.seed, take.rate) == (1234, 1.3)
-    again = engine.synthesize(TEXT, "en", seed=1234, rate=1.3, reference=reference)
+    again = engine.synthesize(SynthesisRequest(TEXT, "en", seed=1234, rate=1.3, reference=reference))
     np.testing.assert_array_equal(take.samples, again.samples)  # the server honours the seed
 
 
 @pytest.mark.parametrize("lang, code", [("zh", "zh"), ("en", "en"), ("ja", "ja"), ("ko", "ko"), ("yue", "yue")])
 def test_languages_map_to_api_v2_codes(engine, server, reference, lang, code):
-    engine.synthesize("text", lang, reference=Reference(reference.audio_path, "prompt"))
+    engine.synthesize(SynthesisRequest("text", lang, reference=Reference(reference.audio_path, "prompt")))
     assert server.last_request.body["text_lang"] == code
     assert server.last_request.body["prompt_lang"] == code  # no reference language: the line's
 
 
 def test_reference_language_is_its_own(engine, server, reference):
-    engine.synthesize("text", "en", reference=Reference(reference.audio_path, "プロンプト", lang="ja"))
+    engine.synthesize(SynthesisRequest("text", "en", reference=Reference(reference.audio_path, "プロンプト", lang="ja")))
     assert server.last_request.body["prompt_lang"] == "ja"
 
 
 def test_unsupported_language_is_refused_before_asking(engine, server, reference):
     with pytest.raises(UnsupportedLanguage):
-        engine.synthesize("texte", "fr", reference=reference)
+        engine.synthesize(SynthesisRequest("texte", "fr", reference=reference))
     with pytest.raises(UsageError, match="'fr'"):
-        engine.synthesize("text", "en", reference=Reference(reference.audio_path, "texte", lang="fr"))
+        engine.synthesize(SynthesisRequest("text", "en", reference=Reference(reference.audio_path, "texte", lang="fr")))
     assert server.requests == []
 
 
 # -- the answer -------------------------------------------------------------------------------
 
 def test_take_is_float32_mono_at_the_servers_rate(engine, reference):
-    take = engine.synthesize(TEXT, "en", reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert take.samples.dtype == np.float32 and take.samples.ndim == 1
     assert take.sample_rate == 32000 == GptSovitsEngine.capabilities.sample_rate
     assert speech_span(take.samples, take.sample_rate) is not None
@@ -135,13 +136,13 @@ def test_take_is_float32_mono_at_the_servers_rate(engine, reference):
 
 def test_take_reports_the_wavs_real_rate(reference):
     with FakeGptSovits(sample_rate=24000) as v3:  # v3 models answer at 24 kHz
-        take = GptSovitsEngine(url=v3.url).synthesize(TEXT, "en", reference=reference)
+        take = GptSovitsEngine(url=v3.url).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert take.sample_rate == 24000
 
 
 def test_rate_shortens_the_take(engine, reference):
-    slow = engine.synthesize(TEXT, "en", rate=1.0, reference=reference)
-    fast = engine.synthesize(TEXT, "en", rate=1.5, reference=reference)
+    slow = engine.synthesize(SynthesisRequest(TEXT, "en", rate=1.0, reference=reference))
+    fast = engine.synthesize(SynthesisRequest(TEXT, "en", rate=1.5, reference=reference))
     assert fast.n_samples / slow.n_samples == pytest.approx(1 / 1.5, rel=0.02)
 
 
@@ -151,28 +152,28 @@ def test_error_body_becomes_synthesis_error_with_the_servers_message(reference):
     body = {"message": "tts failed", "Exception": "CUDA out of memory"}
     with FakeGptSovits(error=(400, body)) as failing:
         with pytest.raises(SynthesisError, match="tts failed: CUDA out of memory") as info:
-            GptSovitsEngine(url=failing.url).synthesize(TEXT, "en", reference=reference)
+            GptSovitsEngine(url=failing.url).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert info.value.status == 400 and info.value.engine == "gpt_sovits"
 
 
 def test_servers_own_validation_reaches_the_user(reference):
     with FakeGptSovits(version="v1") as v1:  # v1 models speak no Korean
         with pytest.raises(SynthesisError, match="text_lang: ko is not supported in version v1"):
-            GptSovitsEngine(url=v1.url).synthesize("annyeong", "ko", reference=reference)
+            GptSovitsEngine(url=v1.url).synthesize(SynthesisRequest("annyeong", "ko", reference=reference))
 
 
 def test_timeout_is_a_synthesis_error(reference):
     with FakeGptSovits(delay_s=3.0) as slow:
         start = time.monotonic()
         with pytest.raises(SynthesisError, match="timed out after 200 ms"):
-            GptSovitsEngine(url=slow.url, timeout_ms=200).synthesize(TEXT, "en", reference=reference)
+            GptSovitsEngine(url=slow.url, timeout_ms=200).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
         assert time.monotonic() - start < 2.0
 
 
 def test_connection_refused_says_how_to_start_the_server(reference):
     engine = GptSovitsEngine(url=f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(EngineUnavailable, match=r"python api_v2\.py -a 127\.0\.0\.1 -p 9880") as info:
-        engine.synthesize(TEXT, "en", reference=reference)
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert "api_v2.py" in info.value.hint
     assert GptSovitsEngine.unavailable_reason() is None  # availability is the server's, found on first use
 
@@ -238,7 +239,7 @@ def test_is_loopback_reads_addresses_literally():
 
 def test_missing_reference_is_a_usage_error(engine, server):
     with pytest.raises(UsageError, match="reference"):
-        engine.synthesize(TEXT, "en")
+        engine.synthesize(SynthesisRequest(TEXT, "en"))
     assert server.requests == []
 
 
@@ -246,30 +247,30 @@ def test_missing_reference_is_a_usage_error(engine, server):
 def test_reference_must_last_3_to_10_seconds(engine, server, tmp_path, seconds):
     clip = _write_clip(tmp_path / "odd.wav", seconds)
     with pytest.raises(UsageError, match=rf"odd\.wav lasts {seconds:.2f} s") as info:
-        engine.synthesize(TEXT, "en", reference=Reference(clip, "prompt"))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(clip, "prompt")))
     assert info.value.seconds == pytest.approx(seconds)
     assert server.requests == []
 
 
 def test_unreadable_reference_is_a_usage_error(engine, tmp_path):
     with pytest.raises(UsageError, match="nothing.wav"):
-        engine.synthesize(TEXT, "en", reference=Reference(tmp_path / "nothing.wav", "prompt"))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=Reference(tmp_path / "nothing.wav", "prompt")))
 
 
 def test_rate_and_emotion_are_checked(engine, reference):
     with pytest.raises(UsageError, match="range"):
-        engine.synthesize(TEXT, "en", rate=2.0, reference=reference)
+        engine.synthesize(SynthesisRequest(TEXT, "en", rate=2.0, reference=reference))
     with pytest.raises(UsageError, match="emotion"):
-        engine.synthesize(TEXT, "en", reference=reference, emotion=Emotion("text", text="happy"))
+        engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference, emotion=Emotion("text", text="happy")))
 
 
 # -- same treatment as the built-in engines ---------------------------------------------------
 
 def test_fit_line_fits_through_the_server(engine, server, reference):
-    natural = engine.synthesize(TEXT, "en", reference=reference)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     span = speech_span(natural.samples, natural.sample_rate)
     natural_ms = span.length * 1000 // natural.sample_rate
-    fit = fit_line(engine, TEXT, "en", None, round(natural_ms * 1.1), reference=reference)
+    fit = fit_line(engine, SynthesisRequest(TEXT, "en", reference=reference), round(natural_ms * 1.1))
     assert fit.status == "ok" and abs(fit.error_ms) <= 50
     assert fit.method.startswith("rate") and fit.rate < 1.0
     assert min(r.body["speed_factor"] for r in server.requests) < 1.0
@@ -336,8 +337,9 @@ def test_real_gpt_sovits_server():
     lang = os.environ.get("DUBBER_GPT_SOVITS_REF_LANG", "en")
     reference = Reference(Path(ref), os.environ.get("DUBBER_GPT_SOVITS_REF_TEXT", ""), lang)
     engine = GptSovitsEngine(url=url, allow_remote=True)
-    natural = engine.synthesize("This line is spoken by a cloned voice.", "en", seed=1, reference=reference)
-    fast = engine.synthesize("This line is spoken by a cloned voice.", "en", seed=1, rate=1.4, reference=reference)
+    request = SynthesisRequest("This line is spoken by a cloned voice.", "en", seed=1, reference=reference)
+    natural = engine.synthesize(request)
+    fast = engine.synthesize(replace(request, rate=1.4))
     assert natural.sample_rate in (24000, 32000, 48000)
     assert speech_span(natural.samples, natural.sample_rate) is not None
     assert fast.n_samples < natural.n_samples

@@ -228,7 +228,7 @@ class _Engine(ServedEngine):
     def from_settings(cls, settings):
         return cls(settings.get("url"))
 
-    def synthesize(self, *args, **kwargs):
+    def synthesize(self, request):
         raise AssertionError("availability never speaks")
 
 

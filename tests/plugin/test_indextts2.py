@@ -28,7 +28,7 @@ from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, MediaError, SynthesisError, UnsupportedLanguage, UsageError
 from dubber.fitting.fitter import STATUS_OK, fit_line
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Emotion, Reference
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Emotion, Reference, SynthesisRequest
 from dubber.plugin.indextts2 import WEIGHTS, IndexTts2Engine
 
 SR, HOP = 22050, 256
@@ -230,8 +230,8 @@ def test_settings_reach_the_constructor_and_the_model_loads_once(fake, model_dir
     engine = IndexTts2Engine.from_settings(_settings(model_dir=model_dir, device="cuda:1", use_cuda_kernel=False,
                                                      use_qwen_emo=True, **{half: True}))
     assert fake == []  # nothing loads until a line is spoken
-    engine.synthesize("Hello there.", "en", reference=reference)
-    engine.synthesize("Again.", "en", reference=reference)
+    engine.synthesize(SynthesisRequest("Hello there.", "en", reference=reference))
+    engine.synthesize(SynthesisRequest("Again.", "en", reference=reference))
     assert len(fake) == 1
     expected = {"cfg_path": str(model_dir / "config.yaml"), "model_dir": str(model_dir), "device": "cuda:1",
                 "use_cuda_kernel": False, "use_deepspeed": False, "use_accel": False, "use_torch_compile": False,
@@ -244,14 +244,14 @@ def test_cfg_path_and_version_can_be_given(fake, tmp_path, reference):
     cfg = tmp_path / "elsewhere.yaml"
     engine = IndexTts2Engine.from_settings(_settings(model_dir=model_dir, cfg_path=cfg, version=2.5))
     assert engine.version == "2.5"
-    engine.synthesize("Hello.", "en", reference=reference)
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference))
     assert isinstance(fake[0], FakeIndexTTS25) and fake[0].init_args["cfg_path"] == str(cfg)
 
 
 def test_an_option_the_version_does_not_take_is_refused(fake, tmp_path, reference):
     engine = IndexTts2Engine(_weights(tmp_path / "w", "2.5"), load_options={"use_fp16": True})
     with pytest.raises(UsageError, match="use_fp16"):
-        engine.synthesize("Hello.", "en", reference=reference)
+        engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference))
 
 
 @pytest.mark.parametrize("values, key", [
@@ -265,7 +265,7 @@ def test_bad_settings_are_usage_errors(tmp_path, values, key):
 
 def test_infer_gets_exactly_one_segment_and_no_output_path(fake, model_dir, reference, version):
     engine = IndexTts2Engine(model_dir, sampling={"temperature": 0.7, "num_beams": 1})
-    take = engine.synthesize(TEXT, "en", reference=reference)
+    take = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     call = fake[0].calls[-1]
     assert call["spk_audio_prompt"] == str(reference.audio_path.resolve())
     assert call["text"] == TEXT and call["output_path"] is None and call["verbose"] is False
@@ -280,7 +280,7 @@ def test_infer_gets_exactly_one_segment_and_no_output_path(fake, model_dir, refe
 
 
 def test_natural_take_is_laid_out_as_durations(fake, model_dir, reference):
-    take = IndexTts2Engine(model_dir).synthesize(TEXT, "en", reference=reference)
+    take = IndexTts2Engine(model_dir).synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     assert take.frame_samples == 256 and take.n_samples % 256 == 0
     assert take.durations.dtype == np.int32 and take.durations.size == len(TEXT) + 2
     assert take.durations.sum() * 256 == take.n_samples
@@ -293,11 +293,11 @@ def test_natural_take_is_laid_out_as_durations(fake, model_dir, reference):
 
 def test_frames_set_the_total_length_exactly(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir)
-    natural = engine.synthesize(TEXT, "en", reference=reference)
+    natural = engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     for scale in (0.7, 1.0, 1.4):
         frames = natural.durations.copy()
         frames[1:-1] = np.round(frames[1:-1] * scale)
-        take = engine.synthesize_frames(TEXT, "en", None, frames, reference=reference)
+        take = engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=reference), frames)
         assert take.n_samples == frames.sum() * 256
         np.testing.assert_array_equal(take.durations, frames)
 
@@ -305,33 +305,33 @@ def test_frames_set_the_total_length_exactly(fake, model_dir, reference):
 def test_the_length_target_is_set_after_the_gpt_and_put_back(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir)
     frames = np.array([5] + [6] * len(TEXT) + [9], dtype=np.int32)
-    engine.synthesize_frames(TEXT, "en", None, frames, reference=reference)
+    engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=reference), frames)
     model = fake[0]
     regulator = model.s2mel.models["length_regulator"]
     assert regulator.targets == [PROMPT_FRAMES, frames.sum()]  # the prompt's own target is left alone
     assert "forward" not in vars(regulator) and "inference_speech" not in vars(model.gpt)
-    engine.synthesize_frames(TEXT, "en", None, frames, reference=reference)
+    engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=reference), frames)
     assert regulator.targets[2:] == [frames.sum()]  # clip cached: no prompt pass this time
 
 
 def test_the_patches_are_removed_when_infer_fails(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir)
-    engine.synthesize("Hello.", "en", reference=reference)
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference))
     fake[0].fail_with = RuntimeError("CUDA out of memory")
     with pytest.raises(SynthesisError, match="CUDA out of memory"):
-        engine.synthesize_frames("Hello.", "en", None, np.array([3] * 8, np.int32), reference=reference)
+        engine.synthesize_frames(SynthesisRequest("Hello.", "en", reference=reference), np.array([3] * 8, np.int32))
     assert "forward" not in vars(fake[0].s2mel.models["length_regulator"])
     assert "inference_speech" not in vars(fake[0].gpt)
 
 
 def test_target_ms_is_the_takes_total_length(fake, model_dir, reference):
-    take = IndexTts2Engine(model_dir).synthesize(TEXT, "en", target_ms=2500, reference=reference)
+    take = IndexTts2Engine(model_dir).synthesize(SynthesisRequest(TEXT, "en", target_ms=2500, reference=reference))
     assert take.n_samples == round(2500 * 22050 / 256 / 1000) * 256
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.8, 1.25, 2.0])
 def test_rate_scales_the_length_target(fake, model_dir, reference, version, rate):
-    IndexTts2Engine(model_dir).synthesize(TEXT, "en", reference=reference, rate=rate)
+    IndexTts2Engine(model_dir).synthesize(SynthesisRequest(TEXT, "en", reference=reference, rate=rate))
     model = fake[0]
     code_len, asked = model.segments[-1]
     arrived = model.s2mel.models["length_regulator"].targets[-1]
@@ -345,21 +345,21 @@ def test_rate_scales_the_length_target(fake, model_dir, reference, version, rate
 
 def test_a_line_split_in_segments_cannot_get_an_exact_length(fake, tmp_path, reference):
     engine = IndexTts2Engine(_weights(tmp_path / "w", "2"))
-    engine.synthesize(TEXT, "en", reference=reference)
+    engine.synthesize(SynthesisRequest(TEXT, "en", reference=reference))
     fake[0].cfg.gpt.max_text_tokens = 20  # a line longer than the GPT takes at once
     with pytest.raises(SynthesisError, match="segments"):
-        engine.synthesize_frames(TEXT, "en", None, np.full(len(TEXT) + 2, 6, np.int32), reference=reference)
+        engine.synthesize_frames(SynthesisRequest(TEXT, "en", reference=reference), np.full(len(TEXT) + 2, 6, np.int32))
 
 
 def test_low_vram_splitting_falls_back_to_scaling_the_natural_take(fake, tmp_path, reference, monkeypatch):
     monkeypatch.setattr(FakeIndexTTS25, "low_vram", True)
     engine = IndexTts2Engine(_weights(tmp_path / "w", "2.5"))
     text = "One short clause, then another one, and a third to end it."
-    natural = engine.synthesize(text, "en", reference=reference)
+    natural = engine.synthesize(SynthesisRequest(text, "en", reference=reference))
     assert len(fake[0].segments) == 3
     frames = natural.durations.copy()
     frames[1:-1] = np.round(frames[1:-1] * 1.2)
-    take = engine.synthesize_frames(text, "en", None, frames, reference=reference)
+    take = engine.synthesize_frames(SynthesisRequest(text, "en", reference=reference), frames)
     want = frames.sum() / natural.durations.sum()
     assert fake[0].calls[-1]["duration_factor"] == pytest.approx(want)
     assert abs(take.n_samples / natural.n_samples - want) < 0.1
@@ -368,10 +368,10 @@ def test_low_vram_splitting_falls_back_to_scaling_the_natural_take(fake, tmp_pat
 
 @pytest.mark.parametrize("ratio", [0.7, 0.85, 1.15, 1.4])
 def test_fit_line_lands_within_50_ms(fake, model_dir, reference, ratio):
-    natural_ms = _speech_ms(IndexTts2Engine(model_dir).synthesize(TEXT, "en", reference=reference))
+    natural_ms = _speech_ms(IndexTts2Engine(model_dir).synthesize(SynthesisRequest(TEXT, "en", reference=reference)))
     target = round(natural_ms * ratio)
     engine = IndexTts2Engine(model_dir)  # a fresh model: its natural take is the one measured above
-    fit = fit_line(engine, TEXT, "en", None, target, reference=reference)
+    fit = fit_line(engine, SynthesisRequest(TEXT, "en", reference=reference), target)
     assert fit.natural_ms == natural_ms
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 50, (fit.method, fit.attempts)
     assert fit.method.startswith("native")
@@ -383,7 +383,8 @@ def test_fit_line_lands_within_50_ms(fake, model_dir, reference, ratio):
 def test_emotion_vector_goes_through_upstreams_normaliser(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir)
     vector = (0.0, 0.6, 0.0, 0.0, 0.0, 0.0, 0.2, 0.4)
-    engine.synthesize("Hello.", "en", reference=reference, emotion=Emotion("vector", vector=vector, alpha=0.8))
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference,
+                                       emotion=Emotion("vector", vector=vector, alpha=0.8)))
     call = fake[0].calls[-1]
     assert call["emo_vector"] == [0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.1, 0.2] and call["emo_alpha"] == 0.8
     assert call["use_emo_text"] is False and call["emo_audio_prompt"] is None
@@ -396,41 +397,42 @@ def test_emotion_vector_goes_through_upstreams_normaliser(fake, model_dir, refer
 ])
 def test_malformed_emotions_are_refused_before_loading(fake, model_dir, reference, emotion):
     with pytest.raises(UsageError):
-        IndexTts2Engine(model_dir).synthesize("Hello.", "en", reference=reference, emotion=emotion)
+        IndexTts2Engine(model_dir).synthesize(SynthesisRequest("Hello.", "en", reference=reference, emotion=emotion))
     assert fake == []
 
 
 def test_emotion_text_uses_qwen_emotion(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir, load_options={"use_qwen_emo": True})
-    engine.synthesize("Hello.", "en", reference=reference, emotion=Emotion("text", text="  furious  ", alpha=0.6))
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference,
+                                       emotion=Emotion("text", text="  furious  ", alpha=0.6)))
     call = fake[0].calls[-1]
     assert (call["use_emo_text"], call["emo_text"], call["emo_alpha"]) == (True, "furious", 0.6)
-    engine.synthesize("Hello.", "en", reference=reference, emotion=Emotion("text"))
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference, emotion=Emotion("text")))
     assert fake[0].calls[-1]["emo_text"] is None  # upstream then reads the emotion from the line itself
 
 
 def test_emotion_text_without_qwen_emotion_says_how_to_enable_it(fake, model_dir, reference):
     engine = IndexTts2Engine(model_dir, load_options={"use_qwen_emo": False})
     with pytest.raises(UsageError, match="use_qwen_emo = true"):
-        engine.synthesize("Hello.", "en", reference=reference, emotion=Emotion("text", text="sad"))
+        engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference, emotion=Emotion("text", text="sad")))
 
 
 def test_emotion_reference_clip_is_passed(fake, model_dir, reference, tmp_path):
     engine = IndexTts2Engine(model_dir)
     emotion = Emotion("reference", audio_path=reference.audio_path, alpha=0.7)
-    engine.synthesize("Hello.", "en", reference=reference, emotion=emotion)
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference, emotion=emotion))
     call = fake[0].calls[-1]
     assert call["emo_audio_prompt"] == str(reference.audio_path.resolve()) and call["emo_alpha"] == 0.7
     with pytest.raises(MediaError):
-        engine.synthesize("Hello.", "en", reference=reference,
-                          emotion=Emotion("reference", audio_path=tmp_path / "missing.wav"))
+        engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference,
+                                           emotion=Emotion("reference", audio_path=tmp_path / "missing.wav")))
 
 
 def test_fit_line_passes_reference_and_emotion_to_every_take(fake, model_dir, reference):
     emotion = Emotion("vector", vector=(0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.0, 0.0))
-    natural_ms = _speech_ms(IndexTts2Engine(model_dir).synthesize(TEXT, "en", reference=reference, emotion=emotion))
-    fit = fit_line(IndexTts2Engine(model_dir), TEXT, "en", None, round(natural_ms * 1.3), reference=reference,
-                   emotion=emotion)
+    request = SynthesisRequest(TEXT, "en", reference=reference, emotion=emotion)
+    natural_ms = _speech_ms(IndexTts2Engine(model_dir).synthesize(request))
+    fit = fit_line(IndexTts2Engine(model_dir), request, round(natural_ms * 1.3))
     assert fit.status == STATUS_OK and len(fake[1].calls) >= 2
     for call in fake[1].calls:
         assert call["spk_audio_prompt"] == str(reference.audio_path.resolve())
@@ -440,32 +442,32 @@ def test_fit_line_passes_reference_and_emotion_to_every_take(fake, model_dir, re
 def test_a_reference_is_required_and_must_exist(fake, model_dir, tmp_path):
     engine = IndexTts2Engine(model_dir)
     with pytest.raises(UsageError, match="reference"):
-        engine.synthesize("Hello.", "en")
+        engine.synthesize(SynthesisRequest("Hello.", "en"))
     with pytest.raises(UsageError, match="reference"):
-        engine.synthesize_frames("Hello.", "en", None, np.full(8, 4, np.int32))
+        engine.synthesize_frames(SynthesisRequest("Hello.", "en"), np.full(8, 4, np.int32))
     with pytest.raises(MediaError):
-        engine.synthesize("Hello.", "en", reference=Reference(tmp_path / "nobody.wav"))
+        engine.synthesize(SynthesisRequest("Hello.", "en", reference=Reference(tmp_path / "nobody.wav")))
 
 
 def test_languages_follow_the_version(fake, tmp_path, reference):
     v2 = IndexTts2Engine(_weights(tmp_path / "a", "2"))
     with pytest.raises(UnsupportedLanguage, match="2.5"):
-        v2.synthesize("こんにちは", "ja", reference=reference)
+        v2.synthesize(SynthesisRequest("こんにちは", "ja", reference=reference))
     v25 = IndexTts2Engine(_weights(tmp_path / "b", "2.5"))
-    v25.synthesize("こんにちは", "ja", reference=reference)
+    v25.synthesize(SynthesisRequest("こんにちは", "ja", reference=reference))
     assert fake[-1].calls[-1]["lang"] == "JA"
     with pytest.raises(UnsupportedLanguage):
-        v25.synthesize("Bonjour", "fr", reference=reference)
+        v25.synthesize(SynthesisRequest("Bonjour", "fr", reference=reference))
 
 
 def test_seed_goes_to_torch_when_torch_is_there(fake, model_dir, reference, monkeypatch):
     engine = IndexTts2Engine(model_dir)
-    take = engine.synthesize("Hello.", "en", reference=reference, seed=42)  # no torch: nothing to seed
+    take = engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference, seed=42))  # no torch to seed
     assert take.seed == 42
     seeds = []
     monkeypatch.setitem(sys.modules, "torch", SimpleNamespace(manual_seed=seeds.append))
-    engine.synthesize("Hello.", "en", reference=reference, seed=7)
-    engine.synthesize_frames("Hello.", "en", None, np.full(8, 4, np.int32), seed=7, reference=reference)
+    engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference, seed=7))
+    engine.synthesize_frames(SynthesisRequest("Hello.", "en", seed=7, reference=reference), np.full(8, 4, np.int32))
     assert seeds == [7, 7]
 
 
@@ -474,7 +476,7 @@ def test_failures_become_dubber_errors(fake, model_dir, reference, monkeypatch):
     monkeypatch.setattr(FakeIndexTTS2, "infer", lambda self, **kwargs: None)
     monkeypatch.setattr(FakeIndexTTS25, "infer", lambda self, **kwargs: None)
     with pytest.raises(SynthesisError, match="no audio"):
-        engine.synthesize("Hello.", "en", reference=reference)
+        engine.synthesize(SynthesisRequest("Hello.", "en", reference=reference))
 
     def broken(self, **kwargs):
         raise FileNotFoundError("gpt.pth")
@@ -482,7 +484,7 @@ def test_failures_become_dubber_errors(fake, model_dir, reference, monkeypatch):
     monkeypatch.setattr(FakeIndexTTS2, "__init__", broken)
     monkeypatch.setattr(FakeIndexTTS25, "__init__", broken)
     with pytest.raises(EngineUnavailable, match="gpt.pth"):
-        IndexTts2Engine(model_dir).synthesize("Hello.", "en", reference=reference)
+        IndexTts2Engine(model_dir).synthesize(SynthesisRequest("Hello.", "en", reference=reference))
 
 
 # -- availability -----------------------------------------------------------------------------
@@ -539,12 +541,13 @@ def test_real_indextts2_speaks_to_length(tmp_path):
                     "weights) and DUBBER_INDEXTTS2_REF (a clip of the voice) to run the real IndexTTS2")
     engine = IndexTts2Engine.from_settings(_settings(model_dir=Path(model_dir)))
     reference = Reference(Path(ref))
-    natural = engine.synthesize("This line is spoken by a cloned voice.", "en", seed=1, reference=reference)
+    natural = engine.synthesize(SynthesisRequest("This line is spoken by a cloned voice.", "en", seed=1,
+                                                 reference=reference))
     assert natural.sample_rate == 22050 and speech_span(natural.samples, 22050) is not None
     frames = np.round(natural.durations * 1.3).astype(np.int32)
-    longer = engine.synthesize_frames(natural.phonemes, "en", None, frames, seed=1, reference=reference)
+    request = SynthesisRequest(natural.phonemes, "en", seed=1, reference=reference)
+    longer = engine.synthesize_frames(request, frames)
     assert longer.n_samples == int(frames.sum()) * 256
     assert _speech_ms(longer) > _speech_ms(natural) * 1.15  # the speech itself, not only silence, grew
-    fit = fit_line(engine, natural.phonemes, "en", None, round(_speech_ms(natural) * 0.8), seed=1,
-                   reference=reference)
+    fit = fit_line(engine, request, round(_speech_ms(natural) * 0.8))
     assert abs(fit.error_ms) <= 50, fit.attempts

@@ -93,7 +93,7 @@ def test_get_engine_asks_availability_with_the_engines_settings(tmp_path, monkey
         def from_settings(cls, settings):
             return cls()
 
-        def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, **kw):
+        def synthesize(self, request):
             raise AssertionError("not called")
 
     monkeypatch.setattr(registry, "engine_class", lambda name: NeedsWeights)

@@ -52,12 +52,12 @@ class SlowToneEngine(ToneEngine):
         self.delay_s = delay_s
         self.started = threading.Event()
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
+    def synthesize(self, request):
         self.started.set()
-        if "boom" in text:
+        if "boom" in request.text:
             raise RuntimeError("the engine fell over")
         time.sleep(self.delay_s)
-        return super().synthesize(text, lang, voice, target_ms, seed, rate)
+        return super().synthesize(request)
 
 
 @pytest.fixture
@@ -287,7 +287,7 @@ def test_set_timing_to_a_new_length_renders_for_the_new_slot(qtbot, window, samp
 
 
 def test_bad_timing_is_refused_in_plain_words_naming_the_line(qtbot, window, sample, engine):
-    session = dubbed(qtbot, window, *sample)
+    dubbed(qtbot, window, *sample)
     window.select_position(1)
     window.editor.end_box.setValue(window.editor.start_box.value())
     window.edits.apply_timing()

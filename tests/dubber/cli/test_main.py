@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import CloningToneEngine, ToneEngine
 from dubber.cli.main import describe_error, main
 from dubber.errors import EngineUnavailable, MediaError, ProcessError, SubtitleError, UsageError
+from dubber.plugin.engine import SynthesisRequest
 
 
 def test_engines_json_lists_the_builtins(capsys):
@@ -145,7 +146,8 @@ def test_a_cloning_engine_without_a_reference_says_how_to_give_one(tmp_path, cap
 def test_an_engine_that_cannot_clone_measures_its_similarity_to_the_reference(tmp_path, capsys):
     from dubber.plugin.registry import get_engine
 
-    take = get_engine("piper").synthesize("A reference spoken by the same voice, to compare with.", "en")
+    request = SynthesisRequest("A reference spoken by the same voice, to compare with.", "en")
+    take = get_engine("piper").synthesize(request)
     ref = tmp_path / "r.wav"
     import soundfile
 

@@ -8,6 +8,7 @@ import pytest
 from dubber.audio.samples import ms_to_samples, resample
 from dubber.audio.speech import speech_span
 from dubber.fitting.original_speech import MAX_RUN_ON_MS, assign_targets, find_speech
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.subtitles.cue import Cue
 
@@ -73,7 +74,7 @@ def clips():
     piper = get_engine("piper")
     out = []
     for text in ("Open the window.", "Mind the step, please.", "Where are you going?", "Yes."):
-        take = piper.synthesize(text, "en")
+        take = piper.synthesize(SynthesisRequest(text, "en"))
         out.append(resample(take.samples, take.sample_rate, RATE))
     return out
 

@@ -22,9 +22,9 @@ class PacedEngine(FrameToneEngine):
     """The frame-tone engine taking a few milliseconds a call, as a model does: a line then takes long
     enough for the test's polling to see each one land, even on a loaded machine."""
 
-    def synthesize_frames(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def synthesize_frames(self, request, frames):  # type: ignore[no-untyped-def]
         time.sleep(0.005)
-        return super().synthesize_frames(*args, **kwargs)
+        return super().synthesize_frames(request, frames)
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ import pytest
 
 from dubber.cli.main import main
 from dubber.errors import SubtitleError
+from dubber.plugin.engine import SynthesisRequest
 from dubber.project.store import load_project, project_path_for
 from dubber.subtitles.load import load_subtitles
 
@@ -249,7 +250,7 @@ def piper_cached():
     """Piper's patched model in the test cache, so a child that cannot write still finds it."""
     from dubber.plugin import registry
 
-    registry.get_engine("piper").synthesize("Hi.", "en")
+    registry.get_engine("piper").synthesize(SynthesisRequest("Hi.", "en"))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="drops root's override with Linux prctl")

@@ -15,6 +15,7 @@ from dubber.cli.main import main
 from dubber.errors import UsageError
 from dubber.handoff.verify import check_output, slots_for, slots_from_report
 from dubber.pipeline.dub import DubOptions, dub
+from dubber.plugin.engine import SynthesisRequest
 from dubber.plugin.registry import get_engine
 from dubber.subtitles.load import load_subtitles, save_srt
 
@@ -41,7 +42,7 @@ def unseen(tmp_path_factory):
     piper = get_engine("piper")
     t, rows = 600, []
     for text, factor in UNSEEN:
-        take = piper.synthesize(text, "en")
+        take = piper.synthesize(SynthesisRequest(text, "en"))
         span = speech_span(take.samples, take.sample_rate)
         slot = round(samples_to_ms(span.length, take.sample_rate) * factor)
         rows.append((t, t + slot, text))
@@ -156,9 +157,9 @@ def test_a_line_over_its_budget_fails_with_the_cap_named_and_the_others_are_dubb
     from tests.conftest import FrameToneEngine
 
     class Recording(FrameToneEngine):
-        def synthesize_frames(self, text, lang, voice, frames, seed=0):
-            spoken.add(text)
-            return super().synthesize_frames(text, lang, voice, frames, seed)
+        def synthesize_frames(self, request, frames):
+            spoken.add(request.text)
+            return super().synthesize_frames(request, frames)
 
     spoken: set[str] = set()
     engine = Recording()

@@ -17,6 +17,7 @@ import pytest
 
 from dubber.audio import media
 from dubber.audio.speech import speech_span
+from dubber.plugin.engine import SynthesisRequest
 from dubber.project.store import load_project, project_path_for
 from dubber.subtitles.load import save_srt
 from tests.conftest import FrameToneEngine
@@ -39,7 +40,7 @@ def media_pair(tmp_path_factory):
     rows, t = [], 500
     for i in range(LINES):
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 4))) + "."
-        take = engine.synthesize(text, "en")
+        take = engine.synthesize(SynthesisRequest(text, "en"))
         span = speech_span(take.samples, take.sample_rate)
         slot = round(span.length * 1000 / take.sample_rate * rng.uniform(0.9, 1.1))
         rows.append((t, t + slot, text))

@@ -150,12 +150,12 @@ class SlowToneEngine(ToneEngine):
         super().__init__()
         self.delay_ms, self.fail, self.requests = delay_ms, fail, 0
 
-    def synthesize(self, *args, **kwargs):
+    def synthesize(self, request):
         self.requests += 1
         time.sleep(self.delay_ms / 1000)
         if self.fail:
             raise RuntimeError("the model fell over")
-        return super().synthesize(*args, **kwargs)
+        return super().synthesize(request)
 
 
 @pytest.mark.parametrize("fail", [False, True])

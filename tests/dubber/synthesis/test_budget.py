@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dubber.errors import OverBudget, UsageError
+from dubber.plugin.engine import SynthesisRequest
 from dubber.synthesis.budget import (
     LIMIT_SPEECH,
     LIMIT_TEXT,
@@ -52,8 +53,8 @@ def test_an_engine_without_an_estimate_is_estimated_from_the_text(tone_engine):
 def test_a_line_far_beyond_its_slot_is_refused(tone_engine):
     text = "go " * 100  # 200 letters: about 11 s at the text's pace
     with pytest.raises(OverBudget, match=r"refused beyond ×2\.5") as caught:
-        check_speech_fits(tone_engine, text, "en", None, 2000, 1.25)
+        check_speech_fits(tone_engine, SynthesisRequest(text, "en"), 2000, 1.25)
     assert caught.value.limit == LIMIT_SPEECH and caught.value.slot_ms == 2000
     # The same line in a slot the fitter can nearly reach is left to the fitter.
-    assert check_speech_fits(tone_engine, text, "en", None, 6000, 1.25) == text_estimate_ms(text, "en")
+    assert check_speech_fits(tone_engine, SynthesisRequest(text, "en"), 6000, 1.25) == text_estimate_ms(text, "en")
     assert tone_engine.calls == 0  # nothing was synthesised to decide

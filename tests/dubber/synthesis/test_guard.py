@@ -18,7 +18,7 @@ from dubber.audio.speech import speech_span
 from dubber.errors import EngineUnavailable, SynthesisError, UnknownVoice, UsageError
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK, fit_line
 from dubber.pipeline.dub import DubOptions, dub, fit_cues
-from dubber.plugin.engine import Capabilities, Engine, Take
+from dubber.plugin.engine import Capabilities, Engine, SynthesisRequest, Take
 from dubber.plugin.http_client import Server, ServedEngine
 from dubber.project.store import SpeakerEntry
 from dubber.subtitles.cue import Cue
@@ -57,12 +57,12 @@ class ScriptedEngine(Engine):
         self.calls = 0
         self.blend_voices = lambda parts: "blend"  # an attribute the Engine base does not have
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        voice = self.check_request(lang, voice, text=text, rate=rate)
-        step = next((fault for word, fault in self.faults.items() if word in text.split()),
+    def synthesize(self, request):
+        voice = self.check_request(request)
+        step = next((fault for word, fault in self.faults.items() if word in request.text.split()),
                     self.script[min(self.calls, len(self.script) - 1)])
         self.calls += 1
-        return self.perform(step, text, voice, seed, rate)
+        return self.perform(step, request.text, voice, request.seed, request.rate)
 
     def perform(self, step: str, text: str, voice: str, seed: int, rate: float):
         samples, sr = speech(text, rate), SR
@@ -115,9 +115,10 @@ def test_the_guard_has_the_engines_interface():
         "an Engine member is not delegated"
     assert isinstance(guarded, Engine)
     assert (guarded.name, guarded.capabilities, guarded.takes_durations) == ("scripted", inner.capabilities, False)
-    assert guarded.check_request("en", None) == "a"
+    assert guarded.check_request(SynthesisRequest("hello", "en")) == "a"
+    assert guarded.check_voice_choice("en", None) == "a"
     with pytest.raises(UnknownVoice):
-        guarded.check_request("en", "zz")
+        guarded.check_request(SynthesisRequest("hello", "en", "zz"))
     assert guarded.blend_voices([("a", 1.0)]) == "blend"  # anything else is the wrapped engine's
     assert guarded.availability() is None and guarded.unavailable_reason() is None
     assert guard_engine(guarded) is guarded and guard_engine(guarded, GuardPolicy()).inner is inner
@@ -125,15 +126,15 @@ def test_the_guard_has_the_engines_interface():
 
 def test_a_good_take_passes_through_once():
     inner = ScriptedEngine("ok")
-    take = guard_engine(inner, FAST).synthesize("hello there", "en", seed=3, rate=1.2)
+    take = guard_engine(inner, FAST).synthesize(SynthesisRequest("hello there", "en", seed=3, rate=1.2))
     np.testing.assert_array_equal(take.samples, speech("hello there", 1.2))
     assert (take.sample_rate, take.seed, take.rate, inner.calls) == (SR, 3, 1.2, 1)
 
 
 def test_native_engines_are_fitted_through_the_guard(frame_engine):
-    natural = frame_engine.synthesize("the quick brown fox jumps", "en")
+    natural = frame_engine.synthesize(SynthesisRequest("the quick brown fox jumps", "en"))
     target = round(samples_to_ms(speech_span(natural.samples, SR).length, SR) * 1.2)
-    fit = fit_line(guard_engine(frame_engine, FAST), "the quick brown fox jumps", "en", None, target)
+    fit = fit_line(guard_engine(frame_engine, FAST), SynthesisRequest("the quick brown fox jumps", "en"), target)
     assert fit.status == STATUS_OK and fit.method.startswith("native")
     assert abs(fit.error_ms) <= 50 and frame_engine.calls >= 3
 
@@ -144,7 +145,7 @@ def test_native_engines_are_fitted_through_the_guard(frame_engine):
 def test_an_engine_that_raises_fails_at_once_with_the_reason():
     inner = ScriptedEngine("raise")
     with pytest.raises(SynthesisError) as caught:
-        guard_engine(inner, FAST).synthesize("hello there", "en")
+        guard_engine(inner, FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert "RuntimeError: boom" in str(caught.value) and "(1 attempt; not retried)" in str(caught.value)
     assert caught.value.attempts == 1 and inner.calls == 1
     assert isinstance(caught.value.__cause__, RuntimeError)
@@ -153,7 +154,7 @@ def test_an_engine_that_raises_fails_at_once_with_the_reason():
 def test_request_errors_pass_through_unchanged():
     inner = ScriptedEngine("ok")
     with pytest.raises(UsageError) as caught:
-        guard_engine(inner, FAST).synthesize("hello there", "en", rate=5.0)
+        guard_engine(inner, FAST).synthesize(SynthesisRequest("hello there", "en", rate=5.0))
     assert str(caught.value) == "rate 5.0 is outside scripted's range 0.5-2.0" and inner.calls == 0
 
 
@@ -166,7 +167,7 @@ def test_request_errors_pass_through_unchanged():
 def test_unusable_takes_are_retried_then_fail(step, fault, message):
     inner = ScriptedEngine(step)
     with pytest.raises(SynthesisError) as caught:
-        guard_engine(inner, FAST).synthesize("hello there", "en")
+        guard_engine(inner, FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert message in str(caught.value) and str(caught.value).endswith("(gave up after 3 attempts)")
     assert inner.calls == 3 and caught.value.fault == fault and caught.value.attempts == 3
 
@@ -179,7 +180,7 @@ def test_unusable_takes_are_retried_then_fail(step, fault, message):
 def test_wrong_kinds_of_output_are_not_retried(step, message):
     inner = ScriptedEngine(step)
     with pytest.raises(SynthesisError) as caught:
-        guard_engine(inner, FAST).synthesize("hello there", "en")
+        guard_engine(inner, FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert message in str(caught.value) and "(1 attempt; not retried)" in str(caught.value)
     assert inner.calls == 1
 
@@ -188,11 +189,12 @@ def test_a_take_at_another_real_rate_is_fitted_at_its_own_rate():
     inner = ScriptedEngine("rate48000")  # declares 24 kHz, truthfully answers at 48 kHz (like GPT-SoVITS v3/v4)
     text = "we meet at the station"
     target = natural_ms(text) + 150
-    fit = fit_line(guard_engine(inner, FAST), text, "en", None, target)
+    fit = fit_line(guard_engine(inner, FAST), SynthesisRequest(text, "en"), target)
     assert fit.sample_rate == 48000 and fit.status == STATUS_OK and abs(fit.error_ms) <= 50
 
     with pytest.raises(SynthesisError) as caught:
-        guard_engine(ScriptedEngine("rate48000"), GuardPolicy(strict_rate=True)).synthesize(text, "en")
+        guard_engine(ScriptedEngine("rate48000"), GuardPolicy(strict_rate=True)).synthesize(
+            SynthesisRequest(text, "en"))
     n = speech(text, 1.0, 48000).size
     assert (f"at 48000 Hz, not the 24000 Hz it declares (read at 24000 Hz its {n * 1000 // 48000} ms would last "
             f"{n * 1000 // 24000} ms)") in str(caught.value)
@@ -203,14 +205,14 @@ def test_a_flaky_engine_succeeds_within_its_retries(step):
     inner = ScriptedEngine(step, step, "ok")
     policy = GuardPolicy(min_timeout_ms=300, timeout_factor=0, load_allowance_ms=0, backoff_ms=50)
     started = time.monotonic()
-    take = guard_engine(inner, policy).synthesize("hello there", "en")
+    take = guard_engine(inner, policy).synthesize(SynthesisRequest("hello there", "en"))
     elapsed = time.monotonic() - started
     assert inner.calls == 3 and speech_span(take.samples, take.sample_rate) is not None
     assert 0.15 <= elapsed < 2  # backed off 50 ms, then 100 ms
 
     inner = ScriptedEngine(step, step, "ok")
     with pytest.raises(SynthesisError) as caught:
-        guard_engine(inner, GuardPolicy(retries=1, backoff_ms=10)).synthesize("hello there", "en")
+        guard_engine(inner, GuardPolicy(retries=1, backoff_ms=10)).synthesize(SynthesisRequest("hello there", "en"))
     assert str(caught.value).endswith("(gave up after 2 attempts)") and inner.calls == 2
 
 
@@ -222,7 +224,7 @@ def test_a_hung_engine_times_out_and_is_not_entered_again_until_it_ends(release)
     guarded = guard_engine(inner, FAST)
     started = time.monotonic()
     with pytest.raises(EngineTimeout) as caught:
-        guarded.synthesize("hello there", "en")
+        guarded.synthesize(SynthesisRequest("hello there", "en"))
     elapsed = time.monotonic() - started
     assert 0.28 <= elapsed < 1.5 and inner.calls == 1  # not retried
     assert "did not finish 'hello there' within 0.3 s" in str(caught.value)
@@ -231,14 +233,14 @@ def test_a_hung_engine_times_out_and_is_not_entered_again_until_it_ends(release)
     # Another guard of the same engine instance waits the grace period, then fails without calling it.
     started = time.monotonic()
     with pytest.raises(EngineTimeout) as caught:
-        guard_engine(inner, FAST).synthesize("next line", "en")
+        guard_engine(inner, FAST).synthesize(SynthesisRequest("next line", "en"))
     elapsed = time.monotonic() - started
     assert 0.18 <= elapsed < 1.2 and inner.calls == 1
     assert "still running a call abandoned after its timeout (on 'hello there')" in str(caught.value)
     assert "(0 attempts; not retried)" in str(caught.value)
 
     release.set()  # the abandoned call ends: the engine is used again
-    take = guarded.synthesize("next line", "en")
+    take = guarded.synthesize(SynthesisRequest("next line", "en"))
     assert inner.calls == 2 and take.n_samples == speech("next line").size
 
 
@@ -248,14 +250,14 @@ def test_the_first_call_gets_the_load_allowance(release):
                                               abandoned_grace_ms=2000))
     started = time.monotonic()
     with pytest.raises(EngineTimeout, match="within 0.7 s"):
-        guarded.synthesize("hello there", "en")
+        guarded.synthesize(SynthesisRequest("hello there", "en"))
     assert 0.65 <= time.monotonic() - started < 1.5
     release.set()
-    guarded.synthesize("hello there", "en")  # waits for the abandoned call, then succeeds: proven
+    guarded.synthesize(SynthesisRequest("hello there", "en"))  # waits for the abandoned call, then succeeds: proven
     release.clear()
     started = time.monotonic()
     with pytest.raises(EngineTimeout, match=r"within 0.3 s \(the time cap of one call\)"):
-        guarded.synthesize("hello there", "en")
+        guarded.synthesize(SynthesisRequest("hello there", "en"))
     assert 0.28 <= time.monotonic() - started < 0.65
 
 
@@ -290,8 +292,8 @@ class HangingServedEngine(ServedEngine):
                              timeout_ms=timeout_ms)
         self.inner = ScriptedEngine("hang", "ok", release=release)
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        return self.inner.synthesize(text, lang, voice, target_ms, seed, rate)
+    def synthesize(self, request):
+        return self.inner.synthesize(request)
 
 
 def test_a_served_engine_waits_for_its_server_timeout_and_is_called_again_at_once(release, monkeypatch):
@@ -301,9 +303,10 @@ def test_a_served_engine_waits_for_its_server_timeout_and_is_called_again_at_onc
     assert not guarded.exclusive
     started = time.monotonic()
     with pytest.raises(EngineTimeout, match="within 0.5 s"):  # its own HTTP timeout is the floor
-        guarded.synthesize("hello there", "en")
+        guarded.synthesize(SynthesisRequest("hello there", "en"))
     assert 0.48 <= time.monotonic() - started < 1.2
-    take = guarded.synthesize("next line", "en")  # served at once: serialised, it would wait, then fail
+    # Served at once: serialised, it would wait, then fail.
+    take = guarded.synthesize(SynthesisRequest("next line", "en"))
     assert take.n_samples == speech("next line").size and not release.is_set() and served.inner.calls == 2
 
 
@@ -337,9 +340,9 @@ class HttpEngine(ServedEngine):
     def __init__(self, url: str) -> None:
         self.server = Server(engine=self.name, label="Fake", url=url, start_hint="start it", timeout_ms=2000)
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        answer = self.server.call("/tts", b"{}", "application/json", text=text)
-        return Take(np.frombuffer(answer.body, "<f4"), SR, text, engine=self.name)
+    def synthesize(self, request):
+        answer = self.server.call("/tts", b"{}", "application/json", text=request.text)
+        return Take(np.frombuffer(answer.body, "<f4"), SR, request.text, engine=self.name)
 
 
 @pytest.fixture
@@ -360,12 +363,12 @@ def flaky_server():
 
 def test_server_errors_are_retried_and_request_errors_are_not(flaky_server):
     url, seen = flaky_server(503, 500, 200)
-    take = guard_engine(HttpEngine(url), FAST).synthesize("hello there", "en")
+    take = guard_engine(HttpEngine(url), FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert seen == [503, 500, 200] and take.n_samples == speech("hello there").size
 
     url, seen = flaky_server(400, 200)
     with pytest.raises(SynthesisError, match=r"HTTP 400 .*busy \(1 attempt; not retried\)") as caught:
-        guard_engine(HttpEngine(url), FAST).synthesize("hello there", "en")
+        guard_engine(HttpEngine(url), FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert seen == [400] and caught.value.status == 400
 
 
@@ -374,7 +377,7 @@ def test_a_refused_connection_is_retried_then_named():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(EngineUnavailable) as caught:
-        guard_engine(HttpEngine(f"http://127.0.0.1:{port}"), FAST).synthesize("hello there", "en")
+        guard_engine(HttpEngine(f"http://127.0.0.1:{port}"), FAST).synthesize(SynthesisRequest("hello there", "en"))
     assert "connection refused" in str(caught.value) and str(caught.value).endswith("(gave up after 3 attempts)")
     assert caught.value.attempts == 3 and caught.value.hint == "start it"
 

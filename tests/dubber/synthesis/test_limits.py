@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import SynthesisError, UsageError
 from dubber.fitting.fitter import STATUS_OK, FitPolicy, fit_line
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Reference, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, Reference, SynthesisRequest, Take
 from dubber.synthesis.guard import guard_engine
 from dubber.synthesis.limits import LimitedEngine, join_durations, limit_engine, split_frames, split_text
 from dubber.text.pronunciation import Phonetic, Pinyin, parse, plain
@@ -39,22 +41,24 @@ class FrameEngine(Engine):
         symbols = [max(1, round((2 if ch == " " else 4) / rate)) for ch in " ".join(text.split())]
         return np.array([LEAD, *symbols, TRAIL], dtype=np.int32)
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0):
-        voice = self.check_request(lang, voice, text=text, rate=rate)
+    def synthesize(self, request):
+        voice = self.check_request(request)
+        text, target_ms, rate = request.text, request.target_ms, request.rate
         self.calls.append(("synthesize", text, target_ms))
         frames = self.natural_frames(text, rate)
         if target_ms is not None:  # the symbols re-timed to the target, to the nearest frame; silences kept
             want = (target_ms * SR + 500 * STEP) // (1000 * STEP)
             frames[1:-1] = _proportional(want, frames[1:-1])
-        take = self._render(text, voice, frames, seed)
+        take = self._render(text, voice, frames, request.seed)
         take.rate = rate if target_ms is None else 1.0
         return take
 
-    def synthesize_frames(self, text, lang, voice, frames, seed=0):
-        voice = self.check_request(lang, voice, text=text)
+    def synthesize_frames(self, request, frames):
+        voice = self.check_request(request)
+        text = request.text
         frames = self.check_frames(text, " ".join(text.split()), frames)
         self.calls.append(("frames", text, frames.copy()))
-        return self._render(text, voice, frames, seed)
+        return self._render(text, voice, frames, request.seed)
 
     def _render(self, text: str, voice: str, frames: np.ndarray, seed: int) -> Take:
         phonemes = " ".join(text.split())
@@ -79,13 +83,13 @@ class CloningFrameEngine(FrameEngine):
         super().__init__()
         self.references: list[Reference | None] = []
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None, emotion=None):
-        self.references.append(reference)
-        return super().synthesize(text, lang, "v", target_ms, seed, rate)
+    def synthesize(self, request):
+        self.references.append(request.reference)
+        return super().synthesize(replace(request, voice="v"))
 
-    def synthesize_frames(self, text, lang, voice, frames, seed=0, *, reference=None, emotion=None):
-        self.references.append(reference)
-        return super().synthesize_frames(text, lang, "v", frames, seed)
+    def synthesize_frames(self, request, frames):
+        self.references.append(request.reference)
+        return super().synthesize_frames(replace(request, voice="v"), frames)
 
 
 def _proportional(total: int, weights: np.ndarray) -> np.ndarray:
@@ -210,8 +214,8 @@ def test_short_text_passes_through_untouched(fake: FrameEngine) -> None:
     fake.synthesize = lambda *args, **kwargs: take  # type: ignore[method-assign]
     fake.synthesize_frames = lambda *args, **kwargs: take  # type: ignore[method-assign]
     limited = LimitedEngine(fake, 80)
-    assert limited.synthesize("Hello there.", "en") is take
-    assert limited.synthesize_frames("Hello there.", "en", None, np.ones(14, np.int32)) is take
+    assert limited.synthesize(SynthesisRequest("Hello there.", "en")) is take
+    assert limited.synthesize_frames(SynthesisRequest("Hello there.", "en"), np.ones(14, np.int32)) is take
 
 
 def test_the_wrapper_keeps_the_engine_interface(fake: FrameEngine) -> None:
@@ -227,7 +231,7 @@ def test_the_wrapper_keeps_the_engine_interface(fake: FrameEngine) -> None:
 def test_long_text_is_joined_with_frames_in_the_take_layout(fake: FrameEngine) -> None:
     limited = LimitedEngine(fake, 100)
     pieces = split_text(ENGLISH, 100)
-    take = limited.synthesize(ENGLISH, "en")
+    take = limited.synthesize(SynthesisRequest(ENGLISH, "en"))
     assert [call[1] for call in fake.calls] == pieces
     assert take.phonemes == " ".join(pieces)
     assert len(take.durations) == len(take.phonemes) + 2 and take.frame_samples == STEP
@@ -239,47 +243,48 @@ def test_long_text_is_joined_with_frames_in_the_take_layout(fake: FrameEngine) -
     assert take.durations[0] == LEAD and take.durations[-1] == TRAIL
     assert take.durations[1] == 4 and take.durations[4] == 2  # "T" and the space after "The"
     # The pause is silence; the pieces' audio is there unchanged.
-    own = fake.synthesize(pieces[0], "en").samples
+    own = fake.synthesize(SynthesisRequest(pieces[0], "en")).samples
     np.testing.assert_array_equal(take.samples[:own.size], own)
     assert not np.any(take.samples[own.size:own.size + PAUSE_FRAMES * STEP])
     # At a faster rate every piece is faster and the pause shorter: 100 ms at ×1.5.
-    fast = limited.synthesize(ENGLISH, "en", rate=1.5)
+    fast = limited.synthesize(SynthesisRequest(ENGLISH, "en", rate=1.5))
     assert fast.durations[first] == TRAIL + 10 + LEAD
     assert int(fast.durations.sum()) == sum(int(fake.natural_frames(p, 1.5).sum()) for p in pieces) + 2 * 10
 
 
 def test_chinese_line_is_split_and_joined(fake: FrameEngine) -> None:
-    take = LimitedEngine(fake, 20).synthesize(CHINESE, "zh")
+    take = LimitedEngine(fake, 20).synthesize(SynthesisRequest(CHINESE, "zh"))
     assert take.phonemes == " ".join(split_text(CHINESE, 20))
     assert int(take.durations.sum()) == _piece_frames(fake, split_text(CHINESE, 20)) + 3 * PAUSE_FRAMES
 
 
 def test_frames_round_trip(fake: FrameEngine) -> None:
     limited = LimitedEngine(fake, 60)
-    natural = limited.synthesize(ENGLISH, "en")
+    natural = limited.synthesize(SynthesisRequest(ENGLISH, "en"))
     # The natural frames give back the natural take, sample for sample, split by the natural takes
     # just spoken (the ones the fitter measured), not by new ones.
     fake.calls.clear()
-    again = limited.synthesize_frames(ENGLISH, "en", None, natural.durations)
+    again = limited.synthesize_frames(SynthesisRequest(ENGLISH, "en"), natural.durations)
     np.testing.assert_array_equal(again.samples, natural.samples)
     assert [call[0] for call in fake.calls] == ["frames"] * len(split_text(ENGLISH, 60))
     # Any other frames come back exactly: durations equal to the frames, length their sum.
     rng = np.random.default_rng(3)
     frames = natural.durations + rng.integers(-1, 3, natural.durations.size).astype(np.int32)
-    take = limited.synthesize_frames(ENGLISH, "en", None, frames)
+    take = limited.synthesize_frames(SynthesisRequest(ENGLISH, "en"), frames)
     np.testing.assert_array_equal(take.durations, frames)
     assert take.n_samples == int(frames.sum()) * STEP
     assert take.phonemes == natural.phonemes
     # A wrapper that has not spoken the line yet takes the pieces naturally first, to the same result.
-    fresh = LimitedEngine(fake, 60).synthesize_frames(ENGLISH, "en", None, frames)
+    fresh = LimitedEngine(fake, 60).synthesize_frames(SynthesisRequest(ENGLISH, "en"), frames)
     np.testing.assert_array_equal(fresh.samples, take.samples)
     with pytest.raises(SynthesisError, match="whole frame counts"):
-        limited.synthesize_frames(ENGLISH, "en", None, frames[:-1])
+        limited.synthesize_frames(SynthesisRequest(ENGLISH, "en"), frames[:-1])
 
 
 def test_a_short_join_gives_up_the_pause_then_the_lead(fake: FrameEngine) -> None:
     limited = LimitedEngine(fake, 60)
-    natural = limited.synthesize("One two three four five six. Seven eight nine ten, eleven twelve.", "en")
+    natural = limited.synthesize(
+        SynthesisRequest("One two three four five six. Seven eight nine ten, eleven twelve.", "en"))
     pieces = split_text("One two three four five six. Seven eight nine ten, eleven twelve.", 60)
     assert len(pieces) == 2
     join = len(pieces[0]) + 1
@@ -287,7 +292,7 @@ def test_a_short_join_gives_up_the_pause_then_the_lead(fake: FrameEngine) -> Non
         frames = natural.durations.copy()
         frames[join] = entry
         fake.calls.clear()
-        take = limited.synthesize_frames(pieces[0] + " " + pieces[1], "en", None, frames)
+        take = limited.synthesize_frames(SynthesisRequest(pieces[0] + " " + pieces[1], "en"), frames)
         sent = [call[2] for call in fake.calls if call[0] == "frames"]
         assert (int(sent[0][-1]), int(sent[1][0])) == (trail, lead)
         np.testing.assert_array_equal(take.durations, frames)
@@ -305,10 +310,10 @@ def test_split_frames_undoes_join_durations() -> None:
 @pytest.mark.parametrize("factor", [0.8, 1.0, 1.3])
 def test_a_target_is_shared_among_the_pieces(fake: FrameEngine, factor: float) -> None:
     limited = LimitedEngine(fake, 60)
-    natural = limited.synthesize(ENGLISH, "en")
+    natural = limited.synthesize(SynthesisRequest(ENGLISH, "en"))
     natural_speech = int(natural.durations[1:-1].sum()) * 10  # ms
     target = round(natural_speech * factor) + 3
-    take = limited.synthesize(ENGLISH, "en", target_ms=target)
+    take = limited.synthesize(SynthesisRequest(ENGLISH, "en", target_ms=target))
     # Frames between the silences at the ends: the target to the nearest frame.
     assert int(take.durations[1:-1].sum()) == round(target / 10)
     span = speech_span(take.samples, SR)
@@ -338,23 +343,23 @@ def test_without_frames_the_pause_is_150_ms_and_the_target_is_shared_by_measure(
     plain_engine = PlainEngine()
     limited = LimitedEngine(plain_engine, 60)
     pieces = split_text(ENGLISH, 60)
-    natural = limited.synthesize(ENGLISH, "en")
+    natural = limited.synthesize(SynthesisRequest(ENGLISH, "en"))
     assert natural.durations is None and natural.frame_samples is None
     assert natural.n_samples == _piece_frames(plain_engine, pieces) * STEP + (len(pieces) - 1) * 150 * SR // 1000
     target = round(samples_to_ms(speech_span(natural.samples, SR).length, SR) * factor)
-    take = limited.synthesize(ENGLISH, "en", target_ms=target)
+    take = limited.synthesize(SynthesisRequest(ENGLISH, "en", target_ms=target))
     # Measured speech includes a few ms of each piece's edges that its target does not: within 10 ms a piece.
     assert abs(samples_to_ms(speech_span(take.samples, SR).length, SR) - target) <= 10 * len(pieces)
     with pytest.raises(SynthesisError, match="no common frame durations"):
-        limited.synthesize_frames(ENGLISH, "en", None, np.ones(len(natural.phonemes) + 2, np.int32))
+        limited.synthesize_frames(SynthesisRequest(ENGLISH, "en"), np.ones(len(natural.phonemes) + 2, np.int32))
 
 
 @pytest.mark.parametrize("factor", [0.85, 1.0, 1.25])
 def test_fit_line_fits_a_split_line(fake: FrameEngine, factor: float) -> None:
     limited = limit_engine(guard_engine(fake), EngineSettings("frames", {"max_chars": 60}))
-    natural = fit_line(limited, ENGLISH, "en", None, 10_000).natural_ms
+    natural = fit_line(limited, SynthesisRequest(ENGLISH, "en"), 10_000).natural_ms
     target = round(natural * factor)
-    fit = fit_line(limited, ENGLISH, "en", None, target)
+    fit = fit_line(limited, SynthesisRequest(ENGLISH, "en"), target)
     assert fit.status == STATUS_OK and abs(fit.error_ms) <= 50, (fit.method, fit.attempts)
     assert len(fit.take.phonemes) + 2 == len(fit.take.durations)
     assert {call[1] for call in fake.calls} == set(split_text(ENGLISH, 60))
@@ -365,7 +370,7 @@ def test_reference_is_forwarded_to_every_piece() -> None:
     reference = Reference(audio_path="voice.wav", text="hello")
     limited = limit_engine(cloner)
     assert isinstance(limited, LimitedEngine) and limited.limit == 60  # the limit it declares
-    fit = fit_line(limited, ENGLISH, "en", None, 9000, reference=reference)
+    fit = fit_line(limited, SynthesisRequest(ENGLISH, "en", reference=reference), 9000)
     assert fit.take is not None and len(cloner.references) > 3
     assert all(ref is reference for ref in cloner.references)
 
@@ -403,7 +408,7 @@ def test_piper_fits_a_long_line_split_at_120_characters() -> None:
     limited = LimitedEngine(PiperEngine(), 120)
     target = 14_500  # about 0.9 of the natural speech (some 16 s): re-timed natively
     # One render from frames split among the pieces, then at most a residual stretch.
-    fit = fit_line(limited, text, "en", None, target, policy=FitPolicy(max_native_steps=1))
+    fit = fit_line(limited, SynthesisRequest(text, "en"), target, policy=FitPolicy(max_native_steps=1))
     assert 13_000 <= fit.natural_ms <= 19_000 and fit.status == STATUS_OK, (fit.natural_ms, fit.attempts)
     assert abs(fit.error_ms) <= 50, (fit.method, fit.attempts)
     (step, speech_ms), = fit.attempts[1:]

@@ -9,6 +9,7 @@ the Kokoro blend tests in tests/models/test_kokoro.py.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 from dubber.audio.media import write_wav
 from dubber.errors import UnsupportedLanguage, UsageError
 from dubber.models.onnx_graph import CACHE_ENV
-from dubber.plugin.engine import Capabilities, Engine, Reference, Take
+from dubber.plugin.engine import Capabilities, Engine, Reference, SynthesisRequest, Take
 from dubber.voices.match import PROBES, VoiceCatalogue, code_fingerprint, match_voice, reference_vector
 
 RATE = 24000
@@ -46,14 +47,13 @@ class ToneVoices(Engine):
     def __init__(self) -> None:
         self.spoken: list[str] = []
 
-    def synthesize(self, text, lang, voice=None, target_ms=None, seed=0, rate=1.0, *, reference=None,
-                   emotion=None):
-        voice = voice or "mid"
-        self.check_request(lang, voice.split("*")[0].split("+")[0], text=text)
+    def synthesize(self, request):
+        voice = request.voice or "mid"
+        self.check_request(replace(request, voice=voice.split("*")[0].split("+")[0]))
         self.spoken.append(voice)
-        seconds = 0.4 + 0.04 * len(text)
+        seconds = 0.4 + 0.04 * len(request.text)
         samples = sum(w * tone(PITCHES[name], seconds) for name, w in parse(voice))
-        return Take(samples, RATE, text, engine=self.name, voice=voice, seed=seed)
+        return Take(samples, RATE, request.text, engine=self.name, voice=voice, seed=request.seed)
 
     @staticmethod
     def blend_voices(parts):
@@ -96,7 +96,7 @@ def catalogue_for(engine: Engine, **kwargs) -> VoiceCatalogue:
 
 
 def spoken_vector(engine: Engine, voice: str) -> np.ndarray:
-    take = engine.synthesize("a reference line", "en", voice)
+    take = engine.synthesize(SynthesisRequest("a reference line", "en", voice))
     return reference_vector(take.samples, take.sample_rate, embedder=SpectrumEmbedder())
 
 

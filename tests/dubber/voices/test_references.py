@@ -8,7 +8,7 @@ import soundfile
 
 from dubber.audio.samples import resample
 from dubber.audio.speech import speech_span
-from dubber.plugin.engine import Reference
+from dubber.plugin.engine import Reference, SynthesisRequest
 from dubber.subtitles.cue import Cue
 from dubber.voices.references import (PAD_MS, UNNAMED, choose_reference, find_candidates, find_references,
                                references_by_speaker, score_clip, write_reference)
@@ -187,7 +187,7 @@ def scene():
     piper, kokoro = get_engine("piper"), get_engine("kokoro")
 
     def say(engine, text, voice=None):
-        take = engine.synthesize(text, "en", voice)
+        take = engine.synthesize(SynthesisRequest(text, "en", voice))
         x = resample(take.samples, take.sample_rate, RATE)
         span = speech_span(x, RATE)
         return x[span.start:span.end]  # so placement times are speech times
