@@ -20,10 +20,12 @@ the shortfall and moves down its fitting ladder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
 from dubber.errors import UsageError
+from dubber.plugin.engine import Engine, SynthesisRequest, Take
 
 PAUSE, VOWEL, SONORANT, FRICATIVE, STOP, MARK = "pause", "vowel", "sonorant", "fricative", "stop", "mark"
 
@@ -144,6 +146,16 @@ def frames_for_target(durations: np.ndarray, phonemes: str, target_ms: int, samp
         raise UsageError(f"target must be positive, got {target_ms} ms", target_ms=target_ms)
     want = (target_ms * sample_rate + 500 * frame_samples) // (1000 * frame_samples)
     return speech_budget(durations, phonemes, want).frames
+
+
+def to_target(engine: Engine, natural: Take, request: SynthesisRequest, voice: str) -> Take:
+    """Return the natural take when the request has no target, else the line rendered again natively with the
+    natural take's symbols re-timed to last the target (`frames_for_target`)."""
+    if request.target_ms is None:
+        return natural
+    frames = frames_for_target(natural.durations, natural.phonemes, request.target_ms, natural.sample_rate,
+                               natural.frame_samples)
+    return engine.synthesize_frames(replace(request, voice=voice), frames)
 
 
 def speech_budget(durations: np.ndarray, phonemes: str, speech_frames: int) -> Budget:

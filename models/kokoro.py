@@ -8,7 +8,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
-from dubber.models.frame_budget import frames_for_target
+from dubber.models.frame_budget import to_target
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
@@ -443,18 +443,14 @@ class KokoroEngine(Engine):
         return phonemes
 
     def synthesize(self, request: SynthesisRequest) -> Take:
-        """Speak the text at the request's `rate`, or with its symbols re-timed to last its `target_ms`.
+        """Speak the text at the request's `rate`, or re-timed natively to last its `target_ms` (`to_target`).
 
-        With a target, the natural take's symbol frames (not the silence before and after)
-        are spread over the target by `frame_budget.speech_budget` and rendered natively;
-        the class bounds may leave the take short of a target far from natural.
+        The natural take's symbol frames (not the silence around them) are spread over the target by
+        `frame_budget.speech_budget`; the class bounds may leave the take short of a target far from natural.
         """
         voice = self.check_request(request)
         natural = self._natural(request.text, request.lang, voice, request.seed, request.rate)
-        if request.target_ms is None:
-            return natural
-        frames = frames_for_target(natural.durations, natural.phonemes, request.target_ms, SAMPLE_RATE, FRAME_SAMPLES)
-        return self.synthesize_frames(replace(request, voice=voice), frames)
+        return to_target(self, natural, request, voice)
 
     def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         """Speak the text with exactly `frames` per symbol, laid out as `Take.durations` (see `token_frames`)."""

@@ -6,13 +6,13 @@ import importlib.util
 import json
 import threading
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
-from dubber.models.frame_budget import frames_for_target, round_exact
+from dubber.models.frame_budget import round_exact, to_target
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take
 from dubber.text.normalize import normalize
@@ -116,12 +116,8 @@ class PiperEngine(Engine):
         return None
 
     def synthesize(self, request: SynthesisRequest) -> Take:
-        """Speak the text at the request's `rate`, or with its symbols re-timed to last its `target_ms`.
-
-        With a target, the natural take's symbol frames (not the silence before and after)
-        are spread over the target by `frame_budget.speech_budget` and rendered natively;
-        the class bounds may leave the take short of a target far from natural.
-        """
+        """Speak each sentence at the request's `rate`, joined back to back; with a `target_ms`, render the
+        joined symbol frames again re-timed to last it (`frame_budget.to_target`)."""
         voice = self.check_request(request)
         text, seed, rate = request.text, request.seed, request.rate
         model = self._load()
@@ -136,10 +132,7 @@ class PiperEngine(Engine):
             chunks.append(audio)
             frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
-        if request.target_ms is None:
-            return natural
-        frames = frames_for_target(natural.durations, natural.phonemes, request.target_ms, SAMPLE_RATE, FRAME_SAMPLES)
-        return self.synthesize_frames(replace(request, voice=voice), frames)
+        return to_target(self, natural, request, voice)
 
     def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         """Speak the text with exactly `frames` per symbol, laid out as `Take.durations`.
