@@ -152,6 +152,15 @@ def test_every_package_folder_is_mapped_and_every_layer_has_modules():
             assert any(n == prefix or n.startswith(prefix + ".") for n in names), f"{prefix} has no module"
 
 
+def test_every_package_is_listed_for_the_wheel():
+    """An editable install finds a package setup.cfg does not list; a wheel would leave it out."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg", encoding="utf-8")
+    listed = set(cfg["options"]["packages"].split())
+    packages = {name for name, path in modules(ROOT).items() if path.name == "__init__.py"}
+    assert packages == listed
+
+
 def test_the_ground_floor_imports_nothing_above_it():
     ground = [imp for imp in imports(ROOT) if layer_of(imp.source)[1] == "ground"]
     assert {imp.target for imp in ground} <= {"dubber.errors"}
