@@ -53,6 +53,18 @@ def classify(paths: Sequence[Path]) -> tuple[Path | None, Path | None, Path | No
     return video, subtitles, project, unknown
 
 
+def unique_keys(*keys: QKeySequence.StandardKey | str) -> list[QKeySequence]:
+    """The platform's bindings of each standard key, then the keys named, each once: a key given twice
+    to an action is ambiguous to Qt, which then fires neither (X11's standard Redo is Ctrl+Shift+Z)."""
+    found: list[QKeySequence] = []
+    for key in keys:
+        standard = isinstance(key, QKeySequence.StandardKey)
+        for sequence in QKeySequence.keyBindings(key) if standard else [QKeySequence(key)]:
+            if not sequence.isEmpty() and sequence not in found:
+                found.append(sequence)
+    return found
+
+
 class MainWindow(QMainWindow):
     """The panel: lays out its parts and wires them. `open_paths` opens what was dropped; the actions
     (`edits`, `takes`, `preview`, `exports`) work on the open session and its selected line."""
@@ -168,9 +180,9 @@ class MainWindow(QMainWindow):
 
         edit_menu = bar.addMenu("&Edit")
         self.undo_action = self.undo.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.setShortcuts(unique_keys(QKeySequence.StandardKey.Undo))
         self.redo_action = self.undo.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Shift+Z")])
+        self.redo_action.setShortcuts(unique_keys(QKeySequence.StandardKey.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))
         for act in (self.undo_action, self.redo_action):
             edit_menu.addAction(act)
             self.addAction(act)
