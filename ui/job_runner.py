@@ -61,7 +61,7 @@ class JobRunner(QObject):
                 self.message.show_error(payload)
             elif self.errors:
                 self.message.show_problem(f"{title}: {len(self.errors)} line(s) failed", "\n".join(self.errors[:12]))
-            self.message.show_status(f"{title}: {OUTCOME_WORDS[outcome]}")
+            self.message.show_status(f"{title}: {self._outcome(outcome)}")
             self.changed.emit()
 
         job.succeeded.connect(lambda result: finish("done", result))
@@ -78,6 +78,14 @@ class JobRunner(QObject):
         self.changed.emit()
         job.start()
         return job
+
+    def _outcome(self, outcome: str) -> str:
+        """How the job ended, in words; lines that failed make a job that ran to its end a failure."""
+        if outcome == "failed" or not self.errors:
+            return OUTCOME_WORDS[outcome]
+        failed = "failed" if len(self.errors) == 1 else f"{len(self.errors)} lines failed"
+        head = f"{failed} ({self.errors[0].splitlines()[0]})"
+        return head + "." if outcome == "done" else f"{OUTCOME_WORDS[outcome]} {head[0].upper()}{head[1:]}."
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         self.progress.setRange(0, max(total, 1))

@@ -111,3 +111,4 @@ class LineActions:
             self.panel.message.show_error(exc, line.index if line else None)
             return
         self.panel.undo.push(EditCommand(session, edit, self.panel.lines_changed))
+        self.panel.message.show_status(f"{edit.label}: done.")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtMultimedia import QMediaPlayer
 
 from dubber.pipeline.preview import write_preview
 from dubber.ui.line_timing import context_window, placed_take, take_start_ms
@@ -24,6 +25,11 @@ class LinePreview:
         self.job: Job | None = None  # the preview being cut: one at a time, beside the panel's job
         self._folder = tempfile.TemporaryDirectory(prefix="dubber-preview-")
         self._count = 0
+        self._playing: str | None = None  # what is playing, for the status once it pauses or stops
+        self._paused = False
+        player.stateChanged.connect(self._on_state)
+        player.media_player.mediaStatusChanged.connect(self._on_media)
+        player.failed.connect(self._forget)  # the problem said stays in the status bar
 
     def play_in_context(self) -> None:
         """Play the selected line from a little before to a little after, mixed exactly as exported."""
@@ -50,8 +56,7 @@ class LinePreview:
 
         def done(path: Path) -> None:
             self.job = None
-            self.player.play_file(path, start)
-            self.panel.message.show_status(f"Playing line {line.index} in context, {clock(start)} → {clock(end)}.")
+            self._play(path, start, f"line {line.index} in context, {clock(start)} → {clock(end)}")
 
         def failed(exc: BaseException) -> None:
             self.job = None
@@ -75,7 +80,35 @@ class LinePreview:
             return
         clip = placed_take(session, line)  # where it lies on the timeline: the playhead follows it there
         start = take_start_ms(clip) if clip is not None else line.start_ms
-        self.player.play_file(session.path.parent / take.audio, start)
+        self._play(session.path.parent / take.audio, start, f"the take of line {line.index} alone")
+
+    def _play(self, path: Path, start: int, what: str) -> None:
+        self._forget()
+        self.player.play_file(path, start)
+        if self.player.media_player.source().isEmpty():  # refused: the player said why
+            return
+        self._playing, self._paused = what, False
+        silent = "" if self.player.has_sound() else " No sound device: the picture plays silent."
+        self.panel.message.show_status(f"Playing {what}.{silent}")
+
+    def _on_state(self, state: str) -> None:
+        if self._playing is None:
+            return
+        if state == "playing":
+            if self._paused:  # played again; the first start was said by _play
+                self._paused = False
+                self.panel.message.show_status(f"Playing {self._playing}.")
+            return
+        self._paused = True
+        self.panel.message.show_status(f"{'Paused' if state == 'paused' else 'Stopped'} {self._playing}.")
+
+    def _on_media(self, status: QMediaPlayer.MediaStatus) -> None:
+        # Comes just after the stop that ends the clip: it ran to its end.
+        if status == QMediaPlayer.MediaStatus.EndOfMedia and self._playing is not None:
+            self.panel.message.show_status(f"Played {self._playing}.")
+
+    def _forget(self, *_: object) -> None:
+        self._playing = None
 
     def close(self) -> None:
         """Wait for a preview being cut, stop playing and remove the previews."""

@@ -11,9 +11,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QMainWindow, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, Qt, QTimer
+from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
+                           QUndoStack)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QLabel, QMainWindow, QPushButton, QSplitter, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
 from dubber.pipeline.dub import DubOptions
 from dubber.pipeline.session import Session
@@ -34,6 +36,7 @@ from dubber.ui.timeline_strip import TimelineStrip
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".ass", ".ssa", ".vtt"}
+DROP_HERE = "Drop a video and its subtitles here, or use File › Open."
 
 
 def classify(paths: Sequence[Path]) -> tuple[Path | None, Path | None, Path | None, list[Path]]:
@@ -65,6 +68,39 @@ def unique_keys(*keys: QKeySequence.StandardKey | str) -> list[QKeySequence]:
     return found
 
 
+def local_paths(mime: QMimeData) -> list[Path]:
+    """The local files a drag carries (none when it carries no URLs)."""
+    return [Path(u.toLocalFile()) for u in mime.urls() if u.isLocalFile()] if mime.hasUrls() else []
+
+
+class DropZone(QLabel):
+    """What the window shows until a video is open: where to drop it and its subtitles. `opened` gets the
+    files dropped."""
+
+    def __init__(self, opened: Callable[[list[Path]], None]) -> None:
+        super().__init__(f"{DROP_HERE}\n\nVideo: MP4, MKV, MOV, WebM …   Subtitles: SRT, ASS, VTT")
+        self._opened = opened
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setAcceptDrops(True)
+        self.setStyleSheet("QLabel { border: 3px dashed palette(mid); border-radius: 16px; margin: 40px;"
+                           " font-size: 16pt; }")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self._opened(paths)
+
+
 class MainWindow(QMainWindow):
     """The panel: lays out its parts and wires them. `open_paths` opens what was dropped; the actions
     (`edits`, `takes`, `preview`, `exports`) work on the open session and its selected line."""
@@ -81,7 +117,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_actions()
         self.update_enabled()
-        self.message.show_status("Drop a video and its subtitles here, or use File › Open.")
+        self.message.show_status(DROP_HERE)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -135,7 +171,12 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 2)  # the table and strip get the room: they show every line
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([2000, 1000])  # 2:1 from the start too, not as the table's many columns would ask
-        self.setCentralWidget(splitter)
+        self.panes = splitter
+        self.drop_zone = DropZone(self._open_dropped)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.drop_zone)  # until a video is open: an empty table says nothing
+        self.pages.addWidget(splitter)
+        self.setCentralWidget(self.pages)
 
     def _line_panel(self) -> QWidget:
         editor = self.editor = LineEditor()
@@ -186,6 +227,11 @@ class MainWindow(QMainWindow):
         for act in (self.undo_action, self.redo_action):
             edit_menu.addAction(act)
             self.addAction(act)
+        # After the stack's own slot: the step undone is now at index(), the one redone just below it.
+        self.undo_action.triggered.connect(
+            lambda _=False: self.message.show_status(f"Undone: {self.undo.text(self.undo.index())}."))
+        self.redo_action.triggered.connect(
+            lambda _=False: self.message.show_status(f"Redone: {self.undo.text(self.undo.index() - 1)}."))
 
         dub_menu = bar.addMenu("&Dub")
         self.dub_action = action("&Dub every line not dubbed yet", self.takes.dub_pending, "Ctrl+D", dub_menu)
@@ -258,6 +304,7 @@ class MainWindow(QMainWindow):
         self.table.show_lines(session.project.lines)
         self.editor.fill_engines(session.project.lang)
         self.setWindowTitle(f"dubber — {session.video.name}")
+        self.pages.setCurrentWidget(self.panes)
         self._refresh_strip()
         if session.project.lines:
             self.select_position(0)
@@ -380,12 +427,14 @@ class MainWindow(QMainWindow):
     # -- drag and drop ---------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
+        self._open_dropped(local_paths(event.mimeData()))
+
+    def _open_dropped(self, paths: list[Path]) -> None:
         # Open after the drop returns, so the drag source is not left waiting on a dialog.
         QTimer.singleShot(0, lambda: self.open_paths(paths))
 

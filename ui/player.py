@@ -83,11 +83,16 @@ class PreviewPlayer(QWidget):
         self._player.setSource(QUrl.fromLocalFile(str(self._path.resolve())))
         self._player.play()
 
+    @staticmethod
+    def has_sound() -> bool:
+        """Whether Qt reports a sound device to play through (asked again each time: one may be plugged in)."""
+        return bool(QMediaDevices.audioOutputs())
+
     def _connect_sound(self) -> None:
         """Play through the sound device once there is one. Without, the picture plays silent: Qt's audio
         thread would only warn, and a warning from that thread can deadlock a stop() made at that moment
         (the handler waits for the interpreter the stopping thread holds)."""
-        has_device = bool(QMediaDevices.audioOutputs())
+        has_device = self.has_sound()
         if has_device != (self._player.audioOutput() is not None):
             self._player.setAudioOutput(self._audio if has_device else None)
 

@@ -56,10 +56,9 @@ def undo_redo_by_keys(window, press: Callable[[str], None]) -> list[tuple[str, i
 
 
 def main() -> int:
-    from PySide6.QtTest import QTest
-
     from dubber.ui.app import application
     from dubber.ui.main_window import MainWindow
+    from PySide6.QtTest import QTest
 
     app = application()
     window = MainWindow()

@@ -13,8 +13,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QLabel
 from PySide6.QtMultimedia import QMediaPlayer
 
 from dubber.audio.media import probe, video_packet_checksums
@@ -195,6 +196,27 @@ def test_a_drop_of_two_files_opens_them(qtbot, window, sample):
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.model.rowCount() == 6, timeout=10_000)
     assert window.session.video == video
+
+
+def test_the_empty_window_shows_where_to_drop_and_a_drop_there_opens_both(qtbot, window, sample):
+    video, subs = sample
+    labels = window.centralWidget().findChildren(QLabel)
+    says = [w for w in labels if w.isVisible() and "drop a video" in w.text().lower()]
+    assert len(says) == 1 and not window.table.isVisible()  # one placeholder, not an empty table
+    zone = says[0]
+    assert "drop a video and its subtitles" in zone.text().lower() and "File › Open" in zone.text()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(video)), QUrl.fromLocalFile(str(subs))])
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(QPoint(40, 40), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(zone, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPointF(40, 40), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(zone, drop)
+    assert drop.isAccepted()
+    qtbot.waitUntil(lambda: window.session is not None, timeout=10_000)
+    assert window.session.video == video and window.model.rowCount() == 6
+    assert window.table.isVisible() and not zone.isVisible()  # the lines take its place
 
 
 def test_drops_one_at_a_time_in_either_order(qtbot, window, sample):
