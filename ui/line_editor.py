@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QGridLayout,
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dubber.config import Config
 from dubber.pipeline.session import SKIPPED, STATUS_WORDS, Session
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion
@@ -31,9 +35,11 @@ from dubber.project.store import LineEntry, TakeRecord
 from dubber.text.pronunciation import plain
 from dubber.ui import line_words
 from dubber.ui.line_words import SPEAK_KEY, clock, span
+from dubber.ui.messages import cannot_run
 
 SPEAKERS_CHOICE = "(speaker's)"
 NUDGES_MS = (-100, -10, 10, 100)
+TAKES_ROWS = 4  # the list is this many whole rows high: a row cut in half reads as a broken take
 
 
 def parse_emotion(text: str) -> Emotion | None:
@@ -55,6 +61,18 @@ def take_label(k: int, take: TakeRecord, line: LineEntry) -> str:
     text = "" if not take.text or plain(take.text) == plain(line.text) else f" · “{plain(take.text)[:30]}”"
     mark = "▶ " if k == line.chosen else "   "
     return f"{mark}{k + 1}. seed {take.seed} · {take.engine} {take.voice} · {take.status} · {error}{text}"
+
+
+def take_tooltip(k: int, take: TakeRecord, line: LineEntry) -> str:
+    """A take in full, for its row's tooltip: the row is elided in a narrow panel."""
+    error = f"{take.error_ms:+d} ms" if take.error_ms is not None else "not measured"
+    rows = [f"Take {k + 1}{' (in use)' if k == line.chosen else ''}: seed {take.seed}, {take.engine} {take.voice}",
+            f"Status: {take.status}, error {error}"]
+    if take.reason:
+        rows.append(f"Note: {take.reason}")
+    if take.text and plain(take.text) != plain(line.text):
+        rows.append(f"Words: “{plain(take.text)}”")
+    return "\n".join(rows)
 
 
 class LineEditor(QGroupBox):
@@ -115,9 +133,17 @@ class LineEditor(QGroupBox):
         form.addRow("Nudge", nudges)
 
         self.takes_list = QListWidget()
+        # Whole rows only, elided at the edge (the tooltip has the full take) rather than scrolled sideways.
+        self.takes_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.takes_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.takes_list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        self.takes_list.setUniformItemSizes(True)
+        self._size_takes_list()
         self.use_take_button = QPushButton("Use this take")
         form.addRow("Takes", self.takes_list)
         form.addRow("", self.use_take_button)
+        self._engines_for: tuple[str, Config | None] | None = None
+        self.clear()
 
     @property
     def edit_buttons(self) -> list[QPushButton]:
@@ -128,13 +154,33 @@ class LineEditor(QGroupBox):
     def emotion(self) -> Emotion | None:
         return parse_emotion(self.emotion_edit.text())
 
+    @property
+    def fields(self) -> list[QWidget]:
+        """The inputs that hold a line's values (empty and disabled when no line is selected)."""
+        return [self.text_edit, self.engine_box, self.voice_box, self.emotion_edit, self.start_box, self.end_box,
+                self.takes_list]
+
     def clear(self) -> None:
+        """Show no line: every field emptied, so nothing of the line shown before is left to edit."""
         self.line_title.setText("No line selected")
         self.timing_label.clear()
+        self.text_edit.clear()
+        self.start_box.setValue(0)
+        self.end_box.setValue(0)
+        self.engine_box.setCurrentIndex(0 if self.engine_box.count() else -1)
+        self.voice_box.setCurrentText(SPEAKERS_CHOICE)
+        self.emotion_edit.clear()
         self.takes_list.clear()
+        self.speak_button.setText(f"Speak anyway ({SPEAK_KEY})")
+        for widget in self.fields:
+            widget.setEnabled(False)
 
     def show_line(self, session: Session, line: LineEntry) -> None:
         """Fill every field from `line` as it stands in `session`."""
+        for widget in self.fields:
+            widget.setEnabled(True)
+        if self._engines_for != (session.project.lang, session.options.config):
+            self.fill_engines(session.project.lang, session.options.config)
         status = session.status(line)
         self.line_title.setText(f"Line {line.index} · {span(line.start_ms, line.end_ms)} · "
                                 f"{line.speaker or 'unnamed speaker'} · {STATUS_WORDS[status]}")
@@ -142,14 +188,13 @@ class LineEditor(QGroupBox):
         self.text_edit.setPlainText(line.text)
         self.start_box.setValue(line.start_ms)
         self.end_box.setValue(line.end_ms)
-        self.engine_box.setCurrentText(line.engine or SPEAKERS_CHOICE)
-        self.fill_voices(self.engine_box.currentText(), session, line)
-        self.voice_box.setCurrentText(line.voice or SPEAKERS_CHOICE)
+        self.show_engine(session, line)
         emotion = line.emotion or {}
         self.emotion_edit.setText(emotion.get("text") or ",".join(f"{v:g}" for v in emotion.get("vector") or ()))
         self.takes_list.clear()
         for k, take in enumerate(line.takes):
             item = QListWidgetItem(take_label(k, take, line))
+            item.setToolTip(take_tooltip(k, take, line))
             if k == line.chosen:
                 font = item.font()
                 font.setBold(True)
@@ -158,6 +203,20 @@ class LineEditor(QGroupBox):
         if line.chosen is not None:
             self.takes_list.setCurrentRow(line.chosen)
         self.speak_button.setText(f"Stop speaking ({SPEAK_KEY})" if line.speak else f"Speak anyway ({SPEAK_KEY})")
+
+    def show_engine(self, session: Session, line: LineEntry) -> None:
+        """Put the engine and voice boxes back to the line's own (after a choice that could not run)."""
+        self.engine_box.setCurrentText(line.engine or SPEAKERS_CHOICE)
+        self.fill_voices(self.engine_box.currentText(), session, line)
+        self.voice_box.setCurrentText(line.voice or SPEAKERS_CHOICE)
+
+    def _size_takes_list(self) -> None:
+        """Make the list exactly TAKES_ROWS rows high, measured on a row as the style draws it."""
+        takes = self.takes_list
+        takes.addItem("▶ 1. seed 0")
+        row = takes.sizeHintForRow(0)
+        takes.clear()
+        takes.setFixedHeight(TAKES_ROWS * row + 2 * takes.frameWidth())
 
     @staticmethod
     def _timing_words(session: Session, line: LineEntry, status: str) -> str:
@@ -173,18 +232,25 @@ class LineEditor(QGroupBox):
             words += f" · take: {take.reason}"
         return words + (f"\n{line_words.spoken_anyway(line)}" if line.skip else "")
 
-    def fill_engines(self, lang: str) -> None:
-        """Offer the engines that speak `lang`."""
+    def fill_engines(self, lang: str, config: Config | None = None) -> None:
+        """Offer the engines that speak `lang`; one that cannot run here is greyed, its reason in its tooltip."""
+        self._engines_for = (lang, config)
         self.engine_box.blockSignals(True)
+        current = self.engine_box.currentText()
         self.engine_box.clear()
         self.engine_box.addItem(SPEAKERS_CHOICE)
-        for name in sorted(registry.entries()):
-            try:
-                cls = registry.engine_class(name)
-            except Exception:
+        model = self.engine_box.model()
+        assert isinstance(model, QStandardItemModel)
+        # The registry's check says why without loading an engine; no probe: a server may be slow to answer.
+        for row in registry.describe(config, probe=False):
+            if lang not in (row["capabilities"] or {}).get("languages", ()):
                 continue
-            if lang in cls.capabilities.languages:
-                self.engine_box.addItem(name)
+            self.engine_box.addItem(row["name"])
+            if not row["available"]:
+                item = model.item(self.engine_box.count() - 1)
+                item.setEnabled(False)
+                item.setToolTip(f"{cannot_run(row['name'], row['reason'])}\n\n{row['reason']}")
+        self.engine_box.setCurrentText(current or SPEAKERS_CHOICE)
         self.engine_box.blockSignals(False)
 
     def fill_voices(self, engine_name: str, session: Session | None, line: LineEntry | None) -> None:

@@ -1,22 +1,26 @@
-"""The line table's view: one row per line, sized to stay readable in a window 1024 px wide."""
+"""The line table's view: one row per line, its columns fitted to the view so a window 1024 px wide shows them all."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractItemModel, Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QAbstractItemModel, QEvent, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from dubber.project.store import LineEntry
 from dubber.ui.line_model import COL_SPEAKER, COL_STATUS, COL_TEXT, COL_VOICE
 
-TEXT_MIN_PX = 120  # below this the text says too little to tell lines apart
-FIXED_PX = {COL_STATUS: 100, COL_VOICE: 150}  # elided: "edited, needs a new take", "piper en_US-joe-medium"
+# The columns of words are elided to fit; the numbers (time, length, error, takes) never are.
+ELIDED_MAX_PX = {COL_SPEAKER: 120, COL_STATUS: 110, COL_VOICE: 150}  # "edited, needs a new take" elides past this
+ELIDED_MIN_PX = {COL_SPEAKER: 56, COL_STATUS: 64, COL_VOICE: 56}
+SHRINK_FIRST = (COL_VOICE, COL_SPEAKER, COL_STATUS)  # the voice is mostly the speaker's: it gives way first
+TEXT_MIN_PX = 100  # below this the text says too little to tell lines apart
+TEXT_FLOOR_PX = 48  # in a window narrower than 1024 px the text gives way too, before a scroll bar
 
 
 class LineTable(QTableView):
-    """The lines, one selected at a time: every column fits its contents and the text takes the room left."""
+    """The lines, one selected at a time: the numbers fit their contents, the words are elided to fit the
+    view, and the text takes the room left."""
 
     def __init__(self, model: QAbstractItemModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,28 +33,50 @@ class LineTable(QTableView):
         self.setWordWrap(False)  # one line a row, elided: the tooltip has the whole text
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.horizontalHeader()
+        header.setMinimumSectionSize(24)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Interactive)
-        for column, width in FIXED_PX.items():
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, width)
+        for column in (COL_TEXT, *ELIDED_MAX_PX):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
         header.sectionResized.connect(self._on_section_resized)
+        for signal in (model.dataChanged, model.modelReset, model.layoutChanged, model.rowsInserted,
+                       model.rowsRemoved):
+            signal.connect(self._fit_columns)
 
     def show_lines(self, lines: Sequence[LineEntry]) -> None:
         """Hide the speaker column when no line names a speaker."""
         self.setColumnHidden(COL_SPEAKER, not any(line.speaker for line in lines))
-        self._fit_text()
+        self._fit_columns()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt naming)
-        super().resizeEvent(event)
-        self._fit_text()
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802 (Qt naming)
+        handled = super().viewportEvent(event)
+        if event.type() == QEvent.Type.Resize:  # the window, or a vertical scroll bar coming or going
+            self._fit_columns()
+        return handled
 
     def _on_section_resized(self, column: int, old: int, new: int) -> None:
-        if column != COL_TEXT:  # the text column gives or takes what the others changed
-            self._fit_text()
+        if column not in (COL_TEXT, *ELIDED_MAX_PX):  # a number column grew or shrank with its contents
+            self._fit_columns()
 
-    def _fit_text(self) -> None:
+    def _wanted(self, column: int) -> int:
+        return max(self.horizontalHeader().sectionSizeHint(column), self.sizeHintForColumn(column))
+
+    def _fit_columns(self, *_: object) -> None:
+        """Give the words' columns their contents (capped), shrink them when the view is too narrow, and the
+        text whatever is left."""
         header = self.horizontalHeader()
-        shown = [c for c in range(header.count()) if c != COL_TEXT and not self.isColumnHidden(c)]
-        others = sum(header.sectionSize(c) for c in shown)
-        header.resizeSection(COL_TEXT, max(TEXT_MIN_PX, self.viewport().width() - others))
+        shown = [c for c in range(header.count()) if not self.isColumnHidden(c)]
+        elided = {c: min(ELIDED_MAX_PX[c], self._wanted(c)) for c in shown if c in ELIDED_MAX_PX}
+        numbers = sum(header.sectionSize(c) for c in shown if c != COL_TEXT and c not in elided)
+        room = self.viewport().width() - numbers
+        short = TEXT_MIN_PX - (room - sum(elided.values()))
+        for column in SHRINK_FIRST:
+            if short <= 0:
+                break
+            if column in elided:
+                give = min(short, max(0, elided[column] - ELIDED_MIN_PX[column]))
+                elided[column] -= give
+                short -= give
+        for column, width in elided.items():
+            if header.sectionSize(column) != width:
+                header.resizeSection(column, width)
+        header.resizeSection(COL_TEXT, max(TEXT_FLOOR_PX, room - sum(elided.values())))

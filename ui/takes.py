@@ -77,6 +77,8 @@ class TakeRenderer:
             position, index, take = item
             if isinstance(take, Exception):
                 panel.jobs.errors.append(describe(take, index)[1])
+                if changes and position == panel.current_position():  # the line keeps its engine: so does the box
+                    panel.editor.show_engine(session, session.project.lines[position])
                 return
             if take.status == "failed":
                 panel.jobs.errors.append(f"Line {index}: {take.reason}")
