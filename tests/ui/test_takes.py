@@ -1,4 +1,4 @@
-"""Takes in the panel: undoing a re-roll keeps its take."""
+"""Takes in the panel: undoing a re-roll keeps its take, and lines whose speech overlaps are never green."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import Qt
 
-from dubber.pipeline.session import Session
+from dubber.pipeline.session import OK, OVERLAP, STATUS_COLOURS, Session
 from dubber.plugin import registry
 from dubber.project.store import LineEntry, Project, save_project
-from dubber.ui.line_model import COL_TAKES
+from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES
 from dubber.ui.main_window import MainWindow
 from tests.conftest import ToneEngine
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+GREEN = STATUS_COLOURS[OK]
 WAIT_MS = 60_000
 
 
@@ -65,6 +66,10 @@ def idle(qtbot, win):
     qtbot.waitUntil(lambda: not win.jobs.busy, timeout=WAIT_MS)
 
 
+def colour(win, row, column):
+    return win.model.index(row, column).data(Qt.ItemDataRole.ForegroundRole).color().name()
+
+
 def reroll(qtbot, win, position):
     win.select_position(position)
     win.edits.reroll()
@@ -90,3 +95,24 @@ def test_undoing_a_reroll_keeps_its_take_in_the_list_and_redo_chooses_it(qtbot, 
     assert line.take is None and line.takes == [first, second] and window.editor.takes_list.count() == 2
     window.edits.use_take(1)
     assert session.project.lines[1].take == second
+
+
+def test_an_end_set_past_the_next_lines_start_flags_both_lines(qtbot, window, session):
+    window.takes.dub_pending()
+    idle(qtbot, window)
+    assert [session.status(line) for line in session.project.lines] == [OK] * 3, window.message.last_message
+    assert colour(window, 0, COL_STATUS) == colour(window, 1, COL_STATUS) == GREEN
+    window.select_position(0)
+    window.editor.end_box.setValue(session.project.lines[1].start_ms + 200)
+    window.edits.apply_timing()  # accepted: an editor may overlap cues on purpose
+    idle(qtbot, window)
+    assert session.project.lines[0].end_ms == 2300 and session.project.lines[0].take.target_ms == 1500
+    assert [session.status(line) for line in session.project.lines] == [OVERLAP, OVERLAP, OK]
+    for row in (0, 1):
+        assert colour(window, row, COL_STATUS) != GREEN and colour(window, row, COL_ERROR) != GREEN
+        assert window.model.index(row, COL_STATUS).data() == "overlaps another line"
+    assert session.overlap(session.project.lines[0]).startswith("overlaps line 2's speech by ")
+    assert session.overlap(session.project.lines[1]).startswith("overlaps line 1's speech by ")
+    assert colour(window, 2, COL_STATUS) == GREEN
+    window.undo.undo()
+    assert [session.status(line) for line in session.project.lines] == [OK] * 3
