@@ -13,13 +13,18 @@ Three policies (`--sync`):
 The window's end is the cue's end (or the original speech's, when the actor speaks past the cue),
 never closer than GUARD_MS to the next line's onset, never past the video; `--borrow-gap` lets it
 run to the next line. The pipeline, the panel, `verify` and the service all judge with `judge`.
+
+Lines are judged one by one, then together: two lines whose speech overlaps on the timeline are
+both `overlap` (`overlapping`, `with_overlap`), whatever each is alone. An editor may overlap cues
+on purpose (under `fill` a line fills its cue, so overlapping cues overlap their speech), but two
+voices at once are never in sync.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from dubber.subtitles.cue import show_time
@@ -32,6 +37,7 @@ STATUS_TOO_LONG = "too_long"
 STATUS_TOO_SHORT = "too_short"
 STATUS_MISSED = "missed"  # fittable, but the take ended outside the acceptance window
 STATUS_FAILED = "failed"  # the engine failed or the line has no speech
+STATUS_OVERLAP = "overlap"  # its speech overlaps another line's on the timeline
 
 GUARD_MS = 40  # silence kept between a line's end and the next line's onset
 OVERRUN_MS = 25  # a line may end this far past its window (a frame's rounding) and still be in sync
@@ -177,3 +183,41 @@ def judge_take(speech_ms: int | None, slot: Slot, next_onset_ms: int | None = No
     if speech_ms is None:
         return Verdict(STATUS_FAILED, None, "no speech")
     return judge((slot.onset_ms, slot.onset_ms + speech_ms), slot, next_onset_ms, accept_ms)
+
+
+def overlap_pairs(spans: Mapping[int, tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """Every pair of lines whose speech (index -> (start, end) ms on the timeline) overlaps, earlier
+    first, with by how many ms."""
+    ordered = sorted((start, end, index) for index, (start, end) in spans.items())
+    found = []
+    for i, (start, end, index) in enumerate(ordered):
+        for other_start, other_end, other in ordered[i + 1:]:
+            if other_start >= end:
+                break  # sorted by start: no later line reaches back this far
+            found.append((index, other, min(end, other_end) - other_start))
+    return found
+
+
+def overlapping(spans: Mapping[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """For each line whose speech overlaps another's, (the line it overlaps most, by how many ms)."""
+    found: dict[int, tuple[int, int]] = {}
+    for first, second, ms in overlap_pairs(spans):
+        for line, other in ((first, second), (second, first)):
+            if ms > found.get(line, (0, 0))[1]:
+                found[line] = (other, ms)
+    return found
+
+
+def with_overlap(verdict: Verdict, other: int, ms: int) -> Verdict:
+    """`verdict` of a line whose speech overlaps line `other`'s by `ms`: `overlap`, unless it has no speech."""
+    if verdict.status == STATUS_FAILED:
+        return verdict
+    # Its own fault stays in words, unless that was running into this very speech (said now).
+    own = verdict.reason if verdict.status != STATUS_OK and not verdict.overlap_ms else ""
+    reason = "; ".join(filter(None, (overlap_words(other, ms), own)))
+    return replace(verdict, status=STATUS_OVERLAP, reason=reason, overlap_ms=max(verdict.overlap_ms, ms))
+
+
+def overlap_words(other: int, ms: int) -> str:
+    """'overlaps line 8's speech by 500 ms'."""
+    return f"overlaps line {other}'s speech by {ms} ms"

@@ -1,8 +1,8 @@
 """Lay each line's chosen take on the timeline at its slot, and measure every placed line on its own.
 
 A line is measured on its own placed clip (rendered alone at its place), not on the mixed stem: on
-the stem, the next line's first syllable would count as this line's tail. The mixed track is then
-checked separately for lines whose speech overlaps.
+the stem, the next line's first syllable would count as this line's tail. The placed lines are then
+checked together: two whose speech overlaps are both `overlap` (dubber.fitting.slots).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dubber.audio.samples import as_mono, ms_to_samples, samples_to_ms
 from dubber.audio.speech import speech_span
 from dubber.fitting.fitter import Fit
 from dubber.fitting.report import LineReport
-from dubber.fitting.slots import STATUS_FAILED, Slot, judge, next_onsets
+from dubber.fitting.slots import STATUS_FAILED, Slot, judge, next_onsets, overlap_pairs, overlapping, with_overlap
 from dubber.mix.timeline import Clip, Timeline, place_clips
 from dubber.project.store import LineEntry
 
@@ -82,6 +82,7 @@ def measure_lines(lines: list[LineReport], timeline: Timeline, slots: dict[int, 
         if span is not None:
             spans[p.key] = (samples_to_ms(lo + span.start, rate), samples_to_ms(lo + span.end, rate))
     following = next_onsets({index: span[0] for index, span in spans.items()})
+    crossing = overlapping(spans)
     placed = {p.key for p in timeline.placements}
     for line in lines:
         slot = slots.get(line.index)
@@ -93,20 +94,17 @@ def measure_lines(lines: list[LineReport], timeline: Timeline, slots: dict[int, 
             line.status, line.reason = STATUS_FAILED, "no speech found on the timeline (clip outside the video?)"
             continue
         next_start, next_index = following.get(line.index) or (None, None)
-        line.judged(*found, slot, judge(found, slot, next_start, accept_ms, next_index))
+        verdict = judge(found, slot, next_start, accept_ms, next_index)
+        if line.index in crossing:
+            verdict = with_overlap(verdict, *crossing[line.index])
+        line.judged(*found, slot, verdict)
 
 
 def overlaps(lines: list[LineReport]) -> list[dict[str, int]]:
     """Every pair of lines whose measured speech overlaps on the mixed track, with by how much."""
-    spoken = sorted((line.speech_start_ms, line.speech_end_ms, line.index) for line in lines
-                    if line.speech_start_ms is not None and line.speech_end_ms is not None)
-    found = []
-    for i, (start, end, index) in enumerate(spoken):
-        for other_start, other_end, other in spoken[i + 1:]:
-            if other_start >= end:
-                break
-            found.append({"lines": [index, other], "ms": min(end, other_end) - other_start})
-    return found
+    spans = {line.index: (line.speech_start_ms, line.speech_end_ms) for line in lines
+             if line.speech_start_ms is not None and line.speech_end_ms is not None}
+    return [{"lines": [first, second], "ms": ms} for first, second, ms in overlap_pairs(spans)]
 
 
 def timeline_length(duration_ms: int | None, last_cue_ms: int, original: np.ndarray | None, rate: int) -> int:

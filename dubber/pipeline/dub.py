@@ -24,7 +24,7 @@ from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit
 from dubber.fitting.intelligibility import Transcriber
 from dubber.fitting.original_speech import assign_targets, find_speech
 from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize
-from dubber.fitting.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
+from dubber.fitting.slots import STATUS_OVERLAP, SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
 from dubber.handoff.export import Handoff, export_paths, planned_files, write_handoff
 from dubber.handoff.outputs import Planned, check_outputs
 from dubber.mix.mixing import Ducking, Mixdown, mix
@@ -109,8 +109,9 @@ class DubResult:
 
     @property
     def failed(self) -> list[LineReport]:
-        """The lines that failed or overran their window: a line shorter than its cue is not a failure."""
-        return [line for line in self.lines if line.status in (STATUS_FAILED, STATUS_TOO_LONG)
+        """The lines that failed, overran their window or overlap another line's speech: a line shorter than
+        its cue is not a failure."""
+        return [line for line in self.lines if line.status in (STATUS_FAILED, STATUS_TOO_LONG, STATUS_OVERLAP)
                 or (line.sync == SYNC_FILL and line.status != STATUS_OK)]
 
     @property

@@ -28,7 +28,16 @@ from dubber.errors import MediaError, UsageError
 from dubber.files import write_json_atomic
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
 from dubber.fitting.report import LineReport, build_report, summarize
-from dubber.fitting.slots import OVERRUN_MS, Slot, judge_take, next_onsets, plan_slots
+from dubber.fitting.slots import (
+    OVERRUN_MS,
+    STATUS_OVERLAP,
+    Slot,
+    judge_take,
+    next_onsets,
+    overlap_words,
+    overlapping,
+    plan_slots,
+)
 from dubber.handoff.export import Handoff, export_paths, planned_files
 from dubber.handoff.outputs import check_outputs
 from dubber.mix.mixing import Mixdown, mix
@@ -71,39 +80,45 @@ STALE = "stale"  # the text, timing or voice changed after its take was made: it
 UNFITTABLE = "unfittable"  # the engine could not reach the slot (too long or too short)
 FAILED = "failed"  # the engine failed
 SKIPPED = "skipped"  # not spoken: a sound description, a sign, another language, past the video's end ...
-NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED)
+OVERLAP = "overlap"  # its speech (or, not dubbed yet, its slot) overlaps another line's on the timeline
+NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED, OVERLAP)
 # How a status is shown, in the Qt panel and the service's web page alike: green within the
-# tolerance, amber beyond it, red where the line cannot fit or failed, grey when not spoken
+# tolerance, amber beyond it, red where the line cannot fit, failed or overlaps another, grey when not spoken
 # (pending: not coloured).
 STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f",
-                  SKIPPED: "#8a8a8a"}
+                  SKIPPED: "#8a8a8a", OVERLAP: "#c8402f"}
 STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
-                UNFITTABLE: "cannot fit", FAILED: "failed", SKIPPED: "not spoken"}
+                UNFITTABLE: "cannot fit", FAILED: "failed", SKIPPED: "not spoken", OVERLAP: "overlaps another line"}
 # A take's status (dubber.fitting.slots) as the line's.
 STATUS_OF_TAKE = {STATUS_OK: OK, STATUS_MISSED: OFF, STATUS_TOO_LONG: UNFITTABLE, STATUS_TOO_SHORT: UNFITTABLE,
-                STATUS_FAILED: FAILED}
+                STATUS_FAILED: FAILED, STATUS_OVERLAP: OVERLAP}
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
+# The timing of one edit version: its slots, each line's next onset and the lines overlapping another.
+_Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]]]
 
 
 def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
                 pronunciations: dict[str, str] | None = None, slot: Slot | None = None,
-                next_onset_ms: int | None = None) -> str:
+                next_onset_ms: int | None = None, overlap: tuple[int, int] | None = None) -> str:
     """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has,
     `pronunciations` the project's dictionary (a take speaks the line with it written in).
 
     With its `slot` (and the next line's onset) the take is judged where it lies now, by the rule the
     dub and the export use (dubber.fitting.slots); without, by what was measured when it was made.
+    `overlap` (the other line, ms) says its speech overlaps another line's on the timeline: never in sync.
     """
     if not line.spoken:
         return SKIPPED
     take = line.take
+    if take is not None and take.status == STATUS_FAILED:
+        return FAILED
+    if take is not None and _stale(line, take, speaker, pronunciations or {}, slot):
+        return STALE
+    if overlap is not None:
+        return OVERLAP  # two voices at once, as it lies now (or, not dubbed yet, as it is timed)
     if take is None:
         return PENDING
-    if take.status == STATUS_FAILED:
-        return FAILED
-    if _stale(line, take, speaker, pronunciations or {}, slot):
-        return STALE
     if slot is not None and take.speech_ms is not None:
         return STATUS_OF_TAKE[judge_take(take.speech_ms, slot.borrowing(take.borrowed_ms), next_onset_ms,
                                        accept_ms).status]
@@ -165,7 +180,7 @@ class Session:
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, Mixdown]] | None = None
-        self._slots: tuple[int, dict[int, Slot], dict[int, int | None]] | None = None
+        self._slots: _Timing | None = None
         self._foreign: dict[tuple[str, str], SpeakerPlan] = {}
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
 
@@ -305,14 +320,35 @@ class Session:
         """Every spoken line's slot (dubber.fitting.slots), planned once per edit."""
         return self._timing()[1]
 
-    def _timing(self) -> tuple[int, dict[int, Slot], dict[int, int | None]]:
+    def _timing(self) -> _Timing:
         cached = self._slots
         if cached is None or cached[0] != self.version:
             slots = self._plan([line for line in self.project.lines if line.spoken])
             following = next_onsets({index: slot.onset_ms for index, slot in slots.items()})
             later = {index: nxt[0] if nxt else None for index, nxt in following.items()}
-            cached = self._slots = (self.version, slots, later)
+            cached = self._slots = (self.version, slots, later, overlapping(self._spans(slots)))
         return cached
+
+    def _spans(self, slots: dict[int, Slot]) -> dict[int, tuple[int, int]]:
+        """Where each line's speech lies on the timeline: its take's, placed at its slot's onset (what the
+        export measures, without rendering); a line not dubbed yet, or whose take is stale (its next take
+        is made for its slot), its whole slot."""
+        spans = {}
+        for line in self.project.lines:
+            slot, take = slots.get(line.index), line.take
+            if slot is None or (take is not None and take.status == STATUS_FAILED):
+                continue
+            if take is None or take.speech_ms is None or _stale(line, take, self.project.speakers.get(line.speaker),
+                                                                 self.project.pronunciations, slot):
+                spans[line.index] = (slot.onset_ms, slot.end_ms)
+            else:
+                spans[line.index] = (slot.onset_ms, slot.onset_ms + take.speech_ms)
+        return spans
+
+    def overlap(self, line: LineEntry) -> str:
+        """Which line's speech this line's overlaps on the timeline, in words; "" when none."""
+        crossing = self._timing()[3].get(line.index)
+        return overlap_words(*crossing) if crossing else ""
 
     def _plan(self, lines: list[LineEntry]) -> dict[int, Slot]:
         return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self._video_ms)
@@ -375,12 +411,13 @@ class Session:
             save_project(self.project, self.path)
 
     def status(self, line: LineEntry) -> str:
-        _, slots, later = self._timing()
+        _, slots, later, crossing = self._timing()
         return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker),
-                           self.project.pronunciations, slots.get(line.index), later.get(line.index))
+                           self.project.pronunciations, slots.get(line.index), later.get(line.index),
+                           crossing.get(line.index))
 
     def needing_work(self) -> list[int]:
-        """Positions of the lines that are out of sync, stale, failed or not rendered."""
+        """Positions of the lines that are out of sync, stale, failed, overlapping or not rendered."""
         return [i for i, line in enumerate(self.project.lines) if self.status(line) in NEEDS_WORK]
 
     # -- audio ----------------------------------------------------------------------------

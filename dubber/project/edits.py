@@ -3,14 +3,15 @@
 Every per-line action (re-roll, pick an earlier take, edit the text, change the voice, nudge or set
 the timing) replaces one line by a new version of it, so one edit type serves them all: it keeps
 the line before and after, and applying or reverting puts one of them in place. Takes are never
-deleted by an edit; a reverted re-roll removes the take from the line, and redoing it brings the
-same take back without rendering again.
+deleted: a line's takes only grow, so both keep every take the line has (a reverted re-roll puts the
+previous take back on the timeline and keeps the new one in the line's history; redoing it chooses
+that same take again, without rendering).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from dubber.errors import UsageError
@@ -30,7 +31,7 @@ class Edit(Protocol):
 
 @dataclass
 class LineEdit:
-    """Replace the line at `position` by `after`; reverting puts `before` back."""
+    """Replace the line at `position` by `after`; reverting puts `before` back. Either keeps every take."""
 
     label: str
     position: int
@@ -38,17 +39,22 @@ class LineEdit:
     after: LineEntry
 
     def apply(self, project: Project) -> None:
-        self._check(project, self.before)
-        project.lines[self.position] = copy.deepcopy(self.after)
+        self._put(project, self.before, self.after)
 
     def revert(self, project: Project) -> None:
-        self._check(project, self.after)
-        project.lines[self.position] = copy.deepcopy(self.before)
+        self._put(project, self.after, self.before)
 
-    def _check(self, project: Project, expected: LineEntry) -> None:
+    def _put(self, project: Project, expected: LineEntry, version: LineEntry) -> None:
+        """Put `version` in place of the line, which must be `expected`, keeping every take it has."""
+        line = project.lines[self.position]
         # An edit applied to a line that has since changed under it would silently drop that change.
-        if project.lines[self.position] != expected:
+        # Its takes may have grown since (a re-roll undone keeps its take): those are kept, never lost.
+        if replace(line, takes=[]) != replace(expected, takes=[]) or line.takes[:len(expected.takes)] != expected.takes:
             raise UsageError(f"line {expected.index}: the line changed since this edit was made; not applying it")
+        new = copy.deepcopy(version)
+        new.takes = copy.deepcopy(line.takes) + [take for take in new.takes if take not in line.takes]
+        new.chosen = new.takes.index(version.take) if version.take is not None else None
+        project.lines[self.position] = new
 
 
 @dataclass

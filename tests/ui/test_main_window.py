@@ -142,7 +142,7 @@ def test_a_new_user_dubs_the_sample_rerolls_undoes_and_exports(qtbot, window, sa
     assert after.seed == before.seed + 1 and after.audio != before.audio  # a new seed speaks differently
     assert cell(window, 2, COL_TAKES) == "2"
     qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert session.project.lines[2].take == before and len(session.project.lines[2].takes) == 1
+    assert session.project.lines[2].take == before and session.project.lines[2].takes == [before, after]
     assert load_project(session.path).lines[2].take == before  # saved, too
 
     out = tmp_path / "dubbed.mp4"
@@ -179,8 +179,8 @@ def test_reroll_changes_the_take_and_undo_restores_it(qtbot, window, sample, eng
     assert line.take.audio != first.audio
     rerolled = line.take
     window.undo.undo()
-    assert session.project.lines[1].takes == [first] and session.project.lines[1].chosen == 0
-    assert load_project(session.path).lines[1].takes == [first]
+    assert session.project.lines[1].takes == [first, rerolled] and session.project.lines[1].chosen == 0
+    assert load_project(session.path).lines[1].takes == [first, rerolled]  # takes are never deleted
     calls_before_redo = engine.calls
     window.undo.redo()  # the same take comes back, not a new rendering
     assert session.project.lines[1].take == rerolled and engine.calls == calls_before_redo
@@ -277,7 +277,8 @@ def test_edit_text_is_one_undoable_step_that_speaks_the_new_words(qtbot, window,
     line = session.project.lines[0]
     assert line.text == "A shorter line." and line.take.text == "A shorter line." and session.status(line) != STALE
     window.undo.undo()
-    assert session.project.lines[0] == old
+    assert session.project.lines[0].text == old.text and session.project.lines[0].take == old.take
+    assert session.project.lines[0].takes == [*old.takes, line.take]  # takes are never deleted
 
 
 def test_nudge_moves_the_line_and_keeps_its_take(qtbot, window, sample, engine):

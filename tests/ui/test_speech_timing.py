@@ -202,7 +202,8 @@ def test_a_line_not_spoken_is_not_rendered_until_spoken_anyway(qtbot, window, se
     assert session.slots()[line.index].onset_ms == line.start_ms  # no original speech: it starts at its cue
     window.undo.undo()  # the dub, then speaking it
     window.undo.undo()
-    assert session.project.lines[2].takes == [] and not session.project.lines[2].speak
+    assert session.project.lines[2].take is None and not session.project.lines[2].speak
+    assert session.project.lines[2].takes == [line.take]  # takes are never deleted
 
 
 def test_the_strip_draws_the_original_speech_under_each_cue(window, session):

@@ -6,7 +6,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from dubber.fitting.slots import GUARD_MS, Slot, judge, judge_take, next_onsets, plan_slots
+from dubber.fitting.slots import (
+    GUARD_MS,
+    Slot,
+    judge,
+    judge_take,
+    next_onsets,
+    overlap_pairs,
+    overlapping,
+    plan_slots,
+    with_overlap,
+)
 
 
 @dataclass
@@ -81,3 +91,23 @@ def test_a_take_is_judged_where_it_will_lie():
 
 def test_the_next_onset_is_the_first_strictly_later_one():
     assert next_onsets({1: 1000, 2: 1000, 3: 2500, 4: 4000}) == {1: (2500, 3), 2: (2500, 3), 3: (4000, 4), 4: None}
+
+
+def test_lines_whose_speech_overlaps_are_found_in_pairs_each_naming_the_other():
+    spans = {1: (1000, 2600), 2: (2400, 3500), 3: (3500, 4000), 4: (1200, 1500), 5: (6000, 7000)}
+    assert overlap_pairs(spans) == [(1, 4, 300), (1, 2, 200)]  # touching (3 after 2) is not overlapping
+    assert overlapping(spans) == {1: (4, 300), 4: (1, 300), 2: (1, 200)}
+
+
+def test_an_overlapping_line_is_never_in_sync_whatever_it_is_alone():
+    slot = Slot(1000, 3000, None)
+    alone = judge((1000, 2500), slot)
+    assert alone.status == "ok"
+    verdict = with_overlap(alone, 8, 500)
+    assert verdict.status == "overlap" and verdict.reason == "overlaps line 8's speech by 500 ms"
+    assert verdict.overlap_ms == 500 and verdict.onset_error_ms == 0
+    late = with_overlap(judge((1000, 3100), slot), 8, 40)  # its own fault stays in words
+    assert late.status == "overlap" and late.reason.startswith("overlaps line 8's") and "past its window" in late.reason
+    into = with_overlap(judge((1000, 3060), slot, 3040, next_index=8), 8, 20)  # said once, not twice
+    assert into.reason == "overlaps line 8's speech by 20 ms"
+    assert with_overlap(judge(None, slot), 8, 20).status == "failed"

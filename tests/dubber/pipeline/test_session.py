@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -16,10 +17,10 @@ from dubber.audio.speech import speech_span
 from dubber.errors import MediaError, OutputClash, UnknownVoice, UsageError
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
 from dubber.pipeline.dub import DubOptions
-from dubber.pipeline.session import FAILED, OFF, OK, PENDING, STALE, UNFITTABLE, Session, line_status
+from dubber.pipeline.session import FAILED, OFF, OK, OVERLAP, PENDING, STALE, UNFITTABLE, Session, line_status
 from dubber.plugin import registry
 from dubber.project.edits import add_take, change_line, nudge
-from dubber.project.store import LineEntry, TakeRecord, load_project, takes_folder
+from dubber.project.store import LineEntry, Project, TakeRecord, load_project, takes_folder
 from dubber.subtitles.load import load_subtitles, save_srt
 from tests.conftest import ToneEngine
 
@@ -429,6 +430,63 @@ def test_export_measures_the_dub_it_writes(clip: tuple[Path, Path], tmp_path: Pa
     assert result.summary["not_rendered"] == 0 and result.summary["within_50ms"] == 3
     assert [line.speech_start_ms - line.start_ms for line in result.lines] == [0, 0, 0]
     assert result.lines[2].start_ms == 4500
+
+
+# -- lines that overlap --------------------------------------------------------------------------
+
+
+def test_a_line_moved_past_the_next_ones_start_overlaps_it_and_both_are_flagged(clip: tuple[Path, Path],
+                                                                                tmp_path: Path) -> None:
+    video, srt = clip
+    session = Session.open(video, srt, FILL)
+    render_and_apply(session, 0, 1, 2)
+    # Its cue now ends 300 ms into line 2's; it fills its cue, so its speech does too. Accepted, not refused.
+    edit = change_line(session.project, 0, "Move line 1", start_ms=1300, end_ms=2500)
+    session.apply(edit)
+    lines = session.project.lines
+    assert [session.status(line) for line in lines] == [OVERLAP, OVERLAP, OK]
+    assert session.needing_work() == [0, 1]
+    assert re.fullmatch(r"overlaps line 2's speech by \d+ ms", session.overlap(lines[0]))
+    assert session.overlap(lines[1]).startswith("overlaps line 1's") and session.overlap(lines[2]) == ""
+
+    result = session.export(report_path=tmp_path / "report.json")  # the report measures the same
+    assert [line.status for line in result.lines] == ["overlap", "overlap", "ok"]
+    assert "line 2's" in result.lines[0].reason and "line 1's" in result.lines[1].reason
+    assert [pair["lines"] for pair in result.summary["overlaps"]] == [[1, 2]]
+    assert 250 <= result.summary["overlaps"][0]["ms"] <= 350 and result.lines[1].overlap_ms > 0
+    session.revert(edit)
+    assert [session.status(line) for line in lines] == [OK, OK, OK]
+
+
+def test_lines_not_dubbed_yet_overlap_by_their_slots(clip: tuple[Path, Path]) -> None:
+    video, srt = clip
+    session = Session.open(video, srt, FILL)
+    session.apply(change_line(session.project, 0, "Set timing", end_ms=2500))
+    assert [session.status(line) for line in session.project.lines] == [OVERLAP, OVERLAP, PENDING]
+    assert session.overlap(session.project.lines[0]) == "overlaps line 2's speech by 300 ms"
+
+
+def speech_take(speech_ms: int, target_ms: int | None, window_ms: int) -> TakeRecord:
+    return TakeRecord(seed=0, engine="tone", voice="a", status=STATUS_OK, error_ms=0, speech_ms=speech_ms,
+                      target_ms=target_ms, window_ms=window_ms)
+
+
+def test_a_cue_held_over_the_next_line_is_in_sync_while_its_speech_ends_before_the_next(tmp_path: Path) -> None:
+    # Timed to the original speech a line ends by the next line's onset, whatever its cue says: only
+    # speech that really overlaps is flagged, and then on both lines.
+    lines = [LineEntry(1, 1000, 2200, "hello there", "", [speech_take(950, 1000, 1200)], 0, target_start_ms=1000,
+                       target_end_ms=2000),
+             LineEntry(2, 3000, 4000, "see you", "", [speech_take(800, 800, 960)], 0, target_start_ms=3000,
+                       target_end_ms=3800)]
+    session = Session(Project("/videos/v.mp4", "/videos/v.srt", "en", {}, lines, sync="speech"),
+                      tmp_path / "v.dubber.json")
+    assert [session.status(line) for line in session.project.lines] == [OK, OK]
+    window = 3000 - 40 - 1000  # the new cue ends past line 2's start; its window still ends before line 2
+    session.apply(change_line(session.project, 0, "Set timing", end_ms=3500, take=speech_take(1500, None, window)))
+    assert session.slots()[1].end_ms == 2960 and [session.status(line) for line in session.project.lines] == [OK, OK]
+    session.apply(change_line(session.project, 0, "Longer", take=speech_take(2100, None, window)))
+    assert [session.status(line) for line in session.project.lines] == [OVERLAP, OVERLAP]
+    assert session.overlap(session.project.lines[1]) == "overlaps line 1's speech by 100 ms"
 
 
 def test_export_never_replaces_an_input_and_replaces_a_file_only_when_asked(

@@ -54,13 +54,17 @@ def test_add_take_appends_chooses_and_saves(session: Session) -> None:
     assert "7" in edit.label and "5" in edit.label
 
 
-def test_revert_restores_the_previous_line_exactly_and_saves(session: Session) -> None:
+def test_revert_restores_the_previous_line_and_keeps_the_new_take(session: Session) -> None:
     before = copy.deepcopy(session.project.lines)
-    edit = add_take(session.project, 0, take(5, "good morning", 1200, -4))
+    fresh = take(5, "good morning", 1200, -4)
+    edit = add_take(session.project, 0, fresh)
     session.apply(edit)
     session.revert(edit)
-    assert session.project.lines == before
-    assert on_disk(session).lines == before
+    line = session.project.lines[0]
+    assert line.take == before[0].take and line.chosen == 0  # the previous take is back on the timeline
+    assert line.takes == [*before[0].takes, fresh]  # and the new one stays in the line's history
+    assert session.project.lines[1:] == before[1:]
+    assert on_disk(session).lines == session.project.lines
     assert session.version == 2
 
 
@@ -73,6 +77,45 @@ def test_redo_brings_back_the_same_take(session: Session) -> None:
     session.apply(edit)  # redo: the take comes back from the edit itself, nothing is rendered
     assert session.project.lines[0] == applied and session.project.lines[0].take == fresh
     assert on_disk(session).lines[0] == applied
+
+
+def test_undoing_two_rerolls_keeps_both_takes_and_redo_chooses_each_again(session: Session) -> None:
+    first, second = take(5, "good morning", 1200, -4), take(6, "good morning", 1200, 7)
+    one = add_take(session.project, 0, first)
+    session.apply(one)
+    two = add_take(session.project, 0, second)
+    session.apply(two)
+    session.revert(two)
+    assert session.project.lines[0].take == first
+    session.revert(one)
+    line = session.project.lines[0]
+    assert line.chosen == 0 and [t.seed for t in line.takes] == [0, 5, 6]  # no take is lost
+    session.apply(one)
+    assert session.project.lines[0].take == first
+    session.apply(two)
+    assert session.project.lines[0].take == second and len(session.project.lines[0].takes) == 3
+
+
+def test_undoing_the_first_dub_of_a_line_keeps_its_take(session: Session) -> None:
+    fresh = take(0, "bye", 600)
+    edit = add_take(session.project, 2, fresh)
+    session.apply(edit)
+    session.revert(edit)
+    line = session.project.lines[2]
+    assert line.take is None and line.takes == [fresh] and session.status(line) == PENDING
+    session.apply(edit)
+    assert session.project.lines[2].take == fresh and len(session.project.lines[2].takes) == 1
+
+
+def test_an_edit_made_beside_another_reroll_chooses_its_own_take(session: Session) -> None:
+    # Two re-rolls made from the same line: whichever is applied chooses its own take, never the other's.
+    mine, other = take(5, "good morning", 1200, -4), take(6, "good morning", 1200, 7)
+    edit, beside = add_take(session.project, 0, mine), add_take(session.project, 0, other)
+    session.apply(beside)
+    session.revert(beside)
+    session.apply(edit)
+    line = session.project.lines[0]
+    assert line.take == mine and [t.seed for t in line.takes] == [0, 6, 5]
 
 
 def test_an_applied_edit_is_independent_of_the_project(session: Session) -> None:
@@ -143,7 +186,9 @@ def test_text_and_take_in_one_edit(session: Session) -> None:
     session.apply(edit)
     assert session.status(session.project.lines[0]) == OK
     session.revert(edit)
-    assert session.project.lines[0].text == "good morning" and len(session.project.lines[0].takes) == 1
+    line = session.project.lines[0]
+    assert line.text == "good morning" and line.take.seed == 0 and session.status(line) == OK
+    assert [t.text for t in line.takes] == ["good morning", "hello there"]  # its take is kept, not chosen
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])

@@ -1,0 +1,118 @@
+"""Takes in the panel: undoing a re-roll keeps its take, and lines whose speech overlaps are never green."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from PySide6.QtCore import Qt
+
+from dubber.pipeline.session import OK, OVERLAP, STATUS_COLOURS, Session
+from dubber.plugin import registry
+from dubber.project.store import LineEntry, Project, save_project
+from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES
+from dubber.ui.main_window import MainWindow
+from tests.conftest import ToneEngine
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+GREEN = STATUS_COLOURS[OK]
+WAIT_MS = 60_000
+
+
+def lines() -> list[LineEntry]:
+    """Three lines filling their cues, each near the tone engine's natural length."""
+    return [
+        LineEntry(1, 800, 2000, "alpha beta gamma delta echo", ""),
+        LineEntry(2, 2100, 3300, "foxtrot golf hotel india", ""),
+        LineEntry(3, 4000, 5200, "juliet kilo lima mike oscar", ""),
+    ]
+
+
+@pytest.fixture
+def session(tmp_path) -> Session:
+    """A project that fills each cue (subtitles made for dubbing), over a copy of the sample video."""
+    video = tmp_path / "demo.mp4"
+    shutil.copy(SAMPLES / "demo.mp4", video)
+    path = tmp_path / "demo.dubber.json"
+    project = Project(str(video), str(tmp_path / "demo.en.srt"), "en", lines=lines(), sync="fill")
+    save_project(project, path)
+    return Session(project, path)
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    tone = ToneEngine(ms_per_char=50, pause_ms=50)
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: tone)
+    return tone
+
+
+@pytest.fixture
+def window(qtbot, session, engine):
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.show()
+    win.set_session(session)
+    yield win
+    if win.jobs.job is not None:
+        win.jobs.job.cancel()
+        win.jobs.job.wait(30_000)
+
+
+def idle(qtbot, win):
+    qtbot.waitUntil(lambda: not win.jobs.busy, timeout=WAIT_MS)
+
+
+def colour(win, row, column):
+    return win.model.index(row, column).data(Qt.ItemDataRole.ForegroundRole).color().name()
+
+
+def reroll(qtbot, win, position):
+    win.select_position(position)
+    win.edits.reroll()
+    idle(qtbot, win)
+
+
+def test_undoing_a_reroll_keeps_its_take_in_the_list_and_redo_chooses_it(qtbot, window, session, engine):
+    reroll(qtbot, window, 1)
+    reroll(qtbot, window, 1)
+    first, second = session.project.lines[1].takes
+    assert session.project.lines[1].chosen == 1 and window.editor.takes_list.count() == 2
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    line = session.project.lines[1]
+    assert line.take == first and line.takes == [first, second]  # the new take stays in its history
+    assert window.editor.takes_list.count() == 2 and window.editor.takes_list.currentRow() == 0
+    assert window.model.index(1, COL_TAKES).data() == "2"
+    calls = engine.calls
+    window.undo.redo()  # chooses that same take again, nothing is rendered
+    assert session.project.lines[1].take == second and engine.calls == calls
+    window.undo.undo()
+    window.undo.undo()  # the line's first dub, too: the line is not dubbed, its takes stay to pick from
+    line = session.project.lines[1]
+    assert line.take is None and line.takes == [first, second] and window.editor.takes_list.count() == 2
+    window.edits.use_take(1)
+    assert session.project.lines[1].take == second
+
+
+def test_an_end_set_past_the_next_lines_start_flags_both_lines(qtbot, window, session):
+    window.takes.dub_pending()
+    idle(qtbot, window)
+    assert [session.status(line) for line in session.project.lines] == [OK] * 3, window.message.last_message
+    assert colour(window, 0, COL_STATUS) == colour(window, 1, COL_STATUS) == GREEN
+    window.select_position(0)
+    window.editor.end_box.setValue(session.project.lines[1].start_ms + 200)
+    window.edits.apply_timing()  # accepted: an editor may overlap cues on purpose
+    idle(qtbot, window)
+    assert session.project.lines[0].end_ms == 2300 and session.project.lines[0].take.target_ms == 1500
+    assert [session.status(line) for line in session.project.lines] == [OVERLAP, OVERLAP, OK]
+    for row in (0, 1):
+        assert colour(window, row, COL_STATUS) != GREEN and colour(window, row, COL_ERROR) != GREEN
+        assert window.model.index(row, COL_STATUS).data() == "overlaps another line"
+    assert session.overlap(session.project.lines[0]).startswith("overlaps line 2's speech by ")
+    assert session.overlap(session.project.lines[1]).startswith("overlaps line 1's speech by ")
+    assert colour(window, 2, COL_STATUS) == GREEN
+    window.undo.undo()
+    assert [session.status(line) for line in session.project.lines] == [OK] * 3
