@@ -9,12 +9,13 @@ from __future__ import annotations
 from dubber.mix.placement import onset_of
 from dubber.mix.timeline import Clip
 from dubber.pipeline.preview import preview_window
-from dubber.pipeline.session import OFF, OK, PENDING, SKIPPED, STALE, Session
+from dubber.pipeline.session import OFF, OK, OVERLAP, PENDING, SKIPPED, STALE, Session
 from dubber.project.store import LineEntry
 from dubber.ui.line_words import not_spoken, target
 from dubber.ui.timeline_strip import StripCue
 
-STRIP_STATES = {OK: "ok", OFF: "off", STALE: "off", PENDING: "pending", SKIPPED: "skipped"}  # the rest: "failed"
+STRIP_STATES = {OK: "ok", OFF: "off", STALE: "off", PENDING: "pending", SKIPPED: "skipped",
+                OVERLAP: "overlap"}  # the rest: "failed"
 
 
 def strip_cues(session: Session) -> list[StripCue]:
@@ -25,7 +26,8 @@ def strip_cues(session: Session) -> list[StripCue]:
         status = session.status(line)
         slot = slots.get(line.index)
         take = line.take
-        note = not_spoken(line) if status == SKIPPED else take.reason if take is not None else ""
+        note = (not_spoken(line) if status == SKIPPED else session.overlap(line) if status == OVERLAP
+                else take.reason if take is not None else "")
         cues.append(StripCue(line.index, line.start_ms, line.end_ms, line.text, STRIP_STATES.get(status, "failed"),
                              target(line), (slot.onset_ms, slot.end_ms) if slot else None, note))
     return cues

@@ -21,13 +21,14 @@ STATE_COLOURS = {
     "ok": QColor("#2e9d4f"),
     "off": QColor("#d99a1e"),
     "failed": QColor("#c8402f"),
+    "overlap": QColor("#c8402f"),  # red as in the table: two voices at once
     "pending": QColor("#7d828a"),
     "skipped": QColor("#44474d"),
 }
 STATE_TEXT = {"ok": QColor("#ffffff"), "off": QColor("#1b1b1b"), "failed": QColor("#ffffff"),
-              "pending": QColor("#111111"), "skipped": QColor("#a9adb4")}
+              "overlap": QColor("#ffffff"), "pending": QColor("#111111"), "skipped": QColor("#a9adb4")}
 STATE_WORDS = {"ok": "in sync", "off": "out of sync", "failed": "failed or cannot fit", "pending": "not dubbed",
-               "skipped": "not spoken"}
+               "skipped": "not spoken", "overlap": "overlaps another line"}
 SKIPPED_HATCH = QColor("#6c7078")  # diagonal lines over a cue that is not spoken
 TARGET_COLOUR = QColor("#b58cf0")  # the original speech a line follows
 RULER_BACKGROUND = QColor("#1a1b1e")
@@ -59,7 +60,7 @@ class StripCue:
     start_ms: int
     end_ms: int
     label: str  # short text shown inside the block (elided to fit)
-    state: str  # "ok" | "off" (out of sync) | "failed" | "pending" | "skipped" (not spoken)
+    state: str  # "ok" | "off" (out of sync) | "overlap" | "failed" | "pending" | "skipped" (not spoken)
     target: tuple[int, int] | None = None  # the original speech it follows (ms), drawn under the block
     slot: tuple[int, int] | None = None  # where its take lies: its onset and the latest it may end
     note: str = ""  # said in the tooltip: why it is not spoken, the take's note

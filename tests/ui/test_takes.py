@@ -15,6 +15,7 @@ from dubber.pipeline.session import OK, OVERLAP, STATUS_COLOURS, Session
 from dubber.plugin import registry
 from dubber.project.store import LineEntry, Project, save_project
 from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES
+from dubber.ui.line_timing import strip_cues
 from dubber.ui.main_window import MainWindow
 from tests.conftest import ToneEngine
 
@@ -114,5 +115,8 @@ def test_an_end_set_past_the_next_lines_start_flags_both_lines(qtbot, window, se
     assert session.overlap(session.project.lines[0]).startswith("overlaps line 2's speech by ")
     assert session.overlap(session.project.lines[1]).startswith("overlaps line 1's speech by ")
     assert colour(window, 2, COL_STATUS) == GREEN
+    strip = {cue.index: cue for cue in strip_cues(session)}  # the strip says it too, not "failed or cannot fit"
+    assert [strip[line.index].state for line in session.project.lines] == ["overlap", "overlap", "ok"]
+    assert strip[session.project.lines[0].index].note.startswith("overlaps line 2's speech by ")
     window.undo.undo()
     assert [session.status(line) for line in session.project.lines] == [OK] * 3
