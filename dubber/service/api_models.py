@@ -116,7 +116,7 @@ class DubAccepted(BaseModel):
 
 
 class LineRow(BaseModel):
-    """A line of a dub job: its cue, and once rendered its status (pending, ok, off, unfittable, failed)."""
+    """A line of a dub job: its cue, and once rendered its status (pending, ok, off, unfittable, failed, overlap; skipped when not spoken)."""
 
     index: int
     line: int | None
