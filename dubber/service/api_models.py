@@ -116,7 +116,10 @@ class DubAccepted(BaseModel):
 
 
 class LineRow(BaseModel):
-    """A line of a dub job: its cue, and once rendered its status (pending, ok, off, unfittable, failed, overlap; skipped when not spoken)."""
+    """A line of a dub job: its cue, and once rendered its status.
+
+    pending, ok, off, unfittable, failed or overlap; skipped when the line is not spoken.
+    """
 
     index: int
     line: int | None
