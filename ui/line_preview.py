@@ -1,4 +1,5 @@
-"""Playing the selected line: in context, mixed as exported (cut on a worker), or its take alone."""
+"""Showing the selected line: its frame with its subtitle, or playing it in context, mixed as exported (cut
+on a worker), or its take alone."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from PySide6.QtMultimedia import QMediaPlayer
 
 from dubber.pipeline.preview import write_preview
 from dubber.ui.line_timing import context_window, placed_take, take_start_ms
-from dubber.ui.line_words import clock
+from dubber.ui.line_words import clock, target
 from dubber.ui.panel import Panel
 from dubber.ui.player import PreviewPlayer
 from dubber.ui.worker import Job
@@ -30,6 +31,16 @@ class LinePreview:
         player.stateChanged.connect(self._on_state)
         player.media_player.mediaStatusChanged.connect(self._on_media)
         player.failed.connect(self._forget)  # the problem said stays in the status bar
+
+    def show_still(self) -> None:
+        """Show the selected line's frame, at its original speech's onset (else its cue's start), with its text."""
+        line = self.panel.current_line()
+        session = self.panel.session
+        if line is None or session is None:
+            self.player.show_still(None, 0, "")
+            return
+        speech = target(line)
+        self.player.show_still(session.video, speech[0] if speech else line.start_ms, line.text)
 
     def play_in_context(self) -> None:
         """Play the selected line from a little before to a little after, mixed exactly as exported."""

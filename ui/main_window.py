@@ -306,6 +306,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"dubber — {session.video.name}")
         self.pages.setCurrentWidget(self.panes)
         self._refresh_strip()
+        self.preview.show_still()  # black until a line is selected: never the last video's frame
         if session.project.lines:
             self.select_position(0)
         problems = [d for d in session.diagnostics if d.severity == "error"]
@@ -373,6 +374,7 @@ class MainWindow(QMainWindow):
     def _show_line(self) -> None:
         line = self.current_line()
         self.update_enabled()
+        self.preview.show_still()
         if line is None or self.session is None:
             self.editor.clear()
             self.strip.set_selected(None)

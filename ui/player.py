@@ -1,4 +1,5 @@
-"""The preview player: plays one preview clip (see dubber.pipeline.preview) under a small transport row."""
+"""The preview player: the still frame of the selected line, or one preview clip playing (see
+dubber.pipeline.preview), over a small transport row."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import QUrl, Signal, Slot
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 from PySide6.QtMultimediaWidgets import QVideoWidget
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from dubber.ui.still_frame import StillFrame
 
 _STATES = {
     QMediaPlayer.PlaybackState.PlayingState: "playing",
@@ -25,7 +28,8 @@ def format_ms(ms: int) -> str:
 
 class PreviewPlayer(QWidget):
     """A video area with Play/Pause and a position readout; positions are reported within the played file,
-    and `absolute_ms` maps them to the source video's time."""
+    and `absolute_ms` maps them to the source video's time. Once playback stops the area shows
+    the still frame set by `show_still`."""
 
     positionChanged = Signal(int)  # ms within the played file
     stateChanged = Signal(str)  # "playing" | "paused" | "stopped"
@@ -37,6 +41,10 @@ class PreviewPlayer(QWidget):
         self._path: Path | None = None
 
         self._video = QVideoWidget(self)
+        self.still = StillFrame(self)
+        self._screen = QStackedWidget(self)
+        self._screen.addWidget(self.still)
+        self._screen.addWidget(self._video)
         self._audio = QAudioOutput(self)
         self._player = QMediaPlayer(self)
         self._player.setVideoOutput(self._video)
@@ -53,7 +61,7 @@ class PreviewPlayer(QWidget):
         transport.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._video, 1)
+        layout.addWidget(self._screen, 1)
         layout.addLayout(transport)
 
         self._player.positionChanged.connect(self._on_position)
@@ -81,7 +89,15 @@ class PreviewPlayer(QWidget):
         self._button.setEnabled(True)
         self._connect_sound()
         self._player.setSource(QUrl.fromLocalFile(str(self._path.resolve())))
+        self._screen.setCurrentWidget(self._video)
         self._player.play()
+
+    def show_still(self, video: Path | None, at_ms: int, text: str) -> None:
+        """Show `video`'s frame at `at_ms` with `text` over it whenever nothing plays (None: black)."""
+        self.still.show_frame(video, at_ms, text)
+
+    def showing_still(self) -> bool:
+        return self._screen.currentWidget() is self.still
 
     @staticmethod
     def has_sound() -> bool:
@@ -123,11 +139,14 @@ class PreviewPlayer(QWidget):
     @Slot(QMediaPlayer.PlaybackState)
     def _on_state(self, state: QMediaPlayer.PlaybackState) -> None:
         self._button.setText("Pause" if state == QMediaPlayer.PlaybackState.PlayingState else "Play")
+        if state == QMediaPlayer.PlaybackState.StoppedState:
+            self._screen.setCurrentWidget(self.still)
         self.stateChanged.emit(_STATES.get(state, "stopped"))
 
     @Slot(QMediaPlayer.Error, str)
     def _on_error(self, error: QMediaPlayer.Error, message: str) -> None:
         if error == QMediaPlayer.Error.NoError:
             return
+        self._screen.setCurrentWidget(self.still)
         reason = message.strip().rstrip(".") or "the player could not read it"
         self.failed.emit(f"Cannot play the preview {str(self._path)!r}: {reason}.")

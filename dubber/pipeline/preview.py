@@ -1,8 +1,10 @@
-"""Short preview clips: one line's dub heard over the video it belongs to, for the panel's player."""
+"""Short preview clips (one line's dub heard over the video it belongs to) and single frames, for the
+panel's player."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,10 @@ from dubber.errors import MediaError, ProcessError
 # AAC's own sample rates; anything else is resampled so the encoder accepts it.
 _AAC_RATES = frozenset({8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000})
 _FALLBACK_RATE = 48000
+
+MAX_FRAME_WIDTH = 1920  # a still for the panel: wider only costs decoding and memory
+_FRAME_LOOKBACK_MS = 500  # the frame shown at a time is looked for this far back (video of 2 fps and up)
+FRAME_TIMEOUT_S = 20.0  # one seek and a few frames decoded; a hung ffmpeg must not hold the worker
 
 
 def preview_window(start_ms: int, end_ms: int, duration_ms: int | None,
@@ -76,3 +82,42 @@ def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out:
                            cmd=exc.cmd, returncode=exc.returncode, stderr=exc.stderr) from exc
     except OSError as exc:
         raise MediaError(f"cannot write the preview {str(target)!r}: {exc}", path=str(target)) from exc
+
+
+def frame_at(video: Path, at_ms: int, width: int = 640) -> np.ndarray:
+    """Return the frame shown at `at_ms` of `video`, `width` pixels wide, as uint8 RGB shaped [height, width, 3].
+
+    The height keeps the video's display aspect (rounded to even). Raises MediaError naming the file when it
+    is missing or unreadable, has no picture, has no frame at `at_ms`, or ffmpeg fails or takes too long.
+    """
+    if not 2 <= width <= MAX_FRAME_WIDTH or at_ms < 0:
+        raise ValueError(f"bad width {width} (2 to {MAX_FRAME_WIDTH}) or at_ms {at_ms}")
+    source = Path(os.path.abspath(video))
+    if not source.is_file():
+        raise MediaError(f"cannot show a frame of {str(source)!r}: the file does not exist", path=str(source))
+    # -ss before -i seeks to the keyframe before and decodes from there: fast. Alone it gives the first frame
+    # at or after the seek point, but the frame shown at at_ms is the last one at or before it: so seek a
+    # little earlier, keep the frames up to at_ms and take the last (reverse holds only those few, scaled).
+    # The display aspect (dar) sets the height, so anamorphic video is not squeezed.
+    lead = min(int(at_ms), _FRAME_LOOKBACK_MS)
+    keep = f"trim=end={(lead + 0.5) / 1000:.4f}"
+    scale = f"scale={int(width)}:trunc({int(width)}/dar/2)*2:flags=bilinear,setsar=1"
+    args = [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+            "-ss", f"{int(at_ms) - lead}ms", "-i", media._arg(source), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-vf", f"{keep},{scale},reverse", "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+    try:
+        result = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, check=False,
+                                timeout=FRAME_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: ffmpeg took over "
+                         f"{FRAME_TIMEOUT_S:g} s", path=str(source)) from exc
+    except OSError as exc:
+        raise MediaError(f"cannot show a frame of {str(source)!r}: cannot start ffmpeg: {exc}",
+                         path=str(source)) from exc
+    if result.returncode != 0:
+        reason = media._reason(media._decode(result.stderr))
+        raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: {reason}", path=str(source))
+    if not result.stdout or len(result.stdout) % (width * 3):
+        raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: it has no picture there",
+                         path=str(source))
+    return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, width, 3)

@@ -443,3 +443,22 @@ def test_export_never_replaces_an_input_and_replaces_a_file_once_confirmed(qtbot
     idle(qtbot, window)
     assert window.message.last_message[0] == "Exported", window.message.last_message
     assert json.loads(notes.read_text(encoding="utf-8"))["summary"]["not_rendered"] == 6
+
+
+def test_selecting_a_line_shows_its_frame_with_its_subtitle(qtbot, window, sample):
+    session = opened(qtbot, window, *sample)
+    still = window.player.still
+    pictures = []
+    for position in (1, 3):
+        line = session.project.lines[position]
+        at = line.target_start_ms if line.target_start_ms is not None else line.start_ms
+        with qtbot.waitSignal(still.frameShown, check_params_cb=lambda ms, at=at: ms == at, timeout=10_000):
+            window.select_position(position)
+        assert still.wanted() == (str(session.video), at) and still.subtitle() == line.text
+        picture = still.grab().toImage()
+        assert window.player.showing_still() and picture.width() > 100
+        pictures.append(np.array([[picture.pixelColor(x, y).getRgb()[:3] for x in range(0, picture.width(), 8)]
+                                  for y in range(0, picture.height(), 8)], dtype=float))
+        assert pictures[-1].mean() > 40  # the test pattern, not black
+    assert np.abs(pictures[0] - pictures[1]).mean() > 5  # another moment of the video replaced it
+    assert session.project.lines[1].target_start_ms is not None  # the sample's speech onset was used

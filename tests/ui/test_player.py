@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QLabel, QPushButton  # noqa: E402
 from dubber.audio import media  # noqa: E402
 from dubber.pipeline.preview import write_preview  # noqa: E402
 from dubber.ui.player import PreviewPlayer, format_ms  # noqa: E402
+from dubber.ui.still_frame import StillFrame  # noqa: E402
+from tests.dubber.pipeline.test_preview import make_red_then_blue  # noqa: E402
 
 RATE = 48000
 Status = QMediaPlayer.MediaStatus
@@ -64,13 +66,15 @@ def test_plays_to_the_end(qtbot, player: PreviewPlayer, clip: Path) -> None:
     assert abs(moved[-1] - 800) <= 80
     assert player.absolute_ms(moved[-1]) == 1000 + moved[-1]
     assert player.findChild(QLabel).text() == format_ms(1000 + moved[-1])
+    assert player.showing_still()  # the still is back once the clip has ended
 
 
 def test_toggle_and_stop(qtbot, player: PreviewPlayer, clip: Path) -> None:
     button = player.findChild(QPushButton)
+    assert player.showing_still()
     with qtbot.waitSignal(player.stateChanged, check_params_cb=lambda s: s == "playing", timeout=5000):
         player.play_file(clip)
-    assert player.is_playing() and button.text() == "Pause"
+    assert player.is_playing() and button.text() == "Pause" and not player.showing_still()
     with qtbot.waitSignal(player.stateChanged, check_params_cb=lambda s: s == "paused", timeout=5000):
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert not player.is_playing() and button.text() == "Play"
@@ -78,7 +82,7 @@ def test_toggle_and_stop(qtbot, player: PreviewPlayer, clip: Path) -> None:
         player.toggle()
     with qtbot.waitSignal(player.stateChanged, check_params_cb=lambda s: s == "stopped", timeout=5000):
         player.stop()
-    assert not player.is_playing()
+    assert not player.is_playing() and player.showing_still()
 
 
 def test_replay_after_the_end_starts_again(qtbot, player: PreviewPlayer, clip: Path) -> None:
@@ -114,3 +118,59 @@ def test_garbage_file_fails_with_its_name(qtbot, player: PreviewPlayer, tmp_path
         player.play_file(garbage)
     assert "broken.mp4" in signal.args[0]
     assert player.media_player.mediaStatus() == Status.InvalidMedia
+
+
+@pytest.fixture(scope="module")
+def red_then_blue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_red_then_blue(tmp_path_factory.mktemp("still") / "red_then_blue.mp4")
+
+
+def centre_and_band(still: StillFrame) -> tuple[tuple[int, int, int], int]:
+    """The widget as drawn: its centre pixel, and how many near-white pixels its bottom fifth has (the text)."""
+    image = still.grab().toImage()
+    centre = image.pixelColor(image.width() // 2, image.height() // 3)
+    white = sum(1 for y in range(image.height() * 4 // 5, image.height()) for x in range(0, image.width(), 2)
+                if min(image.pixelColor(x, y).getRgb()[:3]) > 200)
+    return centre.getRgb()[:3], white
+
+
+def test_the_still_shows_the_frame_with_its_subtitle(qtbot, player: PreviewPlayer, red_then_blue: Path) -> None:
+    player.resize(480, 360)
+    still = player.still
+    with qtbot.waitSignal(still.frameShown, timeout=10_000):
+        player.show_still(red_then_blue, 500, "Good morning.")
+    assert player.showing_still() and still.subtitle() == "Good morning."
+    assert (still.image().width(), still.image().height()) == (640, 360)
+    (r, g, b), white = centre_and_band(still)
+    assert r > 200 and max(g, b) < 60 and white > 20  # red, with white text at the bottom
+
+    with qtbot.waitSignal(still.frameShown, timeout=10_000):
+        player.show_still(red_then_blue, 1500, "")
+    (r, g, b), white = centre_and_band(still)
+    assert b > 200 and max(r, g) < 60 and white == 0 and still.subtitle() == ""
+
+    player.show_still(None, 0, "gone")
+    assert still.image() is None and still.subtitle() == ""
+    (r, g, b), white = centre_and_band(still)
+    assert max(r, g, b) < 10 and white == 0
+
+
+def test_the_latest_request_wins_and_frames_are_cached(qtbot, player: PreviewPlayer, red_then_blue: Path) -> None:
+    shown: list[int] = []
+    player.still.frameShown.connect(shown.append)
+    for ms in (200, 1500, 700):  # asked faster than frames come: 1500 is never fetched, 200 never shown
+        player.show_still(red_then_blue, ms, f"at {ms}")
+    qtbot.waitUntil(lambda: shown == [700], timeout=10_000)
+    qtbot.wait(300)
+    assert shown == [700] and player.still.subtitle() == "at 700"
+    player.show_still(red_then_blue, 200, "again")  # fetched meanwhile and cached: shown at once
+    assert shown == [700, 200]
+
+
+def test_a_frame_that_cannot_be_had_is_black_with_the_reason(qtbot, player: PreviewPlayer,
+                                                               red_then_blue: Path, tmp_path: Path) -> None:
+    with qtbot.waitSignal(player.still.frameShown, timeout=10_000):
+        player.show_still(red_then_blue, 500, "first")
+    player.show_still(tmp_path / "gone.mp4", 500, "second")
+    qtbot.waitUntil(lambda: player.still.image() is None, timeout=10_000)
+    assert "gone.mp4" in player.still.toolTip() and player.still.subtitle() == "second"

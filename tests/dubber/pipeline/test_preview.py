@@ -1,7 +1,9 @@
-"""Tests for preview clips: picture from the right moment, the dub's audio in sync, written atomically."""
+"""Tests for preview clips (picture from the right moment, the dub's audio in sync, written atomically) and
+single frames."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from dubber.audio import media
 from dubber.errors import MediaError, ProcessError
-from dubber.pipeline.preview import preview_window, write_preview
+from dubber.pipeline.preview import MAX_FRAME_WIDTH, frame_at, preview_window, write_preview
 
 RATE = 48000
 SOURCE_MS = 4000
@@ -143,3 +145,55 @@ def test_preview_window_clamps() -> None:
     assert preview_window(12_000, 13_000, 10_000) == (10_000, 10_000)
     with pytest.raises(ValueError):
         preview_window(3000, 2000, None)
+
+
+def make_red_then_blue(out: Path) -> Path:
+    """Write a 320x180 video at 15 fps: red for the first second, blue for the next."""
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "color=red:size=320x180:rate=15:duration=1",
+            "-f", "lavfi", "-i", "color=blue:size=320x180:rate=15:duration=1",
+            "-filter_complex", "[0][1]concat=n=2:v=1", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", str(out)]
+    media._check(args, media._spawn(args))
+    return out
+
+
+@pytest.fixture(scope="module")
+def red_then_blue(folder: Path) -> Path:
+    return make_red_then_blue(folder / "red_then_blue.mp4")
+
+
+def colour(frame: np.ndarray) -> str:
+    r, g, b = frame.reshape(-1, 3).mean(axis=0)
+    if r > 200 and max(g, b) < 50:
+        return "red"
+    return "blue" if b > 200 and max(r, g) < 50 else f"({r:.0f}, {g:.0f}, {b:.0f})"
+
+
+def test_frame_at_is_the_frame_shown_then_at_the_width_asked(red_then_blue: Path) -> None:
+    frames = {ms: frame_at(red_then_blue, ms, width=64) for ms in (0, 500, 960, 1000, 1500, 1990)}
+    assert {f.shape for f in frames.values()} == {(36, 64, 3)}  # 16:9 kept
+    # 960 ms still shows the red frame of 933 ms: the frame shown then, not the next one (1000 ms).
+    assert {ms: colour(f) for ms, f in frames.items()} == {
+        0: "red", 500: "red", 960: "red", 1000: "blue", 1500: "blue", 1990: "blue"}
+
+
+def test_frame_at_fails_naming_the_file(folder: Path, red_then_blue: Path) -> None:
+    garbage = folder / "corrupt_video.mp4"
+    garbage.write_bytes(b"not a video at all " * 100)
+    for bad in (folder / "no_such_video.mp4", garbage):
+        with pytest.raises(MediaError, match=bad.name):
+            frame_at(bad, 500)
+    with pytest.raises(MediaError, match="red_then_blue.mp4.*no picture"):
+        frame_at(red_then_blue, 5000)
+    with pytest.raises(ValueError):
+        frame_at(red_then_blue, 0, width=MAX_FRAME_WIDTH + 1)
+
+
+def test_frame_at_gives_up_after_its_timeout(red_then_blue: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def hang(args, **kwargs):
+        raise subprocess.TimeoutExpired(args, kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", hang)
+    with pytest.raises(MediaError, match="red_then_blue.mp4.*took over"):
+        frame_at(red_then_blue, 500)
