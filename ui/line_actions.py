@@ -47,12 +47,15 @@ class LineActions:
 
     def apply_timing(self) -> None:
         """Set the line's start and end; a new length needs a new take, the same length only moves it."""
+        self.retime(self.panel.editor.start_box.value(), self.panel.editor.end_box.value())
+
+    def retime(self, start: int, end: int) -> None:
+        """Give the selected line a new start and end, as typed ones: one undoable step."""
         position = self._editable_position()
         session = self.panel.session
         if position is None or session is None:
             return
         line = session.project.lines[position]
-        start, end = self.panel.editor.start_box.value(), self.panel.editor.end_box.value()
         changes = {"start_ms": start, "end_ms": end}
         if end - start == line.duration_ms:
             self._push_edit(lambda: change_line(session.project, position, f"Move line {line.index}", **changes))

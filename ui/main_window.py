@@ -30,9 +30,11 @@ from dubber.ui.line_table import LineTable
 from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
 from dubber.ui.line_words import SPEAK_KEY
 from dubber.ui.player import PreviewPlayer
+from dubber.ui.shortcuts_dialog import add_help_menu
 from dubber.ui.status_line import StatusLine
 from dubber.ui.takes import TakeRenderer
 from dubber.ui.timeline_strip import TimelineStrip
+from dubber.ui.timing_keys import TimingKeys
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".ass", ".ssa", ".vtt"}
@@ -249,6 +251,8 @@ class MainWindow(QMainWindow):
         action("Next line", lambda: self.step(+1), "Down", widget=self.left)
         self.filter_action = action("Only lines that need work", self.filter_box.toggle, "Ctrl+F",
                                     bar.addMenu("&View"))
+        self.timing = TimingKeys(self, self.edits, self.strip, self.step, bar.addMenu("&Timing"), self)
+        self.shortcuts_dialog = add_help_menu(self)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -300,6 +304,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.undo.clear()
         self.player.stop()
+        self.strip.set_playhead(None)  # another video: no playhead until something of it plays
         self.model.set_session(session)
         self.table.show_lines(session.project.lines)
         self.editor.fill_engines(session.project.lang)

@@ -184,6 +184,10 @@ class TimelineStrip(QWidget):
         self._playhead = None if ms is None else int(ms)
         self.update()
 
+    def playhead(self) -> int | None:
+        """Where the playhead stands (video ms), or None before anything has played."""
+        return self._playhead
+
     def set_window(self, start_ms: int, end_ms: int) -> None:
         """Set the visible time range [start_ms, end_ms)."""
         start_ms, end_ms = int(start_ms), int(end_ms)
