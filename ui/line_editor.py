@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -81,6 +80,7 @@ class LineEditor(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Line", parent)
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # labels go above in a narrow panel
         self.line_title = QLabel("No line selected")
         self.line_title.setWordWrap(True)
         form.addRow(self.line_title)
@@ -88,14 +88,17 @@ class LineEditor(QGroupBox):
         self.timing_label.setWordWrap(True)
         form.addRow(self.timing_label)
 
-        buttons = QGridLayout()  # two by two: the panel stays narrow enough for the table beside it
         self.play_button = QPushButton("Play in context (Space)")
         self.play_take_button = QPushButton("Play take (T)")
         self.reroll_button = QPushButton("Re-roll (R)")
         self.speak_button = QPushButton(f"Speak anyway ({SPEAK_KEY})")
-        for k, button in enumerate((self.play_button, self.play_take_button, self.reroll_button, self.speak_button)):
-            buttons.addWidget(button, k // 2, k % 2)
-        form.addRow(buttons)
+        # Two rows of two, not a grid: a grid's columns would both be as wide as the widest button, and
+        # the panel must stay narrow enough for the table's text beside it at 1024 px.
+        for pair in ((self.play_button, self.play_take_button), (self.reroll_button, self.speak_button)):
+            row = QHBoxLayout()
+            for button in pair:
+                row.addWidget(button, 1)
+            form.addRow(row)
 
         self.text_edit = QPlainTextEdit()
         self.text_edit.setMaximumHeight(64)
@@ -120,17 +123,23 @@ class LineEditor(QGroupBox):
             box.setRange(0, 24 * 3_600_000)
             box.setSuffix(" ms")
             box.setSingleStep(10)
+            # Shows up to 2¾ hours whole (a later time scrolls in the box); the box's own hint measures
+            # 24 hours and would widen the panel past the room the table needs at 1024 px.
+            box.setMinimumWidth(box.fontMetrics().horizontalAdvance("9999999 ms") + 24)
             timing.addWidget(box)
         self.set_timing_button = QPushButton("Set")
         timing.addWidget(self.set_timing_button)
         form.addRow("Start / end", timing)
         nudges = QHBoxLayout()
-        self.nudge_buttons = {delta: QPushButton(f"{delta:+d} ms") for delta in NUDGES_MS}
+        # "+100", the unit in the row's label: "+100 ms" is cut off in a panel narrow enough for the table.
+        self.nudge_buttons = {delta: QPushButton(f"{delta:+d}") for delta in NUDGES_MS}
+        for delta, button in self.nudge_buttons.items():
+            button.setToolTip(f"Nudge the line {abs(delta)} ms {'earlier' if delta < 0 else 'later'}")
         for button in (*self.nudge_buttons.values(), self.set_timing_button):
             button.setMinimumWidth(48)  # narrower than the style's 80: the panel leaves room for the table
         for button in self.nudge_buttons.values():
             nudges.addWidget(button)
-        form.addRow("Nudge", nudges)
+        form.addRow("Nudge (ms)", nudges)
 
         self.takes_list = QListWidget()
         # Whole rows only, elided at the edge (the tooltip has the full take) rather than scrolled sideways.

@@ -89,7 +89,8 @@ class LineTableModel(QAbstractTableModel):
             font.setBold(status != SKIPPED)
             return font
         if role == Qt.ItemDataRole.ToolTipRole:
-            tip = line_words.tooltip(self.session, line)
+            # The voice too: in a narrow window its column gives way to the text.
+            tip = f"{line_words.tooltip(self.session, line)}\nVoice: {self._voice(line)}"
             return f"{line.text}\n\n{tip}" if column == COL_TEXT else tip
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_INDEX, COL_TARGET, COL_ERROR, COL_TAKES):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

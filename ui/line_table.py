@@ -14,8 +14,9 @@ from dubber.ui.line_model import COL_SPEAKER, COL_STATUS, COL_TEXT, COL_VOICE
 ELIDED_MAX_PX = {COL_SPEAKER: 120, COL_STATUS: 110, COL_VOICE: 150}  # "edited, needs a new take" elides past this
 ELIDED_MIN_PX = {COL_SPEAKER: 56, COL_STATUS: 64, COL_VOICE: 56}
 SHRINK_FIRST = (COL_VOICE, COL_SPEAKER, COL_STATUS)  # the voice is mostly the speaker's: it gives way first
-TEXT_MIN_PX = 100  # below this the text says too little to tell lines apart
+TEXT_MIN_CHARS = 25  # below this the text says too little to tell lines apart ("Did you remember to bring")
 TEXT_FLOOR_PX = 48  # in a window narrower than 1024 px the text gives way too, before a scroll bar
+GIVES_WAY = COL_VOICE  # when shrinking is not enough, the voice leaves the table (the editor shows it)
 
 
 class LineTable(QTableView):
@@ -60,15 +61,19 @@ class LineTable(QTableView):
     def _wanted(self, column: int) -> int:
         return max(self.horizontalHeader().sectionSizeHint(column), self.sizeHintForColumn(column))
 
+    def text_min_px(self) -> int:
+        """The text's readable minimum: TEXT_MIN_CHARS average letters and the cell's margins."""
+        return self.fontMetrics().averageCharWidth() * TEXT_MIN_CHARS + 12
+
     def _fit_columns(self, *_: object) -> None:
-        """Give the words' columns their contents (capped), shrink them when the view is too narrow, and the
-        text whatever is left."""
+        """Give the words' columns their contents (capped), shrink them when the view is too narrow, drop
+        the voice when that is not enough, and give the text whatever is left."""
         header = self.horizontalHeader()
-        shown = [c for c in range(header.count()) if not self.isColumnHidden(c)]
+        shown = [c for c in range(header.count()) if not self.isColumnHidden(c) or c == GIVES_WAY]
         elided = {c: min(ELIDED_MAX_PX[c], self._wanted(c)) for c in shown if c in ELIDED_MAX_PX}
         numbers = sum(header.sectionSize(c) for c in shown if c != COL_TEXT and c not in elided)
         room = self.viewport().width() - numbers
-        short = TEXT_MIN_PX - (room - sum(elided.values()))
+        short = self.text_min_px() - (room - sum(elided.values()))
         for column in SHRINK_FIRST:
             if short <= 0:
                 break
@@ -76,6 +81,10 @@ class LineTable(QTableView):
                 give = min(short, max(0, elided[column] - ELIDED_MIN_PX[column]))
                 elided[column] -= give
                 short -= give
+        if short > 0:
+            del elided[GIVES_WAY]
+        if self.isColumnHidden(GIVES_WAY) != (short > 0):
+            self.setColumnHidden(GIVES_WAY, short > 0)
         for column, width in elided.items():
             if header.sectionSize(column) != width:
                 header.resizeSection(column, width)

@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, Qt, QTimer
 from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
                            QUndoStack)
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QLabel, QMainWindow, QPushButton, QSplitter, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
+                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from dubber.pipeline.dub import DubOptions
 from dubber.pipeline.session import Session
@@ -165,14 +165,22 @@ class MainWindow(QMainWindow):
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
         right_box.addWidget(self.player, 2)
-        right_box.addWidget(self._line_panel(), 3)
+        # The editor scrolls in a low window (640 px): its lower rows stay reachable; at 1080 it all shows.
+        self.editor_scroll = QScrollArea()
+        self.editor_scroll.setWidget(self._line_panel())
+        self.editor_scroll.setWidgetResizable(True)
+        self.editor_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.editor_scroll.setMinimumWidth(self.editor.minimumSizeHint().width()
+                                           + self.editor_scroll.verticalScrollBar().sizeHint().width())
+        right_box.addWidget(self.editor_scroll, 3)
 
         splitter = QSplitter()
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)  # the table and strip get the room: they show every line
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([2000, 1000])  # 2:1 from the start too, not as the table's many columns would ask
+        splitter.setStretchFactor(0, 7)  # the table and strip get the room: they show every line
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([7000, 3000])  # 7:3 from the start too: at 1024 px the table's text keeps its room
         self.panes = splitter
         self.drop_zone = DropZone(self._open_dropped)
         self.pages = QStackedWidget()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, COL_TEXT, COLUMNS
-from dubber.ui.line_table import TEXT_FLOOR_PX, TEXT_MIN_PX
 from tests.ui.test_main_window import opened, sample, window  # noqa: F401 (fixtures)
 
 
@@ -27,5 +26,5 @@ def test_at_1024_px_every_column_ends_inside_the_view(qtbot, window, sample):  #
         assert {COLUMNS[c] for c in (COL_ERROR, COL_STATUS, COL_TAKES)} <= set(ends)
         assert all(end <= table.viewport().width() for end in ends.values()), (table.viewport().width(), ends)
         assert not table.horizontalScrollBar().isVisible()
-        # The text keeps room to tell lines apart; beside a speaker column it gives way down to a floor.
-        assert table.horizontalHeader().sectionSize(COL_TEXT) >= (TEXT_FLOOR_PX if speakers else TEXT_MIN_PX)
+        # The text keeps room to tell lines apart, beside a speaker column too (the voice gives way).
+        assert table.horizontalHeader().sectionSize(COL_TEXT) >= table.text_min_px()
