@@ -31,6 +31,7 @@ from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES, COL_TEXT, COL
 from dubber.ui.main_window import MainWindow, classify
 from tests.conftest import ToneEngine
 from tests.dubber.audio.test_loudness import ebur128
+from tests.ui.opened import close, shown_window
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 WAIT_MS = 120_000
@@ -70,13 +71,9 @@ def engine(monkeypatch):
 
 @pytest.fixture
 def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
+    win = shown_window(qtbot)
     yield win
-    if win.jobs.job is not None:
-        win.jobs.job.cancel()
-        win.jobs.job.wait(30_000)
+    close(win)
 
 
 def started(qtbot, win):

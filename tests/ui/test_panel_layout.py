@@ -3,46 +3,31 @@ the table's text stays readable, every control of the line editor can be reached
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QScrollArea, QStyle, QWidget
 
-from dubber.pipeline.dub import DubOptions
-from dubber.pipeline.session import Session
-from dubber.plugin import registry
 from dubber.ui.line_model import COL_SPEAKER, COL_TEXT, COL_VOICE
-from dubber.ui.main_window import MainWindow
+from tests.ui.opened import close, open_once, window_over_copy
 from tests.ui.test_line_table import column_ends
-from tests.ui.test_main_window import SAMPLES, SlowToneEngine, idle
+from tests.ui.test_main_window import SlowToneEngine, idle
 
 
 @pytest.fixture(scope="module")
 def opened_sample(tmp_path_factory):
-    """The two-speaker sample opened once (finding its speech takes seconds); each test copies it."""
-    folder = tmp_path_factory.mktemp("two_speakers")
-    shutil.copy(SAMPLES / "demo.mp4", folder / "demo.mp4")
-    shutil.copy(SAMPLES / "demo.en.ass", folder / "demo.en.ass")
-    Session.open(folder / "demo.mp4", folder / "demo.en.ass", DubOptions())
-    return folder
+    """The two-speaker sample, opened once."""
+    return open_once(tmp_path_factory.mktemp("two_speakers"), "demo.en.ass")
 
 
 @pytest.fixture
 def window(qtbot, opened_sample, tmp_path, monkeypatch):
-    tone = SlowToneEngine()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: tone)
-    shutil.copytree(opened_sample, tmp_path / "sample")
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    win.open_paths([tmp_path / "sample" / "demo.mp4"])
-    assert win.session is not None, win.message.last_message
+    win = window_over_copy(qtbot, opened_sample, tmp_path, monkeypatch, SlowToneEngine())
     win.takes.dub_pending()
     idle(qtbot, win)
     win.select_position(2)
     yield win
-    win.player.stop()
+    close(win)
 
 
 def sized(qtbot, win, width, height):

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 
 import pytest
-from dubber.plugin import registry
-from dubber.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 from PySide6.QtMultimedia import QMediaDevices, QMediaPlayer
 
-from dubber.pipeline.dub import DubOptions
-from dubber.pipeline.session import Session
-from tests.ui.test_main_window import SAMPLES, WAIT_MS, SlowToneEngine, idle, started
+from tests.ui.opened import close, open_once, window_over_copy
+from tests.ui.test_main_window import WAIT_MS, SlowToneEngine, idle, started
 
 
 @pytest.fixture(scope="module")
 def opened_sample(tmp_path_factory):
-    """The sample opened once (finding its speech takes seconds); each test reopens a copy at once."""
-    folder = tmp_path_factory.mktemp("opened")
-    shutil.copy(SAMPLES / "demo.mp4", folder / "demo.mp4")
-    shutil.copy(SAMPLES / "demo.en.srt", folder / "demo.en.srt")
-    Session.open(folder / "demo.mp4", folder / "demo.en.srt", DubOptions())
-    return folder
+    return open_once(tmp_path_factory.mktemp("opened"))
 
 
 class VoiceBFails(SlowToneEngine):
@@ -34,20 +25,9 @@ class VoiceBFails(SlowToneEngine):
 
 @pytest.fixture
 def window(qtbot, opened_sample, tmp_path, monkeypatch):
-    tone = VoiceBFails()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: tone)
-    shutil.copytree(opened_sample, tmp_path / "sample")
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    win.open_paths([tmp_path / "sample" / "demo.mp4"])
-    assert win.session is not None, win.message.last_message
-    win.select_position(2)
+    win = window_over_copy(qtbot, opened_sample, tmp_path, monkeypatch, VoiceBFails(), position=2)
     yield win
-    if win.jobs.job is not None:
-        win.jobs.job.cancel()
-        win.jobs.job.wait(30_000)
-    win.player.stop()
+    close(win)
 
 
 def said(win) -> str:

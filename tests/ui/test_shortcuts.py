@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from dubber.ui.main_window import MainWindow
 
+from tests.ui.opened import shown_window
 from tests.ui.shortcut_check import PRESSES, ambiguous, undo_redo_by_keys
 from tests.ui.test_real_window import XVFB, display  # noqa: F401  (a fixture)
 
@@ -20,10 +20,7 @@ WORKING = [("push", 1), ("Ctrl+Z", 0), ("Ctrl+Shift+Z", 1), ("Ctrl+Z", 0), ("Ctr
 
 @pytest.fixture
 def window(qtbot):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    return win
+    return shown_window(qtbot)
 
 
 def test_no_key_is_given_twice(window):

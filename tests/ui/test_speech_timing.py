@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,12 +16,12 @@ from dubber.errors import UsageError
 from dubber.pipeline.session import OK, PENDING, SKIPPED, STALE, STATUS_COLOURS, Session
 from dubber.plugin import registry
 from dubber.project.edits import add_take, change_line
-from dubber.project.store import LineEntry, Project, TakeRecord, load_project, save_project, store_take_audio
+from dubber.project.store import LineEntry, TakeRecord, load_project, store_take_audio
 from dubber.subtitles.cue import SKIP_SOUND
 from dubber.ui.commands import EditCommand
 from dubber.ui.line_model import COL_ERROR, COL_SPEECH, COL_STATUS, COL_TARGET, COL_TEXT, COL_TIME, COLUMNS
-from dubber.ui.main_window import MainWindow
 from tests.conftest import ToneEngine
+from tests.ui.opened import close, project_session, shown_window
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 RATE = 24_000
@@ -44,24 +43,14 @@ def lines() -> list[LineEntry]:
 @pytest.fixture
 def session(tmp_path) -> Session:
     """A speech-timed project over a copy of the sample video, built directly (no speech detector)."""
-    video = tmp_path / "demo.mp4"
-    shutil.copy(SAMPLES / "demo.mp4", video)
-    path = tmp_path / "demo.dubber.json"
-    project = Project(str(video), str(tmp_path / "demo.en.srt"), "en", lines=lines(), sync="speech")
-    save_project(project, path)
-    return Session(project, path)
+    return project_session(tmp_path, lines(), "speech")
 
 
 @pytest.fixture
 def window(qtbot, session):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    win.set_session(session)
+    win = shown_window(qtbot, session)
     yield win
-    if win.jobs.job is not None:
-        win.jobs.job.cancel()
-        win.jobs.job.wait(30_000)
+    close(win)
 
 
 @pytest.fixture

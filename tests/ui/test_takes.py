@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -13,11 +12,11 @@ from PySide6.QtCore import Qt
 
 from dubber.pipeline.session import OK, OVERLAP, STATUS_COLOURS, Session
 from dubber.plugin import registry
-from dubber.project.store import LineEntry, Project, save_project
+from dubber.project.store import LineEntry
 from dubber.ui.line_model import COL_ERROR, COL_STATUS, COL_TAKES
 from dubber.ui.line_timing import strip_cues
-from dubber.ui.main_window import MainWindow
 from tests.conftest import ToneEngine
+from tests.ui.opened import close, project_session, shown_window
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 GREEN = STATUS_COLOURS[OK]
@@ -36,12 +35,7 @@ def lines() -> list[LineEntry]:
 @pytest.fixture
 def session(tmp_path) -> Session:
     """A project that fills each cue (subtitles made for dubbing), over a copy of the sample video."""
-    video = tmp_path / "demo.mp4"
-    shutil.copy(SAMPLES / "demo.mp4", video)
-    path = tmp_path / "demo.dubber.json"
-    project = Project(str(video), str(tmp_path / "demo.en.srt"), "en", lines=lines(), sync="fill")
-    save_project(project, path)
-    return Session(project, path)
+    return project_session(tmp_path, lines(), "fill")
 
 
 @pytest.fixture
@@ -53,14 +47,9 @@ def engine(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, session, engine):
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.show()
-    win.set_session(session)
+    win = shown_window(qtbot, session)
     yield win
-    if win.jobs.job is not None:
-        win.jobs.job.cancel()
-        win.jobs.job.wait(30_000)
+    close(win)
 
 
 def idle(qtbot, win):
