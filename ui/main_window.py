@@ -8,11 +8,12 @@ through the undo stack as a core edit, and the project file is saved after each 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, Qt, QTimer
-from PySide6.QtGui import (QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
+from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
                            QUndoStack)
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWind
 from dubber.pipeline.dub import DubOptions
 from dubber.pipeline.session import Session
 from dubber.project.store import SUFFIX, LineEntry, project_path_for
+from dubber.ui.actions import add_action
 from dubber.ui.export_flow import ExportFlow
 from dubber.ui.job_runner import JobRunner
 from dubber.ui.line_actions import LineActions
@@ -206,21 +208,7 @@ class MainWindow(QMainWindow):
         return editor
 
     def _build_actions(self) -> None:
-        def action(text: str, slot: Callable[[], Any], shortcut: QKeySequence | str | None = None,
-                   menu: Any = None, widget: QWidget | None = None) -> QAction:
-            act = QAction(text, widget or self)
-            act.triggered.connect(lambda _=False: slot())
-            if shortcut is not None:
-                act.setShortcut(QKeySequence(shortcut))
-            if widget is not None:
-                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-                widget.addAction(act)
-            else:
-                self.addAction(act)
-            if menu is not None:
-                menu.addAction(act)
-            return act
-
+        action = partial(add_action, self)
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self.open_action = action("&Open video, subtitles or project…", self.choose_files,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
+from dubber.ui.actions import add_action
 from dubber.ui.line_actions import LineActions
 from dubber.ui.line_words import clock
 from dubber.ui.panel import Panel
@@ -34,16 +35,9 @@ class TimingKeys:
     def __init__(self, panel: Panel, edits: LineActions, strip: TimelineStrip, step: Callable[[int], None],
                  menu: QMenu, owner: QWidget) -> None:
         self.panel, self.edits, self.strip = panel, edits, strip
-        self.actions: list[QAction] = []
 
         def action(text: str, key: str, slot: Callable[[], object]) -> QAction:
-            act = QAction(text, owner)
-            act.setShortcut(QKeySequence(key))
-            act.triggered.connect(lambda _=False: slot())
-            owner.addAction(act)
-            menu.addAction(act)
-            self.actions.append(act)
-            return act
+            return add_action(owner, text, slot, key, menu)
 
         self.previous_action = action("&Previous line", STEP_KEYS[-1], lambda: step(-1))
         self.next_action = action("&Next line", STEP_KEYS[+1], lambda: step(+1))
