@@ -407,11 +407,13 @@ def filter_audio(samples: np.ndarray, rate: int, filtergraph: str) -> np.ndarray
     return np.frombuffer(result.stdout, dtype="<f4").astype(np.float32)
 
 
-def _spawn(args: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg with `args` and capture its output; a failure to start is a ProcessError."""
+def _spawn(args: Sequence[str], stdin: bytes | None = None,
+           timeout_s: float | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with `args` and capture its output; a failure to start is a ProcessError. With `timeout_s`,
+    ffmpeg is killed past it and subprocess.TimeoutExpired is raised for the caller to name what took long."""
     cmd = [ffmpeg_exe(), *args]
     try:
-        return subprocess.run(cmd, input=stdin, capture_output=True, check=False,
+        return subprocess.run(cmd, input=stdin, capture_output=True, check=False, timeout=timeout_s,
                               stdin=None if stdin is not None else subprocess.DEVNULL)
     except OSError as exc:
         raise ProcessError(f"cannot start ffmpeg: {exc}", cmd=cmd, returncode=None, stderr="") from exc

@@ -102,18 +102,16 @@ def frame_at(video: Path, at_ms: int, width: int = 640) -> np.ndarray:
     lead = min(int(at_ms), _FRAME_LOOKBACK_MS)
     keep = f"trim=end={(lead + 0.5) / 1000:.4f}"
     scale = f"scale={int(width)}:trunc({int(width)}/dar/2)*2:flags=bilinear,setsar=1"
-    args = [media.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error",
             "-ss", f"{int(at_ms) - lead}ms", "-i", media._arg(source), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", f"{keep},{scale},reverse", "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
     try:
-        result = subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, check=False,
-                                timeout=FRAME_TIMEOUT_S)
+        result = media._spawn(args, timeout_s=FRAME_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: ffmpeg took over "
                          f"{FRAME_TIMEOUT_S:g} s", path=str(source)) from exc
-    except OSError as exc:
-        raise MediaError(f"cannot show a frame of {str(source)!r}: cannot start ffmpeg: {exc}",
-                         path=str(source)) from exc
+    except ProcessError as exc:
+        raise MediaError(f"cannot show a frame of {str(source)!r}: {exc.message}", path=str(source)) from exc
     if result.returncode != 0:
         reason = media._reason(media._decode(result.stderr))
         raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: {reason}", path=str(source))
