@@ -26,11 +26,6 @@ CLIENT = {"x-dubber-client": "tests"}  # what a multipart POST needs, so that a 
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("allowed")
-
-
-@pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, folder: Path):
     with RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
                                         work_dir=tmp_path_factory.mktemp("jobs"), max_upload_bytes=2_000_000,

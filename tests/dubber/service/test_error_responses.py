@@ -17,11 +17,6 @@ DEEP = "[" * 100_000 + "]" * 100_000
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("allowed")
-
-
-@pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, folder: Path):
     with RunningService(ServiceSettings(allowed_folders=(SAMPLES, folder),
                                         work_dir=tmp_path_factory.mktemp("jobs"))) as running:
