@@ -43,7 +43,8 @@ class LinePreview:
         self.player.show_still(session.video, speech[0] if speech else line.start_ms, line.text)
 
     def play_in_context(self) -> None:
-        """Play the selected line from a little before to a little after, mixed exactly as exported."""
+        """Play the selected line from a little before to a little after, mixed as exported (after an edit, at the
+        last whole mix's loudness gain: see Session.preview_audio)."""
         line = self.panel.current_line()
         session = self.panel.session
         if line is None or session is None:

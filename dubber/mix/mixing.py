@@ -8,6 +8,7 @@ import numpy as np
 
 from dubber.audio.samples import db_to_gain, ms_to_samples
 from dubber.errors import UsageError
+from dubber.mix.timeline import Timeline
 
 MIX_MODES = ("replace", "duck")
 GATE_WINDOW_MS = 10  # the dub's level is read in windows this long
@@ -109,6 +110,18 @@ def duck_envelope(length: int, spans: list[tuple[int, int]], rate: int, depth_db
 def mix(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int]], rate: int,
         mode: str = "duck", ducking: Ducking | None = None) -> Mixdown:
     """Mix the dub track [n, channels]: the dub alone, or over the original ducked under its speech."""
+    out, envelope = mix_unguarded(dub, original, spans, rate, mode, ducking)
+    peak = float(np.max(np.abs(out))) if out.size else 0.0
+    gain = 1.0
+    if peak > PEAK_GUARD:
+        gain = PEAK_GUARD / peak  # keep the encoder from clipping; loudness control comes later
+        out *= gain
+    return Mixdown(out, gain, envelope)
+
+
+def mix_unguarded(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int]], rate: int,
+                  mode: str = "duck", ducking: Ducking | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The mix before any gain, and the original's ducking envelope (None when it is not ducked)."""
     if mode not in MIX_MODES:
         raise UsageError(f"unknown mix mode {mode!r}; choose one of {', '.join(MIX_MODES)}")
     ducking = ducking or Ducking()
@@ -121,9 +134,36 @@ def mix(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int
         envelope = duck_envelope(out.shape[0], speech_spans(dub, spans, rate, ducking.threshold_db), rate,
                                  ducking.depth_db, ducking.attack_ms, ducking.release_ms)
         out[:n] += orig[:n] * envelope[:n, None]
-    peak = float(np.max(np.abs(out))) if out.size else 0.0
-    gain = 1.0
-    if peak > PEAK_GUARD:
-        gain = PEAK_GUARD / peak  # keep the encoder from clipping; loudness control comes later
-        out *= gain
-    return Mixdown(out, gain, envelope)
+    return out, envelope
+
+
+def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end: int, mode: str,
+               ducking: Ducking | None, gain: float | np.ndarray) -> np.ndarray:
+    """The mix of samples [start, end) alone, as `mix` makes it over the whole timeline, at a given `gain`.
+
+    The ducking is exact: the takes whose speech can move the original's level inside the window are
+    rendered whole, so their speech is gated as in the full mix. Only the gain is given, not measured: the
+    peak guard and the loudness target are properties of the whole track. A preview after an edit uses the
+    last whole mix's gain, which one moved line changes by a hair on a long track.
+    """
+    ducking = ducking or Ducking()
+    start, end = max(0, start), max(start, min(end, timeline.length))
+    reach = ms_to_samples(max(ducking.attack_ms, ducking.release_ms) + HOLD_MS + GATE_WINDOW_MS, timeline.sample_rate)
+    near = [(s, e) for s, e in timeline.spans() if e > start - reach and s < end + reach]
+    lo = min([start, *(s for s, _ in near)])
+    hi = max([end, *(e for _, e in near)])
+    stem = timeline.render(lo, hi)
+    region = original[lo:hi] if original is not None else None
+    if region is not None and region.shape[0] < stem.shape[0]:  # the original ends first: silence after it
+        region = np.concatenate([region, np.zeros((stem.shape[0] - region.shape[0], region.shape[1]), region.dtype)])
+    spans = [(s - lo, e - lo) for s, e in near]
+    out = mix_unguarded(stem, region, spans, timeline.sample_rate, mode, ducking)[0]
+    if np.ndim(gain) == 0:
+        out *= np.float32(gain)
+    else:
+        part = np.asarray(gain, np.float32)[lo:hi]
+        if part.shape[0] < out.shape[0]:  # the timeline grew since that gain was measured: hold its last value
+            part = np.concatenate([part, np.full(out.shape[0] - part.shape[0], gain[-1] if len(gain) else 1.0,
+                                                 np.float32)])
+        out *= part[:, None]
+    return out[start - lo:end - lo]

@@ -40,7 +40,7 @@ from dubber.fitting.slots import (
 )
 from dubber.handoff.export import Handoff, export_paths, planned_files
 from dubber.handoff.outputs import check_outputs
-from dubber.mix.mixing import Mixdown, mix
+from dubber.mix.mixing import Mixdown, mix, mix_window
 from dubber.mix.placement import lazy_clip, measure_lines, overlaps, stored_clip, timeline_length
 from dubber.mix.timeline import Clip, Timeline, place_clips
 from dubber.pipeline.dub import (
@@ -180,6 +180,7 @@ class Session:
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
         self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, Mixdown]] | None = None
+        self._gain: tuple[tuple[Any, ...], float | np.ndarray] | None = None  # the last whole mix's, by its settings
         self._slots: _Timing | None = None
         self._foreign: dict[tuple[str, str], SpeakerPlan] = {}
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
@@ -454,26 +455,44 @@ class Session:
 
     def _mixed(self, mode: str | None) -> tuple[Timeline, np.ndarray, Mixdown]:
         """The placed takes, the stem and the mix, made once per edit version and mix setting."""
-        mode = mode or self.options.mix
-        key = (self.version, mode, self.options.ducking, self.options.loudness)
+        key = (self.version, *self._mix_settings(mode))
         cached = self._mix
         if cached is not None and cached[0] == key:
             return cached[1]
-        # From disk, read while rendering; a take from before onsets were recorded is measured once.
-        slots = self.slots()
-        clips = [c for c in (self._placed(line, slots[line.index]) for line in self.project.lines
-                             if line.index in slots) if c is not None]
-        timeline = place_clips(clips, self.length, self.rate)
+        timeline = self._timeline()
         stem = timeline.render()
+        mode = key[1]
         mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)
         self.loudness = finish_track(mixdown, self.rate, self.options.loudness)
         self._mix = (key, (timeline, stem, mixdown))
+        self._gain = (key[1:], mixdown.gain)
         return timeline, stem, mixdown
 
+    def _mix_settings(self, mode: str | None) -> tuple[Any, ...]:
+        return mode or self.options.mix, self.options.ducking, self.options.loudness
+
+    def _timeline(self) -> Timeline:
+        """Every chosen take placed at its slot; read from disk only where it is rendered."""
+        slots = self.slots()
+        clips = [c for c in (self._placed(line, slots[line.index]) for line in self.project.lines
+                             if line.index in slots) if c is not None]
+        return place_clips(clips, self.length, self.rate)
+
     def preview_audio(self, start_ms: int, end_ms: int) -> np.ndarray:
-        """The exported mix between two times, [n, channels]."""
-        _, track = self.mixed()
-        return track[ms_to_samples(max(start_ms, 0), self.rate):ms_to_samples(max(end_ms, 0), self.rate)]
+        """The exported mix between two times, [n, channels].
+
+        After an edit only this window is mixed again, at the gain of the last whole mix (its loudness is
+        a property of the whole track, which one edited line barely moves): a moved block previews at once
+        on a feature-length project. Export always mixes the whole track.
+        """
+        settings = self._mix_settings(None)
+        a, b = ms_to_samples(max(start_ms, 0), self.rate), ms_to_samples(max(end_ms, 0), self.rate)
+        cached = self._mix
+        if (cached is not None and cached[0] == (self.version, *settings)) or self._gain is None \
+                or self._gain[0] != settings:
+            _, track = self.mixed()
+            return track[a:b]
+        return mix_window(self._timeline(), self.original, a, b, settings[0], self.options.ducking, self._gain[1])
 
     # -- export ---------------------------------------------------------------------------
 

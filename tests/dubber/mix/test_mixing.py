@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from dubber.errors import UsageError
-from dubber.mix.mixing import Ducking, duck_envelope, mix, speech_spans
+from dubber.mix.mixing import Ducking, duck_envelope, mix, mix_window, speech_spans
+from dubber.mix.timeline import Timeline
 
 SR = 1000  # 1 sample per ms keeps the arithmetic readable
 
@@ -87,3 +88,36 @@ def test_unknown_mode_is_a_usage_error():
 def test_bad_ducking_settings_are_usage_errors(kwargs):
     with pytest.raises(UsageError):
         Ducking(**kwargs)
+
+
+def _busy_timeline(rate: int = SR) -> tuple[Timeline, np.ndarray]:
+    rng = np.random.default_rng(7)
+    timeline = Timeline(rate, 20_000)
+    for key, start in enumerate(range(300, 19_000, 1700)):  # speech with pauses inside: the gate and hold matter
+        take = (rng.standard_normal(900) * 0.3).astype(np.float32)
+        take[300:420] = 0.0
+        timeline.place(key, start, take)
+    original = (rng.standard_normal((20_000, 2)) * 0.1).astype(np.float32)
+    return timeline, original
+
+
+@pytest.mark.parametrize("window", [(0, 500), (1000, 2600), (5555, 9876), (18_000, 20_000), (19_990, 25_000)])
+def test_a_window_mixed_alone_equals_that_window_of_the_whole_mix(window):
+    timeline, original = _busy_timeline()
+    ducking = Ducking(18, -40, 60, 250)
+    whole = mix(timeline.render(), original, timeline.spans(), SR, mode="duck", ducking=ducking)
+    start, end = window
+    part = mix_window(timeline, original, start, end, "duck", ducking, whole.gain)
+    assert part.shape == whole.track[start:end].shape
+    assert np.allclose(part, whole.track[start:end], atol=1e-6)
+
+
+def test_a_window_takes_a_per_sample_gain_at_its_own_samples():
+    timeline, original = _busy_timeline()
+    whole = mix(timeline.render(), original, timeline.spans(), SR, mode="replace")
+    gain = np.linspace(0.5, 1.0, timeline.length).astype(np.float32)
+    part = mix_window(timeline, original, 4000, 6000, "replace", None, gain)
+    assert np.allclose(part, whole.track[4000:6000] / np.float32(whole.gain) * gain[4000:6000, None], atol=1e-6)
+    # A gain measured when the timeline was shorter holds its last value past its end.
+    assert np.allclose(mix_window(timeline, original, 19_000, 20_000, "replace", None, gain[:19_500])[600:],
+                       mix_window(timeline, original, 19_000, 20_000, "replace", None, 1.0)[600:], atol=1e-6)

@@ -378,6 +378,24 @@ def test_preview_audio_is_a_slice_of_the_exported_mix(clip: tuple[Path, Path]) -
     assert np.abs(window - original).max() > 0.05
 
 
+def test_after_an_edit_the_preview_mixes_only_its_window(clip: tuple[Path, Path], monkeypatch) -> None:
+    video, srt = clip
+    session = Session.open(video, srt, FILL)
+    render_and_apply(session, 0, 1, 2)
+    before = session.preview_audio(1500, 4000)  # the panel has mixed the whole track once
+    session.apply(nudge(session.project, 1, 200))
+    whole_mixes = []
+    real = Session._mixed
+    monkeypatch.setattr(Session, "_mixed", lambda self, mode: whole_mixes.append(mode) or real(self, mode))
+    window = session.preview_audio(1500, 4000)
+    assert whole_mixes == []
+    # What export will write there, but for the loudness gain, measured over the track before the move.
+    expected = session.mixed()[1][ms_to_samples(1500, RATE):ms_to_samples(4000, RATE)]
+    assert window.shape == expected.shape
+    assert np.abs(window - expected).max() < 0.01 * np.abs(expected).max()
+    assert np.abs(window - before).max() > 0.05  # the moved line moved in the preview
+
+
 # -- export --------------------------------------------------------------------------------------
 
 
