@@ -1,5 +1,5 @@
-"""Showing the selected line: its frame with its subtitle, or playing it in context, mixed as exported (cut
-on a worker), or its take alone."""
+"""Playing the selected line in context or alone, or any stretch of the video, mixed as exported (cut on a
+worker, with the original as a second track for A/B), or the line's take alone."""
 
 from __future__ import annotations
 
@@ -7,15 +7,30 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtMultimedia import QMediaPlayer
 
+from dubber.audio.samples import ms_to_samples
 from dubber.pipeline.preview import write_preview
+from dubber.pipeline.session import Session
 from dubber.ui.line_timing import context_window, placed_take, take_start_ms
-from dubber.ui.line_words import clock, target
+from dubber.ui.line_words import clock
 from dubber.ui.panel import Panel
 from dubber.ui.player import PreviewPlayer
 from dubber.ui.worker import Job
+
+
+def original_part(session: Session, audio: np.ndarray, start_ms: int) -> np.ndarray | None:
+    """The video's own audio under a preview's `audio` (from `start_ms`), as long as it: the A/B track."""
+    original = session.original
+    if original is None:
+        return None
+    a = ms_to_samples(start_ms, session.rate)
+    part = original[a:a + audio.shape[0]]
+    if part.shape[0] < audio.shape[0]:  # the video's sound ends first: silence after it
+        part = np.concatenate([part, np.zeros((audio.shape[0] - part.shape[0], part.shape[1]), part.dtype)])
+    return part
 
 
 class LinePreview:
@@ -32,16 +47,6 @@ class LinePreview:
         player.media_player.mediaStatusChanged.connect(self._on_media)
         player.failed.connect(self._forget)  # the problem said stays in the status bar
 
-    def show_still(self) -> None:
-        """Show the selected line's frame, at its original speech's onset (else its cue's start), with its text."""
-        line = self.panel.current_line()
-        session = self.panel.session
-        if line is None or session is None:
-            self.player.show_still(None, 0, "")
-            return
-        speech = target(line)
-        self.player.show_still(session.video, speech[0] if speech else line.start_ms, line.text)
-
     def play_in_context(self) -> None:
         """Play the selected line from a little before to a little after, mixed as exported (after an edit, at the
         last whole mix's loudness gain: see Session.preview_audio)."""
@@ -52,32 +57,46 @@ class LinePreview:
         if self.player.is_playing():
             self.player.toggle()
             return
-        if self.job is not None:
-            return
         start, end = context_window(session, line)
+        self.play_window(start, end, f"line {line.index} in context, {clock(start)} → {clock(end)}", line.index)
+
+    def play_line(self) -> None:
+        """Play the selected line alone: from the first to the last of its cue, its original speech and its take."""
+        line = self.panel.current_line()
+        session = self.panel.session
+        if line is not None and session is not None:
+            start, end = context_window(session, line, margin_ms=0)
+            self.play_window(start, end, f"line {line.index}, {clock(start)} → {clock(end)}", line.index)
+
+    def play_window(self, start: int, end: int, what: str, index: int | None = None) -> None:
+        """Cut the exported mix from `start` to `end` (ms) with the original as a second track (A/B), and play it."""
+        session = self.panel.session
+        if session is None or self.job is not None or end <= start:
+            return
         self._count += 1
-        out = Path(self._folder.name) / f"line{line.index}-{self._count}.mp4"
+        out = Path(self._folder.name) / f"preview-{self._count}.mp4"
 
         def work(control: Any) -> Path:
-            control.progress(0, 1, f"Line {line.index}: mixing the preview…")
+            control.progress(0, 1, f"Mixing the preview of {what}…")
             audio = session.preview_audio(start, end)
-            return write_preview(session.video, audio, session.rate, start, out)
+            return write_preview(session.video, audio, session.rate, start, out,
+                                 alternate=original_part(session, audio, start))
 
-        job = Job(f"Preview line {line.index}", work, self.parent)
+        job = Job(f"Preview {what}", work, self.parent)
         self.job = job
 
         def done(path: Path) -> None:
             self.job = None
-            self._play(path, start, f"line {line.index} in context, {clock(start)} → {clock(end)}")
+            self._play(path, start, what)
 
         def failed(exc: BaseException) -> None:
             self.job = None
-            self.panel.message.show_error(exc, line.index)
+            self.panel.message.show_error(exc, index)
 
         job.succeeded.connect(done)
         job.failed.connect(failed)
         job.finished.connect(job.deleteLater)
-        self.panel.message.show_status(f"Preparing the preview of line {line.index}…")
+        self.panel.message.show_status(f"Preparing the preview of {what}…")
         job.start()
 
     def play_take(self) -> None:

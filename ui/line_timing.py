@@ -46,8 +46,9 @@ def take_start_ms(clip: Clip) -> int:
     return clip.onset_ms - clip.lead * 1000 // clip.sample_rate
 
 
-def context_window(session: Session, line: LineEntry) -> tuple[int, int]:
-    """What 'play in context' plays: the cue, the original speech and the placed take, with 1.5 s either side."""
+def context_window(session: Session, line: LineEntry, margin_ms: int = 1500) -> tuple[int, int]:
+    """What 'play in context' plays: the cue, the original speech and the placed take, with `margin_ms` either
+    side."""
     start, end = line.start_ms, line.end_ms
     speech = target(line)
     if speech is not None:
@@ -56,4 +57,4 @@ def context_window(session: Session, line: LineEntry) -> tuple[int, int]:
     if take is not None and line.spoken:
         onset = onset_of(line, session.slots())
         start, end = min(start, onset), max(end, onset + (take.speech_ms or 0))
-    return preview_window(start, end, session.duration_ms)
+    return preview_window(start, end, session.duration_ms, margin_ms, margin_ms)

@@ -37,6 +37,7 @@ from dubber.ui.status_line import StatusLine
 from dubber.ui.takes import TakeRenderer
 from dubber.ui.timeline_strip import TimelineStrip
 from dubber.ui.timing_keys import TimingKeys
+from dubber.ui.transport import Transport
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 SUBTITLE_SUFFIXES = {".srt", ".ass", ".ssa", ".vtt"}
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self.takes = TakeRenderer(self)
         self.edits = LineActions(self, self.takes)
         self.preview = LinePreview(self, self.player, self)
+        self.transport = Transport(self, self.player, self.strip, self.preview)
         self.exports = ExportFlow(self, self)
 
         left = QWidget()
@@ -237,7 +239,12 @@ class MainWindow(QMainWindow):
                                         "Ctrl+Shift+R", dub_menu)
         dub_menu.addSeparator()
         self.reroll_action = action("&Re-roll the line", self.edits.reroll, "R", dub_menu)
-        self.play_action = action("&Play the line in context", self.preview.play_in_context, "Space", dub_menu)
+        self.play_action = action("&Play or pause (the line in context)", self.transport.toggle, "Space", dub_menu)
+        self.play_line_action = action("Play the &line alone", self.preview.play_line, "Ctrl+Space", dub_menu)
+        self.play_from_action = action("Play &from the playhead", self.transport.play_from_playhead, "Shift+Space",
+                                       dub_menu)
+        self.ab_action = action("&A/B: hear the original", self.transport.toggle_ab, "A", dub_menu)
+        self.ab_action.setCheckable(True)
         self.play_take_action = action("Play the &take alone", self.preview.play_take, "T", dub_menu)
         self.speak_action = action("&Speak the line anyway", self.edits.toggle_speak, SPEAK_KEY, dub_menu)
         self.speak_action.setCheckable(True)
@@ -307,7 +314,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"dubber — {session.video.name}")
         self.pages.setCurrentWidget(self.panes)
         self._refresh_strip()
-        self.preview.show_still()  # black until a line is selected: never the last video's frame
+        self.player.show_still(None, 0, "")  # black until a line is selected: never the last video's frame
         if session.project.lines:
             self.select_position(0)
         problems = [d for d in session.diagnostics if d.severity == "error"]
@@ -375,7 +382,7 @@ class MainWindow(QMainWindow):
     def _show_line(self) -> None:
         line = self.current_line()
         self.update_enabled()
-        self.preview.show_still()
+        self.transport.show_selected()
         if line is None or self.session is None:
             self.editor.clear()
             self.strip.set_selected(None)

@@ -39,6 +39,7 @@ class PreviewPlayer(QWidget):
         super().__init__(parent)
         self.offset_ms = 0  # the source video's time of the played file's first sample
         self._path: Path | None = None
+        self._original = False  # A/B: hear the clip's second track (the original) instead of the dub
 
         self._video = QVideoWidget(self)
         self.still = StillFrame(self)
@@ -67,6 +68,7 @@ class PreviewPlayer(QWidget):
         self._player.positionChanged.connect(self._on_position)
         self._player.playbackStateChanged.connect(self._on_state)
         self._player.errorOccurred.connect(self._on_error)
+        self._player.tracksChanged.connect(self._pick_track)
 
     @property
     def media_player(self) -> QMediaPlayer:
@@ -111,6 +113,36 @@ class PreviewPlayer(QWidget):
         has_device = self.has_sound()
         if has_device != (self._player.audioOutput() is not None):
             self._player.setAudioOutput(self._audio if has_device else None)
+
+    def set_heard(self, original: bool) -> None:
+        """A/B: hear the original (a preview's second audio track) or the dub, switching without a gap."""
+        self._original = bool(original)
+        self._pick_track()
+
+    def hears_original(self) -> bool:
+        """Whether the original is asked for (heard once the playing clip has its track)."""
+        return self._original
+
+    def active_track(self) -> int:
+        """The audio track playing: 0 the dub, 1 the original (-1: none loaded)."""
+        return self._player.activeAudioTrack() if self._player.audioTracks() else -1
+
+    def _pick_track(self) -> None:
+        if len(self._player.audioTracks()) > 1:
+            self._player.setActiveAudioTrack(1 if self._original else 0)
+
+    def covers(self, ms: int) -> bool:
+        """Whether the loaded clip (playing or paused) holds the source time `ms`."""
+        if self._player.source().isEmpty() or self._player.playbackState() == QMediaPlayer.PlaybackState.StoppedState:
+            return False
+        return self.offset_ms <= ms < self.offset_ms + self._player.duration()
+
+    def seek(self, ms: int) -> None:
+        """Move the loaded clip to the source time `ms` (see `covers`)."""
+        self._player.setPosition(max(0, int(ms) - self.offset_ms))
+
+    def is_paused(self) -> bool:
+        return self._player.playbackState() == QMediaPlayer.PlaybackState.PausedState
 
     def absolute_ms(self, position_ms: int) -> int:
         """Map a position within the played file to the source video's time."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +36,19 @@ def preview_window(start_ms: int, end_ms: int, duration_ms: int | None,
 
 
 def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out: Path,
-                  height: int = 360) -> Path:
-    """Write an MP4 of `video` from `start_ms`, exactly as long as `audio`, with `audio` as its only sound.
+                  height: int = 360, alternate: np.ndarray | None = None) -> Path:
+    """Write an MP4 of `video` from `start_ms`, exactly as long as `audio`, with `audio` as its sound.
 
-    `audio` is float32, [n] or [n, channels] at `rate`. The picture is re-encoded small and fast (preview
-    only); an input with no video stream gives an audio-only MP4. The file appears at `out` whole or not at all.
+    `audio` is float32, [n] or [n, channels] at `rate`. `alternate`, as long and at the same rate, becomes a
+    second audio track (titled "Original"; the first is "Dub"), so a player can switch between the two without
+    a gap (A/B). The picture is re-encoded small and fast (preview only); an input with no video stream gives
+    an audio-only MP4. The file appears at `out` whole or not at all.
     """
     samples = np.asarray(audio, dtype="<f4")
     if samples.ndim not in (1, 2) or samples.shape[0] == 0:
         raise ValueError(f"audio must be [n] or [n, channels] with n > 0, got shape {samples.shape}")
+    if alternate is not None and np.shape(alternate)[0] != samples.shape[0]:
+        raise ValueError(f"the alternate track has {np.shape(alternate)[0]} samples, the audio {samples.shape[0]}")
     if rate <= 0 or start_ms < 0 or height < 2:
         raise ValueError(f"bad rate {rate}, start_ms {start_ms} or height {height}")
     channels = 1 if samples.ndim == 1 else int(samples.shape[1])
@@ -55,28 +60,33 @@ def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out:
 
     # Exact length in microseconds: the clip ends with the audio's last sample, not at a rounded ms.
     length = f"{samples.shape[0] * 1_000_000 // rate}us"
-    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
-    if has_video:
-        # -ss before -i seeks fast; with re-encoding the first frame is still the one at start_ms.
-        args += ["-ss", f"{int(start_ms)}ms", "-i", media._arg(info.path)]
-    args += ["-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"]
-    audio_input = 1 if has_video else 0
-    if has_video:
-        # Even dimensions, at most `height` tall; past the video's end the last frame holds, so picture
-        # and sound always last the same.
-        fit = f"2*trunc(min(ih\\,{int(height)})/2)"
-        args += ["-map", "0:v:0", "-vf", f"scale=-2:{fit},format=yuv420p,tpad=stop=-1:stop_mode=clone",
-                 "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p"]
-    args += ["-map", f"{audio_input}:a:0", "-c:a", "aac", "-b:a", "128k",
-             "-ar", str(rate if rate in _AAC_RATES else _FALLBACK_RATE),
-             "-t", length, "-threads", "2", "-sn", "-dn", "-map_metadata", "-1",
-             # The mp4 muxer records AAC's encoder delay in an edit list, so players start at sample 0.
-             "-movflags", "+faststart"]
-
     target = Path(os.path.abspath(out))
     try:
-        # Written beside the target and renamed: a half-written preview is never played.
-        return media.write_atomically(args, target, "mp4", stdin=np.ascontiguousarray(samples).tobytes())
+        with tempfile.TemporaryDirectory(prefix="dubber-preview-") as tmp:
+            args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+            if has_video:
+                # -ss before -i seeks fast; with re-encoding the first frame is still the one at start_ms.
+                args += ["-ss", f"{int(start_ms)}ms", "-i", media._arg(info.path)]
+            args += ["-f", "f32le", "-ar", str(rate), "-ac", str(channels), "-i", "pipe:0"]
+            tracks = [f"{int(has_video)}:a:0"]
+            if alternate is not None:
+                second = media.write_wav(Path(tmp) / "original.wav", np.asarray(alternate, np.float32), rate)
+                args += ["-i", media._arg(second)]
+                tracks.append(f"{int(has_video) + 1}:a:0")
+            if has_video:
+                # Even dimensions, at most `height` tall; past the video's end the last frame holds, so picture
+                # and sound always last the same.
+                fit = f"2*trunc(min(ih\\,{int(height)})/2)"
+                args += ["-map", "0:v:0", "-vf", f"scale=-2:{fit},format=yuv420p,tpad=stop=-1:stop_mode=clone",
+                         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p"]
+            for k, track in enumerate(tracks):
+                args += ["-map", track, f"-metadata:s:a:{k}", f"title={('Dub', 'Original')[k]}"]
+            args += ["-c:a", "aac", "-b:a", "128k", "-ar", str(rate if rate in _AAC_RATES else _FALLBACK_RATE),
+                     "-t", length, "-threads", "2", "-sn", "-dn", "-map_metadata", "-1",
+                     # The mp4 muxer records AAC's encoder delay in an edit list, so players start at sample 0.
+                     "-movflags", "+faststart"]
+            # Written beside the target and renamed: a half-written preview is never played.
+            return media.write_atomically(args, target, "mp4", stdin=np.ascontiguousarray(samples).tobytes())
     except ProcessError as exc:
         raise ProcessError(f"cannot write the preview {str(target)!r} of {str(info.path)!r}: {exc.message}",
                            cmd=exc.cmd, returncode=exc.returncode, stderr=exc.stderr) from exc

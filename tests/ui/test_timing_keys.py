@@ -85,8 +85,19 @@ def test_set_start_and_end_to_the_playhead_by_key(qtbot, window):
     assert timing(window) == (start, end)
 
 
+def test_selecting_a_line_gives_the_keys_a_playhead_where_its_speech_starts(qtbot, window):
+    line = window.current_line()
+    at = line.target_start_ms if line.target_start_ms is not None else line.start_ms
+    assert window.strip.playhead() == at
+    qtbot.keyClick(window.table, Qt.Key.Key_3, CTRL)  # the start to where the actor starts
+    if line.start_ms != at:
+        assert window.current_line().start_ms == at and window.undo.count() == 1
+    else:
+        assert "already starts at the playhead" in window.message.text(), window.message.text()
+
+
 def test_without_a_playhead_the_keys_say_so_and_do_nothing(qtbot, window):
-    assert window.strip.playhead() is None
+    window.strip.set_playhead(None)  # as before anything is selected or played
     before = timing(window)
     for key in (Qt.Key.Key_3, Qt.Key.Key_4):
         window.message.show_status("")

@@ -3,6 +3,7 @@ single frames."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -69,6 +70,22 @@ def test_preview_audio_is_the_dub_in_sync(preview: Path) -> None:
     assert onset <= 5 * RATE // 1000
     assert 0.19 < np.sqrt(np.mean(heard ** 2)) < 0.23  # a 0.3-amplitude sine has RMS 0.212
     assert abs(dominant_hz(heard, RATE) - 440) < 2
+
+
+def test_an_alternate_track_is_the_second_audio_stream_for_ab(folder: Path, video: Path) -> None:
+    out = write_preview(video, tone(440, 1500, RATE), RATE, 1000, folder / "ab.mp4", height=180,
+                        alternate=tone(660, 1500, RATE, channels=2))
+    assert len(media.probe(out).audio_streams) == 2
+    for stream, hz, title in ((0, 440, "Dub"), (1, 660, "Original")):
+        args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(out), "-map", f"0:a:{stream}",
+                "-ac", "1", "-ar", str(RATE), "-f", "f32le", "pipe:1"]
+        heard = np.frombuffer(media._check(args, media._spawn(args)).stdout, dtype="<f4")
+        assert abs(heard.size - 1500 * RATE // 1000) <= RATE // 1000  # both as long as the clip, in step
+        assert abs(dominant_hz(heard, RATE) - hz) < 2
+        probe = ["-hide_banner", "-nostdin", "-i", str(out)]
+        assert re.search(rf"(title|name) +: {title}\n", media._decode(media._spawn(probe).stderr))
+    with pytest.raises(ValueError, match="alternate track has"):
+        write_preview(video, tone(440, 1500, RATE), RATE, 1000, folder / "bad.mp4", alternate=tone(660, 900, RATE))
 
 
 def test_first_frame_is_the_frame_at_start(video: Path, preview: Path) -> None:
