@@ -10,6 +10,7 @@ from dubber.project.edits import change_line, choose_take, nudge, speak_anyway
 from dubber.project.store import emotion_to_dict
 from dubber.ui.commands import EditCommand
 from dubber.ui.line_editor import SPEAKERS_CHOICE
+from dubber.ui.line_words import target
 from dubber.ui.panel import Panel
 from dubber.ui.takes import TakeRenderer
 
@@ -61,6 +62,40 @@ class LineActions:
             self._push_edit(lambda: change_line(session.project, position, f"Move line {line.index}", **changes))
         else:
             self.renderer.render([position], "Retime", changes)
+
+    def move_block(self, index: int, start: int, end: int) -> None:
+        """A block dragged on the timeline to [start, end): its body (the same length) moves the line with its
+        original speech, as a nudge does; an edge sets that edge as a typed time does. One undoable step, which
+        renders a new take only when the line's slot is no longer the one its take was made for."""
+        session = self.panel.session
+        if session is None:
+            return
+        position = next((p for p, line in enumerate(session.project.lines) if line.index == index), None)
+        if position is None:
+            return
+        if self.panel.jobs.busy:
+            self.panel.message.show_status("A job is running: wait for it or cancel it (Esc).")
+            self.panel.lines_changed([position])  # the strip puts the block back where it is
+            return
+        line = session.project.lines[position]
+        try:
+            if end - start == line.duration_ms:
+                edit = nudge(session.project, position, start - line.start_ms)
+                edit.label = f"Move line {line.index} by {start - line.start_ms:+d} ms"
+                changes = {"start_ms": edit.after.start_ms, "end_ms": edit.after.end_ms,
+                           "target": target(edit.after)}
+            else:
+                changes = {"start_ms": start, "end_ms": end}
+                edit = change_line(session.project, position, f"Retime line {line.index}", **changes)
+        except Exception as exc:
+            self.panel.message.show_error(exc, line.index)
+            self.panel.lines_changed([position])
+            return
+        if session.keeps_take(edit.after):
+            self._push_edit(lambda: edit)
+        else:
+            verb = "Move" if end - start == line.duration_ms else "Retime"
+            self.renderer.render([position], verb, changes)
 
     def nudge(self, delta_ms: int) -> None:
         position = self._editable_position()

@@ -368,6 +368,12 @@ class Session:
         others = [other for other in self.project.lines if other.spoken and other.index != line.index]
         return self._plan([*others, line])[line.index]
 
+    def keeps_take(self, line: LineEntry) -> bool:
+        """Whether `line` (an edited copy of a project line) can keep its take: its slot is the one the take
+        was made for (a move of line and speech together), or it has no take to keep."""
+        take = line.take
+        return take is None or not line.spoken or not _made_for_another_slot(take, self.slot_for(line))
+
     # -- rendering ------------------------------------------------------------------------
 
     def next_seed(self, line: LineEntry) -> int:

@@ -1,0 +1,86 @@
+"""Blocks moved on the timeline edit the line through the core: one undoable step each, a new take only when
+the line's slot is no longer the one its take was made for."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from dubber.project.edits import nudge
+from tests.ui.opened import close, open_once, window_over_copy
+from tests.ui.test_main_window import SlowToneEngine, idle
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+@pytest.fixture(scope="module")
+def opened_sample(tmp_path_factory):
+    return open_once(tmp_path_factory.mktemp("opened"), "demo.en.ass")
+
+
+@pytest.fixture
+def window(qtbot, opened_sample, tmp_path, monkeypatch):
+    win = window_over_copy(qtbot, opened_sample, tmp_path, monkeypatch, SlowToneEngine(), position=1)
+    win.takes.dub_pending()
+    idle(qtbot, win)
+    win.undo.clear()
+    yield win
+    close(win)
+
+
+def spoken_with_speech(win, room: bool = True) -> int:
+    """A dubbed line that follows its original speech, with (or without) room to move 200 ms later."""
+    session = win.session
+    return next(p for p, line in enumerate(session.project.lines)
+                if line.take is not None and line.target_start_ms is not None
+                and session.keeps_take(nudge(session.project, p, 200).after) == room)
+
+
+def test_moving_a_block_moves_line_and_speech_and_keeps_the_take(qtbot, window):
+    position = spoken_with_speech(window)
+    before = window.session.project.lines[position]
+    window.edits.move_block(before.index, before.start_ms + 200, before.end_ms + 200)
+    assert not window.jobs.busy  # the same slot, moved: nothing to render
+    after = window.session.project.lines[position]
+    assert (after.start_ms, after.end_ms) == (before.start_ms + 200, before.end_ms + 200)
+    assert (after.target_start_ms, after.target_end_ms) == (before.target_start_ms + 200, before.target_end_ms + 200)
+    assert after.takes == before.takes and after.chosen == before.chosen
+    assert window.session.slots()[after.index].onset_ms == before.target_start_ms + 200  # the dub moved with it
+    assert window.undo.count() == 1 and window.undo.text(0) == f"Move line {before.index} by +200 ms"
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, CTRL)
+    assert window.session.project.lines[position] == before
+
+
+def test_a_move_into_the_next_line_renders_the_line_for_its_narrower_slot(qtbot, window):
+    position = spoken_with_speech(window, room=False)  # the sample's first line ends where the second begins
+    before = window.session.project.lines[position]
+    window.edits.move_block(before.index, before.start_ms + 200, before.end_ms + 200)
+    idle(qtbot, window)
+    after = window.session.project.lines[position]
+    assert after.start_ms == before.start_ms + 200 and len(after.takes) == len(before.takes) + 1
+    slot = window.session.slots()[after.index]
+    assert after.take.window_ms == slot.window_ms < before.take.window_ms  # made for where it lies now
+    assert window.undo.count() == 1
+
+
+def test_an_edge_that_changes_the_slot_renders_a_new_take_in_one_step(qtbot, window):
+    position = spoken_with_speech(window)
+    before = window.session.project.lines[position]
+    window.edits.move_block(before.index, before.start_ms, before.end_ms - 300)
+    idle(qtbot, window)
+    after = window.session.project.lines[position]
+    assert after.end_ms == before.end_ms - 300 and len(after.takes) == len(before.takes) + 1
+    assert after.target_start_ms is None  # timed by hand: it starts at its cue
+    assert window.undo.count() == 1
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, CTRL)
+    undone = window.session.project.lines[position]
+    assert (undone.start_ms, undone.end_ms, undone.chosen) == (before.start_ms, before.end_ms, before.chosen)
+    assert len(undone.takes) == len(before.takes) + 1  # takes are never deleted
+
+
+def test_a_move_refused_by_the_core_says_why_and_changes_nothing(window):
+    position = spoken_with_speech(window)
+    before = window.session.project.lines[position]
+    window.edits.move_block(before.index, before.end_ms + 10, before.end_ms)
+    assert "must come after the start" in window.message.text(), window.message.text()
+    assert window.session.project.lines[position] == before and window.undo.count() == 0
