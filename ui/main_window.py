@@ -12,8 +12,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, Qt, QTimer
-from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence,
+from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence,
                            QUndoStack)
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
                                QSplitter, QStackedWidget, QVBoxLayout, QWidget)
@@ -161,8 +161,7 @@ class MainWindow(QMainWindow):
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)  # every pixel to the table: a 1024 px window shows its sync columns
         left_box.addWidget(self.filter_box)
-        left_box.addWidget(self.table, 3)
-        left_box.addWidget(self.strip, 1)
+        left_box.addWidget(self.table, 1)
         self.left = left
 
         right = QWidget()
@@ -179,12 +178,21 @@ class MainWindow(QMainWindow):
                                            + self.editor_scroll.verticalScrollBar().sizeHint().width())
         right_box.addWidget(self.editor_scroll, 3)
 
-        splitter = QSplitter()
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 7)  # the table and strip get the room: they show every line
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([7000, 3000])  # 7:3 from the start too: at 1024 px the table's text keeps its room
+        top = QSplitter()
+        top.addWidget(left)
+        top.addWidget(right)
+        top.setStretchFactor(0, 7)  # the table gets the room: it shows every line
+        top.setStretchFactor(1, 3)
+        top.setSizes([7000, 3000])  # 7:3 from the start too: at 1024 px the table's text keeps its room
+        self.top_panes = top
+        # The timeline spans the window's width under table, picture and editor, as in an editing program.
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.strip)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([3000, 2000])
         self.panes = splitter
         self.drop_zone = DropZone(self._open_dropped)
         self.pages = QStackedWidget()
@@ -252,6 +260,7 @@ class MainWindow(QMainWindow):
         # Up/Down move between lines wherever the focus is on the table side, not in a text field.
         action("Previous line", lambda: self.step(-1), "Up", widget=self.left)
         action("Next line", lambda: self.step(+1), "Down", widget=self.left)
+        self.strip.installEventFilter(self)  # and in the timeline, which sits apart from the table
         self.filter_action = action("Only lines that need work", self.filter_box.toggle, "Ctrl+F",
                                     bar.addMenu("&View"))
         self.timing = TimingKeys(self, self.edits, self.strip, self.step, bar.addMenu("&Timing"), self)
@@ -433,6 +442,15 @@ class MainWindow(QMainWindow):
         self.open_action.setEnabled(idle)
         self.undo_action.setEnabled(idle and self.undo.canUndo())
         self.redo_action.setEnabled(idle and self.undo.canRedo())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up and Down in the timeline move between lines, as in the table."""
+        if watched is self.strip and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier \
+                and event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            self.step(-1 if event.key() == Qt.Key.Key_Up else +1)
+            return True
+        return super().eventFilter(watched, event)
 
     # -- drag and drop ---------------------------------------------------------------------------
 

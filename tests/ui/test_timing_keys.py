@@ -54,6 +54,15 @@ def test_next_and_previous_line_by_alt_arrows(qtbot, window, where):
         assert window.editor.text_edit.toPlainText() == window.session.project.lines[0].text != text
 
 
+def test_up_and_down_in_the_timeline_move_between_lines(qtbot, window):
+    window.strip.setFocus()
+    qtbot.keyClick(window.strip, Qt.Key.Key_Down)
+    assert window.current_position() == 2
+    qtbot.keyClick(window.strip, Qt.Key.Key_Up)
+    qtbot.keyClick(window.strip, Qt.Key.Key_Up)
+    assert window.current_position() == 0
+
+
 @pytest.mark.parametrize(("key", "modifiers", "delta"), [
     (Qt.Key.Key_Left, ALT, -10), (Qt.Key.Key_Right, ALT, 10),
     (Qt.Key.Key_Left, ALT | SHIFT, -100), (Qt.Key.Key_Right, ALT | SHIFT, 100)])
