@@ -373,8 +373,11 @@ class TimelineStrip(QWidget):
     # -- the view -----------------------------------------------------------------------------------
 
     def scroll_limit(self) -> int | None:
-        """The latest time worth scrolling to: the video's end or the last line's, whichever is later."""
-        ends = [c.extent[1] for c in self._cues] + ([self._duration] if self._duration is not None else [])
+        """The latest time worth scrolling to: the video's end or the last line's, whichever is later (the
+        playhead's too while the video's length is unknown)."""
+        if self._duration is not None:
+            return max([self._duration, *(c.extent[1] for c in self._cues)])
+        ends = [c.extent[1] for c in self._cues] + ([self._playhead] if self._playhead is not None else [])
         return max(ends) if ends else None
 
     def show_span(self, start: int, span: int) -> None:
