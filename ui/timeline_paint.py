@@ -13,7 +13,7 @@ from dubber.ui.peaks import Peaks
 from dubber.ui.timeline_style import (
     CUE_BACKGROUND, GHOST_EDGE, GHOST_FILL, LANE_SEPARATOR, ORIGINAL_WAVE, PAST_END, PAST_END_HATCH,
     PAST_END_MARK, PLAYHEAD, RULER_BACKGROUND, RULER_HEIGHT, RULER_TEXT, SELECTED_OUTLINE, SKIPPED_HATCH,
-    SLOT_BAND, SLOT_EDGE, SNAP_GUIDE, SPEAKER_BACKGROUND, SPEAKER_TEXT, SPECTRUM_CEILING_DB, SPECTRUM_FLOOR_DB,
+    SLOT_BAND, SLOT_EDGE, SNAP_GUIDE, SPEAKER_BACKGROUND, SPEAKER_TEXT, SPECTRUM_QUIETEST_DB, SPECTRUM_RANGE_DB,
     SPECTRUM_LUT, SPECTRUM_TOP_HZ, STATE_COLOURS, STATE_TEXT, TARGET_COLOUR, WAVE_BACKGROUND, WAVE_COLOUR,
     WAVE_OVERFLOW, format_tick, tick_step,
 )
@@ -115,7 +115,10 @@ class StripPainter:
             return
         db = maker.window((self.start, self.end), self.width)
         rows = min(db.shape[0], int(SPECTRUM_TOP_HZ / maker.bin_hz) + 1)
-        level = np.clip((db[:rows][::-1] - SPECTRUM_FLOOR_DB) / (SPECTRUM_CEILING_DB - SPECTRUM_FLOOR_DB), 0, 1)
+        shown = db[:rows][::-1]
+        # The range follows the loudest part in view, so quiet recordings show as much as loud ones.
+        ceiling = max(float(shown.max()), SPECTRUM_QUIETEST_DB)
+        level = np.clip((shown - (ceiling - SPECTRUM_RANGE_DB)) / SPECTRUM_RANGE_DB, 0, 1)
         rgb = SPECTRUM_LUT[(level * 255).astype(np.uint8)]
         argb = np.empty(rgb.shape[:2], np.uint32)
         argb[:] = (0xFF << 24) | (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) \

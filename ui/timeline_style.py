@@ -53,7 +53,8 @@ _STOPS = np.array([[8, 9, 24], [46, 20, 92], [128, 32, 110], [214, 78, 62], [250
                   np.float64)
 SPECTRUM_LUT = np.stack([np.interp(np.linspace(0, len(_STOPS) - 1, 256), np.arange(len(_STOPS)), _STOPS[:, c])
                          for c in range(3)], axis=1).astype(np.uint8)
-SPECTRUM_FLOOR_DB, SPECTRUM_CEILING_DB = -90.0, -20.0
+SPECTRUM_RANGE_DB = 60.0  # shown below the loudest bin in view
+SPECTRUM_QUIETEST_DB = -50.0  # a view of near silence stays dark rather than showing its noise at full scale
 SPECTRUM_TOP_HZ = 8000  # speech lies below; more rows would only squeeze it
 
 
