@@ -25,7 +25,7 @@ def as_float(samples: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(data, dtype=np.float32)
 
 
-def column_edges(rate: int, start_ms: int, window: tuple[int, int], columns: int) -> np.ndarray:
+def column_edges(rate: int, start_ms: int, window: tuple[float, float], columns: int) -> np.ndarray:
     """The sample index at each of the columns + 1 edges of window, for audio whose first sample plays at start_ms."""
     w_start, w_end = window
     edges_ms = w_start + np.arange(columns + 1, dtype=np.float64) * ((w_end - w_start) / columns)
@@ -118,7 +118,7 @@ class Peaks:
             level += 1
         return level
 
-    def columns(self, start_ms: int, window: tuple[int, int], columns: int) -> tuple[np.ndarray, np.ndarray]:
+    def columns(self, start_ms: int, window: tuple[float, float], columns: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-column (min, max) over `columns` equal slices of window, the track's first sample at start_ms.
 
         Exact when a column holds fewer than BASE_BLOCK samples (read from the samples). Otherwise each
@@ -143,9 +143,8 @@ class Spectrogram:
     def __init__(self, samples: np.ndarray, rate: int, fft_size: int = 512, keep: int = 4) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, got {rate}")
-        data = as_float(samples)
-        # Mono, as float32 so a long stereo track costs one pass and half its size.
-        self.mono = data if data.ndim == 1 else data.mean(axis=1, dtype=np.float32)
+        # No mono copy of the track: each window reads only the samples its frames need.
+        self.samples = as_float(samples)
         self.rate, self.fft_size, self.keep = int(rate), int(fft_size), keep
         self._hann = np.hanning(self.fft_size).astype(np.float32)
         self._cache: OrderedDict[tuple[int, int, int, int], np.ndarray] = OrderedDict()
@@ -172,9 +171,15 @@ class Spectrogram:
         centres = np.floor(centres_ms * self.rate / 1000.0).astype(np.int64)
         offsets = np.arange(self.fft_size, dtype=np.int64) - self.fft_size // 2
         index = centres[:, None] + offsets[None, :]
-        inside = (index >= 0) & (index < self.mono.size)
-        frames = np.where(inside, self.mono[np.clip(index, 0, max(self.mono.size - 1, 0))], np.float32(0)) \
-            if self.mono.size else np.zeros(index.shape, np.float32)
+        n = self.samples.shape[0]
+        inside = (index >= 0) & (index < n)
+        if n == 0:
+            frames = np.zeros(index.shape, np.float32)
+        else:
+            gathered = self.samples[np.clip(index, 0, n - 1)]
+            if gathered.ndim == 3:  # channels averaged per frame: [columns, fft_size, channels]
+                gathered = gathered.mean(axis=2, dtype=np.float32)
+            frames = np.where(inside, gathered, np.float32(0))
         magnitude = np.abs(np.fft.rfft(frames * self._hann, axis=1)) * (2.0 / self._hann.sum())
         result = (20.0 * np.log10(np.maximum(magnitude, 1e-6))).T.astype(np.float32)
         self._cache[key] = result

@@ -46,6 +46,9 @@ class StripPainter:
         start, end = strip.window()
         self.start, self.end = start, end
         margin = (end - start) // 20
+        # The lanes once per frame: hundreds of blocks ask for them.
+        self.lanes = {speaker: strip.speaker_lane(speaker) for speaker in strip.speakers()}
+        self.take_lanes = {speaker: strip.take_lane(speaker) for speaker in strip.speakers()}
         self.visible = [c for c in strip.draw_order() if strip.in_view((c.extent[0] - margin, c.extent[1] + margin))]
 
     def paint(self) -> None:
@@ -128,33 +131,58 @@ class StripPainter:
         self.p.drawImage(QRectF(lane), image)
 
     def takes(self) -> None:
-        """Each take's waveform in its speaker's lane, where it plays; red past its slot."""
+        """Each take's waveform in its speaker's lane, where it plays; red past its slot.
+
+        Every take of a lane goes into one envelope per colour, drawn in one call: a wide view holds
+        hundreds of takes.
+        """
         strip = self.strip
         chosen = strip.selected_take()
+        envelopes: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = {}
         drawn = set()
         for cue in self.visible:
             if cue.state == "skipped":
                 continue
             placed = strip.take_for(cue)
             if placed is not None:
-                self.take(placed.peaks, placed.start_ms, cue.speaker, strip.slot_span(cue))
+                self.take(envelopes, placed.peaks, placed.start_ms, cue.speaker, strip.slot_span(cue))
                 drawn.add(cue.index)
         if chosen is not None and chosen[0] not in drawn and strip.cue(chosen[0]) is None:
             # set_waveform's take with no line to belong to: the first lane, unjudged
-            self.take(chosen[1].peaks, chosen[1].start_ms, strip.speakers()[0], None)
+            self.take(envelopes, chosen[1].peaks, chosen[1].start_ms, strip.speakers()[0], None)
+        for (speaker, inside), (lo, hi) in envelopes.items():
+            lines = envelope_lines(lo, hi, self.take_lanes[speaker])
+            draw_lines(self.p, WAVE_COLOUR if inside else WAVE_OVERFLOW, *lines)
 
-    def take(self, peaks: Peaks, start_ms: int, speaker: str, slot: tuple[int, int] | None) -> None:
-        if start_ms > self.end or start_ms + peaks.duration_ms < self.start:
+    def take(self, envelopes: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]], peaks: Peaks, start_ms: int,
+             speaker: str, slot: tuple[int, int] | None) -> None:
+        """Add a take to its lane's envelopes: (speaker, inside its slot) -> per-column (min, max)."""
+        # Only the pixel columns the take covers are computed.
+        x0 = max(0, math.floor(self.strip.x_at(start_ms)))
+        x1 = min(self.width, math.ceil(self.strip.x_at(start_ms + peaks.duration_ms)) + 1)
+        if x1 <= x0:
             return
-        lo, hi = peaks.columns(start_ms, (self.start, self.end), self.width)
-        cols, tops, bottoms = envelope_lines(lo, hi, self.strip.take_lane(speaker))
-        if slot is None:
-            inside = np.ones(cols.size, bool)
+        per_px = (self.end - self.start) / self.width
+        if x1 - x0 <= 4:  # a take a few pixels wide (a wide view): its whole range, off the pyramid's top
+            (top_lo, top_hi), count = peaks.levels[-1], x1 - x0
+            lo, hi = np.repeat(top_lo[:1], count), np.repeat(top_hi[:1], count)
         else:
-            times = self.start + (cols + 0.5) * (self.end - self.start) / self.width
+            lo, hi = peaks.columns(start_ms, (self.start + x0 * per_px, self.start + x1 * per_px), x1 - x0)
+        if slot is None:
+            inside = np.ones(x1 - x0, bool)
+        else:
+            times = self.start + (np.arange(x0, x1) + 0.5) * per_px
             inside = (times >= slot[0]) & (times < slot[1])
-        draw_lines(self.p, WAVE_COLOUR, cols[inside], tops[inside], bottoms[inside])
-        draw_lines(self.p, WAVE_OVERFLOW, cols[~inside], tops[~inside], bottoms[~inside])
+        for flag, mask in ((True, inside), (False, ~inside)):
+            if not mask.any():
+                continue
+            if (speaker, flag) not in envelopes:
+                envelopes[speaker, flag] = (np.full(self.width, np.nan, np.float32),
+                                            np.full(self.width, np.nan, np.float32))
+            lane_lo, lane_hi = envelopes[speaker, flag]
+            # fmin and fmax skip NaN: a column without this take keeps what the lane had
+            lane_lo[x0:x1] = np.where(mask, np.fmin(lane_lo[x0:x1], lo), lane_lo[x0:x1])
+            lane_hi[x0:x1] = np.where(mask, np.fmax(lane_hi[x0:x1], hi), lane_hi[x0:x1])
 
     # -- blocks -------------------------------------------------------------------------------------
 
@@ -177,7 +205,7 @@ class StripPainter:
                 self.past_end_mark(rect)
 
     def title_rect(self, cue: StripCue, rect: QRectF) -> QRectF:
-        bottom = min(self.strip.take_lane(cue.speaker).top() - 2, rect.bottom())
+        bottom = min(self.take_lanes[cue.speaker].top() - 2, rect.bottom())
         return QRectF(rect.left(), rect.top(), rect.width(), bottom - rect.top())
 
     def block_frames(self) -> None:
@@ -212,6 +240,8 @@ class StripPainter:
 
     def label(self, cue: StripCue, title: QRectF, metrics: QFontMetrics) -> None:
         text_rect = title.adjusted(4, 0, -4, 0)
+        if text_rect.width() < metrics.averageCharWidth() * 2 or text_rect.height() < 6:
+            return  # no room for a word
         text = metrics.elidedText(f"{cue.index}  {cue.label}".rstrip(), Qt.TextElideMode.ElideRight,
                                   int(text_rect.width()))
         if text and text != "\u2026":  # a lone ellipsis says nothing

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
@@ -57,6 +58,17 @@ class StripCue:
         """From the earliest to the latest of its cue, original speech and slot."""
         spans = [(self.start_ms, self.end_ms), *(s for s in (self.target, self.slot) if s is not None)]
         return min(s for s, _ in spans), max(e for _, e in spans)
+
+
+@cache
+def lane_heights(height: int, lanes: int) -> tuple[int, int]:
+    """The original lane's height and each speaker lane's in a strip `height` px high with `lanes` speakers."""
+    room = height - RULER_HEIGHT - 1
+    original = min(max(round(room * 0.34), ORIGINAL_MIN), ORIGINAL_MAX)
+    lane = max(LANE_MIN, (room - original) // lanes)
+    if original + lanes * lane > room:  # too many speakers: the original lane gives way first
+        original = max(ORIGINAL_MIN, room - lanes * lane)
+    return original, lane
 
 
 @dataclass(frozen=True)
@@ -133,7 +145,7 @@ class TimelineStrip(QWidget):
     def set_original(self, samples: np.ndarray | None, rate: int) -> None:
         """The video's own audio, [n] or [n, channels], drawn on the original lane."""
         self._original = None if samples is None else Peaks(samples, rate)
-        self._spectrum = None  # computed on first use: a long track's spectrogram costs a mono copy
+        self._spectrum = None  # made on first use
         self.update()
 
     def original(self) -> Peaks | None:
@@ -259,13 +271,7 @@ class TimelineStrip(QWidget):
 
     def _heights(self) -> tuple[int, int]:
         """The original lane's height and each speaker lane's."""
-        lanes = len(self._speakers)
-        room = self.height() - RULER_HEIGHT - 1
-        original = min(max(round(room * 0.34), ORIGINAL_MIN), ORIGINAL_MAX)
-        lane = max(LANE_MIN, (room - original) // lanes)
-        if original + lanes * lane > room:  # too many speakers: the original lane gives way first
-            original = max(ORIGINAL_MIN, room - lanes * lane)
-        return original, lane
+        return lane_heights(self.height(), len(self._speakers))
 
     def ruler_rect(self) -> QRect:
         return QRect(0, 0, self.width(), RULER_HEIGHT)
