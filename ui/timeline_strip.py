@@ -144,7 +144,12 @@ class TimelineStrip(QWidget):
 
     def set_original(self, samples: np.ndarray | None, rate: int) -> None:
         """The video's own audio, [n] or [n, channels], drawn on the original lane."""
-        self._original = None if samples is None else Peaks(samples, rate)
+        self.set_original_peaks(None if samples is None else Peaks(samples, rate))
+
+    def set_original_peaks(self, peaks: Peaks | None) -> None:
+        """The original audio as a pyramid built elsewhere (a long track's takes a fraction of a second:
+        a worker thread may build it)."""
+        self._original = peaks
         self._spectrum = None  # made on first use
         self.update()
 

@@ -14,8 +14,9 @@ from PySide6.QtCore import QPoint, Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
+from dubber.ui.peaks import Peaks  # noqa: E402
 from dubber.ui.timeline_strip import (  # noqa: E402
-    CUE_BACKGROUND, WAVE_BACKGROUND, WAVE_COLOUR, StripCue, TimelineStrip,
+    WAVE_BACKGROUND, WAVE_COLOUR, StripCue, TimelineStrip,
 )
 
 RATE = 8000
@@ -138,6 +139,8 @@ def test_the_original_audio_is_a_waveform_or_a_spectrogram(strip):
     assert outside.max() < 120
     strip.set_original(None, RATE)
     assert strip.original() is None and strip.spectrum() is None
+    strip.set_original_peaks(Peaks(audio, RATE))  # built elsewhere: the same picture
+    assert (rgb(strip)[lane.top(): lane.bottom() + 1].astype(int) == spectrum).all()
 
 
 def test_the_time_past_the_videos_end_is_shaded_and_a_line_there_marked(strip):
