@@ -444,31 +444,38 @@ class TimelineStrip(QWidget):
         """Drop the drag in progress: the block stays where it was and blockMoved is not emitted."""
         self._mouse.cancel()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def key_action(self, event: QKeyEvent) -> Callable[[], None] | None:
+        """What a key does on the focused strip, or None for a key it leaves to the window."""
         key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         plain = mods == Qt.KeyboardModifier.NoModifier
         typed = not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
                             | Qt.KeyboardModifier.MetaModifier)  # + may need Shift
         centre = self.width() / 2
-        if key == Qt.Key.Key_Escape and self._mouse.drag() is not None:
-            self.cancel_drag()
-        elif typed and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_by(1 / ZOOM_STEP, centre)
-        elif typed and key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
-            self.zoom_by(ZOOM_STEP, centre)
-        elif plain and key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.pan_by(-0.1 if key == Qt.Key.Key_Left else 0.1)
-        elif plain and key == Qt.Key.Key_Home:
-            self.show_span(0, self._window[1] - self._window[0])
-        elif plain and key == Qt.Key.Key_End:
-            span, limit = self._window[1] - self._window[0], self.scroll_limit()
-            if limit is not None:
-                self.show_span(limit + span // 10 - span, span)
-        elif plain and key == Qt.Key.Key_Z:
-            self.zoom_to_selected()
-        else:
+        span = self._window[1] - self._window[0]
+        if key == Qt.Key.Key_Escape:
+            return self.cancel_drag if self._mouse.drag() is not None else None
+        if typed and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            return lambda: self.zoom_by(1 / ZOOM_STEP, centre)
+        if typed and key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            return lambda: self.zoom_by(ZOOM_STEP, centre)
+        if not plain:
+            return None
+        limit = self.scroll_limit()
+        plain_keys: tuple[tuple[Qt.Key, Callable[[], None]], ...] = (
+            (Qt.Key.Key_Left, lambda: self.pan_by(-0.1)),
+            (Qt.Key.Key_Right, lambda: self.pan_by(0.1)),
+            (Qt.Key.Key_Home, lambda: self.show_span(0, span)),
+            (Qt.Key.Key_End, lambda: None if limit is None else self.show_span(limit + span // 10 - span, span)),
+            (Qt.Key.Key_Z, self.zoom_to_selected),
+        )
+        return next((action for k, action in plain_keys if key == k), None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        action = self.key_action(event)
+        if action is None:
             super().keyPressEvent(event)
             return
+        action()
         event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
@@ -482,6 +489,9 @@ class TimelineStrip(QWidget):
         event.accept()
 
     def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self.key_action(event) is not None:
+            event.accept()  # the strip's own keys (Esc while dragging) win over the window's shortcuts
+            return True
         if event.type() == QEvent.Type.ToolTip:
             text = self.tooltip_at(QPointF(event.pos()))
             if text is None:

@@ -8,9 +8,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from dubber.ui.timeline_snap import MIN_LENGTH_MS, PLAYHEAD, SPEECH  # noqa: E402
 from dubber.ui.timeline_strip import StripCue, TimelineStrip  # noqa: E402
@@ -237,3 +237,31 @@ def test_a_shift_drag_sent_as_qmouseevents_lands_unsnapped(strip):
         pos = QPointF(at(strip, ms, first))
         QApplication.sendEvent(strip, QMouseEvent(kind, pos, strip.mapToGlobal(pos), button, held, SHIFT))
     assert signals.dragging[-1] == (1, 1000, 3320) and signals.moved == [(1, 1000, 3320)]
+
+
+def test_escape_cancels_a_drag_before_the_windows_escape_shortcut_and_only_then(qtbot):
+    """The window's Esc (cancel the job) must not swallow the strip's Esc while a block is dragged."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    strip = TimelineStrip(window)
+    strip.resize(1000, 230)
+    fired: list[bool] = []
+    cancel = QAction("Cancel", window)
+    cancel.setShortcut(QKeySequence("Esc"))
+    cancel.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    cancel.triggered.connect(lambda: fired.append(True))
+    window.addAction(cancel)
+    window.resize(1000, 230)
+    window.show()
+    window.activateWindow()
+    assert QTest.qWaitForWindowActive(window)  # shortcuts fire in the active window only
+    strip.set_cues(CUES)
+    strip.set_window(0, 10_000)
+    signals = Recorder(strip)
+    first = CUES[0]
+    drag(strip, at(strip, 2500, first), at(strip, 3000, first), release=False)
+    QTest.keyClick(strip, Qt.Key.Key_Escape)
+    QTest.mouseRelease(strip, LEFT, NONE, at(strip, 3000, first))
+    assert signals.moved == [] and fired == []
+    QTest.keyClick(strip, Qt.Key.Key_Escape)  # no drag: the window's shortcut
+    assert fired == [True]
