@@ -10,9 +10,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from PySide6.QtCore import QPoint, Qt  # noqa: E402
-from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QImage, QWheelEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dubber.ui.peaks import Peaks  # noqa: E402
 from dubber.ui.timeline_strip import (  # noqa: E402
@@ -59,15 +60,19 @@ def strip(qtbot) -> TimelineStrip:
     return widget
 
 
-def take_source(calls: list[int]):
-    """Each cue's take: a tone of its slot's length starting at its slot, recording who asked."""
+def take_source(calls: list[int], syllables: bool = False):
+    """Each cue's take: a tone of its slot's length starting at its slot (rising and falling four times a
+    second with syllables), recording who asked."""
     def source(index: int):
         calls.append(index)
         cue = next(c for c in CUES if c.index == index)
         if cue.state == "skipped":
             return None
         start, end = cue.slot or (cue.start_ms, cue.end_ms)
-        return tone(end - start), RATE, start
+        samples = tone(end - start)
+        if syllables:
+            samples *= np.abs(np.sin(np.pi * 4 * np.arange(samples.size) / RATE)).astype(np.float32)
+        return samples, RATE, start
     return source
 
 
@@ -188,6 +193,24 @@ def test_keys_zoom_and_pan(strip):
     assert strip.window() == before
 
 
+def wheel(strip: TimelineStrip, x: float, delta: QPoint, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+    pos = QPointF(x, 100)
+    QApplication.sendEvent(strip, QWheelEvent(pos, strip.mapToGlobal(pos), QPoint(), delta, Qt.MouseButton.NoButton,
+                                              modifiers, Qt.ScrollPhase.NoScrollPhase, False))
+
+
+def test_the_wheel_zooms_around_the_pointer_and_shift_or_a_horizontal_wheel_pans(strip):
+    strip.set_duration(120_000)
+    strip.set_window(10_000, 20_000)
+    wheel(strip, 250, QPoint(0, -120))  # away from the user: zoom out, the time under the pointer stays
+    assert strip.window() == (9375, 21_875)
+    strip.set_window(10_000, 20_000)
+    wheel(strip, 250, QPoint(0, -120), Qt.KeyboardModifier.ShiftModifier)
+    assert strip.window() == (11_000, 21_000)
+    wheel(strip, 250, QPoint(120, 0))
+    assert strip.window() == (10_000, 20_000)
+
+
 def test_a_following_playhead_pages_the_view(strip):
     strip.set_duration(120_000)
     strip.set_playhead(9000, follow=True)
@@ -224,7 +247,7 @@ def test_a_picture_of_two_speakers_with_takes_and_a_drag(strip):
             a, b = (v * RATE // 1000 for v in cue.target)
             audio[a:b] += tone(cue.target[1] - cue.target[0], 180, 0.5)[: b - a] * np.hanning(b - a).astype(np.float32)
     strip.set_original(audio, RATE)
-    strip.set_take_source(take_source([]))
+    strip.set_take_source(take_source([], syllables=True))
     strip.set_duration(9000)
     strip.set_frame_rate(25)
     strip.set_selected(1)
