@@ -1,55 +1,42 @@
-"""The timeline strip: cue blocks, the original speech under them, the chosen take's waveform and a playhead.
+"""The timeline: a ruler, the original audio with its speech spans, and one lane of cue blocks per speaker.
 
-Editors use it to see at a glance whether a spoken line fits its slot and follows the actor. It takes
-plain data (`StripCue`, a numpy array) so it depends on no other dubber UI code.
+Editors see whether each spoken line fits its slot and follows the actor, drag a block's edges or body
+(snapping to the original speech, the playhead, other cues and frames), and seek by clicking. It takes
+plain data (`StripCue`, numpy arrays, a take source) so it depends on no other dubber UI code.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLine, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (
-    QBrush, QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF, QWheelEvent,
-)
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-STATE_COLOURS = {
-    "ok": QColor("#2e9d4f"),
-    "off": QColor("#d99a1e"),
-    "failed": QColor("#c8402f"),
-    "overlap": QColor("#c8402f"),  # red as in the table: two voices at once
-    "pending": QColor("#7d828a"),
-    "skipped": QColor("#44474d"),
-}
-STATE_TEXT = {"ok": QColor("#ffffff"), "off": QColor("#1b1b1b"), "failed": QColor("#ffffff"),
-              "overlap": QColor("#ffffff"), "pending": QColor("#111111"), "skipped": QColor("#a9adb4")}
-STATE_WORDS = {"ok": "in sync", "off": "out of sync", "failed": "failed or cannot fit", "pending": "not dubbed",
-               "skipped": "not spoken", "overlap": "overlaps another line"}
-SKIPPED_HATCH = QColor("#6c7078")  # diagonal lines over a cue that is not spoken
-TARGET_COLOUR = QColor("#b58cf0")  # the original speech a line follows
-RULER_BACKGROUND = QColor("#1a1b1e")
-CUE_BACKGROUND = QColor("#202226")
-WAVE_BACKGROUND = QColor("#151619")
-RULER_TEXT = QColor("#b9bdc4")
-WAVE_COLOUR = QColor("#9fc3e6")
-WAVE_OVERFLOW = QColor("#e5734f")  # the part of a take outside its slot
-SLOT_BAND = QColor(255, 255, 255, 34)
-SLOT_EDGE = QColor(255, 255, 255, 110)
-SELECTED_OUTLINE = QColor("#ffffff")
-PLAYHEAD = QColor("#ffe14d")
+from dubber.ui.peaks import Peaks, Spectrogram, envelope_columns
+from dubber.ui.timeline_paint import StripPainter
+from dubber.ui.timeline_mouse import StripMouse
+from dubber.ui.timeline_snap import Candidate
+from dubber.ui.timeline_style import (
+    CUE_BACKGROUND, LABEL_HEIGHT, LANE_MIN, LANE_PREFERRED, ORIGINAL_MAX, ORIGINAL_MIN, ORIGINAL_PREFERRED,
+    PLAYHEAD, RULER_HEIGHT, SKIPPED_HATCH, STATE_COLOURS, STATE_WORDS, TARGET_COLOUR, WAVE_BACKGROUND,
+    WAVE_COLOUR, WAVE_OVERFLOW, format_tick, span_text, tick_step,
+)
+
+__all__ = ["CUE_BACKGROUND", "PLAYHEAD", "SKIPPED_HATCH", "STATE_COLOURS", "TARGET_COLOUR", "WAVE_BACKGROUND",
+           "WAVE_COLOUR", "WAVE_OVERFLOW", "StripCue", "TakeSource", "TimelineStrip", "envelope_columns",
+           "format_tick", "tick_step"]
 
 SELECT_MARGIN_MS = 2000
 MIN_SPAN_MS = 200
 MAX_SPAN_MS = 6 * 3600 * 1000
-RULER_HEIGHT = 18
-TARGET_HEIGHT = 7
-MIN_TICK_SPACING_PX = 80
-_NICE_STEPS_MS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000,
-                  300_000, 600_000, 1_800_000, 3_600_000)
+EDGE_PX = 5  # a press this close to a block's edge drags that edge
+ZOOM_STEP = 1.5  # + and - change the visible span by this factor
+
+TakeSource = Callable[[int], "tuple[np.ndarray, int, int] | None"]  # cue index -> (mono samples, rate, start ms)
 
 
 @dataclass(frozen=True)
@@ -61,9 +48,10 @@ class StripCue:
     end_ms: int
     label: str  # short text shown inside the block (elided to fit)
     state: str  # "ok" | "off" (out of sync) | "overlap" | "failed" | "pending" | "skipped" (not spoken)
-    target: tuple[int, int] | None = None  # the original speech it follows (ms), drawn under the block
+    target: tuple[int, int] | None = None  # the original speech it follows (ms), shaded on the original lane
     slot: tuple[int, int] | None = None  # where its take lies: its onset and the latest it may end
     note: str = ""  # said in the tooltip: why it is not spoken, the take's note
+    speaker: str = ""  # whose lane it sits in
 
     @property
     def extent(self) -> tuple[int, int]:
@@ -72,87 +60,81 @@ class StripCue:
         return min(s for s, _ in spans), max(e for _, e in spans)
 
 
-def tick_step(span_ms: int, width_px: int, min_spacing_px: int = MIN_TICK_SPACING_PX) -> int:
-    """The smallest 'nice' ruler step (ms) whose ticks are at least min_spacing_px apart."""
-    px_per_ms = width_px / max(span_ms, 1)
-    for step in _NICE_STEPS_MS:
-        if step * px_per_ms >= min_spacing_px:
-            return step
-    return _NICE_STEPS_MS[-1]
+@cache
+def lane_heights(height: int, lanes: int) -> tuple[int, int]:
+    """The original lane's height and each speaker lane's in a strip `height` px high with `lanes` speakers."""
+    room = height - RULER_HEIGHT - 1
+    original = min(max(round(room * 0.34), ORIGINAL_MIN), ORIGINAL_MAX)
+    lane = max(LANE_MIN, (room - original) // lanes)
+    if original + lanes * lane > room:  # too many speakers: the original lane gives way first
+        original = max(ORIGINAL_MIN, room - lanes * lane)
+    return original, lane
 
 
-def format_tick(ms: int, step_ms: int) -> str:
-    """A ruler label in seconds, with as many decimals as the step needs ("12 s", "12.5 s", "12.25 s")."""
-    decimals = 0 if step_ms % 1000 == 0 else 1 if step_ms % 100 == 0 else 2
-    return f"{ms / 1000:.{decimals}f} s"
+@dataclass(frozen=True)
+class PlacedPeaks:
+    """A take's waveform pyramid and where its first sample plays (video ms)."""
 
-
-def envelope_columns(samples: np.ndarray, rate: int, start_ms: int, window: tuple[int, int],
-                     columns: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column (min, max) of samples placed at start_ms, for `columns` equal slices of window.
-
-    samples is [n] or [n, channels]; columns that hold no sample are NaN. Each column covers the
-    samples whose time falls in it; when zoomed in past one sample per column it shows the sample at
-    its left edge, so the envelope stays continuous.
-    """
-    data = np.asarray(samples, dtype=np.float32)
-    lo_src, hi_src = (data, data) if data.ndim == 1 else (data.min(axis=1), data.max(axis=1))
-    n = lo_src.shape[0]
-    lo = np.full(columns, np.nan, np.float32)
-    hi = np.full(columns, np.nan, np.float32)
-    if n == 0 or columns <= 0:
-        return lo, hi
-    w_start, w_end = window
-    edges_ms = w_start + np.arange(columns + 1, dtype=np.float64) * ((w_end - w_start) / columns)
-    edges = np.floor((edges_ms - start_ms) * rate / 1000.0).astype(np.int64)
-    first, after = edges[:-1], np.maximum(edges[1:], edges[:-1] + 1)
-    valid = (first < n) & (after > 0)
-    if not valid.any():
-        return lo, hi
-    starts = np.clip(first[valid], 0, n - 1)
-    ends = np.minimum(after[valid], n)  # > starts for every valid column
-    # reduceat over interleaved (start, end) pairs reduces exactly samples[start:end] at the even slots;
-    # one padding sample keeps an end of n a legal index.
-    bounds = np.empty(starts.size * 2, np.int64)
-    bounds[0::2], bounds[1::2] = starts, ends
-    lo[valid] = np.minimum.reduceat(np.append(lo_src, np.float32(0)), bounds)[0::2]
-    hi[valid] = np.maximum.reduceat(np.append(hi_src, np.float32(0)), bounds)[0::2]
-    return lo, hi
+    peaks: Peaks
+    start_ms: int
 
 
 class TimelineStrip(QWidget):
-    """A horizontal strip: time ruler on top, cue blocks below it, the selected take's waveform at the bottom."""
+    """Ruler on top, the original audio under it, then one lane per speaker with its blocks and takes."""
 
-    lineClicked = Signal(int)  # cue index of the block clicked
-    windowChanged = Signal(int, int)  # the visible range after set_window, set_selected or a wheel zoom/pan
+    lineClicked = Signal(int)  # cue index of the block pressed
+    windowChanged = Signal(int, int)  # the visible range, whenever it changes
+    seekRequested = Signal(int)  # ms clicked on the ruler, the original lane or empty lane space
+    blockDragging = Signal(int, int, int)  # index, start ms, end ms of a block being dragged
+    blockMoved = Signal(int, int, int)  # index, start ms, end ms when a drag ends somewhere new
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._cues: tuple[StripCue, ...] = ()
+        self._speakers: tuple[str, ...] = ("",)
         self._selected: int | None = None
         self._window = (0, 10_000)
         self._playhead: int | None = None
-        self._samples: np.ndarray | None = None
-        self._rate = 0
-        self._wave_start_ms = 0
-        self.setMinimumHeight(90)
+        self._duration: int | None = None
+        self._fps: float | None = None
+        self._original: Peaks | None = None
+        self._spectrum: Spectrogram | None = None
+        self._show_spectrogram = False
+        self._take_source: TakeSource | None = None
+        self._takes: dict[int, PlacedPeaks | None] = {}
+        self._selected_take: tuple[int | None, PlacedPeaks] | None = None  # set_waveform's take and its line
+        self._mouse = StripMouse(self)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)  # the resize cursor over a block's edge
 
     # -- data ---------------------------------------------------------------------------------------
 
     def set_cues(self, cues: Sequence[StripCue]) -> None:
         self._cues = tuple(cues)
+        speakers = tuple(dict.fromkeys(c.speaker for c in self._cues)) or ("",)
+        if speakers != self._speakers:
+            self._speakers = speakers
+            self.updateGeometry()
         self.update()
 
     def cues(self) -> tuple[StripCue, ...]:
         return self._cues
 
+    def speakers(self) -> tuple[str, ...]:
+        """The lanes' speakers, top to bottom, in order of first appearance."""
+        return self._speakers
+
     def set_selected(self, index: int | None) -> None:
-        """Highlight the cue with this index and centre the window on it, its speech and slot (2 s either side)."""
+        """Highlight the cue with this index and centre the window on it, its speech and slot (2 s either side).
+
+        A block held by the pointer keeps the view where it is, so selecting it by pressing it moves nothing.
+        """
         self._selected = index
-        cue = self._cue(index)
-        if cue is not None:
+        cue = self.cue(index)
+        held = self._mouse.drag()
+        if cue is not None and (held is None or held.index != index):
             start, end = cue.extent
             self.set_window(max(0, start - SELECT_MARGIN_MS), end + SELECT_MARGIN_MS)
         self.update()
@@ -160,28 +142,99 @@ class TimelineStrip(QWidget):
     def selected(self) -> int | None:
         return self._selected
 
-    def set_waveform(self, samples: np.ndarray | None, rate: int, start_ms: int) -> None:
-        """The selected line's take as placed on the timeline: its first sample plays at start_ms (video time)."""
-        if samples is None:
-            self._samples = None
-        else:
-            if rate <= 0:
-                raise ValueError(f"sample rate must be positive, got {rate}")
-            data = np.asarray(samples)
-            if data.ndim not in (1, 2):
-                raise ValueError(f"samples must be [n] or [n, channels], got shape {data.shape}")
-            if np.issubdtype(data.dtype, np.integer):
-                data = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
-            self._samples = np.ascontiguousarray(data, dtype=np.float32)
-            self._rate, self._wave_start_ms = int(rate), int(start_ms)
+    def set_original(self, samples: np.ndarray | None, rate: int) -> None:
+        """The video's own audio, [n] or [n, channels], drawn on the original lane."""
+        self.set_original_peaks(None if samples is None else Peaks(samples, rate))
+
+    def set_original_peaks(self, peaks: Peaks | None) -> None:
+        """The original audio as a pyramid built elsewhere (a long track's takes a fraction of a second:
+        a worker thread may build it)."""
+        self._original = peaks
+        self._spectrum = None  # made on first use
         self.update()
 
-    def waveform_start(self) -> int | None:
-        """Where the waveform's first sample lies (video ms), or None without one."""
-        return None if self._samples is None else self._wave_start_ms
+    def original(self) -> Peaks | None:
+        return self._original
 
-    def set_playhead(self, ms: int | None) -> None:
+    def set_spectrogram(self, on: bool) -> None:
+        """Show the original audio as a spectrogram (True) or a waveform (False)."""
+        self._show_spectrogram = bool(on)
+        self.update()
+
+    def spectrogram(self) -> bool:
+        return self._show_spectrogram
+
+    def spectrum(self) -> Spectrogram | None:
+        """The original audio's spectrogram maker, or None without original audio."""
+        if self._spectrum is None and self._original is not None:
+            self._spectrum = Spectrogram(self._original.samples, self._original.rate)
+        return self._spectrum
+
+    def set_take_source(self, source: TakeSource | None) -> None:
+        """Where takes come from: cue index -> (mono samples, rate, ms its first sample plays) or None."""
+        self._take_source = source
+        self._takes.clear()
+        self.update()
+
+    def invalidate_takes(self, indices: Iterable[int] | None = None) -> None:
+        """Forget the takes of these cues (all with None), so they are read again from the source."""
+        if indices is None:
+            self._takes.clear()
+        else:
+            for index in indices:
+                self._takes.pop(index, None)
+        self.update()
+
+    def take_for(self, cue: StripCue) -> PlacedPeaks | None:
+        """The take drawn for a cue: the one set_waveform gave for it, else the source's (read once)."""
+        if self._selected_take is not None and self._selected_take[0] == cue.index:
+            return self._selected_take[1]
+        if cue.index not in self._takes:
+            found = self._take_source(cue.index) if self._take_source is not None else None
+            self._takes[cue.index] = None if found is None else PlacedPeaks(Peaks(found[0], found[1]), int(found[2]))
+        return self._takes[cue.index]
+
+    def set_waveform(self, samples: np.ndarray | None, rate: int, start_ms: int) -> None:
+        """The selected line's take as placed on the timeline: its first sample plays at start_ms (video time).
+
+        It is drawn in that line's lane in place of the source's take (in the first lane when no line is
+        selected).
+        """
+        if samples is None:
+            self._selected_take = None
+        else:
+            self._selected_take = (self._selected, PlacedPeaks(Peaks(samples, rate), int(start_ms)))
+        self.update()
+
+    def selected_take(self) -> tuple[int | None, PlacedPeaks] | None:
+        return self._selected_take
+
+    def waveform_start(self) -> int | None:
+        """Where set_waveform's take's first sample lies (video ms), or None without one."""
+        return None if self._selected_take is None else self._selected_take[1].start_ms
+
+    def set_duration(self, ms: int | None) -> None:
+        """The video's length: the time past it is shaded and bounds scrolling."""
+        self._duration = None if ms is None else int(ms)
+        self.update()
+
+    def duration(self) -> int | None:
+        return self._duration
+
+    def set_frame_rate(self, fps: float | None) -> None:
+        """The video's frame rate, for snapping to frame boundaries (None: no frame snapping)."""
+        self._fps = None if fps is None or fps <= 0 else float(fps)
+
+    def frame_rate(self) -> float | None:
+        return self._fps
+
+    def set_playhead(self, ms: int | None, follow: bool = False) -> None:
+        """Move the playhead; with follow, page the view when it leaves it so it stays in sight."""
         self._playhead = None if ms is None else int(ms)
+        start, end = self._window
+        if follow and self._playhead is not None and not start <= self._playhead < end:
+            span = end - start
+            self.show_span(self._playhead - span // 10, span)
         self.update()
 
     def playhead(self) -> int | None:
@@ -201,6 +254,14 @@ class TimelineStrip(QWidget):
     def window(self) -> tuple[int, int]:
         return self._window
 
+    def past_end(self, cue: StripCue) -> bool:
+        """Whether the cue runs past the video's end."""
+        return self._duration is not None and cue.end_ms > self._duration
+
+    def drag_preview(self) -> tuple[int, int, int, Candidate | None] | None:
+        """The block being dragged: its index, new start and end, and what it snapped to; None when none is."""
+        return self._mouse.preview()
+
     # -- geometry -----------------------------------------------------------------------------------
 
     def ms_at(self, x: float) -> int:
@@ -213,32 +274,51 @@ class TimelineStrip(QWidget):
         start, end = self._window
         return (ms - start) * max(self.width(), 1) / (end - start)
 
-    def cue_lane(self) -> QRect:
-        """Where the cue blocks are drawn."""
-        height = max(22, int((self.height() - RULER_HEIGHT) * 0.4))
-        return QRect(0, RULER_HEIGHT + 2, self.width(), height)
+    def _heights(self) -> tuple[int, int]:
+        """The original lane's height and each speaker lane's."""
+        return lane_heights(self.height(), len(self._speakers))
+
+    def ruler_rect(self) -> QRect:
+        return QRect(0, 0, self.width(), RULER_HEIGHT)
+
+    def original_lane(self) -> QRect:
+        """Where the original audio and its speech spans are drawn."""
+        return QRect(0, RULER_HEIGHT + 1, self.width(), self._heights()[0])
 
     def target_lane(self) -> QRect:
-        """Where the original speech is drawn: a thin band under the cue blocks."""
-        return QRect(0, self.cue_lane().bottom() + 1, self.width(), TARGET_HEIGHT)
+        """Where the original speech spans are drawn: the original lane."""
+        return self.original_lane()
 
-    def wave_lane(self) -> QRect:
-        """Where the waveform is drawn."""
-        top = self.target_lane().bottom() + 4
-        return QRect(0, top, self.width(), max(self.height() - 2 - top, 1))
+    def speaker_lane(self, speaker: str) -> QRect:
+        """The lane of a speaker's blocks and takes (the first lane for a speaker it does not know)."""
+        original, lane = self._heights()
+        row = self._speakers.index(speaker) if speaker in self._speakers else 0
+        return QRect(0, RULER_HEIGHT + 1 + original + 1 + row * lane, self.width(), lane - 1)
 
-    def block_rect(self, cue: StripCue) -> QRectF:
-        """Where a cue's block is drawn."""
-        lane = self.cue_lane()
-        x0 = self.x_at(cue.start_ms)
-        width = max(self.x_at(cue.end_ms) - x0, 2.0)  # a very short cue stays visible and clickable
+    def cue_lane(self) -> QRect:
+        """Where the cue blocks are drawn: every speaker's lane."""
+        first, last = self.speaker_lane(self._speakers[0]), self.speaker_lane(self._speakers[-1])
+        return QRect(0, first.top(), self.width(), last.bottom() - first.top() + 1)
+
+    def take_lane(self, speaker: str) -> QRect:
+        """Where a speaker's takes are drawn: their lane under the blocks' title row."""
+        lane = self.speaker_lane(speaker)
+        title = LABEL_HEIGHT if lane.height() >= 2 * LABEL_HEIGHT else lane.height() // 2
+        return lane.adjusted(0, title + 2, 0, -2)
+
+    def block_rect(self, cue: StripCue, span: tuple[int, int] | None = None) -> QRectF:
+        """Where a cue's block is drawn (or would be, at span)."""
+        lane = self.speaker_lane(cue.speaker)
+        start, end = span if span is not None else (cue.start_ms, cue.end_ms)
+        x0 = self.x_at(start)
+        width = max(self.x_at(end) - x0, 2.0)  # a very short cue stays visible and clickable
         return QRectF(x0, lane.top() + 2, width, lane.height() - 4)
 
     def target_rect(self, cue: StripCue) -> QRectF | None:
-        """Where a cue's original speech is drawn, or None when it has none."""
+        """Where a cue's original speech is shaded on the original lane, or None when it has none."""
         if cue.target is None:
             return None
-        lane = self.target_lane()
+        lane = self.original_lane()
         x0 = self.x_at(cue.target[0])
         return QRectF(x0, lane.top(), max(self.x_at(cue.target[1]) - x0, 2.0), lane.height())
 
@@ -246,69 +326,172 @@ class TimelineStrip(QWidget):
         """Where the cue's take may lie: its slot, or its cue when it has none."""
         return cue.slot if cue.slot is not None else (cue.start_ms, cue.end_ms)
 
+    def in_view(self, span: tuple[int, int]) -> bool:
+        start, end = self._window
+        return span[1] >= start and span[0] <= end
+
+    def hit_at(self, pos: QPointF) -> tuple[StripCue, str] | None:
+        """The block under pos and the part pressed: "start" or "end" within EDGE_PX of an edge, else "body"."""
+        best: tuple[float, StripCue, str] | None = None
+        for cue in reversed(self.draw_order()):
+            rect = self.block_rect(cue)
+            if not rect.top() <= pos.y() <= rect.bottom():
+                continue
+            reach = min(EDGE_PX, rect.width() / 3)  # a narrow block keeps a middle to drag it by
+            for part, x in (("start", rect.left()), ("end", rect.right())):
+                distance = abs(pos.x() - x)
+                if distance <= reach and (best is None or distance < best[0]):
+                    best = (distance, cue, part)
+            if best is None and rect.contains(pos):
+                return cue, "body"
+        return None if best is None else (best[1], best[2])
+
     def cue_at(self, pos: QPointF) -> StripCue | None:
         """The cue whose block lies under pos (the selected one wins where blocks overlap)."""
-        for cue in reversed(self._draw_order()):
+        for cue in reversed(self.draw_order()):
             if self.block_rect(cue).contains(pos):
                 return cue
         return None
 
     def target_at(self, pos: QPointF) -> StripCue | None:
         """The cue whose original speech lies under pos."""
-        for cue in reversed(self._draw_order()):
+        for cue in reversed(self.draw_order()):
             rect = self.target_rect(cue)
             if rect is not None and rect.contains(pos):
                 return cue
         return None
 
     def tooltip_at(self, pos: QPointF) -> str | None:
-        """What the strip says about what lies under pos: a cue block or an original speech band."""
+        """What the strip says about what lies under pos: a cue block or an original speech span."""
         cue = self.cue_at(pos)
         if cue is not None:
-            text = f"#{cue.index}  {_span(cue.start_ms, cue.end_ms)}  ({STATE_WORDS.get(cue.state, cue.state)})"
+            text = f"#{cue.index}  {span_text(cue.start_ms, cue.end_ms)}  ({STATE_WORDS.get(cue.state, cue.state)})"
             if cue.target is not None:
-                text += f"\noriginal speech {_span(*cue.target)}"
-            return "\n".join(t for t in (text, cue.note, cue.label) if t)
+                text += f"\noriginal speech {span_text(*cue.target)}"
+            end = "past the video's end" if self.past_end(cue) else ""
+            return "\n".join(t for t in (text, end, cue.note, cue.label) if t)
         cue = self.target_at(pos)
         if cue is not None:
-            return f"Original speech of #{cue.index}: {_span(*cue.target)}" if cue.target else None
+            return f"Original speech of #{cue.index}: {span_text(*cue.target)}" if cue.target else None
         return None
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt naming)
-        return QSize(800, 120)
+        return QSize(800, RULER_HEIGHT + 2 + ORIGINAL_PREFERRED + len(self._speakers) * LANE_PREFERRED)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(200, 90)
+        return QSize(200, RULER_HEIGHT + 2 + ORIGINAL_MIN + min(len(self._speakers), 2) * LANE_MIN)
+
+    # -- the view -----------------------------------------------------------------------------------
+
+    def scroll_limit(self) -> int | None:
+        """The latest time worth scrolling to: the video's end or the last line's, whichever is later (the
+        playhead's too while the video's length is unknown)."""
+        if self._duration is not None:
+            return max([self._duration, *(c.extent[1] for c in self._cues)])
+        ends = [c.extent[1] for c in self._cues] + ([self._playhead] if self._playhead is not None else [])
+        return max(ends) if ends else None
+
+    def show_span(self, start: int, span: int) -> None:
+        """Show span ms from start, kept within 0 and a tenth of a view past the end."""
+        limit = self.scroll_limit()
+        top = MAX_SPAN_MS if limit is None else max(MIN_SPAN_MS, limit + limit // 10)
+        span = min(max(int(span), MIN_SPAN_MS), top)
+        if limit is not None:
+            start = min(start, limit + span // 10 - span)
+        start = max(0, int(start))
+        self.set_window(start, start + span)
+
+    def zoom_by(self, factor: float, anchor_x: float) -> None:
+        """Scale the visible span by factor, the time at anchor_x staying put."""
+        start, end = self._window
+        anchor = self.ms_at(anchor_x)
+        span = round((end - start) * factor)
+        self.show_span(round(anchor - anchor_x / max(self.width(), 1) * span), span)
+
+    def pan_by(self, fraction: float) -> None:
+        start, end = self._window
+        self.show_span(start + round((end - start) * fraction), end - start)
+
+    def zoom_to_selected(self) -> None:
+        """Fit the view to the selected line, its speech and slot, with a tenth of it either side."""
+        cue = self.cue(self._selected)
+        if cue is not None:
+            start, end = cue.extent
+            margin = max((end - start) // 10, 50)
+            self.show_span(start - margin, end - start + 2 * margin)
 
     # -- events -------------------------------------------------------------------------------------
 
+    def seek_at(self, x: float) -> None:
+        """Move the playhead to the time at x and ask the player to go there."""
+        ms = max(0, self.ms_at(x))
+        self.set_playhead(ms)
+        self.seekRequested.emit(ms)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
-        cue = self.cue_at(event.position()) if event.button() == Qt.MouseButton.LeftButton else None
-        if cue is None:
-            super().mousePressEvent(event)
-            return
         event.accept()
-        self.lineClicked.emit(cue.index)
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        self._mouse.press(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self._mouse.move(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        event.accept()
+        self._mouse.release(event)
+
+    def cancel_drag(self) -> None:
+        """Drop the drag in progress: the block stays where it was and blockMoved is not emitted."""
+        self._mouse.cancel()
+
+    def key_action(self, event: QKeyEvent) -> Callable[[], None] | None:
+        """What a key does on the focused strip, or None for a key it leaves to the window."""
+        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        plain = mods == Qt.KeyboardModifier.NoModifier
+        typed = not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                            | Qt.KeyboardModifier.MetaModifier)  # + may need Shift
+        centre = self.width() / 2
+        span = self._window[1] - self._window[0]
+        if key == Qt.Key.Key_Escape:
+            return self.cancel_drag if self._mouse.drag() is not None else None
+        if typed and key in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            return lambda: self.zoom_by(1 / ZOOM_STEP, centre)
+        if typed and key in (Qt.Key.Key_Minus, Qt.Key.Key_Underscore):
+            return lambda: self.zoom_by(ZOOM_STEP, centre)
+        if not plain:
+            return None
+        limit = self.scroll_limit()
+        plain_keys: tuple[tuple[Qt.Key, Callable[[], None]], ...] = (
+            (Qt.Key.Key_Left, lambda: self.pan_by(-0.1)),
+            (Qt.Key.Key_Right, lambda: self.pan_by(0.1)),
+            (Qt.Key.Key_Home, lambda: self.show_span(0, span)),
+            (Qt.Key.Key_End, lambda: None if limit is None else self.show_span(limit + span // 10 - span, span)),
+            (Qt.Key.Key_Z, self.zoom_to_selected),
+        )
+        return next((action for k, action in plain_keys if key == k), None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        action = self.key_action(event)
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        action()
+        event.accept()
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         """Wheel zooms around the pointer; horizontal wheel (or shift+wheel) pans."""
         delta = event.angleDelta()
-        start, end = self._window
-        span = end - start
         pan = delta.x() or (delta.y() if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 0)
         if pan:
-            shift = round(-pan / 120 * span * 0.1)
-            new_start = max(0, start + shift)
-            self.set_window(new_start, new_start + span)
+            self.pan_by(-pan / 120 * 0.1)
         elif delta.y():
-            x = event.position().x()
-            anchor = self.ms_at(x)
-            new_span = min(max(round(span * 0.8 ** (delta.y() / 120)), MIN_SPAN_MS), MAX_SPAN_MS)
-            new_start = max(0, round(anchor - x / max(self.width(), 1) * new_span))
-            self.set_window(new_start, new_start + new_span)
+            self.zoom_by(0.8 ** (delta.y() / 120), event.position().x())
         event.accept()
 
     def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self.key_action(event) is not None:
+            event.accept()  # the strip's own keys (Esc while dragging) win over the window's shortcuts
+            return True
         if event.type() == QEvent.Type.ToolTip:
             text = self.tooltip_at(QPointF(event.pos()))
             if text is None:
@@ -319,142 +502,20 @@ class TimelineStrip(QWidget):
             return True
         return super().event(event)
 
-    # -- painting -----------------------------------------------------------------------------------
-
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
         try:
-            painter.fillRect(self.rect(), RULER_BACKGROUND)
-            painter.fillRect(self.cue_lane(), CUE_BACKGROUND)
-            painter.fillRect(self.wave_lane(), WAVE_BACKGROUND)
-            self._paint_ruler(painter)
-            self._paint_slot(painter)
-            self._paint_waveform(painter)
-            self._paint_cues(painter)
-            self._paint_targets(painter)
-            self._paint_playhead(painter)
+            StripPainter(self, painter).paint()
         finally:
             painter.end()
 
-    def _paint_ruler(self, painter: QPainter) -> None:
-        start, end = self._window
-        step = tick_step(end - start, self.width())
-        minor = step // (4 if str(step).startswith("2") else 5)
-        px_per_ms = self.width() / (end - start)
-        painter.setPen(QPen(RULER_TEXT, 1))
-        if minor * px_per_ms >= 6:
-            for ms in range(math.ceil(start / minor) * minor, end + 1, minor):
-                x = round(self.x_at(ms))
-                painter.drawLine(x, RULER_HEIGHT - 4, x, RULER_HEIGHT - 1)
-        font = painter.font()
-        font.setPointSizeF(7.5)
-        painter.setFont(font)
-        ascent = QFontMetrics(font).ascent()
-        for ms in range(math.ceil(start / step) * step, end + 1, step):
-            x = round(self.x_at(ms))
-            painter.drawLine(x, RULER_HEIGHT - 9, x, RULER_HEIGHT - 1)
-            painter.drawText(x + 3, min(ascent + 1, RULER_HEIGHT - 4), format_tick(ms, step))
-
-    def _paint_slot(self, painter: QPainter) -> None:
-        """The selected cue's slot as a band over the waveform lane, so a take that overruns it shows."""
-        cue = self._cue(self._selected)
-        if cue is None or cue.state == "skipped":
-            return
-        lane = self.wave_lane()
-        start, end = self.slot_span(cue)
-        x0, x1 = self.x_at(start), self.x_at(end)
-        painter.fillRect(QRectF(x0, lane.top(), x1 - x0, lane.height()), SLOT_BAND)
-        painter.setPen(QPen(SLOT_EDGE, 1, Qt.PenStyle.DashLine))
-        for x in (round(x0), round(x1)):
-            painter.drawLine(x, lane.top(), x, lane.bottom())
-
-    def _paint_waveform(self, painter: QPainter) -> None:
-        if self._samples is None or self.width() <= 0:
-            return
-        lo, hi = envelope_columns(self._samples, self._rate, self._wave_start_ms, self._window, self.width())
-        lane = self.wave_lane()
-        mid, half = lane.top() + lane.height() / 2, lane.height() / 2 - 1
-        cols = np.flatnonzero(np.nan_to_num(np.maximum(np.abs(lo), np.abs(hi))) * half >= 0.5)  # silence: nothing
-        if cols.size == 0:
-            return
-        tops = np.floor(mid - np.clip(hi[cols], -1, 1) * half).astype(int)
-        bottoms = np.maximum(np.ceil(mid - np.clip(lo[cols], -1, 1) * half).astype(int), tops + 1)
-        cue = self._cue(self._selected)
-        if cue is None:
-            inside = np.ones(cols.size, bool)
-        else:
-            start, end = self.slot_span(cue)
-            times = self._window[0] + (cols + 0.5) * (self._window[1] - self._window[0]) / self.width()
-            inside = (times >= start) & (times < end)
-        for colour, mask in ((WAVE_COLOUR, inside), (WAVE_OVERFLOW, ~inside)):
-            if mask.any():
-                painter.setPen(QPen(colour, 1))
-                painter.drawLines([QLine(c, t, c, b) for c, t, b in zip(cols[mask].tolist(), tops[mask].tolist(),
-                                                                         bottoms[mask].tolist())])
-
-    def _paint_cues(self, painter: QPainter) -> None:
-        font = painter.font()
-        font.setPointSizeF(8)
-        painter.setFont(font)
-        metrics = QFontMetrics(font)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        start, end = self._window
-        for cue in self._draw_order():
-            if cue.end_ms < start or cue.start_ms > end:
-                continue
-            rect = self.block_rect(cue)
-            fill = STATE_COLOURS.get(cue.state, STATE_COLOURS["pending"])
-            painter.fillRect(rect, fill)
-            if cue.state == "skipped":
-                painter.fillRect(rect, QBrush(SKIPPED_HATCH, Qt.BrushStyle.BDiagPattern))
-            if cue.index == self._selected:
-                painter.setPen(QPen(SELECTED_OUTLINE, 3))
-                painter.drawRect(rect.adjusted(1.5, 1.5, -1.5, -1.5))
-            else:
-                painter.setPen(QPen(fill.darker(150), 1))
-                painter.drawRect(rect.adjusted(0.5, 0.5, -0.5, -0.5))
-            text_rect = rect.adjusted(5, 0, -5, 0)
-            text = metrics.elidedText(f"{cue.index}  {cue.label}".rstrip(), Qt.TextElideMode.ElideRight,
-                                      int(text_rect.width()))
-            if text and text != "\u2026":  # a lone ellipsis says nothing
-                painter.setPen(STATE_TEXT.get(cue.state, STATE_TEXT["pending"]))
-                painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
-
-    def _paint_targets(self, painter: QPainter) -> None:
-        """Each cue's original speech as a band under its block, the selected one brighter."""
-        start, end = self._window
-        for cue in self._draw_order():
-            rect = self.target_rect(cue)
-            if rect is None or cue.target is None or cue.target[1] < start or cue.target[0] > end:
-                continue
-            colour = TARGET_COLOUR if cue.index == self._selected else TARGET_COLOUR.darker(150)
-            # One pixel short at each end, so back-to-back speech reads as two spans; the onset marked full height.
-            painter.fillRect(rect.adjusted(1, 2, -1, -1), colour)
-            painter.fillRect(QRectF(rect.left(), rect.top(), 2, rect.height()), colour.lighter(130))
-
-    def _paint_playhead(self, painter: QPainter) -> None:
-        if self._playhead is None:
-            return
-        x = round(self.x_at(self._playhead))
-        if not 0 <= x <= self.width():
-            return
-        painter.setPen(QPen(PLAYHEAD, 1))
-        painter.drawLine(x, 0, x, self.height())
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setBrush(PLAYHEAD)
-        painter.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, 6)]))
-
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _cue(self, index: int | None) -> StripCue | None:
+    def cue(self, index: int | None) -> StripCue | None:
         if index is None:
             return None
         return next((c for c in self._cues if c.index == index), None)
 
-    def _draw_order(self) -> list[StripCue]:
+    def draw_order(self) -> list[StripCue]:
         """Cues in painting order: the selected one last, so it sits on top."""
         return sorted(self._cues, key=lambda c: c.index == self._selected)
-
-
-def _span(start_ms: int, end_ms: int) -> str:
-    return f"{format_tick(start_ms, 10)} – {format_tick(end_ms, 10)}"

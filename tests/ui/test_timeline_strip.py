@@ -1,4 +1,4 @@
-"""The timeline strip: time mapping, selection window, clicks, and what it paints where."""
+"""The timeline strip: time mapping, selection window, clicks, and what it paints where (one speaker lane)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PySide6.QtGui import QImage, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from dubber.ui.timeline_strip import (  # noqa: E402
-    PLAYHEAD, SKIPPED_HATCH, STATE_COLOURS, WAVE_BACKGROUND, WAVE_COLOUR, WAVE_OVERFLOW, StripCue, TimelineStrip,
-    envelope_columns, format_tick, tick_step,
+    CUE_BACKGROUND, PLAYHEAD, SKIPPED_HATCH, STATE_COLOURS, WAVE_BACKGROUND, WAVE_COLOUR, WAVE_OVERFLOW, StripCue,
+    TimelineStrip, envelope_columns, format_tick, tick_step,
 )
 
 WIDTH, HEIGHT = 800, 120
@@ -105,34 +105,34 @@ def test_clicking_a_block_emits_its_index_and_empty_space_nothing(strip, qtbot):
             qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(x, y))
         assert clicked.args == [cue.index]
     gap_x = round(strip.x_at(8000))
-    below_block = QPoint(round(strip.x_at(5000)), strip.wave_lane().center().y())
+    above_block = QPoint(round(strip.x_at(5000)), strip.original_lane().center().y())
     with qtbot.assertNotEmitted(strip.lineClicked, wait=50):
         qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=QPoint(gap_x, y))
-        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=below_block)
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=above_block)
         qtbot.mouseClick(strip, Qt.MouseButton.RightButton, pos=QPoint(round(strip.x_at(5000)), y))
 
 
 def test_waveform_is_drawn_only_where_the_take_has_sound(strip):
     strip.set_window(0, 4000)  # 5 ms per pixel: the tone at 1000-1500 ms spans x 200-300
     strip.set_waveform(tone(1000, 1500, 3000), RATE, start_ms=0)
-    drawn = lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND)
+    drawn = lane_columns(rgb(strip), strip.take_lane(""), CUE_BACKGROUND)
     assert drawn[205:296].all()
     assert not drawn[:196].any()
     assert not drawn[305:].any()  # silent samples up to 3000 ms, then no take at all
 
     # the take is placed at absolute video time: starting it 2 s later moves the sound 400 px right
     strip.set_waveform(tone(1000, 1500, 3000), RATE, start_ms=2000)
-    drawn = lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND)
+    drawn = lane_columns(rgb(strip), strip.take_lane(""), CUE_BACKGROUND)
     assert drawn[605:696].all()
     assert not drawn[:596].any() and not drawn[705:].any()
 
     strip.set_waveform(None, RATE, 0)
-    assert not lane_columns(rgb(strip), strip.wave_lane(), WAVE_BACKGROUND).any()
+    assert not lane_columns(rgb(strip), strip.take_lane(""), CUE_BACKGROUND).any()
 
 
 def test_envelope_height_follows_the_amplitude(strip):
     strip.set_window(0, 4000)
-    lane = strip.wave_lane()
+    lane = strip.take_lane("")
     strip.set_waveform(tone(1000, 1500, 2000, amplitude=0.9), RATE, 0)
     loud = rgb(strip)[lane.top(): lane.bottom() + 1, 250]
     strip.set_waveform(tone(1000, 1500, 2000, amplitude=0.2), RATE, 0)
@@ -149,7 +149,7 @@ def test_the_part_of_a_take_past_its_slot_stands_out(strip):
     strip.set_window(0, 4000)
     strip.set_waveform(tone(1000, 1500, 2000), RATE, start_ms=0)
     image = rgb(strip)
-    lane = strip.wave_lane()
+    lane = strip.take_lane("")
     inside = image[lane.top(): lane.bottom() + 1, round(strip.x_at(1150))]
     overrun = image[lane.top(): lane.bottom() + 1, round(strip.x_at(1400))]
     assert np.all(inside == colour(WAVE_COLOUR), axis=1).sum() > lane.height() // 2
@@ -157,30 +157,32 @@ def test_the_part_of_a_take_past_its_slot_stands_out(strip):
     assert not np.all(inside == colour(WAVE_OVERFLOW), axis=1).any()
     # the slot band tints the lane inside the slot only
     quiet_row = lane.top() + 2
-    assert (image[quiet_row, round(strip.x_at(1150))] != colour(WAVE_BACKGROUND)).any()
-    assert (image[quiet_row, round(strip.x_at(2500))] == colour(WAVE_BACKGROUND)).all()
+    assert (image[quiet_row, round(strip.x_at(1150))] != colour(CUE_BACKGROUND)).any()
+    assert (image[quiet_row, round(strip.x_at(2500))] == colour(CUE_BACKGROUND)).all()
 
 
 def test_blocks_are_coloured_by_state_and_the_selected_one_is_outlined(strip):
     strip.set_cues(CUES)
     strip.set_window(0, 16_000)
-    lane = strip.cue_lane()
 
-    def block_middle(index: int) -> np.ndarray:
+    def title_pixel(index: int, dx: int = 0) -> np.ndarray:
+        """A pixel of the block's title row, dx px into the block (its middle with dx=0), above any text."""
         cue = next(c for c in CUES if c.index == index)
-        return rgb(strip)[lane.center().y(), round(strip.x_at((cue.start_ms + cue.end_ms) // 2))].astype(int)
+        rect = strip.block_rect(cue)
+        x = round(rect.left()) + dx if dx else round(rect.center().x())
+        return rgb(strip)[round(rect.top()) + 2, x].astype(int)
 
-    r, g, b = block_middle(2)  # "failed", no label: the middle is plain fill
+    r, g, b = title_pixel(2)  # "failed", no label
     assert r > 150 and r > 2 * g and r > 2 * b
-    # "ok" has a label over its middle, so sample a row above the text
-    edge_row = rgb(strip)[lane.top() + 4, round(strip.x_at(1750))].astype(int)
-    assert edge_row[1] > 120 and edge_row[1] > edge_row[0] + 50 and edge_row[1] > edge_row[2] + 50
+    r, g, b = title_pixel(1, dx=3)  # "ok": left of its label
+    assert g > 120 and g > r + 50 and g > b + 50
+    body = rgb(strip)[round(strip.take_lane("").center().y()), round(strip.x_at(5000))].astype(int)
+    assert body[0] > body[1] + 20 and body.max() < 150  # the body is the state's colour, dimmed for the take
 
-    x_left_edge = round(strip.x_at(4000)) + 2
-    before = rgb(strip)[lane.center().y(), x_left_edge].astype(int)
+    before = title_pixel(2, dx=1)
     strip.set_selected(2)
     strip.set_window(0, 16_000)
-    after = rgb(strip)[lane.center().y(), x_left_edge].astype(int)
+    after = title_pixel(2, dx=1)
     assert before[0] > 2 * before[1]  # still the red fill
     assert after.min() > 200  # now the white selection outline
 
@@ -189,7 +191,7 @@ def test_playhead_is_a_vertical_line(strip):
     strip.set_window(0, 4000)
     strip.set_playhead(2000)
     image = rgb(strip)
-    lane = strip.wave_lane()
+    lane = strip.take_lane("")
     column = image[lane.top(): lane.bottom() + 1, 400]
     assert np.all(column == colour(PLAYHEAD), axis=1).all()
     strip.set_playhead(None)
@@ -240,19 +242,24 @@ SPEECH_CUES = [
 ]
 
 
-def test_the_original_speech_is_a_band_under_its_block(strip):
+def test_the_original_speech_is_shaded_on_the_original_lane_above_its_block(strip):
     strip.set_cues(SPEECH_CUES)
     strip.set_window(0, 8000)  # 10 ms per pixel
     first = SPEECH_CUES[0]
     band, block = strip.target_rect(first), strip.block_rect(first)
     assert (band.left(), band.right()) == (pytest.approx(120), pytest.approx(290))  # past the cue's end
-    assert strip.cue_lane().bottom() < band.top() and band.bottom() < strip.wave_lane().top()
-    assert block.bottom() <= band.top()
+    lane = strip.original_lane()
+    assert (band.top(), band.bottom()) == (lane.top(), lane.bottom() + 1)
+    assert band.bottom() <= block.top()
     assert strip.target_rect(SPEECH_CUES[2]) is None
     assert strip.target_at(band.center()) == first and strip.cue_at(band.center()) is None
     assert strip.tooltip_at(band.center()) == "Original speech of #1: 1.20 s – 2.90 s"
     assert strip.tooltip_at(block.center()).splitlines()[:2] == ["#1  1.00 s – 2.50 s  (in sync)",
                                                                  "original speech 1.20 s – 2.90 s"]
+    image = rgb(strip)
+    y = lane.center().y()
+    assert (image[y, round(strip.x_at(2000))] != colour(WAVE_BACKGROUND)).any()  # shaded inside the speech
+    assert (image[y, round(strip.x_at(3500))] == colour(WAVE_BACKGROUND)).all()  # not between spans
 
 
 def test_selecting_frames_the_cue_its_speech_and_its_slot(strip):
@@ -270,7 +277,7 @@ def test_the_take_is_judged_against_its_slot_not_its_cue(strip):
     assert strip.slot_span(SPEECH_CUES[1]) == (3000, 3600)  # no slot: its cue
     strip.set_waveform(tone(1200, 2700, 3000), RATE, start_ms=0)  # past the cue's end, inside the slot
     image = rgb(strip)
-    lane = strip.wave_lane()
+    lane = strip.take_lane("")
     past_cue = image[lane.top(): lane.bottom() + 1, round(strip.x_at(2600))]
     assert np.all(past_cue == colour(WAVE_COLOUR), axis=1).sum() > lane.height() // 2
     assert not np.all(image[lane.top(): lane.bottom() + 1] == colour(WAVE_OVERFLOW), axis=2).any()
