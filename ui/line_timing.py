@@ -29,7 +29,7 @@ def strip_cues(session: Session) -> list[StripCue]:
         note = (not_spoken(line) if status == SKIPPED else session.overlap(line) if status == OVERLAP
                 else take.reason if take is not None else "")
         cues.append(StripCue(line.index, line.start_ms, line.end_ms, line.text, STRIP_STATES.get(status, "failed"),
-                             target(line), (slot.onset_ms, slot.end_ms) if slot else None, note))
+                             target(line), (slot.onset_ms, slot.end_ms) if slot else None, note, line.speaker))
     return cues
 
 

@@ -29,12 +29,12 @@ from dubber.ui.line_editor import LineEditor
 from dubber.ui.line_model import LineTableModel, NeedsWorkFilter
 from dubber.ui.line_preview import LinePreview
 from dubber.ui.line_table import LineTable
-from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
 from dubber.ui.line_words import SPEAK_KEY
 from dubber.ui.player import PreviewPlayer
 from dubber.ui.shortcuts_dialog import add_help_menu
 from dubber.ui.status_line import StatusLine
 from dubber.ui.takes import TakeRenderer
+from dubber.ui.timeline_feed import TimelineFeed
 from dubber.ui.timeline_strip import TimelineStrip
 from dubber.ui.timing_keys import TimingKeys
 from dubber.ui.transport import Transport
@@ -148,13 +148,13 @@ class MainWindow(QMainWindow):
         self.strip.lineClicked.connect(self.select_index)
         self.player = PreviewPlayer()
         self.player.setMinimumHeight(220)
-        self.player.positionChanged.connect(lambda pos: self.strip.set_playhead(self.player.absolute_ms(pos)))
         self.player.failed.connect(lambda text: self.message.show_problem("Cannot play", text))
         # The actions, each on the window as a `Panel`: what it reads and the undo stack and jobs it uses.
         self.takes = TakeRenderer(self)
         self.edits = LineActions(self, self.takes)
         self.preview = LinePreview(self, self.player, self)
         self.transport = Transport(self, self.player, self.strip, self.preview)
+        self.timeline = TimelineFeed(self.strip, self.player, self.transport, self.edits, self)
         self.exports = ExportFlow(self, self)
 
         left = QWidget()
@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
-        right_box.addWidget(self.player, 2)
+        right_box.addWidget(self.player, 1)
         # The editor scrolls in a low window (640 px): its lower rows stay reachable; at 1080 it all shows.
         self.editor_scroll = QScrollArea()
         self.editor_scroll.setWidget(self._line_panel())
@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self.editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.editor_scroll.setMinimumWidth(self.editor.minimumSizeHint().width()
                                            + self.editor_scroll.verticalScrollBar().sizeHint().width())
-        right_box.addWidget(self.editor_scroll, 3)
+        right_box.addWidget(self.editor_scroll, 2)
 
         top = QSplitter()
         top.addWidget(left)
@@ -189,10 +189,10 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.strip)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 1)  # a larger window grows the table, picture and editor; the timeline keeps
+        splitter.setStretchFactor(1, 0)  # its height (lanes for two speakers) until its splitter is dragged
         splitter.setCollapsible(1, False)
-        splitter.setSizes([3000, 2000])
+        splitter.setSizes([10_000, self.strip.sizeHint().height()])
         self.panes = splitter
         self.drop_zone = DropZone(self._open_dropped)
         self.pages = QStackedWidget()
@@ -261,8 +261,12 @@ class MainWindow(QMainWindow):
         action("Previous line", lambda: self.step(-1), "Up", widget=self.left)
         action("Next line", lambda: self.step(+1), "Down", widget=self.left)
         self.strip.installEventFilter(self)  # and in the timeline, which sits apart from the table
-        self.filter_action = action("Only lines that need work", self.filter_box.toggle, "Ctrl+F",
-                                    bar.addMenu("&View"))
+        view_menu = bar.addMenu("&View")
+        self.filter_action = action("Only lines that need work", self.filter_box.toggle, "Ctrl+F", view_menu)
+        self.spectrogram_action = action("Original audio as a &spectrogram",
+                                         lambda: self.strip.set_spectrogram(self.spectrogram_action.isChecked()),
+                                         "Ctrl+G", view_menu)
+        self.spectrogram_action.setCheckable(True)
         self.timing = TimingKeys(self, self.edits, self.strip, self.step, bar.addMenu("&Timing"), self)
         self.shortcuts_dialog = add_help_menu(self)
 
@@ -322,7 +326,10 @@ class MainWindow(QMainWindow):
         self.editor.fill_engines(session.project.lang)
         self.setWindowTitle(f"dubber — {session.video.name}")
         self.pages.setCurrentWidget(self.panes)
-        self._refresh_strip()
+        self.timeline.set_session(session)
+        total, want = sum(self.panes.sizes()), self.strip.sizeHint().height()  # a lane for each speaker
+        if total and self.panes.sizes()[1] < want:
+            self.panes.setSizes([max(total - want, 0), want])
         self.player.show_still(None, 0, "")  # black until a line is selected: never the last video's frame
         if session.project.lines:
             self.select_position(0)
@@ -395,22 +402,13 @@ class MainWindow(QMainWindow):
         if line is None or self.session is None:
             self.editor.clear()
             self.strip.set_selected(None)
-            self.strip.set_waveform(None, 1, 0)
             return
         self.editor.show_line(self.session, line)
         self.strip.set_selected(line.index)
-        clip = placed_take(self.session, line)
-        if clip is None:
-            self.strip.set_waveform(None, 1, 0)
-        else:  # where the session places it: its speech onset on the slot's onset
-            self.strip.set_waveform(clip.samples, clip.sample_rate, take_start_ms(clip))
-
-    def _refresh_strip(self) -> None:
-        self.strip.set_cues(strip_cues(self.session) if self.session is not None else [])
 
     def lines_changed(self, positions: list[int]) -> None:
         self.model.refresh()  # a line's slot, hence its neighbours' status, depends on the lines around it
-        self._refresh_strip()
+        self.timeline.refresh()
         position = self.current_position()
         if position is not None and position in positions:
             self._show_line()

@@ -1,0 +1,91 @@
+"""What the timeline shows of the open session, and what its gestures do to it: every line's block in its
+speaker's lane, each chosen take's waveform where it plays, the original audio (its waveform pyramid built on
+a thread of its own: a feature film's sound takes a second), the video's length and frame rate; a seek moves
+the playhead, a dropped block is one undoable edit, the playhead follows playback."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from dubber.pipeline.session import Session
+from dubber.ui.line_actions import LineActions
+from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
+from dubber.ui.peaks import Peaks
+from dubber.ui.player import PreviewPlayer
+from dubber.ui.timeline_strip import TimelineStrip
+from dubber.ui.transport import Transport
+
+
+class TimelineFeed(QObject):
+    """Feeds `strip` from the session given to `set_session`, and wires its gestures to the panel's actions."""
+
+    _peaks_ready = Signal(object, object)  # the session they were built for, the Peaks (or None)
+
+    def __init__(self, strip: TimelineStrip, player: PreviewPlayer, transport: Transport, edits: LineActions,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.strip, self.player = strip, player
+        self.session: Session | None = None
+        self._peaks_ready.connect(self._on_peaks)
+        strip.seekRequested.connect(transport.seek)
+        strip.blockMoved.connect(edits.move_block)
+        # While a preview plays the playhead runs with it, and the view pages to keep it in sight.
+        player.positionChanged.connect(
+            lambda pos: strip.set_playhead(player.absolute_ms(pos), follow=player.is_playing()))
+
+    def set_session(self, session: Session | None) -> None:
+        """Show another session (None: nothing)."""
+        self.session = session
+        strip = self.strip
+        strip.set_original_peaks(None)
+        strip.set_take_source(self._take if session is not None else None)
+        strip.invalidate_takes()
+        self.refresh()
+        if session is None:
+            strip.set_duration(None)
+            strip.set_frame_rate(None)
+            return
+        strip.set_duration(session.duration_ms)
+        try:
+            video = session.info.video_streams
+            rate = video[0].frame_rate if video else None
+        except Exception:  # an unreadable video shows no frames to snap to; opening it said why
+            rate = None
+        strip.set_frame_rate(float(rate) if rate else None)
+
+        def build() -> None:
+            try:
+                original = session.original
+                peaks = Peaks(original, session.rate) if original is not None else None
+            except Exception:  # no original lane; the rest of the panel works without it
+                peaks = None
+            try:
+                self._peaks_ready.emit(session, peaks)
+            except RuntimeError:  # the window closed meanwhile
+                pass
+
+        threading.Thread(target=build, name="original-peaks", daemon=True).start()
+
+    def refresh(self) -> None:
+        """Draw every line as it stands now (after an edit: statuses, slots and takes may all have moved)."""
+        session = self.session
+        self.strip.set_cues(strip_cues(session) if session is not None else [])
+        self.strip.invalidate_takes()
+
+    def _take(self, index: int) -> tuple[np.ndarray, int, int] | None:
+        session = self.session
+        line = next((x for x in session.project.lines if x.index == index), None) if session is not None else None
+        if session is None or line is None or not line.spoken:
+            return None
+        clip = placed_take(session, line)
+        if clip is None or clip.samples is None:
+            return None
+        return clip.samples, clip.sample_rate, take_start_ms(clip)
+
+    @Slot(object, object)
+    def _on_peaks(self, session: object, peaks: object) -> None:
+        if session is self.session:
+            self.strip.set_original_peaks(peaks if isinstance(peaks, Peaks) else None)
