@@ -19,6 +19,7 @@ _FALLBACK_RATE = 48000
 
 MAX_FRAME_WIDTH = 1920  # a still for the panel: wider only costs decoding and memory
 _FRAME_LOOKBACK_MS = 500  # the frame shown at a time is looked for this far back (video of 2 fps and up)
+_SLOW_VIDEO_LOOKBACK_MS = 10_000  # and this far in a slower one
 FRAME_TIMEOUT_S = 20.0  # one seek and a few frames decoded; a hung ffmpeg must not hold the worker
 
 
@@ -108,12 +109,25 @@ def frame_at(video: Path, at_ms: int, width: int = 640) -> np.ndarray:
     # -ss before -i seeks to the keyframe before and decodes from there: fast. Alone it gives the first frame
     # at or after the seek point, but the frame shown at at_ms is the last one at or before it: so seek a
     # little earlier, keep the frames up to at_ms and take the last (reverse holds only those few, scaled).
-    # The display aspect (dar) sets the height, so anamorphic video is not squeezed.
-    lead = min(int(at_ms), _FRAME_LOOKBACK_MS)
+    # The display aspect (dar) sets the height, so anamorphic video is not squeezed. A video of under 2 fps
+    # (a slide show) may have no frame that close: inside the video, look further back, once.
+    result = _last_frame_before(source, int(at_ms), min(int(at_ms), _FRAME_LOOKBACK_MS), width)
+    if not result.stdout and at_ms > _FRAME_LOOKBACK_MS:
+        length = media.probe(source).duration_ms
+        if length is not None and at_ms < length:
+            result = _last_frame_before(source, int(at_ms), min(int(at_ms), _SLOW_VIDEO_LOOKBACK_MS), width)
+    if not result.stdout or len(result.stdout) % (width * 3):
+        raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: it has no picture there",
+                         path=str(source))
+    return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, width, 3)
+
+
+def _last_frame_before(source: Path, at_ms: int, lead: int, width: int) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg for the last frame in [at_ms - lead, at_ms] (raw RGB, `width` wide; empty when there is none)."""
     keep = f"trim=end={(lead + 0.5) / 1000:.4f}"
     scale = f"scale={int(width)}:trunc({int(width)}/dar/2)*2:flags=bilinear,setsar=1"
     args = ["-hide_banner", "-nostdin", "-loglevel", "error",
-            "-ss", f"{int(at_ms) - lead}ms", "-i", media._arg(source), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-ss", f"{at_ms - lead}ms", "-i", media._arg(source), "-map", "0:v:0", "-an", "-sn", "-dn",
             "-vf", f"{keep},{scale},reverse", "-frames:v", "1", "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
     try:
         result = media._spawn(args, timeout_s=FRAME_TIMEOUT_S)
@@ -125,7 +139,4 @@ def frame_at(video: Path, at_ms: int, width: int = 640) -> np.ndarray:
     if result.returncode != 0:
         reason = media._reason(media._decode(result.stderr))
         raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: {reason}", path=str(source))
-    if not result.stdout or len(result.stdout) % (width * 3):
-        raise MediaError(f"cannot show a frame of {str(source)!r} at {at_ms} ms: it has no picture there",
-                         path=str(source))
-    return np.frombuffer(result.stdout, dtype=np.uint8).reshape(-1, width, 3)
+    return result

@@ -195,6 +195,18 @@ def test_frame_at_is_the_frame_shown_then_at_the_width_asked(red_then_blue: Path
         0: "red", 500: "red", 960: "red", 1000: "blue", 1500: "blue", 1990: "blue"}
 
 
+def test_frame_at_finds_the_frame_of_a_slide_show(folder: Path) -> None:
+    """One frame a second: at 700 ms the frame shown is the one of 0 ms, further back than a film's."""
+    slides = folder / "slides.mp4"
+    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "color=red:size=320x180:rate=1:duration=2",
+            "-f", "lavfi", "-i", "color=blue:size=320x180:rate=1:duration=2",
+            "-filter_complex", "[0][1]concat=n=2:v=1", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", str(slides)]
+    media._check(args, media._spawn(args))
+    assert [colour(frame_at(slides, ms, width=64)) for ms in (700, 1700, 2700, 3900)] == ["red", "red", "blue", "blue"]
+
+
 def test_frame_at_fails_naming_the_file(folder: Path, red_then_blue: Path) -> None:
     garbage = folder / "corrupt_video.mp4"
     garbage.write_bytes(b"not a video at all " * 100)
