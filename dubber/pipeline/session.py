@@ -137,12 +137,23 @@ def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pron
         return True
     if slot is None and take.window_ms is None and take.target_ms is not None and take.target_ms != line.duration_ms:
         return True
+    if _made_with_other_choices(line, take):
+        return True
     engine = line.engine or (speaker.engine if speaker else None)
     if engine is not None and take.engine != engine:
         return True
     # Without a voice of its own, a line speaks with its speaker's voice, or another engine's default.
     voice = line.voice or (speaker.voice if speaker and engine == speaker.engine else None)
     return bool(voice) and take.voice != voice
+
+
+def _made_with_other_choices(line: LineEntry, take: TakeRecord) -> bool:
+    """A take made with a fitting choice the line no longer has, or without one it has now and not in sync
+    (a take in sync needs nothing more)."""
+    for now, then in ((line.borrow_gap, take.borrow_gap), (line.allow_stretch, take.allow_stretch)):
+        if (then and not now) or (now and not then and take.status != STATUS_OK):
+            return True
+    return False
 
 
 def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
@@ -345,16 +356,21 @@ class Session:
                 spans[line.index] = (slot.onset_ms, slot.onset_ms + take.speech_ms)
         return spans
 
+    def spans(self) -> dict[int, tuple[int, int]]:
+        """Where each spoken line's speech lies on the timeline (ms), as its status is judged."""
+        return self._spans(self.slots())
+
     def overlap(self, line: LineEntry) -> str:
         """Which line's speech this line's overlaps on the timeline, in words; "" when none."""
         crossing = self._timing()[3].get(line.index)
         return overlap_words(*crossing) if crossing else ""
 
     def _plan(self, lines: list[LineEntry]) -> dict[int, Slot]:
-        return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self._video_ms)
+        return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self.video_ms,
+                          {line.index for line in lines if line.borrow_gap})
 
     @cached_property
-    def _video_ms(self) -> int | None:
+    def video_ms(self) -> int | None:
         """The video's length, bounding the last line; None while the video cannot be read (statuses and
         edits still work on the project alone)."""
         try:
@@ -383,9 +399,11 @@ class Session:
             raise UsageError(f"line {line.index} is not spoken ({line.skip_reason}); speak it anyway first")
         plan = self.plan_for(line)
         emotion = emotion_from_dict(line.emotion) or self.options.emotion
-        options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations))
+        options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations),
+                          policy=self.options.policy.for_line(line.borrow_gap, line.allow_stretch))
         seed = self.next_seed(line) if seed is None else seed
         record, _ = render_take(self.cue(line), plan, options, seed, self.slot_for(line), None, self.path)
+        record.borrow_gap, record.allow_stretch = line.borrow_gap, line.allow_stretch
         return record
 
     # -- edits ----------------------------------------------------------------------------
