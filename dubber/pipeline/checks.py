@@ -11,7 +11,8 @@ it would do something:
 - shorten the text (dubber.text.shorten): only for English text with something the rules can cut.
 
 `line_checks` is what the panel's "Timing checks" box and the table's tooltip say; `timeline_marks`
-is where the strip shows them. Both only read the session.
+is where the strip shows them. Both only read the session. `cannot_fit_hint` says the same of a whole
+dub's report, for `dubber dub`'s summary.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import copy
 from dataclasses import dataclass
 
 from dubber.fitting.fitter import STATUS_TOO_LONG, STATUS_TOO_SHORT, FitPolicy
+from dubber.fitting.report import LineReport
 from dubber.fitting.slots import GUARD_MS, OVERRUN_MS
 from dubber.pipeline.session import STALE, Session
 from dubber.project.store import LineEntry, TakeRecord
@@ -119,6 +121,39 @@ def timeline_marks(session: Session) -> list[tuple[int, Problem]]:
     """Every line's problems, (line index, problem), in timeline order: what the strip marks, where."""
     marks = [(line.index, problem) for line in session.project.lines for problem in line_checks(session, line).problems]
     return sorted(marks, key=lambda mark: (mark[1].start_ms, mark[0]))
+
+
+def cannot_fit_hint(lines: list[LineReport], policy: FitPolicy, lang: str) -> str:
+    """One sentence on a dub's lines too long for their windows: how many `--borrow-gap` would fit, and
+    what the panel offers the rest; '' when every line fits."""
+    onsets = sorted({line.onset_ms for line in lines if line.onset_ms is not None})
+    long = [line for line in lines if line.status == STATUS_TOO_LONG and line.natural_ms and line.onset_ms is not None
+            and line.window_end_ms is not None]
+    if not long:
+        return ""
+    stretched = policy.for_line(allow_stretch=True)
+    borrow = stretch = cut = 0
+    for line in long:
+        assert line.natural_ms is not None and line.onset_ms is not None and line.window_end_ms is not None
+        native = line.method.startswith("native")
+        rung = policy.native_max_ratio if native else policy.max_ratio
+        room = (line.target_ms or 0) + line.borrowed_ms if line.sync == "fill" else line.window_end_ms - line.onset_ms
+        later = [onset for onset in onsets if onset > line.onset_ms]
+        wide = later[0] - GUARD_MS - line.onset_ms if later and not policy.borrow_gap else 0
+        ratio = line.natural_ms / max(room, 1)
+        if wide > room and line.natural_ms / wide <= rung:
+            borrow += 1
+        elif ratio <= stretched.fastest(rung):
+            stretch += 1
+        elif shorten(line.text, line.lang or lang, ratio, rung).cut:
+            cut += 1
+    said = [f"{len(long)} lines cannot fit their windows" if len(long) > 1 else "1 line cannot fit its window"]
+    if borrow:
+        said.append(f"--borrow-gap would fit {borrow} of them")
+    panel = [f"the bounded stretch for {stretch}" if stretch else "", f"a shorter text for {cut}" if cut else ""]
+    if any(panel):
+        said.append("the panel's timing checks offer " + " and ".join(filter(None, panel)))
+    return "; ".join(said)
 
 
 def _not_spoken(line: LineEntry) -> Problem:

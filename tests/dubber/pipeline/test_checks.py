@@ -11,6 +11,7 @@ import pytest
 
 from dubber.audio import media
 from dubber.fitting.fitter import STATUS_OK, STATUS_TOO_LONG, FitPolicy, fit_to_slot
+from dubber.fitting.report import LineReport
 from dubber.fitting.slots import GUARD_MS, SYNC_CUE, SYNC_FILL, Slot
 from dubber.pipeline.checks import (
     BORROW,
@@ -21,6 +22,7 @@ from dubber.pipeline.checks import (
     RUNS_PAST_END,
     SHORTEN,
     STRETCH,
+    cannot_fit_hint,
     line_checks,
     timeline_marks,
 )
@@ -112,7 +114,8 @@ def test_borrowing_the_gap_is_one_undoable_edit_that_fits_the_line(tmp_path, vid
     assert take.status == STATUS_OK and take.borrow_gap and take.speech_ms > narrow.window_ms
     added = add_take(session.project, 0, take)
     session.apply(added)
-    assert session.status(session.project.lines[0]) == OK and not line_checks(session, session.project.lines[0]).problems
+    assert session.status(session.project.lines[0]) == OK
+    assert not line_checks(session, session.project.lines[0]).problems
     assert load_project(session.path).lines[0].borrow_gap  # saved
     session.revert(added)
     session.revert(edit)
@@ -200,3 +203,22 @@ def test_a_line_policy_adds_to_the_dubs():
     assert policy.slowest(0.7) == pytest.approx(0.625) and policy.slowest(0.8) == pytest.approx(0.64)
     plain = FitPolicy()
     assert plain.for_line() == plain and plain.fastest(1.45) == 1.45 and plain.slowest(0.7) == 0.7
+
+
+def report_line(index: int, onset: int, room: int, natural: int, status: str = STATUS_TOO_LONG, method: str = "rate",
+                text: str = "one two three four five") -> LineReport:
+    return LineReport(index, onset, onset + room, "A", text, "tone", "a", 0, None, natural_ms=natural, method=method,
+                      status=status, sync="cue", onset_ms=onset, window_end_ms=onset + room)
+
+
+def test_the_dub_summary_says_what_borrowing_would_fit_and_what_the_panel_offers():
+    lines = [report_line(1, 1000, 1000, 1700),  # ×1.7, 1460 ms of silence after it: borrowing fits it at ×1.16
+             report_line(2, 3500, 1000, 1550, method="native"),  # ×1.55, no gap: natively ×1.45, stretched ×1.6
+             report_line(3, 4540, 1000, 2500, text="Well, you know, I really think we should go."),  # ×2.5: cut
+             report_line(4, 6000, 1000, 2500),  # ×2.5 with nothing to cut: no help offered
+             report_line(5, 8000, 1000, 900, status=STATUS_OK)]
+    assert cannot_fit_hint(lines, FitPolicy(), "en") == (
+        "4 lines cannot fit their windows; --borrow-gap would fit 1 of them; the panel's timing checks offer the "
+        "bounded stretch for 1 and a shorter text for 1")
+    assert "--borrow-gap" not in cannot_fit_hint(lines, FitPolicy(borrow_gap=True), "en")  # borrowing already
+    assert cannot_fit_hint(lines[4:], FitPolicy(), "en") == ""

@@ -32,7 +32,8 @@ def test_the_rules_cut_what_carries_least_until_enough_is_gone(line, ratio, expe
                                   "I know that that is wrong.", "Really?"])
 def test_words_that_carry_meaning_stay(line):
     proposal = shorten(line, "en", 1.5)
-    assert proposal.text == line and proposal.cut == 0 and proposal.more > 0 and proposal.reason == "nothing to cut by rule"
+    assert proposal.text == line and proposal.cut == 0 and proposal.more > 0
+    assert proposal.reason == "nothing to cut by rule"
 
 
 def test_a_line_is_never_emptied():
