@@ -94,8 +94,9 @@ STATUS_OF_TAKE = {STATUS_OK: OK, STATUS_MISSED: OFF, STATUS_TOO_LONG: UNFITTABLE
                 STATUS_FAILED: FAILED, STATUS_OVERLAP: OVERLAP}
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
-# The timing of one edit version: its slots, each line's next onset and the lines overlapping another.
-_Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]]]
+# The timing of one edit version: its slots, each line's next onset, the lines overlapping another and where
+# each line's speech lies.
+_Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]], dict[int, tuple[int, int]]]
 
 
 def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
@@ -337,7 +338,8 @@ class Session:
             slots = self._plan([line for line in self.project.lines if line.spoken])
             following = next_onsets({index: slot.onset_ms for index, slot in slots.items()})
             later = {index: nxt[0] if nxt else None for index, nxt in following.items()}
-            cached = self._slots = (self.version, slots, later, overlapping(self._spans(slots)))
+            spans = self._spans(slots)
+            cached = self._slots = (self.version, slots, later, overlapping(spans), spans)
         return cached
 
     def _spans(self, slots: dict[int, Slot]) -> dict[int, tuple[int, int]]:
@@ -358,7 +360,7 @@ class Session:
 
     def spans(self) -> dict[int, tuple[int, int]]:
         """Where each spoken line's speech lies on the timeline (ms), as its status is judged."""
-        return self._spans(self.slots())
+        return self._timing()[4]
 
     def overlap(self, line: LineEntry) -> str:
         """Which line's speech this line's overlaps on the timeline, in words; "" when none."""
@@ -429,7 +431,7 @@ class Session:
             save_project(self.project, self.path)
 
     def status(self, line: LineEntry) -> str:
-        _, slots, later, crossing = self._timing()
+        _, slots, later, crossing, _ = self._timing()
         return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker),
                            self.project.pronunciations, slots.get(line.index), later.get(line.index),
                            crossing.get(line.index))
