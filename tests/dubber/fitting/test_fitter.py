@@ -292,3 +292,17 @@ def test_the_bounded_stretch_widens_what_is_refused_before_synthesis(tone_engine
     assert compressible(tone_engine, STRETCHED) == pytest.approx(1.5625)
     assert compressible(frame_engine, STRETCHED) == pytest.approx(1.6)
     assert compressible(frame_engine, FitPolicy()) == pytest.approx(1.45)
+
+
+def test_piper_takes_the_bounded_stretch_only_when_the_line_allows_it():
+    from dubber.plugin.registry import get_engine
+
+    engine = get_engine("piper")
+    text = "We have to leave before the storm comes over the hills."
+    nat = fit_to_slot(engine, SynthesisRequest(text, "en"), Slot(0, 60_000, None)).natural_ms
+    slot = Slot(0, round(nat / 1.55), None)
+    plain = fit_to_slot(engine, SynthesisRequest(text, "en"), slot)
+    assert plain.status == STATUS_TOO_LONG and plain.method.startswith("native") and plain.stretch == 1.0
+    fit = fit_to_slot(engine, SynthesisRequest(text, "en"), slot, STRETCHED)
+    assert fit.status == STATUS_OK and fit.method.endswith("+stretch") and fit.speech_ms <= slot.window_ms + 25
+    assert 1.45 <= fit.heard_rate <= 1.6
