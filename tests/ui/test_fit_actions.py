@@ -8,7 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from dubber.fitting.fitter import fit_to_slot
 from dubber.fitting.slots import GUARD_MS, Slot
@@ -22,6 +22,7 @@ from dubber.ui.line_model import COL_STATUS
 from dubber.ui.timing_checks import NO_PROBLEMS
 from tests.conftest import ToneEngine
 from tests.ui.opened import close, project_session, shown_window
+from tests.ui.test_panel_layout import scroll_area_of, shown_in_window, sized, text_fits
 
 WAIT_MS = 60_000
 TEXT = "Well, you know, we really need to leave before the storm comes over the hills."
@@ -109,3 +110,14 @@ def test_a_line_past_the_videos_end_says_so_in_the_table(window):
     assert window.model.index(row, COL_STATUS).data() == "past the video's end"
     window.select_position(row)
     assert window.editor.checks_box.words.text().startswith("Past the video's end")
+
+
+def test_at_1024_by_640_the_fixes_can_be_reached_and_read(qtbot, window):
+    sized(qtbot, window, 1024, 640)
+    box = window.editor.checks_box
+    for button in box.buttons.values():
+        area = scroll_area_of(button)
+        at = button.mapTo(area.widget(), QPoint(0, 0))
+        area.ensureVisible(at.x() + button.width() // 2, at.y() + button.height() // 2, button.width() // 2 + 1,
+                           button.height() // 2 + 1)
+        assert shown_in_window(window, button) and text_fits(button), button.text()
