@@ -34,7 +34,7 @@ class FitActions:
         if fix is None or self.panel.current_line() is None:
             return
         self.panel.editor.text_edit.setPlainText(fix.proposal)
-        self.panel.message.show_status(f"Shorter text proposed ({fix.words}) Read it, then Speak this text.")
+        self.panel.message.show_status(f"A shorter text is in the box: it {fix.words} Read it, then Speak this text.")
 
     def _render(self, verb: str, **choice: bool) -> None:
         if self.panel.jobs.busy:

@@ -99,6 +99,7 @@ def test_shortening_fills_the_text_box_for_review_and_changes_nothing_yet(qtbot,
     proposal = window.editor.text_edit.toPlainText()
     assert proposal == "We really need to leave before the storm comes over the hills."  # enough cut: the hedge stays
     assert session.project.lines[0].text == TEXT and window.undo.count() == steps
+    assert window.message.text().startswith("A shorter text is in the box: it cuts 3 words")
     window.edits.apply_text()  # Speak this text: the shorter line, rendered
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=WAIT_MS)
     line = session.project.lines[0]
