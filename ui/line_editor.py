@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from dubber.config import Config
-from dubber.pipeline.session import SKIPPED, STATUS_WORDS, Session
+from dubber.pipeline.checks import line_checks
+from dubber.pipeline.session import SKIPPED, Session
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion
 from dubber.project.store import LineEntry, TakeRecord
@@ -35,6 +36,7 @@ from dubber.text.pronunciation import plain
 from dubber.ui import line_words
 from dubber.ui.line_words import SPEAK_KEY, clock, span
 from dubber.ui.messages import cannot_run
+from dubber.ui.timing_checks import TimingChecksBox
 
 SPEAKERS_CHOICE = "(speaker's)"
 NUDGES_MS = (-100, -10, 10, 100)
@@ -87,6 +89,8 @@ class LineEditor(QGroupBox):
         self.timing_label = QLabel()  # the original speech, or why the line is not spoken
         self.timing_label.setWordWrap(True)
         form.addRow(self.timing_label)
+        self.checks_box = TimingChecksBox()  # what is wrong with its timing, and the fixes that apply
+        form.addRow(self.checks_box)
 
         self.play_button = QPushButton("Play in context (Space)")
         self.play_take_button = QPushButton("Play take (T)")
@@ -173,6 +177,7 @@ class LineEditor(QGroupBox):
         """Show no line: every field emptied, so nothing of the line shown before is left to edit."""
         self.line_title.setText("No line selected")
         self.timing_label.clear()
+        self.checks_box.show_checks(None)
         self.text_edit.clear()
         self.start_box.setValue(0)
         self.end_box.setValue(0)
@@ -192,8 +197,9 @@ class LineEditor(QGroupBox):
             self.fill_engines(session.project.lang, session.options.config)
         status = session.status(line)
         self.line_title.setText(f"Line {line.index} · {span(line.start_ms, line.end_ms)} · "
-                                f"{line.speaker or 'unnamed speaker'} · {STATUS_WORDS[status]}")
+                                f"{line.speaker or 'unnamed speaker'} · {line_words.status_words(line, status)}")
         self.timing_label.setText(self._timing_words(session, line, status))
+        self.checks_box.show_checks(line_checks(session, line))
         self.text_edit.setPlainText(line.text)
         self.start_box.setValue(line.start_ms)
         self.end_box.setValue(line.end_ms)

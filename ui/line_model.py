@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from dubber.pipeline.session import NEEDS_WORK, OK, SKIPPED, STATUS_COLOURS, STATUS_WORDS, Session
+from dubber.pipeline.session import NEEDS_WORK, OK, SKIPPED, STATUS_COLOURS, Session
 from dubber.project.store import LineEntry
 from dubber.ui import line_words
 from dubber.ui.line_words import span
@@ -120,7 +120,7 @@ class LineTableModel(QAbstractTableModel):
                 return "—"
             return f"{take.error_ms:+d} ms"
         if column == COL_STATUS:
-            return STATUS_WORDS[status]
+            return line_words.status_words(line, status)
         if column == COL_TAKES:
             return str(len(line.takes))
         return ""

@@ -6,9 +6,11 @@ Qt-free: it reads the session and says what the panel shows, so every view words
 from __future__ import annotations
 
 from dubber.fitting.slots import SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot
+from dubber.pipeline.checks import line_checks
 from dubber.pipeline.dub import sync_of
 from dubber.pipeline.session import SKIPPED, STALE, STATUS_WORDS, Session
 from dubber.project.store import LineEntry
+from dubber.subtitles.cue import SKIP_PAST_END
 
 SPEAK_KEY = "S"
 POLICY_WORDS = {
@@ -17,6 +19,7 @@ POLICY_WORDS = {
     SYNC_FILL: "fills its cue exactly",
 }
 NO_SPEECH = "no original speech to follow: starts at its cue, at its natural length, within the cue"
+PAST_THE_END = "past the video's end"
 
 
 def clock(ms: int) -> str:
@@ -52,6 +55,13 @@ def not_spoken(line: LineEntry) -> str:
     return f"Not spoken: {line.skip_reason or line.skip}. Press {SPEAK_KEY} to speak it anyway."
 
 
+def status_words(line: LineEntry, status: str) -> str:
+    """A line's status in words: a line not spoken because it starts after the video ends says so."""
+    if status == SKIPPED and line.skip == SKIP_PAST_END:
+        return PAST_THE_END
+    return STATUS_WORDS[status]
+
+
 def spoken_anyway(line: LineEntry) -> str:
     """What a line spoken against its skip says, and how to stop."""
     return f"Spoken anyway ({line.skip_reason or line.skip}). Press {SPEAK_KEY} to stop speaking it."
@@ -76,11 +86,12 @@ def target_length(line: LineEntry, slot: Slot | None) -> str:
 
 
 def tooltip(session: Session, line: LineEntry) -> str:
-    """Everything about a line's timing: both spans, the policy, and the take's note or why it is not spoken."""
+    """Everything about a line's timing: both spans, the policy, the take's note or why it is not spoken, and
+    its timing checks with what would help (dubber.pipeline.checks)."""
     status = session.status(line)
     cue = f"Cue: {span(line.start_ms, line.end_ms)} ({seconds(line.duration_ms)})"
     if status == SKIPPED:
-        return "\n".join((f"Line {line.index} · {STATUS_WORDS[status]}", not_spoken(line), cue))
+        return "\n".join((f"Line {line.index} · {status_words(line, status)}", not_spoken(line), cue))
     rows = [f"Line {line.index} · {STATUS_WORDS[status]}", cue]
     speech = target(line)
     rows.append(f"Original speech: {span(*speech)} ({seconds(speech[1] - speech[0])})" if speech
@@ -95,4 +106,7 @@ def tooltip(session: Session, line: LineEntry) -> str:
         rows.append("Its take was made for other words, another slot or another voice: it needs a new take.")
     elif take is not None and take.reason:
         rows.append(f"Take: {take.reason}")
+    checks = line_checks(session, line)
+    if checks.problems:
+        rows.append(checks.words)
     return "\n".join(rows)

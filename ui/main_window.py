@@ -23,6 +23,7 @@ from dubber.pipeline.session import Session
 from dubber.project.store import SUFFIX, LineEntry, project_path_for
 from dubber.ui.actions import add_action
 from dubber.ui.export_flow import ExportFlow
+from dubber.ui.fit_actions import FitActions
 from dubber.ui.job_runner import JobRunner
 from dubber.ui.line_actions import LineActions
 from dubber.ui.line_editor import LineEditor
@@ -152,6 +153,7 @@ class MainWindow(QMainWindow):
         # The actions, each on the window as a `Panel`: what it reads and the undo stack and jobs it uses.
         self.takes = TakeRenderer(self)
         self.edits = LineActions(self, self.takes)
+        self.fits = FitActions(self, self.takes)
         self.preview = LinePreview(self, self.player, self)
         self.transport = Transport(self, self.player, self.strip, self.preview)
         self.timeline = TimelineFeed(self.strip, self.player, self.transport, self.edits, self)
@@ -208,7 +210,10 @@ class MainWindow(QMainWindow):
             (editor.reroll_button, edits.reroll), (editor.speak_button, edits.toggle_speak),
             (editor.apply_text_button, edits.apply_text), (editor.apply_voice_button, edits.apply_voice),
             (editor.set_timing_button, edits.apply_timing),
-            (editor.use_take_button, lambda: edits.use_take(editor.takes_list.currentRow()))]
+            (editor.use_take_button, lambda: edits.use_take(editor.takes_list.currentRow())),
+            (editor.checks_box.borrow_button, self.fits.borrow_gap),
+            (editor.checks_box.stretch_button, self.fits.allow_stretch),
+            (editor.checks_box.shorten_button, self.fits.shorten)]
         wiring += [(button, lambda d=delta: edits.nudge(d)) for delta, button in editor.nudge_buttons.items()]
         for button, slot in wiring:
             button.clicked.connect(lambda _=False, slot=slot: slot())
@@ -427,6 +432,7 @@ class MainWindow(QMainWindow):
         editor = self.editor
         for widget in editor.edit_buttons:
             widget.setEnabled(has_line and idle)
+        editor.checks_box.setEnabled(idle)
         for widget in (editor.reroll_button, editor.apply_text_button, editor.apply_voice_button):
             widget.setEnabled(line is not None and line.spoken and idle)  # a line not spoken has nothing to render
         for widget in (editor.play_button, editor.play_take_button):

@@ -296,8 +296,10 @@ def _emotion(args: argparse.Namespace) -> Any:
 def cmd_dub(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from dubber.pipeline.checks import cannot_fit_hint
     from dubber.pipeline.dub import dub
 
+    options = _options(args)
     bar = tqdm(total=0, unit="line", desc="dubbing", file=sys.stderr, disable=None)
 
     def progress(done: int, total: int, cue: Any) -> None:
@@ -309,7 +311,7 @@ def cmd_dub(args: argparse.Namespace) -> int:
             print(diag, file=sys.stderr)
 
     try:
-        result = dub(args.video, args.subtitles, args.output, _options(args), stem_path=args.stem,
+        result = dub(args.video, args.subtitles, args.output, options, stem_path=args.stem,
                      report_path=args.report, progress=progress, on_start=warn, overwrite=args.overwrite)
     finally:
         bar.close()
@@ -330,6 +332,9 @@ def cmd_dub(args: argparse.Namespace) -> int:
     for line in result.failed:
         where = str(line.line) if line.line else f"cue {line.index}"  # file:line, like the diagnostics
         print(f"{args.subtitles}:{where}: {line.status}: {line.reason or line.text}", file=sys.stderr)
+    hint = cannot_fit_hint(result.lines, options.policy, options.lang)
+    if hint:
+        print(f"dubber: {hint}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_LINES_FAILED
 
 

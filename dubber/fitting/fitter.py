@@ -9,7 +9,13 @@ The ladder, stopping at the first step that lands within tolerance:
 4. a bounded residual WSOLA time-stretch of the best take, never beyond ×1.25 overall;
 5. borrowing the gap before the next cue, when the policy allows (decided up front, so the
    steps above aim at the widened slot);
-6. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
+6. the bounded stretch, only where the policy allows it (`FitPolicy.stretch_ratio`, which a line's own
+   "allow the bounded stretch" sets to STRETCHED_RATIO): a line beyond the fastest (slowest) rung,
+   native ×1.45 (×0.70) or rate ×1.25 (×0.80), is rendered at that rung and WSOLA-stretched the rest
+   of the way, up to ×1.6 (×0.625) overall, the stretch itself never beyond ×1.25 (so a rate engine
+   reaches ×1.5625 at most). Without it, stretching past ×1.25 overall is only a correction of a few
+   percent, and a line beyond the rung is not stretched at all;
+7. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
    with the speaking rate that would be needed (`Fit.needed_rate`).
 
 Before the natural take, the line's natural length is estimated (`dubber.synthesis.budget`): a line far
@@ -43,14 +49,15 @@ from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
 from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest, Take
 from dubber.synthesis.budget import check_speech_fits
 
-__all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "Fit",
-           "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
+__all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "STRETCHED_RATIO",
+           "Fit", "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
 
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
 EDGE_FADE_MS = 3  # fades at the clip's cut points, against clicks
 SILENCE = "<sil>"  # the token for the silence before and after the speech in `Take.durations`
 JITTER_SIGMA = 0.08  # per-token log-normal spread of durations when a line is re-rolled (seed != 0)
+STRETCHED_RATIO = 1.6  # "allow the bounded stretch": the fastest overall (1/this the slowest), see step 6
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,34 @@ class FitPolicy:
     allow_stretch: bool = True
     borrow_gap: bool = False  # let a too-long line run on into the silence before the next cue
     slow_limit: float = 0.85  # speech sync: the slowest a line is spoken (natively) to approach the original
+    # Step 6: stretch past the fastest (slowest) rung up to this overall ratio; None: not past the rung.
+    stretch_ratio: float | None = None
+
+    def for_line(self, borrow_gap: bool = False, allow_stretch: bool = False) -> FitPolicy:
+        """This policy with a line's own choices added: borrow the gap after it, allow the bounded stretch."""
+        if allow_stretch:
+            return replace(self, borrow_gap=self.borrow_gap or borrow_gap, allow_stretch=True,
+                           stretch_ratio=max(self.stretch_ratio or 0.0, STRETCHED_RATIO))
+        return replace(self, borrow_gap=self.borrow_gap or borrow_gap)
+
+    @property
+    def stretch_bound(self) -> float:
+        """The largest overall change the residual stretch may bring a line to (either way)."""
+        if self.allow_stretch and self.stretch_ratio:
+            return max(MAX_STRETCH, self.stretch_ratio)
+        return MAX_STRETCH
+
+    def fastest(self, rung: float) -> float:
+        """The fastest overall ratio, given the fastest rung (native or rate): the rung, or past it by stretching."""
+        if not (self.allow_stretch and self.stretch_ratio):
+            return rung
+        return max(rung, min(self.stretch_bound, rung * MAX_STRETCH))
+
+    def slowest(self, rung: float) -> float:
+        """The slowest overall ratio, given the slowest rung."""
+        if not (self.allow_stretch and self.stretch_ratio):
+            return rung
+        return min(rung, max(1 / self.stretch_bound, rung / MAX_STRETCH))
 
 
 @dataclass
@@ -135,13 +170,20 @@ def fit_line(engine: Engine, request: SynthesisRequest, target_ms: int, policy: 
         ratio = natural_ms / slot_ms
         too_long = ratio > high * (1 + BOUND_SLACK)
     too_short = ratio < low * (1 - BOUND_SLACK)
+    # With the bounded stretch (step 6) the line may go past the rung: these are the overall bounds.
+    fastest, slowest = policy.fastest(high), policy.slowest(low)
 
     if too_long or too_short:
-        bound = high if too_long else low
+        bound, edge = (high, fastest) if too_long else (low, slowest)
         best, method = _at_rate(takes, bound, native, policy)
-        fit = _finish(best, slot_ms, natural_ms, 1.0, method, borrowed, takes)
-        predicted = STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT
-        reason = f"needs rate ×{ratio:.2f}; allowed ×{low:.2f}–×{high:.2f}"
+        beyond = ratio > fastest * (1 + BOUND_SLACK) or ratio < slowest * (1 - BOUND_SLACK)
+        stretch = 1.0
+        if edge != bound:
+            best, method, stretch = _stretch_beyond(best, method, round(natural_ms / edge) if beyond else slot_ms,
+                                                    natural_ms, policy)
+        fit = _finish(best, slot_ms, natural_ms, stretch, method, borrowed, takes)
+        predicted = (STATUS_TOO_LONG if too_long else STATUS_TOO_SHORT) if beyond else STATUS_MISSED
+        reason = f"needs rate ×{ratio:.2f}; allowed ×{slowest:.2f}–×{fastest:.2f}" if beyond else ""
     else:
         best, method, stretch = _ladder(takes, slot_ms, natural_ms, native, policy)
         fit = _finish(best, slot_ms, natural_ms, stretch, method + ("+borrow" if borrowed else ""), borrowed, takes)
@@ -178,11 +220,15 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
         want = min(slot.target_ms, round(natural_ms / policy.slow_limit))
     aim = min(want, slot.window_ms)
     shortest = math.ceil(natural_ms / high)
+    fastest = policy.fastest(high)
     needed = natural_ms / slot.window_ms
     if aim < shortest * (1 - BOUND_SLACK):
         best, method = _at_rate(takes, high, native, policy)
-        stretch = 1.0
-        aim = shortest
+        stretch, goal = 1.0, shortest
+        if fastest > high:  # the bounded stretch (step 6) takes it the rest of the way, or as far as it may
+            goal = max(aim, math.ceil(natural_ms / fastest))
+            best, method, stretch = _stretch_beyond(best, method, goal, natural_ms, policy)
+        aim = goal if stretch != 1.0 else shortest
     else:
         # Slowing toward the original speech is an aim, not a must: no audio is stretched for it.
         ladder_policy = replace(policy, allow_stretch=False) if aim > natural_ms else policy
@@ -190,15 +236,15 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
     fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
     verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)
     fit.status, fit.reason = verdict.status, verdict.reason
-    if verdict.status == STATUS_TOO_LONG and needed > high:
-        fit.reason += f"; needs rate ×{needed:.2f} to fit, allowed up to ×{high:.2f}"
+    if verdict.status == STATUS_TOO_LONG and needed > fastest:
+        fit.reason += f"; needs rate ×{needed:.2f} to fit, allowed up to ×{fastest:.2f}"
     return fit
 
 
 def compressible(engine: Engine, policy: FitPolicy) -> float:
     """How much faster than natural the ladder can make a line on `engine`: natively, or by rate or stretch."""
     native = policy.allow_native and engine.takes_durations
-    return max(policy.native_max_ratio if native else 0.0, policy.max_ratio)
+    return policy.fastest(max(policy.native_max_ratio if native else 0.0, policy.max_ratio))
 
 
 def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tuple[_Measured, str]:
@@ -219,7 +265,7 @@ def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
             best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
     stretch = 1.0
     if abs(best.speech_ms - target_ms) > policy.tolerance_ms and policy.allow_stretch:
-        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms)
+        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms, policy.stretch_bound)
         if stretched is not None and abs(stretched.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
             best, method, stretch = stretched, f"{method}+stretch", ratio_applied
     return best, method, stretch
@@ -345,16 +391,29 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
     return best, best_method
 
 
-def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int) -> tuple[_Measured | None, float]:
-    """Time-stretch the best take so its speech lasts `target_ms`, if the total change stays within bounds."""
+def _stretch_beyond(best: _Measured, method: str, goal_ms: int, natural_ms: int,
+                    policy: FitPolicy) -> tuple[_Measured, str, float]:
+    """Step 6: stretch a take spoken at the rung toward `goal_ms`, within the policy's overall bound; a take
+    that landed short of its rung (pauses give way less) is stretched as far as WSOLA's own bound."""
+    goal_ms = round(min(max(goal_ms, best.speech_ms / MAX_STRETCH), best.speech_ms * MAX_STRETCH))
+    stretched, applied = _stretch_residual(best, goal_ms, natural_ms, policy.stretch_bound)
+    if stretched is None or abs(stretched.speech_ms - goal_ms) >= abs(best.speech_ms - goal_ms):
+        return best, method, 1.0
+    return stretched, f"{method}+stretch", applied
+
+
+def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int,
+                      overall_max: float = MAX_STRETCH) -> tuple[_Measured | None, float]:
+    """Time-stretch the best take so its speech lasts `target_ms`, if the stretch stays within ×MAX_STRETCH
+    and the total change within ×`overall_max`."""
     rate_sr = best.take.sample_rate
     ratio = ms_to_samples(target_ms, rate_sr) / best.span.length
     overall = natural_ms / target_ms  # the total change the listener hears
     low, high = (1 - BOUND_SLACK) / MAX_STRETCH, MAX_STRETCH * (1 + BOUND_SLACK)
     if not (low <= ratio <= high):
         return None, 1.0
-    if not (low <= overall <= high) and abs(ratio - 1) > 0.05:
-        # Beyond ×1.25 overall only native re-timing is allowed; a few percent of stretch on top
+    if not ((1 - BOUND_SLACK) / overall_max <= overall <= overall_max * (1 + BOUND_SLACK)) and abs(ratio - 1) > 0.05:
+        # Beyond the overall bound only native re-timing is allowed; a few percent of stretch on top
         # of it is a correction, not a squeeze.
         return None, 1.0
     clip = _clip_around(best.samples, best.span, rate_sr)

@@ -12,7 +12,8 @@ Three policies (`--sync`):
 
 The window's end is the cue's end (or the original speech's, when the actor speaks past the cue),
 never closer than GUARD_MS to the next line's onset, never past the video; `--borrow-gap` lets it
-run to the next line. The pipeline, the panel, `verify` and the service all judge with `judge`.
+run to the next line (GUARD_MS before it), and so does a line's own choice to borrow the gap after it
+(`borrowing`: those lines only). The pipeline, the panel, `verify` and the service all judge with `judge`.
 
 Lines are judged one by one, then together: two lines whose speech overlaps on the timeline are
 both `overlap` (`overlapping`, `with_overlap`), whatever each is alone. An editor may overlap cues
@@ -23,7 +24,7 @@ voices at once are never in sync.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -87,8 +88,9 @@ class Verdict:
 
 
 def plan_slots(lines: Sequence[Timed], sync: str, borrow_gap: bool = False,
-               video_end_ms: int | None = None) -> dict[int, Slot]:
-    """Give every line its slot; the lines are those to speak, any order."""
+               video_end_ms: int | None = None, borrowing: Collection[int] = ()) -> dict[int, Slot]:
+    """Give every line its slot; the lines are those to speak, any order. `borrow_gap` lets every line run
+    on into the gap after it, `borrowing` (line indexes) only those lines."""
     following = next_onsets({line.index: _onset(line, sync) for line in lines})
     slots = {}
     for line in lines:
@@ -100,7 +102,7 @@ def plan_slots(lines: Sequence[Timed], sync: str, borrow_gap: bool = False,
         else:
             end = max(line.end_ms, line.target_end_ms or 0)
             target = _target_ms(line) if sync == SYNC_SPEECH else None
-        if borrow_gap and nxt is not None:
+        if (borrow_gap or line.index in borrowing) and nxt is not None:
             end = max(end, nxt - GUARD_MS)
         if nxt is not None and sync != SYNC_FILL:
             end = min(end, nxt - GUARD_MS)

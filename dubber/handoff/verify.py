@@ -81,7 +81,8 @@ def slots_for(media_path: str | Path, cues: list[Cue], report: str | Path | None
     if project_path.is_file():
         project = load_project(project_path)
         spoken = [line for line in project.lines if line.spoken]
-        return plan_slots(spoken, project.sync, video_end_ms=None), project.sync
+        borrowing = {line.index for line in spoken if line.borrow_gap}  # the lines' own choice, as dubbed
+        return plan_slots(spoken, project.sync, video_end_ms=None, borrowing=borrowing), project.sync
     return plan_slots(cues, SYNC_FILL), SYNC_FILL
 
 

@@ -145,13 +145,19 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     for i, cue in enumerate(ordered):
         plan = plans[plan_key(cue)]
         slot = slots[cue.index]
-        entry = _finished(done.get(cue.index) if done else None, cue, plan, options, project_path, slot)
+        previous = done.get(cue.index) if done else None
+        entry = _finished(previous, cue, plan, options, project_path, slot)
         fit = None
         if entry is None:
             entry = lines_for([cue], {})[0]
+            if previous is not None and previous.is_cue(cue):  # the line's own fitting choices (the panel's) stay
+                entry.borrow_gap, entry.allow_stretch = previous.borrow_gap, previous.allow_stretch
+            line_options = dataclasses.replace(options, policy=options.policy.for_line(entry.borrow_gap,
+                                                                                         entry.allow_stretch))
             fits: list[Fit | None] = []
             for k in range(options.candidates):
-                record, made = render_take(cue, plan, options, options.seed + k, slot, transcriber, project_path)
+                record, made = render_take(cue, plan, line_options, options.seed + k, slot, transcriber, project_path)
+                record.borrow_gap, record.allow_stretch = entry.borrow_gap, entry.allow_stretch
                 entry.takes.append(record)
                 fits.append(made)
             entry.chosen = best_take(entry.takes)
@@ -381,11 +387,13 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
     spoken = [cue for cue in cues if cue.spoken]
     length = timeline_length(info.duration_ms, max((c.end_ms for c in spoken), default=0), original, rate)
-    slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms)
-
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
     previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
     done = {line.index: line for line in previous.lines} if previous is not None else {}
+    # A line that chose in the panel to borrow the gap after it keeps that slot while its cue is unchanged.
+    borrowing = {cue.index for cue in spoken if cue.index in done and done[cue.index].is_cue(cue)
+                 and done[cue.index].borrow_gap}
+    slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms, borrowing)
     if previous is not None:
         # The project's dictionary carries over to the next run; entries given now win.
         options = dataclasses.replace(options, pronunciations={**previous.pronunciations, **options.pronunciations})

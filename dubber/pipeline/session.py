@@ -94,8 +94,9 @@ STATUS_OF_TAKE = {STATUS_OK: OK, STATUS_MISSED: OFF, STATUS_TOO_LONG: UNFITTABLE
                 STATUS_FAILED: FAILED, STATUS_OVERLAP: OVERLAP}
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
-# The timing of one edit version: its slots, each line's next onset and the lines overlapping another.
-_Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]]]
+# The timing of one edit version: its slots, each line's next onset, the lines overlapping another and where
+# each line's speech lies.
+_Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]], dict[int, tuple[int, int]]]
 
 
 def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
@@ -137,12 +138,23 @@ def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pron
         return True
     if slot is None and take.window_ms is None and take.target_ms is not None and take.target_ms != line.duration_ms:
         return True
+    if _made_with_other_choices(line, take):
+        return True
     engine = line.engine or (speaker.engine if speaker else None)
     if engine is not None and take.engine != engine:
         return True
     # Without a voice of its own, a line speaks with its speaker's voice, or another engine's default.
     voice = line.voice or (speaker.voice if speaker and engine == speaker.engine else None)
     return bool(voice) and take.voice != voice
+
+
+def _made_with_other_choices(line: LineEntry, take: TakeRecord) -> bool:
+    """A take made with a fitting choice the line no longer has, or without one it has now and not in sync
+    (a take in sync needs nothing more)."""
+    for now, then in ((line.borrow_gap, take.borrow_gap), (line.allow_stretch, take.allow_stretch)):
+        if (then and not now) or (now and not then and take.status != STATUS_OK):
+            return True
+    return False
 
 
 def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
@@ -327,7 +339,8 @@ class Session:
             slots = self._plan([line for line in self.project.lines if line.spoken])
             following = next_onsets({index: slot.onset_ms for index, slot in slots.items()})
             later = {index: nxt[0] if nxt else None for index, nxt in following.items()}
-            cached = self._slots = (self.version, slots, later, overlapping(self._spans(slots)))
+            spans = self._spans(slots)
+            cached = self._slots = (self.version, slots, later, overlapping(spans), spans)
         return cached
 
     def _spans(self, slots: dict[int, Slot]) -> dict[int, tuple[int, int]]:
@@ -346,16 +359,21 @@ class Session:
                 spans[line.index] = (slot.onset_ms, slot.onset_ms + take.speech_ms)
         return spans
 
+    def spans(self) -> dict[int, tuple[int, int]]:
+        """Where each spoken line's speech lies on the timeline (ms), as its status is judged."""
+        return self._timing()[4]
+
     def overlap(self, line: LineEntry) -> str:
         """Which line's speech this line's overlaps on the timeline, in words; "" when none."""
         crossing = self._timing()[3].get(line.index)
         return overlap_words(*crossing) if crossing else ""
 
     def _plan(self, lines: list[LineEntry]) -> dict[int, Slot]:
-        return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self._video_ms)
+        return plan_slots(lines, self.project.sync, self.options.policy.borrow_gap, self.video_ms,
+                          {line.index for line in lines if line.borrow_gap})
 
     @cached_property
-    def _video_ms(self) -> int | None:
+    def video_ms(self) -> int | None:
         """The video's length, bounding the last line; None while the video cannot be read (statuses and
         edits still work on the project alone)."""
         try:
@@ -390,9 +408,11 @@ class Session:
             raise UsageError(f"line {line.index} is not spoken ({line.skip_reason}); speak it anyway first")
         plan = self.plan_for(line)
         emotion = emotion_from_dict(line.emotion) or self.options.emotion
-        options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations))
+        options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations),
+                          policy=self.options.policy.for_line(line.borrow_gap, line.allow_stretch))
         seed = self.next_seed(line) if seed is None else seed
         record, _ = render_take(self.cue(line), plan, options, seed, self.slot_for(line), None, self.path)
+        record.borrow_gap, record.allow_stretch = line.borrow_gap, line.allow_stretch
         return record
 
     # -- edits ----------------------------------------------------------------------------
@@ -418,7 +438,7 @@ class Session:
             save_project(self.project, self.path)
 
     def status(self, line: LineEntry) -> str:
-        _, slots, later, crossing = self._timing()
+        _, slots, later, crossing, _ = self._timing()
         return line_status(line, self.options.policy.accept_ms, self.project.speakers.get(line.speaker),
                            self.project.pronunciations, slots.get(line.index), later.get(line.index),
                            crossing.get(line.index))

@@ -91,11 +91,13 @@ def _all_or_nothing(edits: list[LineEdit], project: Project, forward: bool) -> N
 def change_line(project: Project, position: int, label: str, *, text: str = UNSET, start_ms: int = UNSET,
                 end_ms: int = UNSET, engine: str | None = UNSET, voice: str | None = UNSET,
                 emotion: dict[str, Any] | None = UNSET, take: TakeRecord | None = None,
-                target: tuple[int, int] | None = UNSET, speak: bool = UNSET) -> LineEdit:
+                target: tuple[int, int] | None = UNSET, speak: bool = UNSET, borrow_gap: bool = UNSET,
+                allow_stretch: bool = UNSET) -> LineEdit:
     """Return the edit that changes what is given of one line and, with `take`, adds it as the chosen take.
 
     New times without a `target` take the line off its original speech: it starts at its new cue
     start (the editor has timed it by hand). `speak` speaks a line that is not spoken by default.
+    `borrow_gap` and `allow_stretch` are the line's own fitting choices (see LineEntry).
     """
     before = project.lines[position]
     after = copy.deepcopy(before)
@@ -120,6 +122,10 @@ def change_line(project: Project, position: int, label: str, *, text: str = UNSE
         after.target_start_ms, after.target_end_ms = target if target is not None else (None, None)
     if speak is not UNSET:
         after.speak = bool(speak)
+    if borrow_gap is not UNSET:
+        after.borrow_gap = bool(borrow_gap)
+    if allow_stretch is not UNSET:
+        after.allow_stretch = bool(allow_stretch)
     if engine is not UNSET:
         after.engine = engine or None
     if voice is not UNSET:

@@ -32,7 +32,7 @@ from dubber.subtitles.cue import Cue
 from dubber.subtitles.speakers import UNNAMED
 
 SCHEMA_NAME = "dubber.project.store"
-VERSION = 4
+VERSION = 5
 SCHEMA = f"{SCHEMA_NAME}/{VERSION}"
 SUFFIX = ".dubber.json"
 
@@ -84,6 +84,10 @@ class TakeRecord:
     borrowed_ms: int = 0  # silence borrowed from after the slot (--borrow-gap)
     compute_ms: int | None = None  # wall time spent synthesizing and fitting the take; None: not recorded
     requests: int | None = None  # engine calls the fitter made for it (each bills the text); None: not recorded
+    # The line's own fitting choices it was made with (LineEntry.borrow_gap, .allow_stretch; the dub's
+    # --borrow-gap is not one): a take made without a choice the line has now may need a new take.
+    borrow_gap: bool = False
+    allow_stretch: bool = False
 
 
 @dataclass
@@ -93,7 +97,9 @@ class LineEntry:
     `engine`, `voice` and `emotion` override the speaker's for this line only (None: the speaker's).
     `target_start_ms`/`target_end_ms` are the original speech the line follows (None: none found, or
     not timed to speech). A line with `skip` set is not spoken (a sound description, a sign, another
-    language …) unless `speak` says to speak it anyway.
+    language …) unless `speak` says to speak it anyway. `borrow_gap` and `allow_stretch` are the line's
+    own fitting choices, on top of the dub's policy: its slot runs on into the gap before the next line,
+    and it may take the bounded stretch (dubber.fitting.fitter, step 6).
     """
 
     index: int
@@ -113,6 +119,8 @@ class LineEntry:
     speak: bool = False  # speak it although `skip` says not to
     part: int = 0  # the turn of a split cue (dubber.subtitles.cue.Cue.part)
     lang: str | None = None  # the line's own language, where it is not the project's
+    borrow_gap: bool = False  # may run on into the silence before the next line
+    allow_stretch: bool = False  # may be stretched past the fastest rung, up to fitter.STRETCHED_RATIO
 
     @property
     def duration_ms(self) -> int:
@@ -207,8 +215,20 @@ def _v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 5 lets a line borrow the gap after it or allow the bounded stretch on its own (older lines
+    did neither), and a take says which of those it was made with."""
+    for line in data.get("lines", []):
+        line.setdefault("borrow_gap", False)
+        line.setdefault("allow_stretch", False)
+        for take in line.get("takes", []):
+            take.setdefault("borrow_gap", False)
+            take.setdefault("allow_stretch", False)
+    return data
+
+
 # UPGRADES[n] turns a version-n document into version n + 1.
-UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
+UPGRADES = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5}
 
 
 def upgrade(data: dict[str, Any], source: str = "project") -> dict[str, Any]:

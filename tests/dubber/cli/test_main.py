@@ -371,3 +371,36 @@ def test_a_clash_is_a_usage_error_naming_the_file():
     assert code == 2 and "/x/a.wav" in message and "--overwrite" in message
     message, _ = describe_error(OutputClash("the WAV (/x/a.wav) would write over /x/a.wav", path="/x/a.wav"))
     assert "--overwrite" not in message  # an input is never replaced: no advice to overwrite it
+
+
+def test_dub_says_which_lines_borrowing_the_gap_would_fit(tmp_path, capsys, tone):
+    from dubber.subtitles.load import save_srt
+
+    video, srt = _video_and_subtitles(tmp_path)
+    # A line with twice its cue's words, silence after it, then a short one: the first cannot fit its cue.
+    save_srt(srt, [(100, 900, "alpha beta gamma delta echo"), (2400, 2900, "go")])
+    argv = ["dub", str(video), str(srt), "-o", str(tmp_path / "out.mp4"), "--engine", "tone", "--sync", "cue"]
+    assert main(argv) == 1
+    assert "1 line cannot fit its window; --borrow-gap would fit 1 of them" in capsys.readouterr().err
+    assert main([*argv, "--overwrite", "--borrow-gap"]) == 0
+    assert "cannot fit" not in capsys.readouterr().err
+
+
+def test_a_dub_again_keeps_a_lines_own_choice_to_borrow_the_gap(tmp_path, capsys, tone):
+    from dubber.project.store import load_project, project_path_for, save_project
+    from dubber.subtitles.load import save_srt
+
+    video, srt = _video_and_subtitles(tmp_path)
+    save_srt(srt, [(100, 900, "alpha beta gamma delta echo"), (2400, 2900, "go")])
+    out = tmp_path / "out.mp4"
+    argv = ["dub", str(video), str(srt), "-o", str(out), "--engine", "tone", "--sync", "cue", "--overwrite"]
+    assert main(argv) == 1
+    assert "--borrow-gap would fit 1 of them" in capsys.readouterr().err
+    path = project_path_for(out)
+    project = load_project(path)
+    project.lines[0].borrow_gap = True  # as the panel's Borrow the gap leaves it
+    save_project(project, path)
+    assert main(argv) == 0
+    line = load_project(path).lines[0]
+    assert line.borrow_gap and line.take.borrow_gap and line.take.status == "ok" and line.take.window_ms > 800
+    assert "cannot fit" not in capsys.readouterr().err

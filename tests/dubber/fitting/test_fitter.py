@@ -254,3 +254,55 @@ def test_a_fill_status_is_what_the_clip_measures_not_the_predicted_ratio(tone_en
     nat = natural_ms(tone_engine)
     fit = fit_to_slot(tone_engine, SynthesisRequest(TEXT, "en"), Slot(0, round(nat / 0.6), round(nat / 0.6), fill=True))
     assert fit.status == STATUS_TOO_SHORT and "needs rate" in fit.reason
+
+
+# -- the bounded stretch (step 6), a line's own choice ---------------------------------------------------
+
+STRETCHED = FitPolicy().for_line(allow_stretch=True)
+
+
+def test_the_bounded_stretch_takes_a_line_past_the_native_rung(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    slot = Slot(0, round(nat / 1.55), None)
+    plain = fit_to_slot(frame_engine, SynthesisRequest(TEXT, "en"), slot)
+    assert plain.status == STATUS_TOO_LONG and plain.stretch == 1.0
+    fit = fit_to_slot(frame_engine, SynthesisRequest(TEXT, "en"), slot, STRETCHED)
+    assert fit.status == STATUS_OK and fit.method.startswith("native") and fit.method.endswith("+stretch")
+    assert fit.heard_rate == pytest.approx(1.55, abs=0.04) and 1 / 1.25 <= fit.stretch < 1
+
+
+def test_the_bounded_stretch_stops_at_its_bound(frame_engine):
+    nat = natural_frames_ms(frame_engine)
+    fit = fit_to_slot(frame_engine, SynthesisRequest(TEXT, "en"), Slot(0, round(nat / 1.9), None), STRETCHED)
+    assert fit.status == STATUS_TOO_LONG and "allowed up to ×1.60" in fit.reason
+    assert fit.heard_rate == pytest.approx(1.6, abs=0.04)  # as far as it may go, never further
+
+
+@pytest.mark.parametrize(("ratio", "status"), [(1.5, STATUS_TOO_LONG), (0.66, STATUS_TOO_SHORT)])
+def test_filling_a_cue_the_bounded_stretch_reaches_past_the_rate(tone_engine, ratio, status):
+    nat = natural_ms(tone_engine)
+    plain = fit_line(tone_engine, SynthesisRequest(TEXT, "en"), round(nat / ratio))
+    assert plain.status == status
+    fit = fit_line(tone_engine, SynthesisRequest(TEXT, "en"), round(nat / ratio), STRETCHED)
+    assert fit.status == STATUS_OK and fit.method.endswith("+stretch") and abs(fit.error_ms) <= 50
+    assert fit.rate == pytest.approx(1.25 if ratio > 1 else 0.8, abs=1e-3)  # the rung, then the stretch
+
+
+def test_the_bounded_stretch_widens_what_is_refused_before_synthesis(tone_engine, frame_engine):
+    assert compressible(tone_engine, STRETCHED) == pytest.approx(1.5625)
+    assert compressible(frame_engine, STRETCHED) == pytest.approx(1.6)
+    assert compressible(frame_engine, FitPolicy()) == pytest.approx(1.45)
+
+
+def test_piper_takes_the_bounded_stretch_only_when_the_line_allows_it():
+    from dubber.plugin.registry import get_engine
+
+    engine = get_engine("piper")
+    text = "We have to leave before the storm comes over the hills."
+    nat = fit_to_slot(engine, SynthesisRequest(text, "en"), Slot(0, 60_000, None)).natural_ms
+    slot = Slot(0, round(nat / 1.55), None)
+    plain = fit_to_slot(engine, SynthesisRequest(text, "en"), slot)
+    assert plain.status == STATUS_TOO_LONG and plain.method.startswith("native") and plain.stretch == 1.0
+    fit = fit_to_slot(engine, SynthesisRequest(text, "en"), slot, STRETCHED)
+    assert fit.status == STATUS_OK and fit.method.endswith("+stretch") and fit.speech_ms <= slot.window_ms + 25
+    assert 1.45 <= fit.heard_rate <= 1.6

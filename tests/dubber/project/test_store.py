@@ -40,7 +40,7 @@ def test_a_project_round_trips(tmp_path):
     save_project(_project(), path)
     back = load_project(path)
     assert back == _project()
-    assert json.loads(path.read_text())["schema"] == "dubber.project.store/4"
+    assert json.loads(path.read_text())["schema"] == "dubber.project.store/5"
     assert [p.name for p in tmp_path.iterdir()] == ["out.dubber.json"]  # no temporary left behind
 
 
@@ -96,7 +96,7 @@ def test_a_version_2_project_is_upgraded_without_compute_times(tmp_path):
     assert take.compute_ms is None and take.natural_ms == 2100 and take.heard_rate == 1.05
     save_project(load_project(path), path)
     saved = json.loads(path.read_text())
-    assert saved["schema"] == "dubber.project.store/4" and saved["lines"][0]["takes"][0]["compute_ms"] is None
+    assert saved["schema"] == "dubber.project.store/5" and saved["lines"][0]["takes"][0]["compute_ms"] is None
     assert load_project(tmp_path / "out.dubber.json").lines[0].take.compute_ms is None
 
 
@@ -122,6 +122,25 @@ def test_a_version_3_project_is_upgraded_to_fill_its_cues(tmp_path):
     assert line.take.window_ms is None and line.take.error_ms == -4
 
 
+def test_a_version_4_project_is_upgraded_without_fitting_choices(tmp_path):
+    path = tmp_path / "out.dubber.json"
+    doc = _project().to_dict()
+    doc["schema"] = "dubber.project.store/4"
+    for key in ("borrow_gap", "allow_stretch"):  # what version 4 wrote: no line chose how it is fitted
+        del doc["lines"][0][key]
+        del doc["lines"][0]["takes"][0][key]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    line = load_project(path).lines[0]
+    assert (line.borrow_gap, line.allow_stretch, line.take.borrow_gap, line.take.allow_stretch) == (False,) * 4
+    assert line.take.speech_ms == 1996 and line.text == "hello"
+    project = load_project(path)
+    project.lines[0].borrow_gap = True
+    save_project(project, path)
+    saved = json.loads(path.read_text())
+    assert saved["schema"] == "dubber.project.store/5" and saved["lines"][0]["borrow_gap"] is True
+    assert load_project(path).lines[0].borrow_gap
+
+
 def test_an_unknown_sync_policy_is_a_damaged_project(tmp_path):
     path = tmp_path / "out.dubber.json"
     doc = _project().to_dict()
@@ -131,7 +150,7 @@ def test_an_unknown_sync_policy_is_a_damaged_project(tmp_path):
         load_project(path)
 
 
-@pytest.mark.parametrize(("schema", "message"), [("dubber.project.store/5", "newer dubber"),
+@pytest.mark.parametrize(("schema", "message"), [("dubber.project.store/6", "newer dubber"),
                                                  ("dubber.project.store/x", "not a dubber project"),
                                                  ("otio/1", "not a dubber project"), (None, "not a dubber project")])
 def test_unknown_schemas_are_refused_by_name(tmp_path, schema, message):
