@@ -10,12 +10,13 @@ import threading
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from dubber.pipeline.checks import timeline_marks
 from dubber.pipeline.session import Session
 from dubber.ui.line_actions import LineActions
 from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
 from dubber.ui.peaks import Peaks
 from dubber.ui.player import PreviewPlayer
-from dubber.ui.timeline_strip import TimelineStrip
+from dubber.ui.timeline_strip import StripMark, TimelineStrip
 from dubber.ui.transport import Transport
 
 
@@ -70,9 +71,12 @@ class TimelineFeed(QObject):
         threading.Thread(target=build, name="original-peaks", daemon=True).start()
 
     def refresh(self) -> None:
-        """Draw every line as it stands now (after an edit: statuses, slots and takes may all have moved)."""
+        """Draw every line as it stands now (after an edit: statuses, slots and takes may all have moved), with
+        its timing problems marked where they lie."""
         session = self.session
         self.strip.set_cues(strip_cues(session) if session is not None else [])
+        self.strip.set_marks([StripMark(index, problem.kind, problem.words, problem.start_ms, problem.end_ms)
+                              for index, problem in timeline_marks(session)] if session is not None else [])
         self.strip.invalidate_takes()
 
     def _take(self, index: int) -> tuple[np.ndarray, int, int] | None:

@@ -18,6 +18,8 @@ from dubber.ui.timeline_style import (
     WAVE_OVERFLOW, format_tick, tick_step,
 )
 
+from dubber.ui.timeline_style import DRAWN_MARKS, MARK_FILL, MARK_HATCH, MARK_HEIGHT
+
 if TYPE_CHECKING:
     from dubber.ui.timeline_strip import StripCue, TimelineStrip
 
@@ -63,6 +65,7 @@ class StripPainter:
         self.slot()
         self.takes()
         self.block_frames()
+        self.marks()
         self.speakers()
         self.past_end()
         self.ghost()
@@ -247,6 +250,24 @@ class StripPainter:
         if text and text != "\u2026":  # a lone ellipsis says nothing
             self.p.setPen(STATE_TEXT.get(cue.state, STATE_TEXT["pending"]))
             self.p.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def marks(self) -> None:
+        """Each drawn timing problem: a red hatched band along the foot of its line's lane, where it lies (the
+        stretch where two speeches overlap, where a take runs past its slot or the video)."""
+        strip, p = self.strip, self.p
+        for cue in self.visible:
+            lane = self.lanes.get(cue.speaker)
+            if lane is None:
+                continue
+            for mark in strip.marks(cue.index):
+                if mark.kind not in DRAWN_MARKS or not strip.in_view((mark.start_ms, mark.end_ms)):
+                    continue
+                x0 = strip.x_at(mark.start_ms)
+                band = QRectF(x0, lane.bottom() - MARK_HEIGHT, max(strip.x_at(mark.end_ms) - x0, 3.0), MARK_HEIGHT)
+                p.fillRect(band, MARK_FILL)
+                p.fillRect(band, QBrush(MARK_HATCH, Qt.BrushStyle.BDiagPattern))
+                p.fillRect(QRectF(band.left(), band.top(), 2, band.height()), MARK_HATCH)
+                p.fillRect(QRectF(band.right() - 2, band.top(), 2, band.height()), MARK_HATCH)
 
     def past_end_mark(self, rect: QRectF) -> None:
         """A bright bar along the bottom of a block that runs past the video's end."""

@@ -40,6 +40,17 @@ TakeSource = Callable[[int], "tuple[np.ndarray, int, int] | None"]  # cue index 
 
 
 @dataclass(frozen=True)
+class StripMark:
+    """A timing problem of one line where it lies on the timeline: marked on its lane, said in its tooltip."""
+
+    index: int  # the line's cue index
+    kind: str  # "overlap" | "cannot-fit" | "runs-past-end" are drawn; the rest only said
+    words: str
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True)
 class StripCue:
     """One subtitle line as the strip shows it."""
 
@@ -103,6 +114,7 @@ class TimelineStrip(QWidget):
         self._take_source: TakeSource | None = None
         self._takes: dict[int, PlacedPeaks | None] = {}
         self._selected_take: tuple[int | None, PlacedPeaks] | None = None  # set_waveform's take and its line
+        self._marks: dict[int, tuple[StripMark, ...]] = {}
         self._mouse = StripMouse(self)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -121,6 +133,18 @@ class TimelineStrip(QWidget):
 
     def cues(self) -> tuple[StripCue, ...]:
         return self._cues
+
+    def set_marks(self, marks: Sequence[StripMark]) -> None:
+        """The lines' timing problems (overlaps, lines that cannot fit or run past the video's end …)."""
+        grouped: dict[int, list[StripMark]] = {}
+        for mark in marks:
+            grouped.setdefault(mark.index, []).append(mark)
+        self._marks = {index: tuple(found) for index, found in grouped.items()}
+        self.update()
+
+    def marks(self, index: int) -> tuple[StripMark, ...]:
+        """A line's timing problems."""
+        return self._marks.get(index, ())
 
     def speakers(self) -> tuple[str, ...]:
         """The lanes' speakers, top to bottom, in order of first appearance."""
@@ -369,7 +393,8 @@ class TimelineStrip(QWidget):
             if cue.target is not None:
                 text += f"\noriginal speech {span_text(*cue.target)}"
             end = "past the video's end" if self.past_end(cue) else ""
-            return "\n".join(t for t in (text, end, cue.note, cue.label) if t)
+            said = [mark.words for mark in self.marks(cue.index) if mark.words not in (cue.note, end)]
+            return "\n".join(t for t in (text, end, *said, cue.note, cue.label) if t)
         cue = self.target_at(pos)
         if cue is not None:
             return f"Original speech of #{cue.index}: {span_text(*cue.target)}" if cue.target else None

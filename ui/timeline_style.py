@@ -39,6 +39,10 @@ SNAP_GUIDE = QColor("#3fd0ff")
 PAST_END = QColor(0, 0, 0, 150)  # over everything after the video's end
 PAST_END_HATCH = QColor(200, 64, 47, 110)
 PAST_END_MARK = QColor("#ff5a3c")  # the bar under a block that runs past the video's end
+MARK_FILL = QColor(200, 64, 47, 120)  # a timing problem (overlap, cannot fit) along the foot of its lane
+MARK_HATCH = QColor("#ff5a3c")
+MARK_HEIGHT = 6
+DRAWN_MARKS = ("overlap", "cannot-fit", "runs-past-end")  # the rest (past the end, not spoken) show on the block
 
 RULER_HEIGHT = 18
 ORIGINAL_MIN, ORIGINAL_PREFERRED, ORIGINAL_MAX = 28, 64, 110  # the original audio's lane

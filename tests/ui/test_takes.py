@@ -109,3 +109,29 @@ def test_an_end_set_past_the_next_lines_start_flags_both_lines(qtbot, window, se
     assert strip[session.project.lines[0].index].note.startswith("overlaps line 2's speech by ")
     window.undo.undo()
     assert [session.status(line) for line in session.project.lines] == [OK] * 3
+
+
+def test_an_overlap_is_marked_on_the_timeline_where_it_lies_and_said_in_its_tooltip(qtbot, window, session):
+    window.takes.dub_pending()
+    idle(qtbot, window)
+    window.select_position(0)
+    window.editor.end_box.setValue(session.project.lines[1].start_ms + 200)
+    window.edits.apply_timing()
+    idle(qtbot, window)
+    first, second = session.project.lines[:2]
+    marks = [m for m in window.strip.marks(first.index) if m.kind == "overlap"]
+    assert len(marks) == 1 and marks[0].words.startswith("Overlaps line 2's speech by ")
+    assert [m.kind for m in window.strip.marks(second.index)] == ["overlap"]
+    spans = session.spans()
+    assert (marks[0].start_ms, marks[0].end_ms) == (spans[second.index][0], spans[first.index][1])  # where both speak
+    strip = window.strip
+    qtbot.waitUntil(lambda: strip.isVisible() and strip.width() > 500, timeout=5_000)
+    strip.set_window(0, session.project.lines[2].end_ms)
+    cue = next(c for c in strip.cues() if c.index == first.index)
+    assert marks[0].words in strip.tooltip_at(strip.block_rect(cue).center())
+    image, lane = strip.grab().toImage(), strip.speaker_lane(cue.speaker)
+    x = round(strip.x_at((marks[0].start_ms + marks[0].end_ms) // 2))
+    foot = [image.pixelColor(x + dx, lane.bottom() - 2) for dx in range(-3, 4)]
+    assert any(c.red() > 150 and c.green() < 120 for c in foot), [c.name() for c in foot]  # the red band
+    window.undo.undo()
+    assert strip.marks(first.index) == () and strip.marks(second.index) == ()

@@ -156,3 +156,4 @@ def test_a_click_on_the_ruler_moves_the_playhead_and_the_picture_there(qtbot, wi
         QTest.mouseClick(strip, LEFT, NONE, point)
     assert strip.playhead() == ms and window.player.showing_still()
     assert line.text in window.player.still.subtitle()
+
