@@ -14,30 +14,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtWidgets import QFileDialog, QWidget
+
 from dubber.plugin import registry
 from dubber.plugin.engine import Reference
+from dubber.project.edits import EditGroup, SpeakerEdit, add_take, change_speaker, recast_speaker
+from dubber.project.store import TakeRecord, references_folder, relative_to_project
+from dubber.subtitles.speakers import AUTO
 from dubber.ui.cast_panel import CastPanel, redub_positions, who
 from dubber.ui.commands import EditCommand
 from dubber.ui.messages import describe
 from dubber.ui.panel import Panel
-from PySide6.QtWidgets import QFileDialog, QWidget
-
-from dubber.project.edits import (
-    EditGroup,
-    SpeakerEdit,
-    add_take,
-    change_speaker,
-    recast_speaker,
-)
-from dubber.project.store import TakeRecord, references_folder, relative_to_project
-from dubber.subtitles.speakers import AUTO
-from dubber.voices.casting import (
-    OriginalAudio,
-    SpeakerPlan,
-    entry_reference,
-    plan_from_entry,
-    plan_speaker,
-)
+from dubber.voices.casting import OriginalAudio, SpeakerPlan, entry_reference, plan_from_entry, plan_speaker
 
 CLIP_FILTER = "Audio (*.wav *.flac *.mp3 *.m4a *.ogg *.opus);;All files (*)"
 

@@ -7,11 +7,10 @@ say, through the undo stack.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
-from dubber.plugin import registry
-from dubber.ui.line_editor import offer_engines
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,7 +29,9 @@ from PySide6.QtWidgets import (
 
 from dubber.config import Config
 from dubber.pipeline.session import Session
+from dubber.plugin import registry
 from dubber.project.store import LineEntry, Project, SpeakerEntry
+from dubber.ui.line_editor import offer_engines
 from dubber.voices.sharing import SharedVoice, shared_voices
 
 COLUMNS = ("Speaker", "Lines", "Engine", "Voice", "Similarity")
@@ -108,6 +109,7 @@ class CastPanel(QWidget):
         self.session: Session | None = None
         self.busy = False  # a job runs: the buttons that change the cast wait
         self._clip: str | None = None  # the form's clip, as the project stores it
+        self._shown: SpeakerEntry | None = None  # the entry the form was filled from
         self._engines_for: tuple[str, Config | None] | None = None
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)
@@ -124,6 +126,8 @@ class CastPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(False)  # one row per speaker: a long voice or blend is elided (its tooltip has it)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_VOICE, QHeaderView.ResizeMode.Stretch)
@@ -145,6 +149,8 @@ class CastPanel(QWidget):
         self.clip_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.choose_button = QPushButton("Choose…")
         self.play_button = QPushButton("Play")
+        for button in (self.choose_button, self.play_button):
+            button.setMinimumWidth(48)  # narrower than the style's 80: the row fits beside its label in the dock
         clip_row = QHBoxLayout()
         clip_row.addWidget(self.clip_label, 1)
         clip_row.addWidget(self.choose_button)
@@ -172,6 +178,11 @@ class CastPanel(QWidget):
         """The buttons that change the cast (they wait while a job runs)."""
         return [self.apply_button, self.auto_button, self.choose_button]
 
+    def sizeHint(self) -> QSize:
+        """Wide enough for a stock voice's name in the table; the dock may still be narrowed."""
+        hint = super().sizeHint()
+        return QSize(max(hint.width(), self.fontMetrics().horizontalAdvance("M") * 38), hint.height())
+
     def set_busy(self, busy: bool) -> None:
         """Let the buttons change the cast only while no job runs (and a speaker is selected)."""
         self.busy = busy
@@ -187,6 +198,7 @@ class CastPanel(QWidget):
     def show_cast(self, session: Session | None) -> None:
         """Show every speaker of `session` as it stands, keeping the selected one (and the form's input for it)."""
         keep = self.selected()
+        changed = session is not self.session
         self.session = session
         project = session.project if session is not None else None
         names = speaker_names(project) if project is not None else []
@@ -211,8 +223,12 @@ class CastPanel(QWidget):
         self.table.blockSignals(False)
         self._warn(project)
         row = names.index(keep) if keep in names else (0 if names else -1)
-        same = keep is not None and keep in names
+        self.table.blockSignals(True)
         self.table.setCurrentCell(row, 0) if row >= 0 else self.table.clearSelection()
+        self.table.blockSignals(False)
+        # What was typed for the speaker stays while its entry is as the form found it (another line changed).
+        same = not changed and keep is not None and keep in names and project is not None \
+            and project.speakers.get(keep) == self._shown
         self.show_speaker(keep_input=same)
 
     @staticmethod
@@ -247,6 +263,7 @@ class CastPanel(QWidget):
         for widget in self.fields:
             widget.setEnabled(name is not None)
         self.set_busy(self.busy)
+        self.play_button.setEnabled(name is not None and bool(self._clip))
         if name is None or session is None:
             self.title.setText("No speaker selected" if session is not None else "No video open")
             self._clip = None
@@ -266,6 +283,7 @@ class CastPanel(QWidget):
         self.similarity_label.setText(similarity_words(entry, [t for t in takes if t is not None]))
         if keep_input:
             return
+        self._shown = copy.deepcopy(entry)
         if self._engines_for != (project.lang, session.options.config):
             self._engines_for = (project.lang, session.options.config)
             offer_engines(self.engine_box, project.lang, session.options.config)

@@ -7,12 +7,12 @@ import copy
 import time
 
 import pytest
-from dubber.plugin import registry
-from dubber.ui.cast_panel import NOT_CAST, redub_positions
 from PySide6.QtCore import Qt
 
 from dubber.errors import EngineUnavailable
+from dubber.plugin import registry
 from dubber.project.store import SpeakerEntry, load_project
+from dubber.ui.cast_panel import NOT_CAST, redub_positions
 from tests.ui.opened import close, open_once, shown_window, window_over_copy
 from tests.ui.shortcut_check import PRESSES
 from tests.ui.test_line_editor import RECIPE, Entry, GhostEngine
@@ -146,6 +146,7 @@ def test_auto_matches_kenji_to_his_clip_cut_from_the_original_as_one_step(qtbot,
     assert all(line.take.voice == kenji.voice and len(line.takes) == 2 for line in lines_of(session.project, "Kenji"))
     assert f"{kenji.similarity:.2f}" == cast.table.item(1, 4).text()
     assert "(matched)" in cast.similarity_label.text()
+    assert cast.clip_label.text() == kenji.reference.split("/")[-1] and cast.play_button.isEnabled()  # the form too
     window.undo.undo()
     assert session.project.speakers["Kenji"] == SpeakerEntry("Kenji", "tone", "a")
     assert took < 60, f"matching from the panel took {took:.1f} s"
