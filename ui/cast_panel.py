@@ -220,12 +220,10 @@ class CastPanel(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, name)
                 item.setToolTip(self._tooltip(name, entry, dubbed, len(lines)))
                 self.table.setItem(row, column, item)
+        if names:
+            self.table.setCurrentCell(names.index(keep) if keep in names else 0, 0)
         self.table.blockSignals(False)
         self._warn(project)
-        row = names.index(keep) if keep in names else (0 if names else -1)
-        self.table.blockSignals(True)
-        self.table.setCurrentCell(row, 0) if row >= 0 else self.table.clearSelection()
-        self.table.blockSignals(False)
         # What was typed for the speaker stays while its entry is as the form found it (another line changed).
         same = not changed and keep is not None and keep in names and project is not None \
             and project.speakers.get(keep) == self._shown
@@ -239,7 +237,9 @@ class CastPanel(QWidget):
         return f"{who(name)}: {entry.engine} {entry.voice}, {clip}; {dubbed} of {lines} spoken lines dubbed"
 
     def _warn(self, project: Project | None) -> None:
-        entries = [e for n, e in (project.speakers.items() if project else ()) if n in speaker_names(project)]
+        """Name the speakers of the lines who share a voice (one no line speaks for does not count)."""
+        names = speaker_names(project) if project is not None else []
+        entries = [project.speakers[n] for n in names if project is not None and n in project.speakers]
         text = sharing_words(shared_voices(entries, cloning_engines({e.engine for e in entries})))
         self.warning.setText(text)
         self.warning.setVisible(bool(text))
