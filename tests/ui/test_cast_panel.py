@@ -215,3 +215,24 @@ def test_the_real_sample_gives_both_speakers_pipers_one_voice_and_says_so(qtbot,
     assert session.project.speakers["Kenji"].voice == "jf_alpha*0.6+jm_kumo*0.4", win.message.last_message
     assert not cast.warning.text()
     close(win)
+
+
+def test_at_1024_by_640_the_cast_shows_whole_and_is_photographed(qtbot, window):
+    """Every control of the cast lies inside the window at 1024×640; the picture goes to tests/artifacts/."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QPoint, QRect
+
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1024, 640), timeout=5_000)
+    window.cast.select("Kenji")
+    qtbot.wait(50)
+    cast = window.cast
+    for widget in (cast.warning, cast.table, cast.engine_box, cast.voice_box, cast.choose_button, cast.play_button,
+                   cast.clip_text, cast.apply_button, cast.auto_button):
+        rect = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+        assert window.rect().contains(rect) and widget.isVisible(), widget
+    assert cast.apply_button.width() >= cast.apply_button.sizeHint().width()  # its label whole
+    shot = Path(__file__).resolve().parents[1] / "artifacts" / "cast_panel.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(shot))
