@@ -125,6 +125,38 @@ def test_an_engine_that_cannot_run_says_why_and_changes_nothing(qtbot, window, e
     assert engine.calls == calls and window.undo.count() == steps
 
 
+def test_a_cancel_keeps_the_lines_finished_before_it_and_the_rest_need_a_new_take(qtbot, window, engine):
+    session, cast = window.session, window.cast
+    before = copy.deepcopy(session.project)
+    engine.delay_s = 0.4
+    cast.select("Kenji")
+    cast.voice_box.setCurrentText("b")
+    calls = engine.calls
+    qtbot.mouseClick(cast.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: engine.calls > calls, timeout=WAIT_MS)  # the first line is at the engine
+    window.cancel_job()
+    idle(qtbot, window)
+    kenji = lines_of(session.project, "Kenji")
+    redone = [line for line in kenji if len(line.takes) == 2]
+    assert session.project.speakers["Kenji"].voice == "b" and 1 <= len(redone) < 3
+    assert all(session.status(line) == ("ok" if line in redone else "stale") for line in kenji)
+    window.undo.undo()  # still one step
+    assert session.project.speakers == before.speakers
+    assert [line.take for line in session.project.lines] == [line.take for line in before.lines]
+
+
+def test_a_match_that_cannot_run_changes_nothing(qtbot, window):
+    session, cast = window.session, window.cast
+    before = copy.deepcopy(session.project)
+    cast.select("Kenji")
+    cast.engine_box.setCurrentText("ghost")
+    qtbot.mouseClick(cast.auto_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, window)
+    assert window.message.last_message == ("The engine is not available",
+                                           "ghost cannot run here: the ghost package is not installed.")
+    assert session.project == before and window.undo.count() == 1  # the dub alone
+
+
 def test_the_ghost_engine_is_greyed_with_its_reason(window):
     box = window.cast.engine_box
     ghost = box.model().item(box.findText("ghost"))
