@@ -261,7 +261,6 @@ class MainWindow(QMainWindow):
         dock.setObjectName("cast")
         dock.setWidget(self.cast)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [self.cast.sizeHint().width()], Qt.Orientation.Horizontal)
         dock.hide()
         toggle = dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+K"))
