@@ -76,6 +76,29 @@ def take_tooltip(k: int, take: TakeRecord, line: LineEntry) -> str:
     return "\n".join(rows)
 
 
+def offer_engines(box: QComboBox, lang: str, config: Config | None = None, first: str | None = None) -> None:
+    """Fill `box` with the engines that speak `lang` (after `first`, when given), keeping its choice; one that
+    cannot run here is greyed, its reason in its tooltip."""
+    box.blockSignals(True)
+    current = box.currentText()
+    box.clear()
+    if first is not None:
+        box.addItem(first)
+    model = box.model()
+    assert isinstance(model, QStandardItemModel)
+    # The registry's check says why without loading an engine; no probe: a server may be slow to answer.
+    for row in registry.describe(config, probe=False):
+        if lang not in (row["capabilities"] or {}).get("languages", ()):
+            continue
+        box.addItem(row["name"])
+        if not row["available"]:
+            item = model.item(box.count() - 1)
+            item.setEnabled(False)
+            item.setToolTip(f"{cannot_run(row['name'], row['reason'])}\n\n{row['reason']}")
+    box.setCurrentText(current or first or "")
+    box.blockSignals(False)
+
+
 class LineEditor(QGroupBox):
     """The selected line, editable; `show_line` fills it from the session."""
 
@@ -250,23 +273,7 @@ class LineEditor(QGroupBox):
     def fill_engines(self, lang: str, config: Config | None = None) -> None:
         """Offer the engines that speak `lang`; one that cannot run here is greyed, its reason in its tooltip."""
         self._engines_for = (lang, config)
-        self.engine_box.blockSignals(True)
-        current = self.engine_box.currentText()
-        self.engine_box.clear()
-        self.engine_box.addItem(SPEAKERS_CHOICE)
-        model = self.engine_box.model()
-        assert isinstance(model, QStandardItemModel)
-        # The registry's check says why without loading an engine; no probe: a server may be slow to answer.
-        for row in registry.describe(config, probe=False):
-            if lang not in (row["capabilities"] or {}).get("languages", ()):
-                continue
-            self.engine_box.addItem(row["name"])
-            if not row["available"]:
-                item = model.item(self.engine_box.count() - 1)
-                item.setEnabled(False)
-                item.setToolTip(f"{cannot_run(row['name'], row['reason'])}\n\n{row['reason']}")
-        self.engine_box.setCurrentText(current or SPEAKERS_CHOICE)
-        self.engine_box.blockSignals(False)
+        offer_engines(self.engine_box, lang, config, SPEAKERS_CHOICE)
 
     def fill_voices(self, engine_name: str, session: Session | None, line: LineEntry | None) -> None:
         """Offer the voices of `engine_name`, or of the line's speaker's engine when it is the speaker's."""

@@ -15,13 +15,15 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence,
                            QUndoStack)
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
-                               QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton,
+                               QScrollArea, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from dubber.pipeline.dub import DubOptions
 from dubber.pipeline.session import Session
 from dubber.project.store import SUFFIX, LineEntry, project_path_for
 from dubber.ui.actions import add_action
+from dubber.ui.cast_actions import CastActions
+from dubber.ui.cast_panel import CastPanel
 from dubber.ui.export_flow import ExportFlow
 from dubber.ui.fit_actions import FitActions
 from dubber.ui.job_runner import JobRunner
@@ -273,7 +275,23 @@ class MainWindow(QMainWindow):
                                          "Ctrl+G", view_menu)
         self.spectrogram_action.setCheckable(True)
         self.timing = TimingKeys(self, self.edits, self.strip, self.step, bar.addMenu("&Timing"), self)
+        self._build_cast()
         self.shortcuts_dialog = add_help_menu(self)
+
+    def _build_cast(self) -> None:
+        """The cast panel, docked on the right and hidden until View › Cast (Ctrl+K)."""
+        self.cast = CastPanel()
+        self.casting = CastActions(self, self.cast, self.player.play_file, self)
+        dock = self.cast_dock = QDockWidget("Cast", self)
+        dock.setObjectName("cast")
+        dock.setWidget(self.cast)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        dock.hide()
+        toggle = dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+K"))
+        view = next((a.menu() for a in self.menuBar().actions() if a.menu() and a.text() == "&View"), None)
+        (view or self.menuBar().addMenu("&View")).addAction(toggle)
+        self.addAction(toggle)
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -329,6 +347,7 @@ class MainWindow(QMainWindow):
         self.model.set_session(session)
         self.table.show_lines(session.project.lines)
         self.editor.fill_engines(session.project.lang)
+        self.cast.show_cast(session)
         self.setWindowTitle(f"dubber — {session.video.name}")
         self.pages.setCurrentWidget(self.panes)
         self.timeline.set_session(session)
@@ -414,6 +433,7 @@ class MainWindow(QMainWindow):
     def lines_changed(self, positions: list[int]) -> None:
         self.model.refresh()  # a line's slot, hence its neighbours' status, depends on the lines around it
         self.timeline.refresh()
+        self.cast.show_cast(self.session)
         position = self.current_position()
         if position is not None and position in positions:
             self._show_line()

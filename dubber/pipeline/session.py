@@ -188,6 +188,7 @@ class Session:
         self.diagnostics = diagnostics or []
         self.version = 0  # bumped by every edit, so cached mixes know they are out of date
         self._plans: dict[str, SpeakerPlan] | None = None
+        self._planned: dict[str, SpeakerEntry] = {}  # the speaker entries `_plans` were made from
         self._plan_lock = threading.Lock()
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
@@ -284,8 +285,11 @@ class Session:
     def plans(self) -> dict[str, SpeakerPlan]:
         """Every speaker's voice: from the project when it has them, else planned now (and saved)."""
         with self._plan_lock:
+            if self._plans is not None and self.project.speakers != self._planned:
+                self._plans = None  # a speaker's entry changed (a cast edit or its undo): plan from the entries
             if self._plans is None:
                 self._plans = self._make_plans()
+                self._planned = copy.deepcopy(self.project.speakers)
             return self._plans
 
     def _make_plans(self) -> dict[str, SpeakerPlan]:
@@ -306,9 +310,9 @@ class Session:
                 self.save()
         return plans
 
-    def plan_for(self, line: LineEntry) -> SpeakerPlan:
-        """The plan a line is spoken with: its speaker's, with the line's own engine or voice; a line in
-        another language, that language's default voice."""
+    def plan_for(self, line: LineEntry, speaker: SpeakerPlan | None = None) -> SpeakerPlan:
+        """The plan a line is spoken with: its speaker's (or `speaker`, a plan not in the project yet), with the
+        line's own engine or voice; a line in another language, that language's default voice."""
         lang = line.lang or self.project.lang
         if lang != self.project.lang and not (line.engine or line.voice):
             key = (line.speaker, lang)
@@ -318,7 +322,7 @@ class Session:
                     self._foreign[key] = plan_speaker(line.speaker, request, None, references_folder(self.path),
                                                       self.path)
                 return self._foreign[key]
-        base = self.plans()[line.speaker]
+        base = speaker or self.plans()[line.speaker]
         return plan_for_line(base, line.engine, line.voice, lang, self.options.config, self.path,
                              emotion_from_dict(line.emotion))
 
@@ -398,15 +402,16 @@ class Session:
         """A seed this line has not been rendered with."""
         return max((t.seed for t in line.takes), default=self.options.seed - 1) + 1
 
-    def render(self, line: LineEntry, seed: int | None = None) -> TakeRecord:
+    def render(self, line: LineEntry, seed: int | None = None, speaker: SpeakerPlan | None = None) -> TakeRecord:
         """Render, fit and measure a take of `line` as it stands; store its audio. The project is unchanged.
 
-        Safe on a worker thread: it reads the line it is given and the other lines' start times.
+        Safe on a worker thread: it reads the line it is given and the other lines' start times. `speaker`
+        speaks it with a speaker plan not applied yet (a cast change renders its lines before it lands).
         """
         line = copy.deepcopy(line)
         if not line.spoken:
             raise UsageError(f"line {line.index} is not spoken ({line.skip_reason}); speak it anyway first")
-        plan = self.plan_for(line)
+        plan = self.plan_for(line, speaker)
         emotion = emotion_from_dict(line.emotion) or self.options.emotion
         options = replace(self.options, emotion=emotion, pronunciations=dict(self.project.pronunciations),
                           policy=self.options.policy.for_line(line.borrow_gap, line.allow_stretch))

@@ -1,4 +1,4 @@
-"""Revertable edits to a project's lines: what the panel's undo stack applies and takes back.
+"""Revertable edits to a project's lines and speakers: what the panel's undo stack applies and takes back.
 
 Every per-line action (re-roll, pick an earlier take, edit the text, change the voice, nudge or set
 the timing) replaces one line by a new version of it, so one edit type serves them all: it keeps
@@ -6,16 +6,23 @@ the line before and after, and applying or reverting puts one of them in place. 
 deleted: a line's takes only grow, so both keep every take the line has (a reverted re-roll puts the
 previous take back on the timeline and keeps the new one in the line's history; redoing it chooses
 that same take again, without rendering).
+
+A speaker's new engine, voice or reference clip is a `SpeakerEdit` of its entry, checked by the engine
+first; grouped with the new takes of its lines (`EditGroup`) it is one step.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
+from dubber.config import Config
 from dubber.errors import UsageError
-from dubber.project.store import LineEntry, Project, TakeRecord
+from dubber.plugin import registry
+from dubber.plugin.engine import Reference
+from dubber.project.store import LineEntry, Project, SpeakerEntry, TakeRecord
 from dubber.synthesis.budget import check_spoken_length
 
 UNSET: Any = object()  # "leave as it is", where None means "the speaker's"
@@ -58,11 +65,36 @@ class LineEdit:
 
 
 @dataclass
-class EditGroup:
-    """Several edits as one step (e.g. regenerating every out-of-sync line)."""
+class SpeakerEdit:
+    """Put `after` in place of speaker `name`'s entry; reverting puts `before` back (None: it had none yet)."""
 
     label: str
-    edits: list[LineEdit] = field(default_factory=list)
+    name: str
+    before: SpeakerEntry | None
+    after: SpeakerEntry
+
+    def apply(self, project: Project) -> None:
+        self._put(project, self.before, self.after)
+
+    def revert(self, project: Project) -> None:
+        self._put(project, self.after, self.before)
+
+    def _put(self, project: Project, expected: SpeakerEntry | None, version: SpeakerEntry | None) -> None:
+        if project.speakers.get(self.name) != expected:
+            raise UsageError(f"speaker {self.name!r}: the speaker changed since this edit was made; not applying it")
+        if version is None:
+            del project.speakers[self.name]
+        else:
+            project.speakers[self.name] = copy.deepcopy(version)
+
+
+@dataclass
+class EditGroup:
+    """Several edits as one step (e.g. regenerating every out-of-sync line, or a speaker's new voice and the
+    new takes of its lines)."""
+
+    label: str
+    edits: list[LineEdit | SpeakerEdit] = field(default_factory=list)
 
     def apply(self, project: Project) -> None:
         _all_or_nothing(self.edits, project, forward=True)
@@ -72,12 +104,13 @@ class EditGroup:
 
     @property
     def positions(self) -> list[int]:
-        return [edit.position for edit in self.edits]
+        """The lines the group's line edits change."""
+        return [edit.position for edit in self.edits if isinstance(edit, LineEdit)]
 
 
-def _all_or_nothing(edits: list[LineEdit], project: Project, forward: bool) -> None:
+def _all_or_nothing(edits: list[LineEdit | SpeakerEdit], project: Project, forward: bool) -> None:
     """Apply (or revert) every edit, or, when one fails, put back those already done and re-raise."""
-    done: list[LineEdit] = []
+    done: list[LineEdit | SpeakerEdit] = []
     try:
         for edit in edits:
             edit.apply(project) if forward else edit.revert(project)
@@ -174,3 +207,80 @@ def speak_anyway(project: Project, position: int, speak: bool = True) -> LineEdi
         raise UsageError(f"line {line.index} is spoken already")
     verb = "Speak" if speak else "Stop speaking"
     return change_line(project, position, f"{verb} line {line.index} ({line.skip})", speak=speak)
+
+
+def change_speaker(project: Project, name: str, label: str, *, engine: str = UNSET, voice: str | None = UNSET,
+                   reference: str | None = UNSET, reference_text: str = UNSET, reference_lang: str | None = UNSET,
+                   config: Config | None = None) -> SpeakerEdit:
+    """Return the edit that gives a speaker what is given of another engine, voice or reference clip.
+
+    The engine checks the choice as it would before a dub (`check_voice_choice`): one that cannot run here,
+    a voice it does not have, a cloning engine without a clip are refused. A new engine without a voice
+    takes its default (`voice` None or "" does too). A voice chosen by hand is no longer matched to the
+    clip, so the match's similarities and pitch shift go; a new clip (`reference`, as stored: relative to
+    the project file, or absolute) is the user's and was measured by nothing yet.
+    """
+    before = _speaker_entry(project, name)
+    if before is None and engine is UNSET:
+        raise UsageError(f"{_who(name)} has no voice yet: choose an engine for it")
+    after = copy.deepcopy(before) if before is not None else SpeakerEntry(name, engine, "")
+    if engine is not UNSET:
+        after.engine = engine
+        if voice is UNSET and (before is None or engine != before.engine):
+            voice = None  # the old voice is the old engine's
+    if reference is not UNSET and (reference or None) != after.reference:
+        after.reference = reference or None
+        after.reference_source = "user" if after.reference else ""
+        after.reference_text, after.reference_lang = "", None  # they said what the old clip says
+        _forget_match(after, default_too=True)
+    if reference_text is not UNSET:
+        after.reference_text = reference_text
+    if reference_lang is not UNSET:
+        after.reference_lang = reference_lang or None
+    after.voice = _checked_voice(project, after, voice if voice is not UNSET else after.voice, config)
+    if before is not None and (after.engine, after.voice) != (before.engine, before.voice):
+        _forget_match(after, default_too=after.engine != before.engine)
+    return SpeakerEdit(label, name, copy.deepcopy(before), after)
+
+
+def recast_speaker(project: Project, name: str, label: str, entry: SpeakerEntry,
+                   config: Config | None = None) -> SpeakerEdit:
+    """Return the edit that puts a whole new entry in place of a speaker's (one matched to its clip, say),
+    its engine and voice checked as `change_speaker` checks them."""
+    before = _speaker_entry(project, name)
+    after = copy.deepcopy(entry)
+    after.name = name
+    after.voice = _checked_voice(project, after, after.voice, config)
+    return SpeakerEdit(label, name, copy.deepcopy(before), after)
+
+
+def _speaker_entry(project: Project, name: str) -> SpeakerEntry | None:
+    """The speaker's entry; None for a speaker of some line not cast yet; an unknown speaker is refused."""
+    if name in project.speakers:
+        return project.speakers[name]
+    if any(line.speaker == name for line in project.lines):
+        return None
+    known = ", ".join(repr(n) for n in dict.fromkeys([*project.speakers, *(line.speaker for line in project.lines)]))
+    raise UsageError(f"there is no speaker {name!r} in this project (speakers: {known or 'none'})")
+
+
+def _checked_voice(project: Project, entry: SpeakerEntry, voice: str | None, config: Config | None) -> str:
+    """The voice the entry's engine speaks for `voice` (its name for a blend; its default for None), or raise
+    why it cannot: the engine cannot run here, has no such voice, or needs a clip."""
+    engine = registry.get_engine(entry.engine, config)
+    clip = None
+    if entry.reference and engine.capabilities.cloning != "none":
+        clip = Reference(Path(entry.reference), entry.reference_text, entry.reference_lang)
+    return engine.check_voice_choice(project.lang, voice or None, reference=clip)
+
+
+def _forget_match(entry: SpeakerEntry, default_too: bool) -> None:
+    """Drop what matching measured: it was for another voice (and, `default_too`, another engine or clip)."""
+    entry.matched, entry.similarity = False, None
+    entry.pitch_semitones, entry.pitched_similarity = 0.0, None
+    if default_too:
+        entry.default_similarity = None
+
+
+def _who(name: str) -> str:
+    return f"speaker {name!r}" if name else "the unnamed speaker"

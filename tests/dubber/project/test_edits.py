@@ -1,4 +1,4 @@
-"""Revertable line edits: apply, revert, redo, refusals, and how they change a line's status."""
+"""Revertable line and speaker edits: apply, revert, redo, refusals, and how they change a line's status."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from dubber.errors import OverBudget, UsageError
+from dubber.errors import EngineUnavailable, OverBudget, UnknownEngine, UnknownVoice, UsageError
 from dubber.pipeline.session import OK, PENDING, STALE, Session
-from dubber.project.edits import EditGroup, add_take, change_line, choose_take, nudge
-from dubber.project.store import LineEntry, Project, TakeRecord, load_project
+from dubber.plugin import registry
+from dubber.plugin.engine import Capabilities
+from dubber.project.edits import EditGroup, add_take, change_line, change_speaker, choose_take, nudge, recast_speaker
+from dubber.project.store import LineEntry, Project, SpeakerEntry, TakeRecord, load_project
+from tests.conftest import ToneEngine
 
 
 def take(seed: int, text: str, target_ms: int, error_ms: int = 3, voice: str = "a") -> TakeRecord:
@@ -292,3 +295,173 @@ def test_a_group_that_fails_part_way_leaves_the_project_as_it_was(session: Sessi
 
 def test_status_starts_pending_for_lines_without_takes(session: Session) -> None:
     assert session.status(session.project.lines[2]) == PENDING
+
+
+# -- speakers ------------------------------------------------------------------------------------
+
+
+class CloneTone(ToneEngine):
+    """The tone engine as a cloning engine: no voices of its own, a reference clip needed."""
+
+    name = "clonetone"
+    capabilities = Capabilities(languages=("en",), sample_rate=24000, voices=(), cloning="zero_shot")
+
+
+@pytest.fixture
+def engines(monkeypatch: pytest.MonkeyPatch) -> ToneEngine:
+    """The tone engine (voices a and b), a cloning one, and a ghost that cannot run here, as the registry
+    answers them."""
+    tone, clone = ToneEngine(), CloneTone()
+
+    def get_engine(name: str, config: object = None) -> ToneEngine:
+        if name == "ghost":
+            raise EngineUnavailable("engine 'ghost' is not available: pip install ghost", engine="ghost")
+        if name not in ("tone", "clonetone"):
+            raise UnknownEngine(f"no engine named {name!r}", engine=name)
+        return tone if name == "tone" else clone
+
+    monkeypatch.setattr(registry, "get_engine", get_engine)
+    return tone
+
+
+def cast_project() -> Project:
+    """Two speakers on the tone engine's voice a, both dubbed; Kenji matched to his clip."""
+    lines = [LineEntry(1, 1000, 2200, "good morning", "Aiko", [take(0, "good morning", 1200)], 0),
+             LineEntry(2, 3000, 4000, "see you", "Kenji", [take(0, "see you", 1000)], 0),
+             LineEntry(3, 5000, 5600, "bye", "Kenji", [take(0, "bye", 600)], 0)]
+    speakers = {"Aiko": SpeakerEntry("Aiko", "tone", "a"),
+                "Kenji": SpeakerEntry("Kenji", "tone", "a", reference="v.refs/kenji.wav", reference_source="extracted",
+                                      reference_text="hello there", matched=True, similarity=0.71,
+                                      default_similarity=0.71, pitch_semitones=1.5, pitched_similarity=0.74)}
+    return Project("/videos/v.mp4", "/videos/v.srt", "en", speakers, lines)
+
+
+@pytest.fixture
+def cast(tmp_path: Path, engines: ToneEngine) -> Session:
+    return Session(cast_project(), tmp_path / "v.dubber.json")
+
+
+def test_a_speakers_new_voice_is_one_edit_that_reverts_and_redoes(cast: Session) -> None:
+    before = copy.deepcopy(cast.project.speakers)
+    edit = change_speaker(cast.project, "Kenji", "Kenji speaks b", voice="b")
+    assert cast.project.speakers == before  # nothing changes before apply
+    cast.apply(edit)
+    kenji = cast.project.speakers["Kenji"]
+    assert (kenji.engine, kenji.voice) == ("tone", "b") and on_disk(cast).speakers == cast.project.speakers
+    assert cast.project.speakers["Aiko"] == before["Aiko"]
+    cast.revert(edit)
+    assert cast.project.speakers == before and on_disk(cast).speakers == before
+    cast.apply(edit)
+    assert cast.project.speakers["Kenji"].voice == "b"
+
+
+def test_a_voice_chosen_by_hand_is_no_longer_a_match_but_keeps_its_clip(cast: Session) -> None:
+    kenji = change_speaker(cast.project, "Kenji", "Kenji speaks b", voice="b").after
+    assert not kenji.matched and kenji.similarity is None and kenji.pitched_similarity is None
+    assert kenji.pitch_semitones == 0.0  # the shift was matched to the other voice
+    assert kenji.default_similarity == 0.71  # the same engine's default voice, against the same clip
+    assert (kenji.reference, kenji.reference_source, kenji.reference_text) == \
+        ("v.refs/kenji.wav", "extracted", "hello there")
+
+
+def test_the_same_voice_again_changes_nothing(cast: Session) -> None:
+    edit = change_speaker(cast.project, "Kenji", "Kenji speaks a", voice="a")
+    assert edit.after == edit.before
+
+
+def test_a_new_clip_is_the_users_and_forgets_what_the_old_one_measured(cast: Session) -> None:
+    kenji = change_speaker(cast.project, "Kenji", "Clip", reference="/clips/kenji2.wav").after
+    assert (kenji.reference, kenji.reference_source, kenji.reference_text) == ("/clips/kenji2.wav", "user", "")
+    assert kenji.voice == "a" and not kenji.matched
+    assert kenji.similarity is None and kenji.default_similarity is None
+
+
+def test_an_unknown_speaker_is_refused_naming_the_speakers(cast: Session) -> None:
+    with pytest.raises(UsageError, match="no speaker 'Hiro'.*'Aiko', 'Kenji'"):
+        change_speaker(cast.project, "Hiro", "Hiro", voice="b")
+
+
+@pytest.mark.parametrize("changes, error, words", [
+    ({"voice": "zz"}, UnknownVoice, "has no voice 'zz'"),
+    ({"engine": "ghost"}, EngineUnavailable, "ghost"),
+    ({"engine": "nothing"}, UnknownEngine, "nothing"),
+    ({"engine": "clonetone"}, UsageError, "clones a voice and has none of its own"),  # Aiko has no clip
+])
+def test_a_choice_the_engine_refuses_is_refused_and_changes_nothing(cast: Session, changes, error, words) -> None:
+    before = copy.deepcopy(cast.project)
+    with pytest.raises(error, match=words):
+        change_speaker(cast.project, "Aiko", "Aiko", **changes)
+    assert cast.project == before
+
+
+def test_a_new_engine_without_a_voice_speaks_its_default(cast: Session) -> None:
+    kenji = change_speaker(cast.project, "Kenji", "Clone Kenji", engine="clonetone").after
+    assert (kenji.engine, kenji.voice) == ("clonetone", "reference")  # cloned from his clip
+    assert not kenji.matched and kenji.default_similarity is None
+
+
+def test_a_blend_is_named_as_the_engine_names_it(tmp_path: Path) -> None:
+    """The real Kokoro engine's check (nothing is loaded): weights normalised, voices in its order."""
+    project = cast_project()
+    project.speakers["Aiko"] = SpeakerEntry("Aiko", "kokoro", "jf_alpha")
+    edit = change_speaker(project, "Aiko", "Blend", voice="jm_kumo*2+jf_alpha*3")
+    assert edit.after.voice == "jf_alpha*0.6+jm_kumo*0.4"
+
+
+def test_a_speaker_not_cast_yet_gets_an_entry_that_undo_removes(cast: Session) -> None:
+    del cast.project.speakers["Aiko"]  # lines of hers, no voice chosen yet
+    with pytest.raises(UsageError, match="no voice yet"):
+        change_speaker(cast.project, "Aiko", "Aiko", voice="b")
+    edit = change_speaker(cast.project, "Aiko", "Aiko", engine="tone", voice="b")
+    assert edit.before is None
+    cast.apply(edit)
+    assert cast.project.speakers["Aiko"] == SpeakerEntry("Aiko", "tone", "b")
+    cast.revert(edit)
+    assert "Aiko" not in cast.project.speakers
+
+
+def test_a_speaker_edit_refuses_when_the_speaker_changed_underneath(cast: Session) -> None:
+    stale = change_speaker(cast.project, "Kenji", "b", voice="b")
+    cast.apply(change_speaker(cast.project, "Kenji", "b", voice="b"))
+    with pytest.raises(UsageError, match="speaker 'Kenji'"):
+        cast.apply(stale)
+
+
+def test_recast_puts_a_matched_entry_in_place_checked(cast: Session) -> None:
+    matched = SpeakerEntry("Aiko", "tone", "b", matched=True, similarity=0.8, default_similarity=0.6)
+    edit = recast_speaker(cast.project, "Aiko", "Match Aiko", matched)
+    cast.apply(edit)
+    assert cast.project.speakers["Aiko"] == matched
+    with pytest.raises(UnknownVoice):
+        recast_speaker(cast.project, "Aiko", "Match Aiko", SpeakerEntry("Aiko", "tone", "zz"))
+
+
+def test_a_new_voice_makes_the_speakers_lines_stale_until_their_new_takes(cast: Session) -> None:
+    project = cast.project
+    assert [cast.status(line) for line in project.lines] == [OK, OK, OK]
+    voice = change_speaker(project, "Kenji", "Kenji speaks b", voice="b")
+    cast.apply(voice)
+    assert [cast.status(line) for line in project.lines] == [OK, STALE, STALE]
+    cast.revert(voice)
+    # The voice and the takes of its lines, one step: each take made with the new voice.
+    group = EditGroup("Kenji speaks b", [voice, add_take(project, 1, take(1, "see you", 1000, voice="b")),
+                                         add_take(project, 2, take(1, "bye", 600, voice="b"))])
+    assert group.positions == [1, 2]
+    before = copy.deepcopy(project)
+    cast.apply(group)
+    assert [cast.status(line) for line in project.lines] == [OK, OK, OK]
+    assert [line.take.voice for line in project.lines] == ["a", "b", "b"]
+    cast.revert(group)
+    assert project.speakers == before.speakers
+    assert [line.take for line in project.lines] == [line.take for line in before.lines]
+    assert [len(line.takes) for line in project.lines] == [1, 2, 2]  # takes are never deleted
+    assert on_disk(cast).speakers == before.speakers
+
+
+def test_the_sessions_plans_follow_a_speaker_edit_and_its_undo(cast: Session) -> None:
+    assert cast.plans()["Kenji"].voice == "a"
+    edit = change_speaker(cast.project, "Kenji", "Kenji speaks b", voice="b")
+    cast.apply(edit)
+    assert cast.plans()["Kenji"].voice == "b" and cast.plan_for(cast.project.lines[1]).voice == "b"
+    cast.revert(edit)
+    assert cast.plans()["Kenji"].voice == "a" and cast.plan_for(cast.project.lines[1]).voice == "a"
