@@ -34,10 +34,12 @@ class LineTableModel(QAbstractTableModel):
     def __init__(self, session: Session | None = None, parent: Any = None) -> None:
         super().__init__(parent)
         self.session = session
+        self._statuses: tuple[int, dict[int, str]] = (-1, {})  # (session version, row -> status)
 
     def set_session(self, session: Session | None) -> None:
         self.beginResetModel()
         self.session = session
+        self._statuses = (-1, {})
         self.endResetModel()
 
     def line(self, row: int) -> LineEntry:
@@ -74,7 +76,7 @@ class LineTableModel(QAbstractTableModel):
             return None
         line = self.line(index.row())
         column = index.column()
-        status = self.session.status(line)
+        status = self._status(index.row(), line)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(line, column, status)
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -97,6 +99,17 @@ class LineTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.UserRole:
             return status
         return None
+
+    def _status(self, row: int, line: LineEntry) -> str:
+        """The line's status, judged once per edit: a view asks for it for every cell and role it draws."""
+        assert self.session is not None
+        version = self.session.version
+        if self._statuses[0] != version:
+            self._statuses = (version, {})
+        known = self._statuses[1]
+        if row not in known:
+            known[row] = self.session.status(line)
+        return known[row]
 
     def _text(self, line: LineEntry, column: int, status: str) -> str:
         take = line.take

@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.editor_scroll.setMinimumWidth(self.editor.minimumSizeHint().width()
                                            + self.editor_scroll.verticalScrollBar().sizeHint().width())
-        right_box.addWidget(self.editor_scroll, 2)
+        right_box.addWidget(self.editor_scroll, 3)
 
         top = QSplitter()
         top.addWidget(left)

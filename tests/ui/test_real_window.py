@@ -1,4 +1,6 @@
-"""The panel in a real X window under Xvfb, photographed to tests/artifacts/panel.png (look at it)."""
+"""The panel in a real X window under Xvfb, driven by the X pointer and keys, photographed at each stage to
+tests/artifacts/panel-*.png (look at them): opened, dubbed, a line selected, a block being dragged, the cast,
+and the whole window at 1920×1080."""
 
 from __future__ import annotations
 
@@ -12,15 +14,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACT = ROOT / "tests" / "artifacts" / "panel.png"
+ARTIFACTS = ROOT / "tests" / "artifacts"
 XVFB = shutil.which("Xvfb")
+XDOTOOL = shutil.which("xdotool")
 
 
 @pytest.fixture
 def display():
     """A private Xvfb; -displayfd makes it pick a free display number and tell us."""
     read, write = os.pipe()
-    server = subprocess.Popen([XVFB, "-displayfd", str(write), "-screen", "0", "1440x900x24", "-nolisten", "tcp"],
+    server = subprocess.Popen([XVFB, "-displayfd", str(write), "-screen", "0", "1920x1080x24", "-nolisten", "tcp"],
                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:
@@ -33,23 +36,39 @@ def display():
         server.wait(10)
 
 
-@pytest.mark.skipif(XVFB is None, reason="needs Xvfb (apt-get install xvfb); .ci/run installs it")
+@pytest.mark.skipif(XVFB is None or XDOTOOL is None,
+                    reason="needs Xvfb and xdotool (apt-get install xvfb xdotool); .ci/run installs them")
 def test_the_panel_in_a_real_window(display, tmp_path):
     from PySide6.QtGui import QColor, QImage
 
     env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
-    ARTIFACT.unlink(missing_ok=True)
+    for old in ARTIFACTS.glob("panel-*.png"):
+        old.unlink()
     done = subprocess.run([sys.executable, str(ROOT / "tests" / "ui" / "panel_screenshot.py"), str(tmp_path),
-                           str(ARTIFACT)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           str(ARTIFACTS)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["platform"] == "xcb"  # a real window on an X server, not offscreen
+    assert result["opened"] and result["speakers"] == ["Aiko", "Kenji"]  # a lane each
     assert result["dubbed"] and result["statuses"] == ["ok"] * 6
-    assert result["playing"] and result["line"][0] <= result["playhead_ms"] <= result["line"][1] + 1500
+    assert result["selected"] and result["subtitle"] == "Did you remember to bring the camera?"
+    # The X pointer dragged line 4's block about 300 ms later: the ghost showed where, the release moved the
+    # line there as one step, and a real Ctrl+Z put it back.
+    drag = result["drag"]
+    assert result["drag_preview"][0] == 4 and result["drag_preview"][1:] == drag["after"]
+    assert drag["after"][0] - drag["before"][0] == drag["after"][1] - drag["before"][1]
+    assert 200 <= drag["after"][0] - drag["before"][0] <= 400 and drag["undo"] == "Move line 4"
+    assert result["undone"] == drag["before"]
+    assert result["cast_shown"] and result["cast_rows"] == 2
 
-    image = QImage(str(ARTIFACT))
-    assert (image.width(), image.height()) == (1440, 900)
-    colours = {image.pixel(x, y) for x in range(0, 1440, 7) for y in range(0, 900, 7)}
-    assert len(colours) > 200  # a drawn window with a picture, not a blank screen
-    greens = sum(QColor(image.pixel(x, y)).name() == "#2e9d4f" for x in range(0, 1440, 3) for y in range(0, 900, 3))
-    assert greens > 50  # the in-sync colour: the error column and the strip's blocks
+    sizes = {name: (1024, 640) for name in ("1-opened", "2-dubbed", "3-selected", "4-dragging", "5-cast")}
+    sizes.update({"1920-cast": (1920, 1080), "1920": (1920, 1080)})
+    assert {name: tuple(size) for name, size in result["shots"].items()} == sizes
+    for name, (width, height) in sizes.items():
+        image = QImage(str(ARTIFACTS / f"panel-{name}.png"))
+        assert (image.width(), image.height()) == (width, height), name
+        colours = {image.pixel(x, y) for x in range(0, width, 7) for y in range(0, height, 7)}
+        assert len(colours) > 200, name  # a drawn window with a picture, not a blank screen
+        greens = sum(QColor(image.pixel(x, y)).name() == "#2e9d4f" for x in range(0, width, 3)
+                     for y in range(0, height, 3))
+        assert (greens > 50) == (name != "1-opened"), (name, greens)  # in sync once dubbed: the blocks, the table
