@@ -34,6 +34,7 @@ from dubber.project.store import LineEntry, Project, SpeakerEntry
 from dubber.ui.line_editor import offer_engines
 from dubber.voices.sharing import SharedVoice, shared_voices
 
+TABLE_ROWS = 6  # speakers shown at once; more scroll
 COLUMNS = ("Speaker", "Lines", "Engine", "Voice", "Similarity")
 COL_NAME, COL_LINES, COL_ENGINE, COL_VOICE, COL_SIMILARITY = range(len(COLUMNS))
 NOT_CAST = "chosen at the first dub"
@@ -132,7 +133,7 @@ class CastPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(COL_VOICE, QHeaderView.ResizeMode.Stretch)
         self.table.currentCellChanged.connect(lambda *_: self.show_speaker())
-        box.addWidget(self.table, 1)
+        box.addWidget(self.table)
 
         form_box = QGroupBox("Speaker")
         form = QFormLayout(form_box)
@@ -223,6 +224,10 @@ class CastPanel(QWidget):
         if names:
             self.table.setCurrentCell(names.index(keep) if keep in names else 0, 0)
         self.table.blockSignals(False)
+        # As tall as its rows (up to TABLE_ROWS, then it scrolls): in a low window the form below stays near.
+        rows = min(max(len(names), 1), TABLE_ROWS)
+        self.table.setFixedHeight(self.table.horizontalHeader().height() + 2 * self.table.frameWidth()
+                                  + rows * self.table.verticalHeader().defaultSectionSize())
         self._warn(project)
         # What was typed for the speaker stays while its entry is as the form found it (another line changed).
         same = not changed and keep is not None and keep in names and project is not None \

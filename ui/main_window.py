@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence,
                            QUndoStack)
-from PySide6.QtWidgets import (QCheckBox, QDockWidget, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton,
-                               QScrollArea, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
+                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from dubber.pipeline.dub import DubOptions
 from dubber.pipeline.session import Session
@@ -180,7 +180,11 @@ class MainWindow(QMainWindow):
         self.editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.editor_scroll.setMinimumWidth(self.editor.minimumSizeHint().width()
                                            + self.editor_scroll.verticalScrollBar().sizeHint().width())
-        right_box.addWidget(self.editor_scroll, 3)
+        # The line and the cast share the column, a tab each: a narrow window keeps its table's room.
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self.editor_scroll, "Line")
+        right_box.addWidget(self.side_tabs, 3)
 
         top = QSplitter()
         top.addWidget(left)
@@ -279,19 +283,26 @@ class MainWindow(QMainWindow):
         self.shortcuts_dialog = add_help_menu(self)
 
     def _build_cast(self) -> None:
-        """The cast panel, docked on the right and hidden until View › Cast (Ctrl+K)."""
+        """The cast panel, a tab beside the line editor; View › Cast (Ctrl+K) goes to it and back."""
         self.cast = CastPanel()
         self.casting = CastActions(self, self.cast, self.player.play_file, self)
-        dock = self.cast_dock = QDockWidget("Cast", self)
-        dock.setObjectName("cast")
-        dock.setWidget(self.cast)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        dock.hide()
-        toggle = dock.toggleViewAction()
-        toggle.setShortcut(QKeySequence("Ctrl+K"))
+        scroll = self.cast_scroll = QScrollArea()
+        scroll.setWidget(self.cast)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_tabs.addTab(scroll, "Cast")
         view = next((a.menu() for a in self.menuBar().actions() if a.menu() and a.text() == "&View"), None)
-        (view or self.menuBar().addMenu("&View")).addAction(toggle)
-        self.addAction(toggle)
+        self.cast_action = add_action(self, "&Cast", lambda: self.show_cast(not self.cast_shown()), "Ctrl+K", view)
+        self.cast_action.setCheckable(True)
+        self.side_tabs.currentChanged.connect(lambda _: self.cast_action.setChecked(self.cast_shown()))
+
+    def show_cast(self, shown: bool = True) -> None:
+        """Show the cast's tab (or the line's)."""
+        self.side_tabs.setCurrentWidget(self.cast_scroll if shown else self.editor_scroll)
+
+    def cast_shown(self) -> bool:
+        return self.side_tabs.currentWidget() is self.cast_scroll
 
     # -- opening ----------------------------------------------------------------------------
 

@@ -116,7 +116,7 @@ def main(workdir: Path, folder: Path) -> int:
     window.setGeometry(0, 0, 1920, 1080)
     wait(app, lambda: window.width() == 1920, 10)
     shot("1920-cast", whole_screen=True)
-    window.cast_dock.hide()
+    window.show_cast(False)
     shot("1920", whole_screen=True)
     print(json.dumps(result))
     window.close()
