@@ -172,6 +172,7 @@ class CastPanel(QWidget):
         form.addRow(self.apply_button)
         form.addRow(self.auto_button)
         box.addWidget(form_box)
+        box.addStretch(1)  # a tall window's room goes under the form, not into the warning
         self.show_cast(None)
 
     @property
