@@ -13,16 +13,15 @@ from PySide6.QtCore import QPoint, Qt
 from dubber.fitting.fitter import fit_to_slot
 from dubber.fitting.slots import GUARD_MS, Slot
 from dubber.pipeline.session import OK, STALE, UNFITTABLE, Session
-from dubber.plugin import registry
 from dubber.plugin.engine import SynthesisRequest
 from dubber.project.edits import add_take
 from dubber.project.store import LineEntry
 from dubber.subtitles.cue import SKIP_PAST_END
 from dubber.ui.line_model import COL_STATUS
 from dubber.ui.timing_checks import NO_PROBLEMS
-from tests.conftest import ToneEngine
 from tests.ui.opened import close, project_session, shown_window
 from tests.ui.test_panel_layout import scroll_area_of, shown_in_window, sized, text_fits
+from tests.ui.test_takes import engine  # noqa: F401  (the tone engine, at a pace every line fits)
 
 WAIT_MS = 60_000
 TEXT = "Well, you know, we really need to leave before the storm comes over the hills."
@@ -30,14 +29,7 @@ GAP_MS = 1500
 
 
 @pytest.fixture
-def engine(monkeypatch):
-    tone = ToneEngine(ms_per_char=50, pause_ms=50)
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: tone)
-    return tone
-
-
-@pytest.fixture
-def session(tmp_path, engine) -> Session:
+def session(tmp_path, engine) -> Session:  # noqa: F811  (a fixture)
     """Line 1 a cue 1.4 times too short for its words, with silence after it; line 5 after the video's end."""
     natural = fit_to_slot(engine, SynthesisRequest(TEXT, "en"), Slot(0, 60_000, None)).natural_ms
     end = 800 + round(natural / 1.4)

@@ -25,16 +25,21 @@ CUES = [
 ]
 
 
-@pytest.fixture
-def strip(qtbot) -> TimelineStrip:
+def shown_strip(qtbot, cues: list[StripCue]) -> TimelineStrip:
+    """A strip 1000 px wide showing `cues` over 0-10 s: 10 ms per pixel."""
     widget = TimelineStrip()
     qtbot.addWidget(widget)
     widget.resize(1000, 230)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_cues(CUES)
-    widget.set_window(0, 10_000)  # 10 ms per pixel
+    widget.set_cues(cues)
+    widget.set_window(0, 10_000)
     return widget
+
+
+@pytest.fixture
+def strip(qtbot) -> TimelineStrip:
+    return shown_strip(qtbot, CUES)
 
 
 class Recorder:

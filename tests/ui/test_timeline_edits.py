@@ -8,9 +8,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from dubber.project.edits import nudge
-from tests.ui.opened import close, open_once, window_over_copy
+from tests.ui.opened import close, window_over_copy
 from tests.ui.test_main_window import SlowToneEngine, idle
 from tests.ui.test_timeline_drag import LEFT, NONE, SHIFT, at, drag
+from tests.ui.test_transport import opened_sample  # noqa: F401  (the two-speaker sample, opened once)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -20,13 +21,8 @@ def strip_ms_per_px(strip) -> int:
     return max(1, round((end - start) / strip.width()))
 
 
-@pytest.fixture(scope="module")
-def opened_sample(tmp_path_factory):
-    return open_once(tmp_path_factory.mktemp("opened"), "demo.en.ass")
-
-
 @pytest.fixture
-def window(qtbot, opened_sample, tmp_path, monkeypatch):
+def window(qtbot, opened_sample, tmp_path, monkeypatch):  # noqa: F811  (a fixture)
     win = window_over_copy(qtbot, opened_sample, tmp_path, monkeypatch, SlowToneEngine(), position=1)
     win.takes.dub_pending()
     idle(qtbot, win)

@@ -19,6 +19,7 @@ from dubber.ui.peaks import Peaks  # noqa: E402
 from dubber.ui.timeline_strip import (  # noqa: E402
     WAVE_BACKGROUND, WAVE_COLOUR, StripCue, TimelineStrip,
 )
+from tests.ui.test_timeline_drag import shown_strip  # noqa: E402
 
 RATE = 8000
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -50,14 +51,7 @@ CUES = [
 
 @pytest.fixture
 def strip(qtbot) -> TimelineStrip:
-    widget = TimelineStrip()
-    qtbot.addWidget(widget)
-    widget.resize(1000, 230)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.set_cues(CUES)
-    widget.set_window(0, 10_000)  # 10 ms per pixel
-    return widget
+    return shown_strip(qtbot, CUES)
 
 
 def take_source(calls: list[int], syllables: bool = False):

@@ -164,11 +164,11 @@ def test_preview_window_clamps() -> None:
         preview_window(3000, 2000, None)
 
 
-def make_red_then_blue(out: Path) -> Path:
-    """Write a 320x180 video at 15 fps: red for the first second, blue for the next."""
+def make_red_then_blue(out: Path, fps: int = 15, seconds: int = 1) -> Path:
+    """Write a 320x180 video at `fps`: red for the first `seconds`, blue for as long again."""
+    colour = f"size=320x180:rate={fps}:duration={seconds}"
     args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "color=red:size=320x180:rate=15:duration=1",
-            "-f", "lavfi", "-i", "color=blue:size=320x180:rate=15:duration=1",
+            "-f", "lavfi", "-i", f"color=red:{colour}", "-f", "lavfi", "-i", f"color=blue:{colour}",
             "-filter_complex", "[0][1]concat=n=2:v=1", "-c:v", "libx264", "-preset", "ultrafast",
             "-pix_fmt", "yuv420p", str(out)]
     media._check(args, media._spawn(args))
@@ -197,13 +197,7 @@ def test_frame_at_is_the_frame_shown_then_at_the_width_asked(red_then_blue: Path
 
 def test_frame_at_finds_the_frame_of_a_slide_show(folder: Path) -> None:
     """One frame a second: at 700 ms the frame shown is the one of 0 ms, further back than a film's."""
-    slides = folder / "slides.mp4"
-    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "color=red:size=320x180:rate=1:duration=2",
-            "-f", "lavfi", "-i", "color=blue:size=320x180:rate=1:duration=2",
-            "-filter_complex", "[0][1]concat=n=2:v=1", "-c:v", "libx264", "-preset", "ultrafast",
-            "-pix_fmt", "yuv420p", str(slides)]
-    media._check(args, media._spawn(args))
+    slides = make_red_then_blue(folder / "slides.mp4", fps=1, seconds=2)
     assert [colour(frame_at(slides, ms, width=64)) for ms in (700, 1700, 2700, 3900)] == ["red", "red", "blue", "blue"]
 
 
