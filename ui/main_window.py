@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
 
     def lines_changed(self, positions: list[int]) -> None:
         self.model.refresh()  # a line's slot, hence its neighbours' status, depends on the lines around it
-        self.timeline.refresh()
+        self.timeline.refresh(positions)  # only their takes changed; the others lie where they were
         self.cast.show_cast(self.session)
         position = self.current_position()
         if position is not None and position in positions:

@@ -70,14 +70,16 @@ class TimelineFeed(QObject):
 
         threading.Thread(target=build, name="original-peaks", daemon=True).start()
 
-    def refresh(self) -> None:
-        """Draw every line as it stands now (after an edit: statuses, slots and takes may all have moved), with
-        its timing problems marked where they lie."""
+    def refresh(self, positions: list[int] | None = None) -> None:
+        """Draw every line as it stands now (after an edit: statuses and slots may all have moved), with its timing
+        problems marked where they lie; the takes of the lines at `positions` (all with None) are read again."""
         session = self.session
         self.strip.set_cues(strip_cues(session) if session is not None else [])
         self.strip.set_marks([StripMark(index, problem.kind, problem.words, problem.start_ms, problem.end_ms)
                               for index, problem in timeline_marks(session)] if session is not None else [])
-        self.strip.invalidate_takes()
+        lines = session.project.lines if session is not None else []
+        changed = None if positions is None else [lines[p].index for p in positions if p < len(lines)]
+        self.strip.invalidate_takes(changed)
 
     def _take(self, index: int) -> tuple[np.ndarray, int, int] | None:
         session = self.session

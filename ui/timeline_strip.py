@@ -7,6 +7,7 @@ plain data (`StripCue`, numpy arrays, a take source) so it depends on no other d
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,9 @@ EDGE_PX = 5  # a press this close to a block's edge drags that edge
 ZOOM_STEP = 1.5  # + and - change the visible span by this factor
 
 TakeSource = Callable[[int], "tuple[np.ndarray, int, int] | None"]  # cue index -> (mono samples, rate, start ms)
+
+
+TAKE_CACHE = 1000  # takes' waveforms kept (each holds its samples): more than a feature's lines in one view
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class TimelineStrip(QWidget):
         self._spectrum: Spectrogram | None = None
         self._show_spectrogram = False
         self._take_source: TakeSource | None = None
-        self._takes: dict[int, PlacedPeaks | None] = {}
+        self._takes: OrderedDict[int, PlacedPeaks | None] = OrderedDict()  # least recently drawn first
         self._selected_take: tuple[int | None, PlacedPeaks] | None = None  # set_waveform's take and its line
         self._marks: dict[int, tuple[StripMark, ...]] = {}
         self._mouse = StripMouse(self)
@@ -216,6 +220,10 @@ class TimelineStrip(QWidget):
         if cue.index not in self._takes:
             found = self._take_source(cue.index) if self._take_source is not None else None
             self._takes[cue.index] = None if found is None else PlacedPeaks(Peaks(found[0], found[1]), int(found[2]))
+            while len(self._takes) > TAKE_CACHE:  # a long dub scrolled end to end keeps only the latest
+                self._takes.popitem(last=False)
+        else:
+            self._takes.move_to_end(cue.index)
         return self._takes[cue.index]
 
     def set_waveform(self, samples: np.ndarray | None, rate: int, start_ms: int) -> None:

@@ -153,3 +153,18 @@ def test_a_click_on_the_ruler_moves_the_playhead_and_the_picture_there(qtbot, wi
     assert strip.playhead() == ms and window.player.showing_still()
     assert line.text in window.player.still.subtitle()
 
+
+
+def test_after_a_move_only_the_moved_lines_take_is_read_again(qtbot, window):
+    position = spoken_with_speech(window)
+    strip = shown_strip(qtbot, window, 0, window.session.duration_ms)  # every line in view
+    feed_source = window.timeline._take
+    reads: list[int] = []
+    strip.set_take_source(lambda index: reads.append(index) or feed_source(index))
+    strip.grab()
+    assert sorted(reads) == sorted(c.index for c in strip.cues())
+    reads.clear()
+    line = window.session.project.lines[position]
+    window.edits.move_block(line.index, line.start_ms + 200, line.end_ms + 200)
+    strip.grab()
+    assert reads == [line.index]

@@ -259,3 +259,19 @@ def test_a_picture_of_two_speakers_with_takes_and_a_drag(strip):
     assert image.save(str(ARTIFACTS / "timeline_strip.png"))
     QTest.mouseRelease(strip, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        QPoint(round(strip.x_at(3300)) + 4, y))
+
+
+def test_the_takes_kept_are_bounded_and_read_again_once_dropped(qtbot, monkeypatch):
+    import dubber.ui.timeline_strip as module
+
+    monkeypatch.setattr(module, "TAKE_CACHE", 3)
+    cues = [StripCue(k, k * 1000, k * 1000 + 800, f"line {k}", "ok", speaker="Ann") for k in range(1, 6)]
+    strip = shown_strip(qtbot, cues)
+    reads: list[int] = []
+    strip.set_take_source(lambda index: reads.append(index) or (tone(500), RATE, index * 1000))
+    for cue in cues:
+        strip.take_for(cue)
+    assert reads == [1, 2, 3, 4, 5] and len(strip._takes) == 3
+    strip.take_for(cues[4])  # kept: not read again
+    strip.take_for(cues[0])  # dropped when the fourth came: read again
+    assert reads == [1, 2, 3, 4, 5, 1]
