@@ -196,7 +196,13 @@ class MainWindow(QMainWindow):
         # The timeline spans the window's width under table, picture and editor, as in an editing program.
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(self.strip)
+        # Many speakers' lanes scroll up and down rather than being cut off.
+        self.strip_scroll = QScrollArea()
+        self.strip_scroll.setWidget(self.strip)
+        self.strip_scroll.setWidgetResizable(True)
+        self.strip_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.strip_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        splitter.addWidget(self.strip_scroll)
         splitter.setStretchFactor(0, 1)  # a larger window grows the table, picture and editor; the timeline keeps
         splitter.setStretchFactor(1, 0)  # its height (lanes for two speakers) until its splitter is dragged
         splitter.setCollapsible(1, False)
@@ -362,7 +368,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"dubber — {session.video.name}")
         self.pages.setCurrentWidget(self.panes)
         self.timeline.set_session(session)
-        total, want = sum(self.panes.sizes()), self.strip.sizeHint().height()  # a lane for each speaker
+        total = sum(self.panes.sizes())  # a lane for each speaker, up to 40% of the height (then it scrolls)
+        want = min(self.strip.sizeHint().height(), total * 2 // 5)
         if total and self.panes.sizes()[1] < want:
             self.panes.setSizes([max(total - want, 0), want])
         self.player.show_still(None, 0, "")  # black until a line is selected: never the last video's frame

@@ -412,7 +412,8 @@ class TimelineStrip(QWidget):
         return QSize(800, RULER_HEIGHT + 2 + ORIGINAL_PREFERRED + len(self._speakers) * LANE_PREFERRED)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(200, RULER_HEIGHT + 2 + ORIGINAL_MIN + min(len(self._speakers), 2) * LANE_MIN)
+        """Every lane at its least: the window scrolls the strip when many speakers need more than it has."""
+        return QSize(200, RULER_HEIGHT + 2 + ORIGINAL_MIN + len(self._speakers) * LANE_MIN)
 
     # -- the view -----------------------------------------------------------------------------------
 

@@ -109,3 +109,21 @@ def test_at_1920_by_1080_nothing_is_clipped(qtbot, window):
         assert text_fits(widget), widget.text()
     area = scroll_area_of(window.editor)
     assert area is None or area.verticalScrollBar().maximum() == 0
+
+
+def test_many_speakers_lanes_scroll_rather_than_being_cut_off(qtbot, tmp_path):
+    from dubber.project.store import LineEntry
+    from dubber.ui.timeline_style import LANE_MIN
+    from tests.ui.opened import project_session, shown_window
+
+    lines = [LineEntry(k + 1, 500 + k * 700, 1100 + k * 700, f"Line {k + 1}.", f"Speaker {k + 1}") for k in range(8)]
+    win = shown_window(qtbot)
+    sized(qtbot, win, 1024, 640)
+    win.set_session(project_session(tmp_path, lines, "cue"))
+    strip, area = win.strip, win.strip_scroll
+    assert len(strip.speakers()) == 8
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0, timeout=5_000)  # taller than its room
+    assert min(strip.speaker_lane(name).height() for name in strip.speakers()) >= LANE_MIN - 1
+    assert strip.speaker_lane("Speaker 8").bottom() < strip.height()  # the last lane is there, scrolled to
+    assert area.height() <= 640 * 2 // 5 + 5  # the table and the picture keep their room
+    close(win)
