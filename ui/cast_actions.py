@@ -93,6 +93,10 @@ class CastActions:
         entry = session.project.speakers.get(name)
         if reference is None and entry is not None and entry.reference:
             reference = entry_reference(entry, session.path)
+        if reference is None and not session.info.audio_streams:  # said here in the panel's words, not the CLI's
+            self.panel.message.show_status(f"{session.video.name} has no sound of its own to cut a clip of "
+                                           f"{who(name)} from: choose a clip (Choose…), then match to it.")
+            return
 
         def make_plan() -> SpeakerPlan:
             request = replace(session.options.voice_request(), lang=session.project.lang, engine=engine, voice=AUTO,
