@@ -9,6 +9,7 @@ from dubber.fitting.slots import Slot
 from dubber.models.frame_budget import STOP, token_class
 from dubber.plugin.engine import SynthesisRequest, Take, Timing
 from dubber.synthesis.guard import guard_engine
+from dubber.synthesis.limits import LimitedEngine
 from tests.conftest import FrameToneEngine
 
 
@@ -98,3 +99,13 @@ def test_a_line_spoken_at_its_natural_pace_is_its_natural_take_not_the_plans_gue
     fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 4000, None))
     assert fit.method == "natural" and fit.stretch == 1.0 and fit.calls == {"plan": 1, "natural": 1}
     assert fit.natural_ms == fit.attempts[1][1] != fit.attempts[0][1]  # measured, not predicted
+
+
+def test_a_line_over_the_text_limit_is_not_planned_but_fitted_from_its_pieces() -> None:
+    engine = PlanningToneEngine()
+    limited = LimitedEngine(engine, limit=12)
+    assert isinstance(limited.plan(SynthesisRequest("a cat sat", "en")), Timing)
+    long = SynthesisRequest("a cat sat on a sofa, and a dog sat on a mat", "en")
+    assert limited.plan(long) is None  # its pieces' natural takes are what splits frames back
+    fit = fit_line(limited, long, 3600)
+    assert fit.attempts[0][0] == "natural" and "plan" not in fit.calls and fit.status == "ok"
