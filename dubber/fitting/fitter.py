@@ -169,19 +169,24 @@ def fit_line(engine: Engine, request: SynthesisRequest, target_ms: int, policy: 
     widest = max(target_ms, max_slot_ms or 0) if policy.borrow_gap else target_ms
     check_speech_fits(engine, request, widest, compressible(engine, policy))
     takes = _Takes(engine, request, policy)
-    natural_ms, native = _natural_length(takes, policy)
-    low, high = (policy.native_min_ratio, policy.native_max_ratio) if native else (policy.min_ratio, policy.max_ratio)
+    while True:
+        natural_ms, native = _natural_length(takes, policy)
+        low, high = ((policy.native_min_ratio, policy.native_max_ratio) if native
+                     else (policy.min_ratio, policy.max_ratio))
 
-    slot_ms, borrowed = target_ms, 0
-    ratio = natural_ms / slot_ms
-    too_long = ratio > high * (1 + BOUND_SLACK)
-    if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
-        # Borrow only as much of the gap as the line needs to be spoken naturally.
-        slot_ms = min(max_slot_ms, natural_ms)
-        borrowed = slot_ms - target_ms
+        slot_ms, borrowed = target_ms, 0
         ratio = natural_ms / slot_ms
         too_long = ratio > high * (1 + BOUND_SLACK)
-    too_short = ratio < low * (1 - BOUND_SLACK)
+        if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
+            # Borrow only as much of the gap as the line needs to be spoken naturally.
+            slot_ms = min(max_slot_ms, natural_ms)
+            borrowed = slot_ms - target_ms
+            ratio = natural_ms / slot_ms
+            too_long = ratio > high * (1 + BOUND_SLACK)
+        too_short = ratio < low * (1 - BOUND_SLACK)
+        if takes.timing is None or not (too_long or too_short):
+            break
+        takes.unplan()  # past a bound by the plan's guess: judged on the measured natural take instead
     # With the bounded stretch (step 6) the line may go past the rung: these are the overall bounds.
     fastest, slowest = policy.fastest(high), policy.slowest(low)
 
@@ -226,8 +231,9 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
     high = policy.native_max_ratio if native else policy.max_ratio
     can_slow = native or engine.capabilities.duration_control != DURATION_STRETCH_ONLY
     slows = slot.target_ms is not None and slot.target_ms > natural_ms and can_slow
-    if takes.timing is not None and not slows and natural_ms <= slot.window_ms:
-        # Spoken at its natural pace: the aim is the natural take itself, not the plan's prediction of it.
+    if takes.timing is not None and (not slows or slot.window_ms < math.ceil(natural_ms / high) * (1 - BOUND_SLACK)):
+        # Spoken at its natural pace, the aim is the natural take itself, not the plan's prediction of it; a
+        # line the plan puts past the fastest rung is judged on its measured natural take, as without a plan.
         takes.unplan()
         natural_ms, native = _natural_length(takes, policy)
     want = natural_ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from dubber.fitting.fitter import FitPolicy, fit_line, fit_to_slot
 from dubber.fitting.slots import Slot
@@ -67,11 +68,18 @@ def test_a_planned_natural_fit_renders_the_plans_own_frames() -> None:
     assert fit.calls == {"plan": 1, "frames": 1}
 
 
-def test_bounds_and_statuses_still_come_from_the_measured_take() -> None:
+@pytest.mark.parametrize(("target_ms", "status"), [(200, "too_long"), (1500, "too_short")])
+def test_a_line_the_plan_puts_past_a_bound_is_judged_on_its_natural_take(target_ms: int, status: str) -> None:
     engine = PlanningToneEngine()
-    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), 200)  # far beyond the fastest rung
-    assert fit.status == "too_long" and fit.error_ms > 50 and fit.needed_rate > 1.45
-    assert fit.calls["plan"] == 1 and "natural" not in fit.calls
+    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), target_ms)  # far beyond the rungs
+    assert fit.status == status and abs(fit.error_ms) > 50
+    assert fit.calls["plan"] == 1 and fit.calls["natural"] == 1 and fit.natural_ms == fit.attempts[1][1]
+
+
+def test_a_slot_the_plan_finds_too_short_is_judged_on_the_natural_take() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 600, 2000))
+    assert fit.status == "too_long" and fit.calls == {"plan": 1, "natural": 1, "frames": 1}
 
 
 def test_a_slot_fit_plans_through_the_guard() -> None:
