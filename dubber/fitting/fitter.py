@@ -424,7 +424,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
     """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement.
 
     Planned (`_Takes.timing`), the frames come from the plan and the first render is the first measurement;
-    the pauses outside the sounding symbols are kept as planned too, since they do not move the span.
+    the pauses outside the sounding symbols and the last sounding symbol are kept as planned too.
     """
     planned = takes.timing
     natural = takes.natural() if planned is None else None
@@ -440,7 +440,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
     fixed[[0, -1]] = True  # the silence around the speech does not move the speech span
     if planned is not None:
         first, last = sounding(planned.phonemes)
-        fixed[:first] = fixed[last + 1:] = True
+        fixed[:first] = fixed[last:] = True  # the last sounding symbol too: what of it measures is a guess
     natural_ms = natural.speech_ms if natural is not None else takes.planned_ms
     if takes.request.seed:
         # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
