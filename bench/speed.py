@@ -4,7 +4,7 @@ For each line of bench/duration.py's English and Japanese sets, in one run: one 
 own pace, the cost a line has at the least), then `fit_line` to a target of the natural speech length times a
 factor from 0.75 to 1.33 (cycling), started afresh: it makes its own natural take, as a dub does. Every engine
 call is counted and timed. Per engine and language it prints the median and mean of fitted / natural seconds,
-the engine calls per fitted line (natural, budgeted, corrections), the seconds spent outside the engine
+the engine calls per fitted line by kind (plan: the durations alone, natural, frames: budgeted renders), the seconds spent outside the engine
 (measuring, stretching), and the share of lines within ±50 ms of their target, so a faster ladder can be seen
 to keep its accuracy. The target the issue sets: fitted ≤ 1.25× natural.
 
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.duration import ENGLISH, JAPANESE, span_ms  # noqa: E402
 from dubber.errors import DubberError  # noqa: E402
 from dubber.fitting.fitter import fit_line  # noqa: E402
-from dubber.plugin.engine import Engine, SynthesisRequest, Take  # noqa: E402
+from dubber.plugin.engine import Engine, SynthesisRequest, Take, Timing  # noqa: E402
 from dubber.plugin.registry import get_engine  # noqa: E402
 
 FACTORS = (0.75, 0.85, 1.0, 1.15, 1.33)  # the issue's acceptance range, cycled over the lines
@@ -63,6 +63,12 @@ class Counted:
 
     def synthesize_frames(self, request: SynthesisRequest, frames) -> Take:  # noqa: ANN001
         return self._timed("frames", self._engine.synthesize_frames, request, frames)
+
+    def plan(self, request: SynthesisRequest) -> Timing | None:
+        """The durations alone: counted as their own kind (cheap, no decoder, but not free)."""
+        if type(self._engine).plan is Engine.plan:
+            return None  # the engine cannot plan: not an engine call
+        return self._timed("plan", self._engine.plan, request)
 
 
 @dataclass

@@ -158,6 +158,35 @@ def to_target(engine: Engine, natural: Take, request: SynthesisRequest, voice: s
     return engine.synthesize_frames(replace(request, voice=voice), frames)
 
 
+# The share of the last sounding symbol's frames that measures as silence: a final stop's closure and a
+# fading fricative or vowel lie under the speech detector's threshold (measured on Piper, bench/speed.py).
+QUIET_TAIL = {STOP: 1.0, FRICATIVE: 0.25, SONORANT: 0.5, VOWEL: 0.5}
+LONG_TAIL = 4.0
+
+
+def sounding(phonemes: str) -> tuple[int, int]:
+    """The first and last entries of a `Take.durations` layout that sound: not silence, a pause or a mark."""
+    tokens = ["<sil>", *phonemes, "<sil>"]
+    heard = [i for i in range(1, len(tokens) - 1) if token_class(tokens[i]) not in (PAUSE, MARK)]
+    if not heard:
+        return 1, len(tokens) - 2
+    return heard[0], heard[-1]
+
+
+def planned_speech_frames(durations: np.ndarray, phonemes: str) -> float:
+    """Predict the speech span a take with these durations measures, in frames: from its first sounding
+    symbol to its last, less the quiet share of the last (`QUIET_TAIL`). A last symbol over LONG_TAIL times the
+    line's median sounding symbol counts as the median: the model hung the pause after the line on it (Kokoro's
+    final vowel, often ten times its own length)."""
+    first, last = sounding(phonemes)
+    frames = np.asarray(durations, dtype=np.float64)
+    quiet = QUIET_TAIL.get(token_class(phonemes[last - 1]), 0.0) if phonemes else 0.0
+    heard = [i for i in range(first, last + 1) if token_class(phonemes[i - 1]) not in (PAUSE, MARK)]
+    typical = float(np.median(frames[heard]))
+    tail = typical if frames[last] > LONG_TAIL * typical else frames[last]
+    return float(frames[first:last].sum() + (1 - quiet) * tail)
+
+
 def speech_budget(durations: np.ndarray, phonemes: str, speech_frames: int) -> Budget:
     """Re-time a take's symbols (laid out as `Take.durations`) to `speech_frames`, silences kept."""
     tokens = ["<sil>", *phonemes, "<sil>"]

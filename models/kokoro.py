@@ -17,7 +17,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path, prune
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -26,6 +26,7 @@ from dubber.plugin.engine import (
     Reference,
     SynthesisRequest,
     Take,
+    Timing,
 )
 from dubber.text.pronunciation import FORM_MARKUP, plain
 
@@ -38,6 +39,7 @@ CHUNK_PAUSE_FRAMES = SAMPLE_RATE * CHUNK_PAUSE_MS // 1000 // FRAME_SAMPLES  # 8,
 DURATIONS_TENSOR = "/encoder/Clip_output_0"
 PATCH_TAG = "kokoro-durations"  # names the cached graph that also returns DURATIONS_TENSOR
 FRAMES_PATCH_TAG = "kokoro-frames"  # names the cached graph that reads DURATIONS_TENSOR as an input
+TIMING_PATCH_TAG = "kokoro-timing"  # names the cached graph cut down to DURATIONS_TENSOR alone (no decoder)
 PHONEME_CACHE_SIZE = 32
 # Natural speech in ms per phoneme symbol (stress and length marks, spaces and punctuation not counted)
 # and per pause mark, fitted on the lines of bench/data/short_lines.tsv (default voices). bench/estimate.py:
@@ -83,9 +85,10 @@ def has_random_ops(model_path: Path) -> bool:
 class KokoroModel:
     """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out.
 
-    Two cached copies of the graph serve it: one that also returns the frames it predicts
-    per token, and one that takes the frames per token as an input instead (its `speed`
-    input and duration head are pruned), opened only when first needed.
+    Three cached copies of the graph serve it: one that also returns the frames it predicts
+    per token, one that takes the frames per token as an input instead (its `speed`
+    input and duration head are pruned), and one that returns the frames alone (its decoder
+    pruned: a plan); the last two are opened only when first needed.
     """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
@@ -93,7 +96,9 @@ class KokoroModel:
         self.threads = threads or min(2, os.cpu_count() or 1)
         self._session: Any = None
         self._frames_session: Any = None
+        self._timing_session: Any = None
         self.random = False
+        self.timing_random = False
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -110,6 +115,14 @@ class KokoroModel:
             if self._frames_session is None:
                 self._frames_session = self._open(self._patched(FRAMES_PATCH_TAG,
                                                                 lambda m: feed_tensor(m, DURATIONS_TENSOR)))
+
+    def load_timing(self) -> None:
+        """Open the session on a cached copy of the graph that returns the token frames alone."""
+        with self._lock:
+            if self._timing_session is None:
+                path = self._patched(TIMING_PATCH_TAG, _durations_only)
+                self.timing_random = has_random_ops(path)
+                self._timing_session = self._open(path)
 
     def _patched(self, tag: str, transform: Any) -> Path:
         """Return the cached rewrite of the model under `tag`, as an engine error when it cannot be made."""
@@ -145,6 +158,18 @@ class KokoroModel:
                 **_feeds(tokens, style), "speed": np.array([speed], dtype=np.float32)})
         return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
 
+    def timing(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> np.ndarray:
+        """Return the frames of each padded token of one chunk, as `__call__` does, without running the decoder."""
+        self.load_timing()
+        with self._lock:
+            if self.timing_random:
+                import onnxruntime as ort
+
+                ort.set_seed(seed)
+            frames = self._timing_session.run([DURATIONS_TENSOR], {
+                **_feeds(tokens, style), "speed": np.array([speed], dtype=np.float32)})[0]
+        return np.rint(frames).astype(np.int32).reshape(-1)
+
     def render(self, tokens: list[int], style: np.ndarray, frames: np.ndarray) -> np.ndarray:
         """Return the audio for one chunk spoken with `frames` per padded token (len(tokens) + 2, each >= 1)."""
         self.load_frames()
@@ -153,6 +178,15 @@ class KokoroModel:
             audio = self._frames_session.run(["audio"], {
                 **_feeds(tokens, style), DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1)})[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+
+def _durations_only(model: Any) -> None:
+    """Cut the graph down to what DURATIONS_TENSOR needs: its one output, no decoder."""
+    expose_outputs(model, [DURATIONS_TENSOR])
+    kept = [output for output in model.graph.output if output.name == DURATIONS_TENSOR]
+    del model.graph.output[:]
+    model.graph.output.extend(kept)
+    prune(model)
 
 
 def _feeds(tokens: list[int], style: np.ndarray) -> dict[str, np.ndarray]:
@@ -461,9 +495,8 @@ class KokoroEngine(Engine):
         frames = self.check_frames(text, phonemes, frames)
         chunks, ids, styles = _chunk_inputs(phonemes, assets, voice)
         natural = []
-        if len(chunks) > 1:  # only a cut needs the natural pads, to split its merged entry
-            assets.model.load()
-            natural = [self._run(assets.model, chunk_ids, style, 1.0, seed, text)[1]
+        if len(chunks) > 1:  # only a cut needs the natural pads, to split its merged entry: the plan's frames
+            natural = [self._timing(assets.model, chunk_ids, style, 1.0, seed, text)
                        for chunk_ids, style in zip(ids, styles)]
         tokens, pauses = token_frames(phonemes, chunks, frames, natural)
         if frames.min() < 0 or min(int(raw.min()) for raw in tokens) < 1 or min(pauses, default=0) < 0:
@@ -495,6 +528,27 @@ class KokoroEngine(Engine):
             voice=voice,
             seed=seed,
         )
+
+    def plan(self, request: SynthesisRequest) -> Timing:
+        """Predict the take's symbol frames at the request's `rate` with the durations-only graph (no decoder)."""
+        voice = self.check_request(request)
+        assets = self._load()
+        phonemes = self._speakable(request.text, request.lang, assets.vocab)
+        chunks, ids, styles = _chunk_inputs(phonemes, assets, voice)
+        frames = [self._timing(assets.model, chunk_ids, style, request.rate, request.seed, request.text)
+                  for chunk_ids, style in zip(ids, styles)]
+        return Timing(SAMPLE_RATE, phonemes, symbol_frames(phonemes, chunks, frames), FRAME_SAMPLES,
+                      engine=self.name, voice=voice, seed=request.seed, rate=request.rate)
+
+    def _timing(self, model: KokoroModel, tokens: list[int], style: np.ndarray, rate: float, seed: int,
+                text: str) -> np.ndarray:
+        """Run the durations-only graph on one chunk, as an engine error when onnxruntime fails."""
+        try:
+            return model.timing(tokens, style, rate, seed)
+        except EngineUnavailable:
+            raise
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise SynthesisError(f"Kokoro failed on {text!r}: {exc}", engine=self.name, text=text) from exc
 
     def _run(self, model: KokoroModel, tokens: list[int], style: np.ndarray, rate: float, seed: int,
              text: str) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.frame_budget import round_exact, to_target
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
-from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take
+from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
 
@@ -106,6 +106,8 @@ class PiperEngine(Engine):
     def __init__(self) -> None:
         self._model: _Model | None = None
         self._lock = threading.Lock()
+        # The last plan's frames per phoneme id, by (text, seed): `synthesize_frames` splits frames after them.
+        self._planned: tuple[tuple[str, int], list[np.ndarray]] | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -149,7 +151,12 @@ class PiperEngine(Engine):
         scales = _scales(model, 1.0)
         id_map = model.voice.config.phoneme_id_map
         ids = [model.voice.phonemes_to_ids(sentence) for sentence in sentences]
-        natural = [_run(model.timing, sentence_ids, scales, seed, index)[1] for index, sentence_ids in enumerate(ids)]
+        planned = self._planned
+        if planned is not None and planned[0] == (text, seed):  # the fitter planned this line: no second run
+            natural = planned[1]
+        else:
+            natural = [_run(model.timing, sentence_ids, scales, seed, index)[1]
+                       for index, sentence_ids in enumerate(ids)]
         chunks = []
         for index, id_frames in enumerate(_id_frames(sentences, ids, natural, frames, id_map)):
             audio, _ = _run(model.frames, ids[index], scales, seed, index, id_frames)
@@ -158,6 +165,25 @@ class PiperEngine(Engine):
                                      f"on {text!r}", engine=self.name, text=text)
             chunks.append(audio)
         return self._take(text, sentences, chunks, frames.astype(np.int32), voice, seed, 1.0)
+
+    def plan(self, request: SynthesisRequest) -> Timing:
+        """Predict the take's symbol frames at the request's `rate` with the `timing` graph (no decoder runs);
+        the same seed gives the natural take's own durations, its noise being the same."""
+        voice = self.check_request(request)
+        text, seed, rate = request.text, request.seed, request.rate
+        model = self._load()
+        sentences = self._sentences(model, text)
+        scales = _scales(model, rate)
+        frames, natural = [], []
+        for index, phonemes in enumerate(sentences):
+            ids = model.voice.phonemes_to_ids(phonemes)
+            _, id_frames = _run(model.timing, ids, scales, seed, index)
+            natural.append(id_frames)
+            frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
+        if rate == 1.0:
+            self._planned = ((text, seed), natural)
+        return Timing(SAMPLE_RATE, " ".join("".join(phonemes) for phonemes in sentences), _join_sentences(frames),
+                      FRAME_SAMPLES, engine=self.name, voice=voice, seed=seed, rate=rate)
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         """Estimate the natural speech length of `text` from its phonemes (espeak-ng only, no synthesis)."""

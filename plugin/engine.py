@@ -130,6 +130,28 @@ class Take:
         return self.n_samples * 1000 // self.sample_rate
 
 
+@dataclass
+class Timing:
+    """A line's natural timing, planned without audio (`Engine.plan`): what `Take` carries, less the samples."""
+
+    sample_rate: int
+    phonemes: str
+    durations: np.ndarray  # int32 frames laid out as `Take.durations`
+    frame_samples: int  # samples per duration frame
+    engine: str = ""
+    voice: str = ""
+    seed: int = 0
+    rate: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.durations = np.asarray(self.durations, dtype=np.int32).reshape(-1)
+
+    @property
+    def n_samples(self) -> int:
+        """The length the take would have: every frame, silences included."""
+        return int(self.durations.sum()) * self.frame_samples
+
+
 class Engine(ABC):
     """A text-to-speech engine. Subclasses set `name` and `capabilities`."""
 
@@ -169,6 +191,16 @@ class Engine(ABC):
         Optional: an engine that can phonemize without synthesising answers its phonemes at its voice's
         pace, so a line far beyond its slot is refused before any synthesis. None (the default): the
         engine has no estimate, and dubber estimates from the text (`dubber.synthesis.budget`).
+        """
+        return None
+
+    def plan(self, request: SynthesisRequest) -> Timing | None:
+        """Predict the request's natural timing at its `rate` without rendering audio, cheaply.
+
+        Optional, for engines with native duration control whose model predicts its durations apart from
+        its decoder: the answer is the phonemes and frames the take of the same request would have (the
+        same seed gives the same durations), so the fitter budgets frames from it and renders a line once
+        (`synthesize_frames`) instead of rendering a natural take first. None (the default): no plan.
         """
         return None
 

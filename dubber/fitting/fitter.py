@@ -18,6 +18,10 @@ The ladder, stopping at the first step that lands within tolerance:
 7. otherwise `too_long` or `too_short`, rendered at the bounding ratio, never squeezed further,
    with the speaking rate that would be needed (`Fit.needed_rate`).
 
+An engine that can plan (`Engine.plan`: the natural durations without audio) skips step 1's render: the
+natural length is predicted from the plan, the line is rendered once with the frames budgeted for its
+target, measured, and rendered again only when it lands farther than the tolerance off.
+
 Before the natural take, the line's natural length is estimated (`dubber.synthesis.budget`): a line far
 beyond what the ladder can compress into its slot is refused (`OverBudget`), not synthesised.
 
@@ -45,8 +49,8 @@ from dubber.fitting.slots import (
     Slot,
     judge_take,
 )
-from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate
-from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest, Take
+from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate, planned_speech_frames, sounding
+from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest, Take, Timing
 from dubber.synthesis.budget import check_speech_fits
 
 __all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "STRETCHED_RATIO",
@@ -121,7 +125,8 @@ class Fit:
     status: str
     borrowed_ms: int = 0
     take: Take | None = None
-    attempts: list[tuple[str, int]] = field(default_factory=list)  # (step, speech_ms) for every take made
+    # (step, speech_ms) for every engine call: the plan first ("plan", its predicted ms), then every take made
+    attempts: list[tuple[str, int]] = field(default_factory=list)
     reason: str = ""
 
     @property
@@ -131,6 +136,15 @@ class Fit:
     @property
     def error_ms(self) -> int:
         return self.speech_ms - self.target_ms
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """Engine calls by kind: "plan" (durations only), "natural", "frames" (budgeted renders), "rate"."""
+        counts: dict[str, int] = {}
+        for step, _ in self.attempts:
+            kind = step.split()[0]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
 
     @property
     def heard_rate(self) -> float:
@@ -154,22 +168,25 @@ def fit_line(engine: Engine, request: SynthesisRequest, target_ms: int, policy: 
         raise ValueError(f"target must be positive, got {target_ms} ms")
     widest = max(target_ms, max_slot_ms or 0) if policy.borrow_gap else target_ms
     check_speech_fits(engine, request, widest, compressible(engine, policy))
-    takes = _Takes(engine, request)
-    natural = takes.natural()
-    natural_ms = natural.speech_ms
-    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
-    low, high = (policy.native_min_ratio, policy.native_max_ratio) if native else (policy.min_ratio, policy.max_ratio)
+    takes = _Takes(engine, request, policy)
+    while True:
+        natural_ms, native = _natural_length(takes, policy)
+        low, high = ((policy.native_min_ratio, policy.native_max_ratio) if native
+                     else (policy.min_ratio, policy.max_ratio))
 
-    slot_ms, borrowed = target_ms, 0
-    ratio = natural_ms / slot_ms
-    too_long = ratio > high * (1 + BOUND_SLACK)
-    if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
-        # Borrow only as much of the gap as the line needs to be spoken naturally.
-        slot_ms = min(max_slot_ms, natural_ms)
-        borrowed = slot_ms - target_ms
+        slot_ms, borrowed = target_ms, 0
         ratio = natural_ms / slot_ms
         too_long = ratio > high * (1 + BOUND_SLACK)
-    too_short = ratio < low * (1 - BOUND_SLACK)
+        if too_long and policy.borrow_gap and max_slot_ms and max_slot_ms > target_ms:
+            # Borrow only as much of the gap as the line needs to be spoken naturally.
+            slot_ms = min(max_slot_ms, natural_ms)
+            borrowed = slot_ms - target_ms
+            ratio = natural_ms / slot_ms
+            too_long = ratio > high * (1 + BOUND_SLACK)
+        too_short = ratio < low * (1 - BOUND_SLACK)
+        if takes.timing is None or not (too_long or too_short):
+            break
+        takes.unplan()  # past a bound by the plan's guess: judged on the measured natural take instead
     # With the bounded stretch (step 6) the line may go past the rung: these are the overall bounds.
     fastest, slowest = policy.fastest(high), policy.slowest(low)
 
@@ -209,12 +226,16 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
     if slot.fill:
         return fit_line(engine, request, slot.target_ms or slot.window_ms, policy, max_slot_ms=slot.window_ms)
     check_speech_fits(engine, request, slot.window_ms, compressible(engine, policy))
-    takes = _Takes(engine, request)
-    natural = takes.natural()
-    natural_ms = natural.speech_ms
-    native = policy.allow_native and engine.takes_durations and natural.take.durations is not None
+    takes = _Takes(engine, request, policy)
+    natural_ms, native = _natural_length(takes, policy)
     high = policy.native_max_ratio if native else policy.max_ratio
     can_slow = native or engine.capabilities.duration_control != DURATION_STRETCH_ONLY
+    slows = slot.target_ms is not None and slot.target_ms > natural_ms and can_slow
+    if takes.timing is not None and (not slows or slot.window_ms < math.ceil(natural_ms / high) * (1 - BOUND_SLACK)):
+        # Spoken at its natural pace, the aim is the natural take itself, not the plan's prediction of it; a
+        # line the plan puts past the fastest rung is judged on its measured natural take, as without a plan.
+        takes.unplan()
+        natural_ms, native = _natural_length(takes, policy)
     want = natural_ms
     if slot.target_ms is not None and slot.target_ms > natural_ms and can_slow:
         want = min(slot.target_ms, round(natural_ms / policy.slow_limit))
@@ -247,18 +268,33 @@ def compressible(engine: Engine, policy: FitPolicy) -> float:
     return policy.fastest(max(policy.native_max_ratio if native else 0.0, policy.max_ratio))
 
 
+def _natural_length(takes: _Takes, policy: FitPolicy) -> tuple[int, bool]:
+    """The line's natural speech length, and whether its durations can be given natively.
+
+    Planned: predicted from the plan's frames, no audio rendered. Otherwise measured on the natural take.
+    """
+    if takes.timing is not None:
+        return takes.natural_ms(), True
+    natural = takes.natural()
+    native = policy.allow_native and takes.engine.takes_durations and natural.take.durations is not None
+    return natural.speech_ms, native
+
+
 def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tuple[_Measured, str]:
     """The take spoken `rate` times faster than natural: natively re-timed, or by the engine's rate."""
     if native:
-        return _native_budget(takes, round(takes.natural().speech_ms / rate), policy)
+        return _native_budget(takes, round(takes.natural_ms() / rate), policy)
     return takes.at_rate(rate), "rate"
 
 
 def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
             policy: FitPolicy) -> tuple[_Measured, str, float]:
     """Climb the ladder (natural, native budget or rate search, residual stretch) toward `target_ms`."""
-    best, method = takes.natural(), "natural"
-    if abs(natural_ms - target_ms) > policy.tolerance_ms:
+    if takes.timing is not None:  # planned: the budget's first render is the natural take when that fits
+        best, method = _native_budget(takes, target_ms, policy)
+    else:
+        best, method = takes.natural(), "natural"
+    if takes.timing is None and abs(natural_ms - target_ms) > policy.tolerance_ms:
         if native:
             best, method = _native_budget(takes, target_ms, policy)
         elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
@@ -288,11 +324,43 @@ class _Measured:
 class _Takes:
     """Ask the engine for takes of one line and remember every measured one."""
 
-    def __init__(self, engine: Engine, request: SynthesisRequest) -> None:
+    def __init__(self, engine: Engine, request: SynthesisRequest, policy: FitPolicy | None = None) -> None:
         self.engine = engine
         self.request = replace(request, target_ms=None, rate=1.0)  # the line as spoken naturally
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
+        self.timing: Timing | None = None
+        self.plan_ms: int | None = None  # what the plan predicted, kept for the count of calls after `unplan`
+        if policy is not None and policy.allow_native and engine.takes_durations:
+            timing = engine.plan(self.request)  # cheap: the durations alone, no decoder
+            if (timing is not None and timing.frame_samples and timing.sample_rate
+                    and timing.durations.size == len(timing.phonemes) + 2):
+                self.timing = timing
+                self.plan_ms = self.planned_ms
+
+    def unplan(self) -> None:
+        """Render the natural take and fit from it, as without a plan (the plan still counts as a call)."""
+        self.natural()
+        self.timing = None
+
+    @property
+    def planned_ms(self) -> int:
+        """The natural speech length the plan predicts (not measured: no audio was rendered)."""
+        timing = self.timing
+        assert timing is not None
+        frames = planned_speech_frames(timing.durations, timing.phonemes)
+        return round(1000 * frames * timing.frame_samples / timing.sample_rate)
+
+    def natural_ms(self) -> int:
+        """The natural speech length: measured on the natural take when one was made, else the plan's."""
+        if self.timing is not None and ("rate", 1.0) not in self.made:
+            return self.planned_ms
+        return self.natural().speech_ms
+
+    def calls(self) -> list[tuple[str, int]]:
+        """(step, speech ms) for every engine call made: the plan, then each take."""
+        planned = [("plan", self.plan_ms)] if self.plan_ms is not None else []
+        return planned + [(m.step, m.speech_ms) for m in self.made.values()]
 
     def _measure(self, key: object, step: str, take: Take) -> _Measured:
         if not np.all(np.isfinite(take.samples)):
@@ -353,41 +421,56 @@ class _Takes:
 
 
 def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_Measured, str]:
-    """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement."""
-    natural = takes.natural()
-    take = natural.take
-    assert take.durations is not None and take.frame_samples  # guaranteed by the caller's `native`
-    frame_ms = 1000 * take.frame_samples / take.sample_rate
-    tokens = [SILENCE, *take.phonemes, SILENCE]
-    base = np.asarray(take.durations, dtype=np.float64)
+    """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement.
+
+    Planned (`_Takes.timing`), the frames come from the plan and the first render is the first measurement;
+    the pauses outside the sounding symbols and the last sounding symbol are kept as planned too.
+    """
+    planned = takes.timing
+    natural = takes.natural() if planned is None else None
+    timing: Take | Timing = natural.take if natural is not None else planned  # type: ignore[assignment]
+    assert timing.durations is not None and timing.frame_samples  # guaranteed by the caller's `native`
+    frame_ms = 1000 * timing.frame_samples / timing.sample_rate
+    tokens = [SILENCE, *timing.phonemes, SILENCE]
+    base = np.asarray(timing.durations, dtype=np.float64)
     if base.size != len(tokens):
         raise SynthesisError(f"engine {takes.engine.name!r} gave {base.size} durations for "
                              f"{len(tokens)} tokens", engine=takes.engine.name)
     fixed = np.zeros(base.size, bool)
     fixed[[0, -1]] = True  # the silence around the speech does not move the speech span
+    if planned is not None:
+        first, last = sounding(planned.phonemes)
+        fixed[:first] = fixed[last:] = True  # the last sounding symbol too: what of it measures is a guess
+    natural_ms = natural.speech_ms if natural is not None else takes.planned_ms
     if takes.request.seed:
         # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
         rng = np.random.default_rng(takes.request.seed)
         base = np.where(fixed, base, base * np.exp(rng.normal(0.0, JITTER_SIGMA, base.size)))
     # Quantisation: the best any budget can do is half a frame.
     tolerance = max(policy.tolerance_ms, int(frame_ms / 2) + 1)
-    want = int(round(base.sum() + (target_ms - natural.speech_ms) / frame_ms))
+    want = int(round(base.sum() + (target_ms - natural_ms) / frame_ms))
     best, best_method, bounds, method = natural, "natural", RATIO_BOUNDS, "native"
-    for _ in range(policy.max_native_steps):
-        budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
-        if not budget.reachable and bounds is RATIO_BOUNDS:
-            bounds, method = WIDE_PAUSES, "native+pauses"
+    for step in range(policy.max_native_steps):
+        if planned is not None and step == 0 and abs(natural_ms - target_ms) <= tolerance:
+            # The natural take fits: rendered from the plan's own frames, as the ladder's step 1 would.
+            frames, budget_total, kind = planned.durations, int(planned.durations.sum()), "natural"
+        else:
             budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
-        m = takes.with_frames(budget.frames)
-        if abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
-            best, best_method = m, method
+            if not budget.reachable and bounds is RATIO_BOUNDS:
+                bounds, method = WIDE_PAUSES, "native+pauses"
+                budget = allocate(base, tokens, want, fixed=fixed, bounds=bounds)
+            frames, budget_total, kind = budget.frames, budget.total, method
+        m = takes.with_frames(frames)
+        if best is None or abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
+            best, best_method = m, kind
         error_ms = m.speech_ms - target_ms
         if abs(error_ms) <= tolerance:
             break
         correction = int(round(error_ms / frame_ms))
         if correction == 0:
             break
-        want = budget.total - correction
+        want = budget_total - correction
+    assert best is not None  # max_native_steps >= 1
     return best, best_method
 
 
@@ -449,6 +532,7 @@ def _finish(best: _Measured, target_ms: int, natural_ms: int, stretch: float, me
         clip[:fade] *= ramp
         clip[-fade:] *= ramp[::-1]
     span = speech_span(clip, rate_sr) or Span(0, clip.size)
-    attempts = [(m.step, m.speech_ms) for m in takes.made.values()]
+    if takes.timing is not None:
+        natural_ms = takes.natural_ms()  # measured if a natural take was rendered after all, else predicted
     return Fit(clip, rate_sr, span, target_ms, natural_ms, float(best.take.rate), round(stretch, 4), method,
-               STATUS_MISSED, borrowed, best.take, attempts)
+               STATUS_MISSED, borrowed, best.take, takes.calls())

@@ -255,7 +255,7 @@ def render_take(cue: Cue, plan: SpeakerPlan, options: DubOptions, seed: int, slo
     record.sample_rate, record.lead = fit.sample_rate, fit.speech.start
     record.natural_ms, record.rate, record.heard_rate = fit.natural_ms, fit.rate, round(fit.heard_rate, 4)
     record.borrowed_ms = fit.borrowed_ms
-    record.requests = len(fit.attempts)  # the natural take and every re-timed or re-rated one
+    record.requests = len(fit.attempts)  # the plan, if any, the natural take and every re-timed or re-rated one
     record.similarity = take_similarity(plan, fit.samples, fit.sample_rate)
     if transcriber is not None:
         record.transcript = transcriber.transcribe(fit.samples, fit.sample_rate)

@@ -57,7 +57,7 @@ from dubber.errors import (
     UnsupportedLanguage,
     UsageError,
 )
-from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, SynthesisRequest, Take
+from dubber.plugin.engine import Capabilities, Emotion, Engine, Reference, SynthesisRequest, Take, Timing
 from dubber.plugin.http_client import ServedEngine
 
 MIN_RATE = 8000  # below this no speech engine answers: the rate (and so the duration) is wrong
@@ -173,6 +173,9 @@ class WrappedEngine(Engine):
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         return self.inner.estimate_speech_ms(text, lang, voice)
 
+    def plan(self, request: SynthesisRequest) -> Timing | None:
+        return self.inner.plan(request)
+
     def __getattr__(self, attr: str) -> Any:
         if attr == "inner":  # not set yet (copying, unpickling): do not recurse
             raise AttributeError(attr)
@@ -208,6 +211,19 @@ class GuardedEngine(WrappedEngine):
                      if caps.duration_step_samples else None)
         timeout_ms = self.policy.timeout_ms_for(request.text, frames_ms=frames_ms)
         return self._guarded(request.text, timeout_ms, lambda: self.inner.synthesize_frames(request, frames))
+
+    def plan(self, request: SynthesisRequest) -> Timing | None:
+        """Plan the request through the wrapped engine within a timeout, entering it as a synthesis call does."""
+        timeout_ms = self.policy.timeout_ms_for(request.text, request.rate)
+        try:
+            self._acquire(request.text)
+            timing = self._run(lambda: self.inner.plan(request), request.text, self._full_timeout(timeout_ms))
+        except REQUEST_ERRORS:
+            raise
+        except Exception as exc:
+            raise _with_attempts(exc, self.name, request.text, 1, retried_out=False) from exc
+        self._state.proven = True
+        return timing
 
     def _guarded(self, text: str, timeout_ms: int, call: Callable[[], Take]) -> Take:
         """Make the call, retrying transient failures; raise the last failure with the attempt count."""
@@ -253,7 +269,7 @@ class GuardedEngine(WrappedEngine):
                                 engine=self.name, text=text)
         return 1
 
-    def _run(self, call: Callable[[], Take], text: str, timeout_ms: int) -> Take:
+    def _run(self, call: Callable[[], Any], text: str, timeout_ms: int) -> Any:
         """Run `call` in a worker thread and wait at most `timeout_ms` for it."""
         outcome: dict[str, Any] = {}
         done = threading.Event()

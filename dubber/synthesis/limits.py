@@ -41,7 +41,7 @@ from dubber.audio.samples import ms_to_samples, samples_to_ms
 from dubber.audio.speech import speech_span
 from dubber.config import EngineSettings
 from dubber.errors import SynthesisError, UsageError
-from dubber.plugin.engine import Capabilities, Engine, SynthesisRequest, Take
+from dubber.plugin.engine import Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.synthesis.guard import WrappedEngine
 from dubber.text.pronunciation import HAN, MarkupError, Phonetic, Pinyin, parse
 
@@ -245,6 +245,10 @@ class LimitedEngine(WrappedEngine):
         takes = [self.inner.synthesize(replace(request, text=piece, target_ms=share))
                  for piece, share in zip(pieces, shares)]
         return self._join(takes, pause, text)
+
+    def plan(self, request: SynthesisRequest) -> Timing | None:
+        """The wrapped engine's plan for a line that fits; none for a longer one (its pieces need their natural takes)."""
+        return self.inner.plan(request) if len(self.pieces(request.text)) == 1 else None
 
     def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         """Speak the text with exactly `frames` per symbol, split back at the joins for a text over the limit."""

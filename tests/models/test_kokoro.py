@@ -474,3 +474,21 @@ def test_the_natural_length_is_estimated_from_the_phonemes(engine: KokoroEngine,
     measured = speech_span(natural.samples, natural.sample_rate).length * 1000 // natural.sample_rate
     # Lines the pace was not fitted on; on the measured ones (bench/estimate.py) ordinary lines came within ±31%.
     assert abs(engine.estimate_speech_ms(text, lang) / measured - 1) <= 0.35
+
+
+@needs_kokoro
+@pytest.mark.parametrize(("text", "lang", "max_tokens"), [("The quick brown fox jumps over the lazy dog.", "en", 510),
+                                                          ("こんにちは。ありがとう。", "ja", 510),
+                                                          ("The quick brown fox jumps over the lazy dog.", "en", 12)])
+def test_plan_gives_the_natural_takes_durations_without_audio(engine: KokoroEngine, monkeypatch: pytest.MonkeyPatch,
+                                                              text: str, lang: str, max_tokens: int) -> None:
+    monkeypatch.setattr(kokoro, "MAX_TOKENS", max_tokens)
+    request = SynthesisRequest(text, lang, seed=2)
+    timing = engine.plan(request)
+    take = engine.synthesize(request)
+    assert timing.phonemes == take.phonemes and np.array_equal(timing.durations, take.durations)
+    assert timing.n_samples == take.n_samples and timing.frame_samples == FRAME_SAMPLES
+    faster = engine.plan(SynthesisRequest(text, lang, seed=2, rate=1.5))
+    assert faster.durations.sum() < timing.durations.sum()
+    # The plan's graph is the durations alone: no audio output, no decoder.
+    assert [o.name for o in engine._load().model._timing_session.get_outputs()] == [kokoro.DURATIONS_TENSOR]

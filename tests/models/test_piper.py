@@ -200,3 +200,23 @@ def test_a_long_sentence_is_cut_at_words_and_run_in_bounded_pieces(engine: Piper
     # The fitter's frames still reach the pieces: the natural frames give the natural take back.
     again = engine.synthesize_frames(SynthesisRequest(text, "en"), natural.durations)
     assert np.array_equal(again.samples, natural.samples)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_plan_gives_the_natural_takes_durations_without_audio(engine: PiperEngine, seed: int) -> None:
+    request = SynthesisRequest("Two sentences here. And a second one, with a pause.", "en", seed=seed)
+    timing = engine.plan(request)
+    take = engine.synthesize(request)
+    assert timing.phonemes == take.phonemes and timing.frame_samples == FRAME_SAMPLES
+    assert np.array_equal(timing.durations, take.durations)
+    assert timing.n_samples == take.n_samples and timing.seed == seed
+    faster = engine.plan(SynthesisRequest(request.text, "en", seed=seed, rate=1.5))
+    assert faster.durations.sum() < timing.durations.sum()
+
+
+def test_frames_after_a_plan_match_frames_without_one(engine: PiperEngine) -> None:
+    request = SynthesisRequest("Where did you put the spare batteries?", "en")
+    frames = engine.plan(request).durations * 2
+    planned = engine.synthesize_frames(request, frames)  # reuses the plan's frames per phoneme id
+    fresh = PiperEngine().synthesize_frames(request, frames)
+    assert np.array_equal(planned.samples, fresh.samples)

@@ -1,0 +1,119 @@
+"""The fitter with an engine that plans (`Engine.plan`): one render when it lands, a correction when it does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubber.fitting.fitter import FitPolicy, fit_line, fit_to_slot
+from dubber.fitting.slots import Slot
+from dubber.models.frame_budget import STOP, token_class
+from dubber.plugin.engine import SynthesisRequest, Take, Timing
+from dubber.synthesis.guard import guard_engine
+from dubber.synthesis.limits import LimitedEngine
+from tests.conftest import FrameToneEngine
+
+
+class PlanningToneEngine(FrameToneEngine):
+    """The frame-tone engine with a plan (its natural frames, no audio), and stops as silent closures,
+    as a real voice's final stop measures."""
+
+    name = "planning"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.plans = 0
+
+    def plan(self, request: SynthesisRequest) -> Timing:
+        self.check_request(request)
+        self.plans += 1
+        return Timing(self.capabilities.sample_rate, request.text, self.natural_frames(request.text), self.FRAME,
+                      engine=self.name, seed=request.seed)
+
+    def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
+        take = super().synthesize_frames(request, frames)
+        ends = np.cumsum(np.asarray(frames)) * self.FRAME
+        for i, ch in enumerate(request.text, start=1):
+            if ch.isalpha() and token_class(ch) == STOP:
+                take.samples[ends[i - 1]:ends[i]] = 0.0
+        return take
+
+
+def test_a_planned_line_that_lands_is_rendered_once() -> None:
+    engine = PlanningToneEngine()
+    # Ends on a stop, whose closure the plan predicts as quiet: the first render lands within tolerance.
+    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), 600)
+    assert engine.plans == 1 and engine.calls == 1, fit.attempts
+    assert fit.calls == {"plan": 1, "frames": 1} and fit.attempts[0][0] == "plan"
+    assert abs(fit.error_ms) <= FitPolicy().tolerance_ms and fit.status == "ok" and fit.method == "native"
+    assert fit.natural_ms == fit.attempts[0][1]  # predicted: no natural take was rendered
+
+
+def test_a_planned_line_that_misses_is_corrected_once() -> None:
+    engine = PlanningToneEngine()
+    # Ends on a vowel the plan expects to fade, but this engine holds it loud: the first render runs long.
+    fit = fit_line(engine, SynthesisRequest("a cat sat on a sofa", "en"), 1500)
+    (_, first), (_, second) = fit.attempts[1:]
+    assert abs(first - 1500) > FitPolicy().tolerance_ms >= abs(second - 1500)
+    assert engine.plans == 1 and engine.calls == 2 and fit.calls == {"plan": 1, "frames": 2}
+    assert fit.speech_ms == second and fit.status == "ok"
+
+
+def test_a_planned_natural_fit_renders_the_plans_own_frames() -> None:
+    engine = PlanningToneEngine()
+    first = fit_line(engine, SynthesisRequest("a cat sat", "en"), 1000)
+    natural_ms = first.attempts[0][1]
+    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), natural_ms + 5)
+    assert fit.method == "natural" and np.array_equal(fit.take.durations, engine.natural_frames("a cat sat"))
+    assert fit.calls == {"plan": 1, "frames": 1}
+
+
+@pytest.mark.parametrize(("target_ms", "status"), [(200, "too_long"), (1500, "too_short")])
+def test_a_line_the_plan_puts_past_a_bound_is_judged_on_its_natural_take(target_ms: int, status: str) -> None:
+    engine = PlanningToneEngine()
+    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), target_ms)  # far beyond the rungs
+    assert fit.status == status and abs(fit.error_ms) > 50
+    assert fit.calls["plan"] == 1 and fit.calls["natural"] == 1 and fit.natural_ms == fit.attempts[1][1]
+
+
+def test_a_slot_the_plan_finds_too_short_is_judged_on_the_natural_take() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 600, 2000))
+    assert fit.status == "too_long" and fit.calls == {"plan": 1, "natural": 1, "frames": 1}
+
+
+def test_a_slot_fit_plans_through_the_guard() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(guard_engine(engine), SynthesisRequest("a cat sat", "en"), Slot(0, 2000, 600))
+    assert engine.plans == 1 and fit.attempts[0][0] == "plan" and "natural" not in fit.calls
+    assert fit.status == "ok"
+
+
+def test_an_engine_without_a_plan_climbs_the_ladder_from_its_natural_take(frame_engine: FrameToneEngine) -> None:
+    fit = fit_line(frame_engine, SynthesisRequest("a cat sat on a sofa", "en"), 1500)
+    assert fit.attempts[0][0] == "natural" and "plan" not in fit.calls
+    assert fit.calls["natural"] == 1 and frame_engine.calls == len(fit.attempts)
+
+
+def test_no_plan_is_asked_when_native_durations_are_off() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_line(engine, SynthesisRequest("a cat sat", "en"), 600, FitPolicy(allow_native=False))
+    assert engine.plans == 0 and fit.attempts[0][0] == "natural"
+
+
+def test_a_line_spoken_at_its_natural_pace_is_its_natural_take_not_the_plans_guess() -> None:
+    engine = PlanningToneEngine()
+    # No original speech to follow: the aim is the natural take, which the plan mispredicts here (a loud final vowel).
+    fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 4000, None))
+    assert fit.method == "natural" and fit.stretch == 1.0 and fit.calls == {"plan": 1, "natural": 1}
+    assert fit.natural_ms == fit.attempts[1][1] != fit.attempts[0][1]  # measured, not predicted
+
+
+def test_a_line_over_the_text_limit_is_not_planned_but_fitted_from_its_pieces() -> None:
+    engine = PlanningToneEngine()
+    limited = LimitedEngine(engine, limit=12)
+    assert isinstance(limited.plan(SynthesisRequest("a cat sat", "en")), Timing)
+    long = SynthesisRequest("a cat sat on a sofa, and a dog sat on a mat", "en")
+    assert limited.plan(long) is None  # its pieces' natural takes are what splits frames back
+    fit = fit_line(limited, long, 3600)
+    assert fit.attempts[0][0] == "natural" and "plan" not in fit.calls and fit.status == "ok"
