@@ -120,19 +120,11 @@ class PiperEngine(Engine):
     def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak each sentence at the request's `rate`, joined back to back; with a `target_ms`, render the
         joined symbol frames again re-timed to last it (`frame_budget.to_target`)."""
-        voice = self.check_request(request)
+        voice, model, sentences, scales = self._prepared(request)
         text, seed, rate = request.text, request.seed, request.rate
-        model = self._load()
-        sentences = self._sentences(model, text)
-        scales = _scales(model, rate)
         # Piper inserts no silence between sentences: the chunks are joined back to back,
         # each carrying the short pause the model itself speaks at its ends.
-        chunks, frames = [], []
-        for index, phonemes in enumerate(sentences):
-            ids = model.voice.phonemes_to_ids(phonemes)
-            audio, id_frames = _run(model.natural, ids, scales, seed, index)
-            chunks.append(audio)
-            frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
+        chunks, _, frames = _spoken(model, model.natural, sentences, scales, seed)
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
         return to_target(self, natural, request, voice)
 
@@ -169,21 +161,19 @@ class PiperEngine(Engine):
     def plan(self, request: SynthesisRequest) -> Timing:
         """Predict the take's symbol frames at the request's `rate` with the `timing` graph (no decoder runs);
         the same seed gives the natural take's own durations, its noise being the same."""
-        voice = self.check_request(request)
+        voice, model, sentences, scales = self._prepared(request)
         text, seed, rate = request.text, request.seed, request.rate
-        model = self._load()
-        sentences = self._sentences(model, text)
-        scales = _scales(model, rate)
-        frames, natural = [], []
-        for index, phonemes in enumerate(sentences):
-            ids = model.voice.phonemes_to_ids(phonemes)
-            _, id_frames = _run(model.timing, ids, scales, seed, index)
-            natural.append(id_frames)
-            frames.append(_phoneme_frames(phonemes, ids, id_frames, model.voice.config.phoneme_id_map))
+        _, natural, frames = _spoken(model, model.timing, sentences, scales, seed)
         if rate == 1.0:
             self._planned = ((text, seed), natural)
         return Timing(SAMPLE_RATE, " ".join("".join(phonemes) for phonemes in sentences), _join_sentences(frames),
                       FRAME_SAMPLES, engine=self.name, voice=voice, seed=seed, rate=rate)
+
+    def _prepared(self, request: SynthesisRequest) -> tuple[str, _Model, list[list[str]], np.ndarray]:
+        """The request's voice checked, the model, the text's sentences and the scales for its rate."""
+        voice = self.check_request(request)
+        model = self._load()
+        return voice, model, self._sentences(model, request.text), _scales(model, request.rate)
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         """Estimate the natural speech length of `text` from its phonemes (espeak-ng only, no synthesis)."""
@@ -285,6 +275,19 @@ def _load_model() -> _Model:
     natural = _Graph.open(graph)
     return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
                   timing=_Graph.open(timing), frames=_Graph.open(frames))
+
+
+def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray,
+            seed: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Run `graph` on each sentence: its audio (empty from `timing`), its frames per phoneme id, and per symbol."""
+    chunks, id_frames, frames = [], [], []
+    for index, phonemes in enumerate(sentences):
+        ids = model.voice.phonemes_to_ids(phonemes)
+        audio, found = _run(graph, ids, scales, seed, index)
+        chunks.append(audio)
+        id_frames.append(found)
+        frames.append(_phoneme_frames(phonemes, ids, found, model.voice.config.phoneme_id_map))
+    return chunks, id_frames, frames
 
 
 def _bounded(sentence: list[str], limit: int) -> list[list[str]]:
