@@ -294,11 +294,11 @@ def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
         best, method = _native_budget(takes, target_ms, policy)
     else:
         best, method = takes.natural(), "natural"
-    if takes.timing is None and abs(natural_ms - target_ms) > policy.tolerance_ms:
-        if native:
-            best, method = _native_budget(takes, target_ms, policy)
-        elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
-            best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
+        if abs(natural_ms - target_ms) > policy.tolerance_ms:
+            if native:
+                best, method = _native_budget(takes, target_ms, policy)
+            elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
+                best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
     stretch = 1.0
     if abs(best.speech_ms - target_ms) > policy.tolerance_ms and policy.allow_stretch:
         stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms, policy.stretch_bound)
@@ -330,31 +330,26 @@ class _Takes:
         self.rate_lo, self.rate_hi = engine.capabilities.rate_range
         self.made: dict[object, _Measured] = {}
         self.timing: Timing | None = None
-        self.plan_ms: int | None = None  # what the plan predicted, kept for the count of calls after `unplan`
+        # The natural speech length the plan predicts (not measured: no audio was rendered); kept after `unplan`
+        # for the count of calls.
+        self.plan_ms: int | None = None
         if policy is not None and policy.allow_native and engine.takes_durations:
             timing = engine.plan(self.request)  # cheap: the durations alone, no decoder
             if (timing is not None and timing.frame_samples and timing.sample_rate
                     and timing.durations.size == len(timing.phonemes) + 2):
                 self.timing = timing
-                self.plan_ms = self.planned_ms
+                frames = planned_speech_frames(timing.durations, timing.phonemes)
+                self.plan_ms = round(1000 * frames * timing.frame_samples / timing.sample_rate)
 
     def unplan(self) -> None:
         """Render the natural take and fit from it, as without a plan (the plan still counts as a call)."""
         self.natural()
         self.timing = None
 
-    @property
-    def planned_ms(self) -> int:
-        """The natural speech length the plan predicts (not measured: no audio was rendered)."""
-        timing = self.timing
-        assert timing is not None
-        frames = planned_speech_frames(timing.durations, timing.phonemes)
-        return round(1000 * frames * timing.frame_samples / timing.sample_rate)
-
     def natural_ms(self) -> int:
         """The natural speech length: measured on the natural take when one was made, else the plan's."""
-        if self.timing is not None and ("rate", 1.0) not in self.made:
-            return self.planned_ms
+        if self.timing is not None and self.plan_ms is not None and ("rate", 1.0) not in self.made:
+            return self.plan_ms
         return self.natural().speech_ms
 
     def calls(self) -> list[tuple[str, int]]:
@@ -441,7 +436,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
     if planned is not None:
         first, last = sounding(planned.phonemes)
         fixed[:first] = fixed[last:] = True  # the last sounding symbol too: what of it measures is a guess
-    natural_ms = natural.speech_ms if natural is not None else takes.planned_ms
+    natural_ms = natural.speech_ms if natural is not None else takes.natural_ms()
     if takes.request.seed:
         # A re-roll varies the rhythm, deterministically per seed, even on engines without noise.
         rng = np.random.default_rng(takes.request.seed)
