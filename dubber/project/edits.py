@@ -23,6 +23,7 @@ from dubber.errors import UsageError
 from dubber.plugin import registry
 from dubber.plugin.engine import Reference
 from dubber.project.store import LineEntry, Project, SpeakerEntry, TakeRecord
+from dubber.subtitles.speakers import who
 from dubber.synthesis.budget import check_spoken_length
 
 UNSET: Any = object()  # "leave as it is", where None means "the speaker's"
@@ -222,7 +223,7 @@ def change_speaker(project: Project, name: str, label: str, *, engine: str = UNS
     """
     before = _speaker_entry(project, name)
     if before is None and engine is UNSET:
-        raise UsageError(f"{_who(name)} has no voice yet: choose an engine for it")
+        raise UsageError(f"{who(name)} has no voice yet: choose an engine for it")
     after = copy.deepcopy(before) if before is not None else SpeakerEntry(name, engine, "")
     if engine is not UNSET:
         after.engine = engine
@@ -280,7 +281,3 @@ def _forget_match(entry: SpeakerEntry, default_too: bool) -> None:
     entry.pitch_semitones, entry.pitched_similarity = 0.0, None
     if default_too:
         entry.default_similarity = None
-
-
-def _who(name: str) -> str:
-    return f"speaker {name!r}" if name else "the unnamed speaker"

@@ -133,6 +133,11 @@ def assign_speakers(cues: list[Cue], mapping: SpeakerMap | None) -> list[Cue]:
     return out
 
 
+def who(name: str) -> str:
+    """A speaker in a message: "speaker 'Aiko'", or "the unnamed speaker"."""
+    return f"speaker {name!r}" if name != UNNAMED else "the unnamed speaker"
+
+
 def speaker_names(cues: list[Cue]) -> list[str]:
     """Return each speaker once, in order of first appearance."""
     return list(dict.fromkeys(cue.speaker or UNNAMED for cue in cues))

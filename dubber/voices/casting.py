@@ -31,7 +31,7 @@ from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue
-from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names
+from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.match import match_voice
 from dubber.voices.references import find_references, write_reference
 
@@ -97,14 +97,13 @@ def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | Non
     engine = registry.get_engine(engine_name, request.config)
     clones = engine.capabilities.cloning != "none"
     voice = settings.voice or request.voice
-    who = f"speaker {name!r}" if name else "the unnamed speaker"
 
     reference, source = _user_reference(settings, request)
     if reference is None and (clones or voice == AUTO):
         reference = _extracted_reference(name, original, folder) if original is not None else None
         source = "extracted" if reference is not None else ""
     if voice == AUTO and reference is None:
-        raise UsageError(f"--voice auto for {who} needs a reference: there is no original audio to take one from; "
+        raise UsageError(f"--voice auto for {who(name)} needs a reference: there is no original audio to take one from; "
                          f"give a clip with --reference or in the --speakers file")
 
     entry = SpeakerEntry(name, engine.name, "", reference_source=source)
