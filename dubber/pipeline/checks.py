@@ -89,8 +89,21 @@ class _Fitting:
 
 def line_checks(session: Session, line: LineEntry) -> TimingChecks:
     """What is wrong with `line`'s timing as it stands in `session`, and what would help."""
+    problems, fitting = _problems(session, line)
+    return TimingChecks(line.index, problems, tuple(_fixes(session, line, fitting)) if fitting is not None else ())
+
+
+def timeline_marks(session: Session) -> list[tuple[int, Problem]]:
+    """Every line's problems, (line index, problem), in timeline order: what the strip marks, where. The fixes
+    are not worked out: they replan a line's slot, and the strip asks after every edit."""
+    marks = [(line.index, problem) for line in session.project.lines for problem in _problems(session, line)[0]]
+    return sorted(marks, key=lambda mark: (mark[1].start_ms, mark[0]))
+
+
+def _problems(session: Session, line: LineEntry) -> tuple[tuple[Problem, ...], _Fitting | None]:
+    """What is wrong with `line`'s timing, and, when it cannot fit, the numbers its fixes are weighed by."""
     if not line.spoken:
-        return TimingChecks(line.index, (_not_spoken(line),))
+        return (_not_spoken(line),), None
     problems: list[Problem] = []
     video_ms = session.video_ms
     if video_ms is not None and line.end_ms > video_ms:
@@ -107,20 +120,14 @@ def line_checks(session: Session, line: LineEntry) -> TimingChecks:
         problems.append(Problem(OVERLAPS, f"{crossing[0].upper()}{crossing[1:]}: two voices at once.", start, end))
     fitting = _fitting(session, line)
     if fitting is None:
-        return TimingChecks(line.index, tuple(problems))
+        return tuple(problems), None
     slot = session.slots()[line.index]
     take = line.take
     assert take is not None
     end = slot.onset_ms + (take.speech_ms or 0)
     problems.append(Problem(CANNOT_FIT, _cannot_fit_words(fitting, take), min(slot.end_ms, end),
                             max(slot.end_ms, end)))
-    return TimingChecks(line.index, tuple(problems), tuple(_fixes(session, line, fitting)))
-
-
-def timeline_marks(session: Session) -> list[tuple[int, Problem]]:
-    """Every line's problems, (line index, problem), in timeline order: what the strip marks, where."""
-    marks = [(line.index, problem) for line in session.project.lines for problem in line_checks(session, line).problems]
-    return sorted(marks, key=lambda mark: (mark[1].start_ms, mark[0]))
+    return tuple(problems), fitting
 
 
 def cannot_fit_hint(lines: list[LineReport], policy: FitPolicy, lang: str) -> str:
