@@ -17,7 +17,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path, prune
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -183,9 +183,7 @@ class KokoroModel:
 def _durations_only(model: Any) -> None:
     """Cut the graph down to what DURATIONS_TENSOR needs: its one output, no decoder."""
     expose_outputs(model, [DURATIONS_TENSOR])
-    kept = [output for output in model.graph.output if output.name == DURATIONS_TENSOR]
-    del model.graph.output[:]
-    model.graph.output.extend(kept)
+    remove_outputs(model, [output.name for output in model.graph.output if output.name != DURATIONS_TENSOR])
     prune(model)
 
 

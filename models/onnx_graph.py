@@ -131,6 +131,14 @@ def feed_tensor(model: Any, name: str, elem_type: int | None = None, rank: int |
     return [info.name for info in graph.input]
 
 
+def remove_outputs(model: Any, names: Iterable[str]) -> None:
+    """Remove the named graph outputs (what only they needed stays until `prune`)."""
+    gone = set(names)
+    outputs = [output for output in model.graph.output if output.name not in gone]
+    del model.graph.output[:]
+    model.graph.output.extend(outputs)
+
+
 def prune(model: Any) -> None:
     """Remove the nodes, initializers, graph inputs and value infos that no graph output depends on."""
     graph = model.graph

@@ -13,7 +13,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.frame_budget import round_exact, to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
@@ -313,18 +313,11 @@ def _continue_sentence(sentence: list[str], phones: list[str]) -> None:
 def _drop_outputs(model: Any, dropped: list[str], n_noise: int) -> None:
     """Remove the graph outputs in `dropped` and what only they needed, then the size outputs of the
     noise inputs that went with them (a random op that was pruned needs no noise)."""
-    _remove_outputs(model, set(dropped))
+    remove_outputs(model, set(dropped))
     prune(model)
     inputs = {info.name for info in model.graph.input}
-    _remove_outputs(model, {_NOISE_NEED.format(k) for k in range(n_noise) if _NOISE_INPUT.format(k) not in inputs})
+    remove_outputs(model, {_NOISE_NEED.format(k) for k in range(n_noise) if _NOISE_INPUT.format(k) not in inputs})
     prune(model)
-
-
-def _remove_outputs(model: Any, names: set[str]) -> None:
-    """Remove the named graph outputs."""
-    outputs = [output for output in model.graph.output if output.name not in names]
-    del model.graph.output[:]
-    model.graph.output.extend(outputs)
 
 
 def _replace_random_ops(model: Any) -> int:
