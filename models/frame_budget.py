@@ -166,11 +166,8 @@ LONG_TAIL = 4.0
 
 def sounding(phonemes: str) -> tuple[int, int]:
     """The first and last entries of a `Take.durations` layout that sound: not silence, a pause or a mark."""
-    tokens = ["<sil>", *phonemes, "<sil>"]
-    heard = [i for i in range(1, len(tokens) - 1) if token_class(tokens[i]) not in (PAUSE, MARK)]
-    if not heard:
-        return 1, len(tokens) - 2
-    return heard[0], heard[-1]
+    heard = _heard(phonemes)
+    return (heard[0], heard[-1]) if heard else (1, len(phonemes))
 
 
 def planned_speech_frames(durations: np.ndarray, phonemes: str) -> float:
@@ -178,13 +175,18 @@ def planned_speech_frames(durations: np.ndarray, phonemes: str) -> float:
     symbol to its last, less the quiet share of the last (`QUIET_TAIL`). A last symbol over LONG_TAIL times the
     line's median sounding symbol counts as the median: the model hung the pause after the line on it (Kokoro's
     final vowel, often ten times its own length)."""
-    first, last = sounding(phonemes)
+    heard = _heard(phonemes)
+    first, last = (heard[0], heard[-1]) if heard else (1, len(phonemes))
     frames = np.asarray(durations, dtype=np.float64)
     quiet = QUIET_TAIL.get(token_class(phonemes[last - 1]), 0.0) if phonemes else 0.0
-    heard = [i for i in range(first, last + 1) if token_class(phonemes[i - 1]) not in (PAUSE, MARK)]
-    typical = float(np.median(frames[heard]))
+    typical = float(np.median(frames[heard])) if heard else float(frames[last])
     tail = typical if frames[last] > LONG_TAIL * typical else frames[last]
     return float(frames[first:last].sum() + (1 - quiet) * tail)
+
+
+def _heard(phonemes: str) -> list[int]:
+    """The entries of a `Take.durations` layout (the silence first, so symbol k is entry k + 1) that sound."""
+    return [i for i, symbol in enumerate(phonemes, start=1) if token_class(symbol) not in (PAUSE, MARK)]
 
 
 def speech_budget(durations: np.ndarray, phonemes: str, speech_frames: int) -> Budget:
