@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtMultimedia import QMediaPlayer
 
-from dubber.audio.samples import ms_to_samples
+from dubber.audio.samples import fit_length, ms_to_samples
 from dubber.pipeline.preview import write_preview
 from dubber.pipeline.session import Session
 from dubber.ui.line_timing import context_window, placed_take, take_start_ms
@@ -27,10 +27,7 @@ def original_part(session: Session, audio: np.ndarray, start_ms: int) -> np.ndar
     if original is None:
         return None
     a = ms_to_samples(start_ms, session.rate)
-    part = original[a:a + audio.shape[0]]
-    if part.shape[0] < audio.shape[0]:  # the video's sound ends first: silence after it
-        part = np.concatenate([part, np.zeros((audio.shape[0] - part.shape[0], part.shape[1]), part.dtype)])
-    return part
+    return fit_length(original[a:a + audio.shape[0]], audio.shape[0])  # the video's sound may end first: silence
 
 
 class LinePreview:

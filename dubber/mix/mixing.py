@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dubber.audio.samples import db_to_gain, ms_to_samples
+from dubber.audio.samples import db_to_gain, fit_length, ms_to_samples
 from dubber.errors import UsageError
 from dubber.mix.timeline import Timeline
 
@@ -153,9 +153,8 @@ def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end:
     lo = min([start, *(s for s, _ in near)])
     hi = max([end, *(e for _, e in near)])
     stem = timeline.render(lo, hi)
-    region = original[lo:hi] if original is not None else None
-    if region is not None and region.shape[0] < stem.shape[0]:  # the original ends first: silence after it
-        region = np.concatenate([region, np.zeros((stem.shape[0] - region.shape[0], region.shape[1]), region.dtype)])
+    # The original may end first: silence after it.
+    region = fit_length(original[lo:hi], stem.shape[0]) if original is not None else None
     spans = [(s - lo, e - lo) for s, e in near]
     out = mix_unguarded(stem, region, spans, timeline.sample_rate, mode, ducking)[0]
     if np.ndim(gain) == 0:
