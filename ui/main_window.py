@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, QItemSelectionModel, QMimeData, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import (QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence,
                            QUndoStack)
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QLabel, QMainWindow, QMenu, QPushButton, QScrollArea,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from dubber.pipeline.dub import DubOptions
@@ -74,6 +74,16 @@ def unique_keys(*keys: QKeySequence.StandardKey | str) -> list[QKeySequence]:
             if not sequence.isEmpty() and sequence not in found:
                 found.append(sequence)
     return found
+
+
+def scrolling(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless area that scrolls it up and down only (it is given the area's width)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def local_paths(mime: QMimeData) -> list[Path]:
@@ -173,11 +183,7 @@ class MainWindow(QMainWindow):
         right_box.setContentsMargins(0, 0, 0, 0)
         right_box.addWidget(self.player, 1)
         # The editor scrolls in a low window (640 px): its lower rows stay reachable; at 1080 it all shows.
-        self.editor_scroll = QScrollArea()
-        self.editor_scroll.setWidget(self._line_panel())
-        self.editor_scroll.setWidgetResizable(True)
-        self.editor_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.editor_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.editor_scroll = scrolling(self._line_panel())
         self.editor_scroll.setMinimumWidth(self.editor.minimumSizeHint().width()
                                            + self.editor_scroll.verticalScrollBar().sizeHint().width())
         # The line and the cast share the column, a tab each: a narrow window keeps its table's room.
@@ -197,11 +203,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
         # Many speakers' lanes scroll up and down rather than being cut off.
-        self.strip_scroll = QScrollArea()
-        self.strip_scroll.setWidget(self.strip)
-        self.strip_scroll.setWidgetResizable(True)
-        self.strip_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.strip_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip_scroll = scrolling(self.strip)
         splitter.addWidget(self.strip_scroll)
         splitter.setStretchFactor(0, 1)  # a larger window grows the table, picture and editor; the timeline keeps
         splitter.setStretchFactor(1, 0)  # its height (lanes for two speakers) until its splitter is dragged
@@ -285,21 +287,17 @@ class MainWindow(QMainWindow):
                                          "Ctrl+G", view_menu)
         self.spectrogram_action.setCheckable(True)
         self.timing = TimingKeys(self, self.edits, self.strip, self.step, bar.addMenu("&Timing"), self)
-        self._build_cast()
+        self._build_cast(view_menu)
         self.shortcuts_dialog = add_help_menu(self)
 
-    def _build_cast(self) -> None:
+    def _build_cast(self, view_menu: QMenu) -> None:
         """The cast panel, a tab beside the line editor; View › Cast (Ctrl+K) goes to it and back."""
         self.cast = CastPanel()
         self.casting = CastActions(self, self.cast, self.player.play_file, self)
-        scroll = self.cast_scroll = QScrollArea()
-        scroll.setWidget(self.cast)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.side_tabs.addTab(scroll, "Cast")
-        view = next((a.menu() for a in self.menuBar().actions() if a.menu() and a.text() == "&View"), None)
-        self.cast_action = add_action(self, "&Cast", lambda: self.show_cast(not self.cast_shown()), "Ctrl+K", view)
+        self.cast_scroll = scrolling(self.cast)
+        self.side_tabs.addTab(self.cast_scroll, "Cast")
+        self.cast_action = add_action(self, "&Cast", lambda: self.show_cast(not self.cast_shown()), "Ctrl+K",
+                                      view_menu)
         self.cast_action.setCheckable(True)
         self.side_tabs.currentChanged.connect(lambda _: self.cast_action.setChecked(self.cast_shown()))
 
