@@ -130,22 +130,37 @@ def probe(path: StrPath) -> MediaInfo:
 
 def decode_audio(path: StrPath, sample_rate: int, channels: int | None = None) -> np.ndarray:
     """Decode the first audio stream to float32 samples shaped [n_samples, channels]."""
+    info, channels = _audio_input(path, sample_rate, channels)
+    args = _decode_args(info.path, sample_rate, channels, "pipe:1")
+    result = _check(args, _spawn(args))
+    samples = np.frombuffer(result.stdout, dtype="<f4")
+    usable = samples.size - samples.size % channels
+    return samples[:usable].astype(np.float32).reshape(-1, channels)
+
+
+def decode_audio_to(path: StrPath, target: StrPath, sample_rate: int, channels: int | None = None) -> Path:
+    """Decode the first audio stream as `decode_audio` does, into a raw float32 file instead of memory."""
+    info, channels = _audio_input(path, sample_rate, channels)
+    args = _decode_args(info.path, sample_rate, channels, _arg(Path(target).absolute()))
+    _check(args, _spawn(["-y", *args]))
+    return Path(target)
+
+
+def _audio_input(path: StrPath, sample_rate: int, channels: int | None) -> tuple[MediaInfo, int]:
     if sample_rate <= 0 or (channels is not None and channels <= 0):
         raise ValueError(f"bad sample_rate {sample_rate} or channels {channels}")
     info = probe(path)
     if not info.audio_streams:
         raise MediaError(f"{str(info.path)!r} has no audio stream", path=str(info.path))
-    if channels is None:
-        channels = info.audio_streams[0].channels or 2
-    args = ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", _arg(info.path),
+    return info, channels or info.audio_streams[0].channels or 2
+
+
+def _decode_args(source: Path, sample_rate: int, channels: int, output: str) -> list[str]:
+    return ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", _arg(source),
             "-map", "0:a:0", "-vn", "-sn", "-dn",
             # rematrix_maxval=1 keeps a downmix in [-1, 1] (stereo to mono is the mean, not +3 dB).
             "-af", "aresample=resampler=soxr:rematrix_maxval=1", "-ar", str(sample_rate), "-ac", str(channels),
-            "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
-    result = _check(args, _spawn(args))
-    samples = np.frombuffer(result.stdout, dtype="<f4")
-    usable = samples.size - samples.size % channels
-    return samples[:usable].astype(np.float32).reshape(-1, channels)
+            "-f", "f32le", "-c:a", "pcm_f32le", output]
 
 
 def write_wav(path: StrPath, samples: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> Path:
