@@ -8,6 +8,7 @@ to the limiter is measured and made up again, so the result lands on the target.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,3 +169,72 @@ def _release(gain: np.ndarray, release: int) -> np.ndarray:
     # Recovery toward 1 is smoothed; any fall is taken at once (the minimum keeps every peak under the ceiling).
     recovered = 1.0 - lfilter([1 - coeff], [1, -coeff], 1.0 - gain)
     return np.minimum(gain, recovered).astype(np.float32)
+
+
+# STAND-IN for part 3's streaming API (same signatures), so the mix in blocks can be built against it now;
+# replaced by the real module when it lands in main. Not for the final commits.
+Reader = Callable[[int, int], np.ndarray]
+STAND_IN_MARGIN_MS = 1500  # look-ahead plus the release's tail (exp(-1500/80) is under float32 resolution)
+
+
+class LoudnessMeter:
+    """Integrated loudness of consecutive blocks (stand-in: keeps them and measures at the end)."""
+
+    def __init__(self, rate: int, channels: int) -> None:
+        self.rate, self.channels = rate, channels
+        self._parts: list[np.ndarray] = []
+
+    def add(self, block: np.ndarray) -> None:
+        self._parts.append(np.asarray(block, np.float32).reshape(-1, self.channels))
+
+    def lufs(self) -> float | None:
+        if not self._parts:
+            return None
+        return integrated_lufs(np.concatenate(self._parts), self.rate)
+
+
+@dataclass(frozen=True)
+class LoudnessPlan:
+    """A scalar gain and, where peaks pass the ceiling, a local limiter recomputed from the mix around a range."""
+
+    rate: int
+    gain_db: float = 0.0
+    ceiling_dbtp: float = TRUE_PEAK_DBTP
+    limit: bool = False
+
+    @property
+    def margin(self) -> int:
+        return int(self.rate * STAND_IN_MARGIN_MS / 1000) if self.limit else 0
+
+    def gain(self, read: Reader, start: int, end: int) -> np.ndarray:
+        scalar = np.float32(db_to_gain(self.gain_db))
+        if not self.limit:
+            return np.full(end - start, scalar, np.float32)
+        m = self.margin
+        data = _frames(read(start - m, end + m)) * scalar
+        limiter = _limiter_gain(_oversampled_peaks(data, self.rate), self.rate, self.ceiling_dbtp)
+        return (scalar * limiter[m:m + end - start]).astype(np.float32)
+
+
+def plan_loudness(read: Reader, length: int, rate: int, target_lufs: float, ceiling_dbtp: float = TRUE_PEAK_DBTP,
+                  block: int = PEAK_BLOCK) -> tuple[LoudnessPlan, LoudnessResult]:
+    if not MIN_LUFS <= target_lufs <= MAX_LUFS:
+        raise UsageError(f"loudness target {target_lufs} LUFS is out of range ({MIN_LUFS:g} to {MAX_LUFS:g})")
+    def walk(get: Reader) -> np.ndarray:  # stand-in: reads by blocks, keeps the whole
+        return np.concatenate([get(lo, min(lo + block, length)) for lo in range(0, length, block)] or [read(0, 0)])
+
+    data = _frames(walk(read))
+    before, before_peak = integrated_lufs(data, rate), true_peak_dbtp(data, rate)
+    if before is None:
+        return LoudnessPlan(rate), LoudnessResult(target_lufs, None, None, before_peak, before_peak, 0.0, False)
+    gain_db = float(target_lufs - before)
+    limit = (before_peak or -np.inf) + gain_db > ceiling_dbtp + 0.01
+    plan = LoudnessPlan(rate, gain_db, ceiling_dbtp, limit)
+    for _ in range(PASSES if limit else 0):
+        now = integrated_lufs(data * walk(lambda a, b: plan.gain(read, a, b))[:, None], rate)
+        if now is None or abs(now - target_lufs) < 0.05:
+            break
+        plan = LoudnessPlan(rate, plan.gain_db + float(target_lufs - now), ceiling_dbtp, True)
+    out = data * walk(lambda a, b: plan.gain(read, a, b))[:, None]
+    return plan, LoudnessResult(target_lufs, before, integrated_lufs(out, rate), before_peak,
+                                true_peak_dbtp(out, rate), plan.gain_db, limit)

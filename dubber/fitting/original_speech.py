@@ -42,6 +42,7 @@ MARGIN_MS = 400  # a cue's window widened by this much each side when speech is 
 SHARED_MS = 250  # a segment overlapping two cues' windows this much each holds both lines
 MIN_TARGET_MS = 80  # a target shorter than this is a click, not speech
 MAX_RUN_ON_MS = 2000  # speech followed past its cue's end at most this far (a 220 ms cue over a whole line)
+MAX_REGION_MS = 120_000  # dense cues are analysed in stretches at most this long: a film's sound is read by parts
 
 Span = tuple[int, int]  # half-open, in ms
 
@@ -63,7 +64,7 @@ def find_speech(original: np.ndarray, rate: int, cues: Sequence[Cue]) -> list[Sp
     detector = line_detector()
     length = original.shape[0]
     spans: list[Span] = []
-    for lo_ms, hi_ms in _regions([c for c in cues if c.spoken]):
+    for lo_ms, hi_ms in speech_regions([c for c in cues if c.spoken]):
         lo, hi = ms_to_samples(lo_ms, rate), min(ms_to_samples(hi_ms, rate), length)
         if hi - lo < rate // 10:
             continue
@@ -185,9 +186,17 @@ def _turn_edges(segments: list[Span], shares: np.ndarray) -> list[int] | None:
     return edges
 
 
-def _regions(cues: Sequence[Cue]) -> list[Span]:
-    """The stretches of the track to analyse: every cue widened by CONTEXT_MS, merged."""
-    return merged([(max(c.start_ms - CONTEXT_MS, 0), c.end_ms + CONTEXT_MS) for c in cues])
+def speech_regions(cues: Sequence[Cue], context_ms: int = CONTEXT_MS) -> list[Span]:
+    """The stretches of the track to analyse: every cue widened by `context_ms`, merged while the stretch
+    stays within MAX_REGION_MS (a longer run of cues is cut between two cues, the pieces overlapping by
+    their context), so no more than that is read at once."""
+    regions: list[Span] = []
+    for lo, hi in sorted((max(c.start_ms - context_ms, 0), c.end_ms + context_ms) for c in cues):
+        if regions and lo <= regions[-1][1] and max(hi, regions[-1][1]) - regions[-1][0] <= MAX_REGION_MS:
+            regions[-1] = (regions[-1][0], max(hi, regions[-1][1]))
+        else:
+            regions.append((lo, hi))
+    return regions
 
 
 def _overlap(a: Span, b: Span) -> int:

@@ -12,15 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from dubber.audio import media
 from dubber.errors import UsageError
 from dubber.fitting.report import LineReport
 from dubber.handoff.outputs import Planned, sidecar
 from dubber.handoff.timelines import TimelineLine, TimelineSource, build_timeline, timeline_files, write_timeline
-from dubber.mix.mixing import Mixdown
-from dubber.mix.stems import LINES_FOLDER, LineClip, write_line_clips, write_stems
+from dubber.mix.blocks import Mixdown, Output
+from dubber.mix.stems import LINES_FOLDER, LineClip, stem_outputs, write_line_clips, write_stems
 from dubber.mix.timeline import Timeline
 from dubber.subtitles.load import SubtitleLine, save_subtitles
 from dubber.text.pronunciation import plain
@@ -74,16 +72,18 @@ def planned_files(output: str | Path | None, stem_path: str | Path | None = None
 
 @dataclass
 class Handoff:
-    """What every hand-off file is made from: the placed takes, the mix, the measured lines."""
+    """What every hand-off file is made from: the mix (the placed takes over the original, read by ranges),
+    the measured lines."""
 
-    timeline: Timeline
-    stem: np.ndarray  # the timeline rendered once: the dialogue before the mix's gain
     mixdown: Mixdown
-    original: np.ndarray | None
     lines: list[LineReport]
     video: Path
     info: media.MediaInfo
     lang: str  # the dub's language, as given (en, en-US)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.mixdown.timeline
 
     @property
     def speakers(self) -> dict[int, str]:
@@ -100,14 +100,23 @@ class Handoff:
                 for line in self.lines]
 
 
-def write_handoff(handoff: Handoff, output: Path, kinds: tuple[str, ...]) -> list[Path]:
-    """Write each export of `kinds` beside `output` and return every file written."""
+def write_handoff(handoff: Handoff, output: Path, kinds: tuple[str, ...], stems_written: list[Path] | None = None
+                  ) -> list[Path]:
+    """Write each export of `kinds` beside `output` and return every file written.
+
+    `stems_written`: the stems (dialogue, speakers, background) are already written, in the walk that wrote
+    the dub track (`handoff_outputs`); only the line WAVs are left to write.
+    """
     paths = export_paths(output, kinds)
     written: list[Path] = []
     clips = None
     if "stems" in paths:
-        files, clips = write_stems(paths["stems"], handoff.timeline, handoff.speakers, handoff.mixdown,
-                                   handoff.original, handoff.stem)
+        if stems_written is None:
+            files, clips = write_stems(paths["stems"], handoff.speakers, handoff.mixdown)
+        else:
+            clips = write_line_clips(paths["stems"] / LINES_FOLDER, handoff.timeline, handoff.speakers,
+                                     handoff.mixdown)
+            files = stems_written + [clip.path for clip in clips]
         written += files
     for kind in SUBTITLE_KINDS:
         if kind in paths:
@@ -120,6 +129,13 @@ def write_handoff(handoff: Handoff, output: Path, kinds: tuple[str, ...]) -> lis
             written += [clip.path for clip in clips]
         written += _write_timelines(handoff, clips, {kind: paths[kind] for kind in timelines})
     return written
+
+
+def handoff_outputs(handoff: Handoff, output: Path, kinds: tuple[str, ...]) -> list[Output]:
+    """The stems of `kinds`, for the walk over the mix that writes the dub track (see `write_handoff`)."""
+    if "stems" not in kinds:
+        return []
+    return stem_outputs(export_paths(output, kinds)["stems"], handoff.speakers, handoff.mixdown)
 
 
 def _write_timelines(handoff: Handoff, clips: list[LineClip], paths: dict[str, Path]) -> list[Path]:

@@ -42,8 +42,9 @@ class Ducking:
 
 
 @dataclass
-class Mixdown:
-    """The mixed track and how it was made, so stems can be written to sum to it."""
+class MixedTrack:
+    """A whole mixed track in memory and how it was made: for short clips, and the reference that the mix in
+    blocks (dubber.mix.blocks.Mixdown, which a dub writes) is checked against."""
 
     track: np.ndarray  # [n, channels]
     gain: float | np.ndarray  # the gain applied to the summed mix (peak guard; loudness, per sample where limited)
@@ -108,7 +109,7 @@ def duck_envelope(length: int, spans: list[tuple[int, int]], rate: int, depth_db
 
 
 def mix(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int]], rate: int,
-        mode: str = "duck", ducking: Ducking | None = None) -> Mixdown:
+        mode: str = "duck", ducking: Ducking | None = None) -> MixedTrack:
     """Mix the dub track [n, channels]: the dub alone, or over the original ducked under its speech."""
     out, envelope = mix_unguarded(dub, original, spans, rate, mode, ducking)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
@@ -116,7 +117,7 @@ def mix(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int
     if peak > PEAK_GUARD:
         gain = PEAK_GUARD / peak  # keep the encoder from clipping; loudness control comes later
         out *= gain
-    return Mixdown(out, gain, envelope)
+    return MixedTrack(out, gain, envelope)
 
 
 def mix_unguarded(dub: np.ndarray, original: np.ndarray | None, spans: list[tuple[int, int]], rate: int,
@@ -137,14 +138,13 @@ def mix_unguarded(dub: np.ndarray, original: np.ndarray | None, spans: list[tupl
     return out, envelope
 
 
-def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end: int, mode: str,
-               ducking: Ducking | None, gain: float | np.ndarray) -> np.ndarray:
-    """The mix of samples [start, end) alone, as `mix` makes it over the whole timeline, at a given `gain`.
+def mix_range(timeline: Timeline, original: np.ndarray | None, start: int, end: int, mode: str,
+              ducking: Ducking | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The mix of samples [start, end) before any gain, computed alone exactly as `mix` makes it over the whole
+    timeline, with the stem there and the original's ducking envelope (None when it is not ducked).
 
-    The ducking is exact: the takes whose speech can move the original's level inside the window are
-    rendered whole, so their speech is gated as in the full mix. Only the gain is given, not measured: the
-    peak guard and the loudness target are properties of the whole track. A preview after an edit uses the
-    last whole mix's gain, which one moved line changes by a hair on a long track.
+    The ducking is exact: the takes whose speech can move the original's level inside the range are
+    rendered whole, so their speech is gated as in the whole mix. `original` is only sliced.
     """
     ducking = ducking or Ducking()
     start, end = max(0, start), max(start, min(end, timeline.length))
@@ -156,13 +156,21 @@ def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end:
     # The original may end first: silence after it.
     region = fit_length(original[lo:hi], stem.shape[0]) if original is not None else None
     spans = [(s - lo, e - lo) for s, e in near]
-    out = mix_unguarded(stem, region, spans, timeline.sample_rate, mode, ducking)[0]
+    out, envelope = mix_unguarded(stem, region, spans, timeline.sample_rate, mode, ducking)
+    cut = slice(start - lo, end - lo)
+    return out[cut], stem[cut], envelope[cut] if envelope is not None else None
+
+
+def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end: int, mode: str,
+               ducking: Ducking | None, gain: float | np.ndarray) -> np.ndarray:
+    """The mix of samples [start, end) alone, as `mix` makes it over the whole timeline, at a given `gain`
+    (a scalar, or per sample over the whole timeline)."""
+    start, end = max(0, start), max(start, min(end, timeline.length))
+    out = mix_range(timeline, original, start, end, mode, ducking)[0]
     if np.ndim(gain) == 0:
-        out *= np.float32(gain)
-    else:
-        part = np.asarray(gain, np.float32)[lo:hi]
-        if part.shape[0] < out.shape[0]:  # the timeline grew since that gain was measured: hold its last value
-            part = np.concatenate([part, np.full(out.shape[0] - part.shape[0], gain[-1] if len(gain) else 1.0,
-                                                 np.float32)])
-        out *= part[:, None]
-    return out[start - lo:end - lo]
+        return out * np.float32(gain)
+    part = np.asarray(gain, np.float32)[start:end]
+    if part.shape[0] < out.shape[0]:  # the timeline grew since that gain was measured: hold its last value
+        part = np.concatenate([part, np.full(out.shape[0] - part.shape[0], gain[-1] if len(gain) else 1.0,
+                                             np.float32)])
+    return out * part[:, None]

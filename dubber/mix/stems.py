@@ -2,19 +2,21 @@
 
 Every stem carries the gain the mix applied after summing (peak guard, loudness and the limiter,
 sample by sample), so the dialogue stem plus the background stem add up to the mixed track, and the
-line WAVs add up to the dialogue stem.
+line WAVs add up to the dialogue stem. The stems are written block by block (dubber.mix.blocks), in the
+same walk as the dub track when a dub writes both.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dubber.audio import media
-from dubber.mix.mixing import Mixdown
+from dubber.mix.blocks import Block, Mixdown, Output, write_blocks
 from dubber.mix.timeline import Timeline
 from dubber.subtitles.speakers import UNNAMED
 
@@ -69,27 +71,36 @@ def write_line_clips(folder: Path, timeline: Timeline, speakers: dict[int, str],
     return clips
 
 
-def write_stems(folder: Path, timeline: Timeline, speakers: dict[int, str], mixdown: Mixdown,
-                original: np.ndarray | None, stem: np.ndarray | None = None) -> tuple[list[Path], list[LineClip]]:
-    """Write the dialogue stem, one stem per speaker, the background (the original as mixed), and the lines.
-
-    `stem` is the timeline already rendered, when the caller has it (rendering reads every take).
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    rate = timeline.sample_rate
-    stem = timeline.render() if stem is None else stem
-    written = [media.write_wav(folder / DIALOGUE, mixdown.scaled(stem), rate)]
+def stem_outputs(folder: Path, speakers: dict[int, str], mixdown: Mixdown) -> list[Output]:
+    """The stems a walk over the mix writes: the dialogue, one per speaker, the background (the original as
+    mixed, when it is in the mix), each at the mix's gain."""
+    timeline = mixdown.timeline
+    outputs = [Output(folder / DIALOGUE, 1, lambda block: block.scaled(block.stem))]
     names = speaker_file_names(set(speakers.values()))
     for speaker, file_name in names.items():
         keys = {key for key, name in speakers.items() if name == speaker}
-        alone = stem if len(names) == 1 else timeline.render(keys=keys)  # one speaker: the dialogue itself
-        written.append(media.write_wav(folder / SPEAKERS_FOLDER / file_name, mixdown.scaled(alone), rate))
-    if original is not None and mixdown.original_gain is not None:
-        channels = mixdown.track.shape[1]
-        n = min(original.shape[0], timeline.length)
-        background = np.zeros((timeline.length, channels), dtype=np.float32)
-        background[:n] = original[:n, :channels] * mixdown.original_gain[:n, None]
-        background = mixdown.scaled(background)
-        written.append(media.write_wav(folder / BACKGROUND, background, rate))
-    clips = write_line_clips(folder / LINES_FOLDER, timeline, speakers, mixdown)
+        if len(names) == 1:  # one speaker: the dialogue itself
+            outputs.append(Output(folder / SPEAKERS_FOLDER / file_name, 1, lambda block: block.scaled(block.stem)))
+        else:
+            outputs.append(Output(folder / SPEAKERS_FOLDER / file_name, 1, _speaker(timeline, keys)))
+    if mixdown.ducked:
+        outputs.append(Output(folder / BACKGROUND, mixdown.channels, _background))
+    return outputs
+
+
+def _speaker(timeline: Timeline, keys: set[int]) -> Callable[[Block], np.ndarray]:
+    return lambda block: block.scaled(timeline.render(block.start, block.end, keys=keys))
+
+
+def _background(block: Block) -> np.ndarray:
+    if block.original is None:
+        raise ValueError("a background stem needs the original in the mix")
+    return block.scaled(block.original)
+
+
+def write_stems(folder: Path, speakers: dict[int, str], mixdown: Mixdown) -> tuple[list[Path], list[LineClip]]:
+    """Write the dialogue stem, one stem per speaker, the background (the original as mixed), and the lines."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = write_blocks(mixdown, stem_outputs(folder, speakers, mixdown))
+    clips = write_line_clips(folder / LINES_FOLDER, mixdown.timeline, speakers, mixdown)
     return written + [clip.path for clip in clips], clips

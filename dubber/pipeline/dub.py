@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from dubber.audio import media
-from dubber.audio.loudness import loudness_gain
 from dubber.audio.pitch import shift_pitch
+from dubber.audio.source import decode_to_disk
 from dubber.audio.speech import speech_span
 from dubber.config import Config
 from dubber.errors import EngineUnavailable, MediaError, UsageError
@@ -25,9 +25,10 @@ from dubber.fitting.intelligibility import Transcriber
 from dubber.fitting.original_speech import assign_targets, find_speech
 from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize
 from dubber.fitting.slots import STATUS_OVERLAP, SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
-from dubber.handoff.export import Handoff, export_paths, planned_files, write_handoff
+from dubber.handoff.export import Handoff, export_paths, handoff_outputs, planned_files, write_handoff
 from dubber.handoff.outputs import Planned, check_outputs
-from dubber.mix.mixing import Ducking, Mixdown, mix
+from dubber.mix.blocks import Block, Output, measure_mix, write_blocks
+from dubber.mix.mixing import Ducking
 from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
 from dubber.plugin.engine import Emotion, Engine, Reference, SynthesisRequest
 from dubber.project.store import (
@@ -301,38 +302,45 @@ def _transcriber(options: DubOptions) -> Transcriber | None:
         return None
 
 
-def finish_track(mixdown: Mixdown, rate: int, target_lufs: float | None) -> dict[str, Any] | None:
-    """Bring the mixed track to the loudness target, if one is set, and return what was measured."""
-    if target_lufs is None:
-        return None
-
-    gain, result = loudness_gain(mixdown.track, rate, target_lufs)
-    mixdown.track = mixdown.track * gain[:, None]
-    mixdown.gain = gain * np.float32(mixdown.gain)  # the stems follow the mix's gain, sample by sample
-    return result.to_dict()
-
-
 def write_outputs(handoff: Handoff, out_path: Path | None, options: DubOptions, keep_original: bool,
                   stem_path: str | Path | None = None) -> list[Path]:
-    """Write the dubbed video (with its audio tracks), the stem and the hand-off files asked for."""
-    mixdown, rate = handoff.mixdown, handoff.timeline.sample_rate
+    """Write the dubbed video (with its audio tracks), the stem and the hand-off files asked for.
+
+    The dub track, the dialogue track, the stem and the stems are written in one walk over the mix, block
+    by block (dubber.mix.blocks): a feature film's tracks are never whole in memory.
+    """
+    mixdown = handoff.mixdown
+    if options.exports and out_path is None:
+        raise UsageError("exports are written beside the output video; give one")
     written: list[Path] = []
-    if out_path is not None:
-        with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
-            wav = media.write_wav(Path(tmp) / "dub.wav", mixdown.track, rate)
-            extra = []
+    with tempfile.TemporaryDirectory(prefix="dubber-") as tmp:
+        outputs, extra = [], []
+        if out_path is not None:
+            outputs.append(Output(Path(tmp) / "dub.wav", mixdown.channels, _mixed))
             if options.dialogue_track:
-                dialogue = media.write_wav(Path(tmp) / "dialogue.wav", mixdown.scaled(handoff.stem), rate)
-                extra.append(media.AudioTrack(dialogue, options.lang, "Dub dialogue"))
-            written.append(media.mux(handoff.video, wav, out_path, dub_lang=options.lang, keep_original=keep_original,
-                                     original_lang=options.original_lang, extra_tracks=extra))
-    if stem_path is not None:  # at the mix's gain, like stems/dialogue.wav: the loudness target moves it too
-        written.append(media.write_wav(stem_path, mixdown.scaled(handoff.stem), rate))
-    if options.exports:
-        if out_path is None:
-            raise UsageError("exports are written beside the output video; give one")
-        written += write_handoff(handoff, out_path, options.exports)
+                outputs.append(Output(Path(tmp) / "dialogue.wav", 1, _dialogue))
+                extra.append(media.AudioTrack(outputs[-1].path, options.lang, "Dub dialogue"))
+        if stem_path is not None:  # at the mix's gain, like stems/dialogue.wav: the loudness target moves it too
+            outputs.append(Output(Path(stem_path), 1, _dialogue))
+        stems = handoff_outputs(handoff, out_path, options.exports) if out_path is not None else []
+        write_blocks(mixdown, outputs + stems)
+        if out_path is not None:
+            written.append(media.mux(handoff.video, outputs[0].path, out_path, dub_lang=options.lang,
+                                     keep_original=keep_original, original_lang=options.original_lang,
+                                     extra_tracks=extra))
+    if stem_path is not None:
+        written.append(Path(stem_path))
+    if options.exports and out_path is not None:
+        written += write_handoff(handoff, out_path, options.exports, [output.path for output in stems] or None)
     return written
+
+
+def _mixed(block: Block) -> np.ndarray:
+    return block.mix
+
+
+def _dialogue(block: Block) -> np.ndarray:
+    return block.scaled(block.stem)
 
 
 def dub_outputs(output: str | Path | None, options: DubOptions, stem_path: str | Path | None = None,
@@ -366,9 +374,20 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     every problem with the input found, before any line is rendered; `progress(done, total, cue)` and
     `on_line(entry)` as each line is finished. An exception either raises stops the dub there (the
     project keeps the finished lines).
+
+    The original audio is decoded to a file in a folder that lives as long as the dub, and read by ranges.
     """
+    with tempfile.TemporaryDirectory(prefix="dubber-original-") as sound:
+        return _dub(Path(video), subtitles, output, options, stem_path, report_path, progress, on_line, on_start,
+                    overwrite, Path(sound))
+
+
+def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options: DubOptions,
+         stem_path: str | Path | None, report_path: str | Path | None, progress: Progress | None,
+         on_line: Callable[[LineEntry], None] | None,
+         on_start: Callable[[list[LineEntry], list[Diagnostic]], None] | None, overwrite: bool,
+         sound: Path) -> DubResult:
     started = time.monotonic()
-    video = Path(video)
     info = media.probe(video)
     loaded = load_subtitles(subtitles, speak_all=options.speak_all)
     rate = options.sample_rate
@@ -382,7 +401,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     check_outputs(dub_outputs(out_path, options, stem_path, report_path), dub_inputs(video, subtitles, options),
                   overwrite)
     has_audio = bool(info.audio_streams)
-    original = media.decode_audio(video, rate) if has_audio else None
+    original = decode_to_disk(video, rate, sound) if has_audio else None
     diagnostics = list(loaded.diagnostics)
     cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
     spoken = [cue for cue in cues if cue.spoken]
@@ -412,12 +431,10 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
                                        all_lines)
         fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line, slots)
     timeline = build_timeline(fitted, entries, length, rate, slots, project_path)
-    stem = timeline.render()
     lines = [line for line, _ in fitted]
     measure_lines(lines, timeline, slots, options.policy.accept_ms)
-    mixdown = mix(stem, original, timeline.spans(), rate, mode=options.mix, ducking=options.ducking)
-    loudness = finish_track(mixdown, rate, options.loudness)
-    handoff = Handoff(timeline, stem, mixdown, original, lines, video, info, options.lang)
+    mixdown, loudness = measure_mix(timeline, original, options.mix, options.ducking, options.loudness)
+    handoff = Handoff(mixdown, lines, video, info, options.lang)
     written = write_outputs(handoff, out_path, options, options.keep_original and has_audio, stem_path)
 
     skipped = [SkippedLine(c.index, c.line, c.start_ms, c.end_ms, c.text, c.skip, c.skip_reason)
@@ -437,7 +454,7 @@ def dub(video: str | Path, subtitles: str | Path, output: str | Path | None, opt
     report["skipped"] = [dataclasses.asdict(line) for line in skipped]
     report["speakers"] = {name: dataclasses.asdict(plan.entry) for name, plan in plans.items()}
     if loudness is not None:
-        report["loudness"] = loudness
+        report["loudness"] = loudness.to_dict()
     if options.exports and out_path is not None:
         report["exports"] = {kind: str(path) for kind, path in export_paths(out_path, options.exports).items()}
     if project_path is not None:

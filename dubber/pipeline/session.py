@@ -5,13 +5,15 @@ not change the project: the panel renders on a worker thread and then applies th
 `dubber.project.edits` edit through its undo stack (`apply` / `revert` here), so the editor never waits
 and every change can be taken back. The project file is saved after every edit.
 
-The mix a preview plays is cut from the same track that export writes, so what is heard while
-editing is what is exported.
+The mix a preview plays is the same mix that export writes, computed for its window alone
+(dubber.mix.blocks), so what is heard while editing is what is exported. The original audio is decoded
+once to a file in a folder that lives as long as the session, and read by ranges.
 """
 
 from __future__ import annotations
 
 import copy
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -24,15 +26,13 @@ import numpy as np
 
 from dubber.audio import media
 from dubber.audio.samples import ms_to_samples
+from dubber.audio.source import DiskAudio, decode_to_disk
 from dubber.errors import MediaError, UsageError
 from dubber.files import write_json_atomic
-from dubber.fitting.fitter import STATUS_FAILED, STATUS_MISSED, STATUS_OK, STATUS_TOO_LONG, STATUS_TOO_SHORT
+from dubber.fitting.fitter import STATUS_FAILED
 from dubber.fitting.report import LineReport, build_report, summarize
 from dubber.fitting.slots import (
-    OVERRUN_MS,
-    STATUS_OVERLAP,
     Slot,
-    judge_take,
     next_onsets,
     overlap_words,
     overlapping,
@@ -40,19 +40,34 @@ from dubber.fitting.slots import (
 )
 from dubber.handoff.export import Handoff, export_paths, planned_files
 from dubber.handoff.outputs import check_outputs
-from dubber.mix.mixing import Mixdown, mix, mix_window
+from dubber.mix.blocks import Mixdown, measure_mix
 from dubber.mix.placement import lazy_clip, measure_lines, overlaps, stored_clip, timeline_length
 from dubber.mix.timeline import Clip, Timeline, place_clips
 from dubber.pipeline.dub import (
     DubOptions,
-    finish_track,
     line_report,
     prepare_cues,
     render_take,
     spoken_ms,
-    spoken_text,
     sync_of,
     write_outputs,
+)
+from dubber.pipeline.line_status import (  # noqa: F401  (the statuses, as the panel imports them from here)
+    FAILED,
+    NEEDS_WORK,
+    OFF,
+    OK,
+    OVERLAP,
+    PENDING,
+    SKIPPED,
+    STALE,
+    STATUS_COLOURS,
+    STATUS_OF_TAKE,
+    STATUS_WORDS,
+    UNFITTABLE,
+    line_status,
+    made_for_another_slot,
+    stale_take,
 )
 from dubber.project.edits import Edit
 from dubber.project.store import (
@@ -72,98 +87,10 @@ from dubber.subtitles.load import SubtitleLine, load_subtitles, save_subtitles
 from dubber.text.pronunciation import plain
 from dubber.voices.casting import OriginalAudio, SpeakerPlan, VoiceRequest, plan_for_line, plan_from_entry, plan_speaker
 
-# What a line needs, judged from its chosen take.
-PENDING = "pending"  # not rendered yet
-OK = "ok"  # fitted within the tolerance
-OFF = "off"  # rendered, but beyond the tolerance
-STALE = "stale"  # the text, timing or voice changed after its take was made: it needs a new one
-UNFITTABLE = "unfittable"  # the engine could not reach the slot (too long or too short)
-FAILED = "failed"  # the engine failed
-SKIPPED = "skipped"  # not spoken: a sound description, a sign, another language, past the video's end ...
-OVERLAP = "overlap"  # its speech (or, not dubbed yet, its slot) overlaps another line's on the timeline
-NEEDS_WORK = (PENDING, OFF, STALE, UNFITTABLE, FAILED, OVERLAP)
-# How a status is shown, in the Qt panel and the service's web page alike: green within the
-# tolerance, amber beyond it, red where the line cannot fit, failed or overlaps another, grey when not spoken
-# (pending: not coloured).
-STATUS_COLOURS = {OK: "#2e9d4f", OFF: "#d99a1e", STALE: "#d99a1e", UNFITTABLE: "#c8402f", FAILED: "#c8402f",
-                  SKIPPED: "#8a8a8a", OVERLAP: "#c8402f"}
-STATUS_WORDS = {PENDING: "not dubbed", OK: "in sync", OFF: "out of sync", STALE: "edited, needs a new take",
-                UNFITTABLE: "cannot fit", FAILED: "failed", SKIPPED: "not spoken", OVERLAP: "overlaps another line"}
-# A take's status (dubber.fitting.slots) as the line's.
-STATUS_OF_TAKE = {STATUS_OK: OK, STATUS_MISSED: OFF, STATUS_TOO_LONG: UNFITTABLE, STATUS_TOO_SHORT: UNFITTABLE,
-                STATUS_FAILED: FAILED, STATUS_OVERLAP: OVERLAP}
-
 TAKE_CACHE = 64  # take clips kept decoded in memory
 # The timing of one edit version: its slots, each line's next onset, the lines overlapping another and where
 # each line's speech lies.
 _Timing = tuple[int, dict[int, Slot], dict[int, int | None], dict[int, tuple[int, int]], dict[int, tuple[int, int]]]
-
-
-def line_status(line: LineEntry, accept_ms: int = 50, speaker: SpeakerEntry | None = None,
-                pronunciations: dict[str, str] | None = None, slot: Slot | None = None,
-                next_onset_ms: int | None = None, overlap: tuple[int, int] | None = None) -> str:
-    """Say what a line needs (see the constants above); `speaker` gives the voice a line without its own has,
-    `pronunciations` the project's dictionary (a take speaks the line with it written in).
-
-    With its `slot` (and the next line's onset) the take is judged where it lies now, by the rule the
-    dub and the export use (dubber.fitting.slots); without, by what was measured when it was made.
-    `overlap` (the other line, ms) says its speech overlaps another line's on the timeline: never in sync.
-    """
-    if not line.spoken:
-        return SKIPPED
-    take = line.take
-    if take is not None and take.status == STATUS_FAILED:
-        return FAILED
-    if take is not None and _stale(line, take, speaker, pronunciations or {}, slot):
-        return STALE
-    if overlap is not None:
-        return OVERLAP  # two voices at once, as it lies now (or, not dubbed yet, as it is timed)
-    if take is None:
-        return PENDING
-    if slot is not None and take.speech_ms is not None:
-        return STATUS_OF_TAKE[judge_take(take.speech_ms, slot.borrowing(take.borrowed_ms), next_onset_ms,
-                                       accept_ms).status]
-    fill = take.window_ms is None
-    if fill and take.status == STATUS_OK and (take.error_ms is None or abs(take.error_ms) > accept_ms):
-        return OFF  # a take filling its cue, from before statuses were measured: its error decides
-    return STATUS_OF_TAKE.get(take.status, OFF)
-
-
-def _stale(line: LineEntry, take: TakeRecord, speaker: SpeakerEntry | None, pronunciations: dict[str, str],
-           slot: Slot | None = None) -> bool:
-    """Whether the take was made for other words, another slot or another voice than the line has now."""
-    if take.text and take.text != spoken_text(line.text, pronunciations):
-        return True
-    if slot is not None and _made_for_another_slot(take, slot):
-        return True
-    if slot is None and take.window_ms is None and take.target_ms is not None and take.target_ms != line.duration_ms:
-        return True
-    if _made_with_other_choices(line, take):
-        return True
-    engine = line.engine or (speaker.engine if speaker else None)
-    if engine is not None and take.engine != engine:
-        return True
-    # Without a voice of its own, a line speaks with its speaker's voice, or another engine's default.
-    voice = line.voice or (speaker.voice if speaker and engine == speaker.engine else None)
-    return bool(voice) and take.voice != voice
-
-
-def _made_with_other_choices(line: LineEntry, take: TakeRecord) -> bool:
-    """A take made with a fitting choice the line no longer has, or without one it has now and not in sync
-    (a take in sync needs nothing more)."""
-    for now, then in ((line.borrow_gap, take.borrow_gap), (line.allow_stretch, take.allow_stretch)):
-        if (then and not now) or (now and not then and take.status != STATUS_OK):
-            return True
-    return False
-
-
-def _made_for_another_slot(take: TakeRecord, slot: Slot) -> bool:
-    """A take aimed at another length, made under another policy, or too long for its window now."""
-    if slot.fill != (take.window_ms is None) or take.target_ms != slot.target_ms:
-        return True
-    if slot.fill or take.window_ms == slot.window_ms:
-        return False
-    return take.speech_ms is not None and take.speech_ms > slot.window_ms + OVERRUN_MS
 
 
 @dataclass
@@ -192,8 +119,12 @@ class Session:
         self._plan_lock = threading.Lock()
         self._save_lock = threading.RLock()  # a worker's first render may add speakers while an edit saves
         self._clips: OrderedDict[str, tuple[np.ndarray, int]] = OrderedDict()
-        self._mix: tuple[tuple[Any, ...], tuple[Timeline, np.ndarray, Mixdown]] | None = None
-        self._gain: tuple[tuple[Any, ...], float | np.ndarray] | None = None  # the last whole mix's, by its settings
+        # The last measured mix (its peak guard and loudness plan), by edit version and mix settings.
+        self._measured: tuple[tuple[Any, ...], Mixdown] | None = None
+        self._placed: tuple[int, Timeline] | None = None  # the takes placed, by edit version
+        self._sound: tempfile.TemporaryDirectory[str] | None = None  # the decoded original's folder
+        self._original: tuple[DiskAudio | None] | None = None
+        self._original_lock = threading.Lock()
         self._slots: _Timing | None = None
         self._foreign: dict[tuple[str, str], SpeakerPlan] = {}
         self.loudness: dict[str, Any] | None = None  # what normalising the last mix measured
@@ -259,12 +190,25 @@ class Session:
     def info(self) -> media.MediaInfo:
         return media.probe(self.video)
 
-    @cached_property
-    def original(self) -> np.ndarray | None:
-        """The video's own audio at the output rate, [n, channels], or None without an audio track."""
-        if not self.info.audio_streams:
-            return None
-        return media.decode_audio(self.video, self.options.sample_rate)
+    @property
+    def original(self) -> DiskAudio | None:
+        """The video's own audio at the output rate, [n, channels] on disk (sliced like an array), or None
+        without an audio track. Decoded once, on first use, into a folder that `close` removes."""
+        with self._original_lock:
+            if self._original is None:
+                audio = None
+                if self.info.audio_streams:
+                    self._sound = tempfile.TemporaryDirectory(prefix="dubber-session-")
+                    audio = decode_to_disk(self.video, self.options.sample_rate, self._sound.name)
+                self._original = (audio,)
+            return self._original[0]
+
+    def close(self) -> None:
+        """Remove the decoded original (it is decoded again if asked for). Also done when the session is collected."""
+        with self._original_lock:
+            if self._sound is not None:
+                self._sound.cleanup()
+            self._sound, self._original = None, None
 
     @property
     def rate(self) -> int:
@@ -356,7 +300,7 @@ class Session:
             slot, take = slots.get(line.index), line.take
             if slot is None or (take is not None and take.status == STATUS_FAILED):
                 continue
-            if take is None or take.speech_ms is None or _stale(line, take, self.project.speakers.get(line.speaker),
+            if take is None or take.speech_ms is None or stale_take(line, take, self.project.speakers.get(line.speaker),
                                                                  self.project.pronunciations, slot):
                 spans[line.index] = (slot.onset_ms, slot.end_ms)
             else:
@@ -394,7 +338,7 @@ class Session:
         """Whether `line` (an edited copy of a project line) can keep its take: its slot is the one the take
         was made for (a move of line and speech together), or it has no take to keep."""
         take = line.take
-        return take is None or not line.spoken or not _made_for_another_slot(take, self.slot_for(line))
+        return take is None or not line.spoken or not made_for_another_slot(take, self.slot_for(line))
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -475,55 +419,61 @@ class Session:
         slot = self.slots().get(line.index)
         return stored_clip(line, samples, rate, slot.onset_ms if slot else None)
 
-    def _placed(self, line: LineEntry, slot: Slot) -> Clip | None:
+    def _placed_clip(self, line: LineEntry, slot: Slot) -> Clip | None:
         return lazy_clip(line, self.path.parent, slot.onset_ms) or self.clip(line)
 
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Return (stem, track): the dub alone, before the mix's gain (export writes it at that gain), and
-        mixed with the original (brought to the session's loudness target, if any), as export writes it."""
-        _, stem, mixdown = self._mixed(mode)
-        return stem, mixdown.track
+        """Return (stem, track) whole in memory: the dub alone, before the mix's gain (export writes it at that
+        gain), and mixed with the original (brought to the session's loudness target, if any), as export
+        writes it. For short clips and tests: export and previews work by ranges."""
+        mixdown = self._measured_mix(mode)
+        return mixdown.timeline.render(), mixdown.track(0, mixdown.length)
 
-    def _mixed(self, mode: str | None) -> tuple[Timeline, np.ndarray, Mixdown]:
-        """The placed takes, the stem and the mix, made once per edit version and mix setting."""
+    def _measured_mix(self, mode: str | None) -> Mixdown:
+        """The mix as export writes it: its gains measured in blocks on the timeline as it stands, once per
+        edit version and mix setting."""
         key = (self.version, *self._mix_settings(mode))
-        cached = self._mix
+        cached = self._measured
         if cached is not None and cached[0] == key:
             return cached[1]
-        timeline = self._timeline()
-        stem = timeline.render()
-        mode = key[1]
-        mixdown = mix(stem, self.original, timeline.spans(), self.rate, mode=mode, ducking=self.options.ducking)
-        self.loudness = finish_track(mixdown, self.rate, self.options.loudness)
-        self._mix = (key, (timeline, stem, mixdown))
-        self._gain = (key[1:], mixdown.gain)
-        return timeline, stem, mixdown
+        mixdown, result = measure_mix(self._timeline(), self.original, key[1], self.options.ducking,
+                                      self.options.loudness)
+        self.loudness = result.to_dict() if result is not None else None
+        self._measured = (key, mixdown)
+        return mixdown
 
     def _mix_settings(self, mode: str | None) -> tuple[Any, ...]:
         return mode or self.options.mix, self.options.ducking, self.options.loudness
 
     def _timeline(self) -> Timeline:
         """Every chosen take placed at its slot; read from disk only where it is rendered."""
+        cached = self._placed
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
         slots = self.slots()
-        clips = [c for c in (self._placed(line, slots[line.index]) for line in self.project.lines
+        clips = [c for c in (self._placed_clip(line, slots[line.index]) for line in self.project.lines
                              if line.index in slots) if c is not None]
-        return place_clips(clips, self.length, self.rate)
+        timeline = place_clips(clips, self.length, self.rate)
+        self._placed = (self.version, timeline)
+        return timeline
 
     def preview_audio(self, start_ms: int, end_ms: int) -> np.ndarray:
-        """The exported mix between two times, [n, channels].
+        """The exported mix between two times, [n, channels], mixed for this window alone.
 
-        After an edit only this window is mixed again, at the gain of the last whole mix (its loudness is
-        a property of the whole track, which one edited line barely moves): a moved block previews at once
-        on a feature-length project. Export always mixes the whole track.
+        The gains are those last measured (the peak guard and the loudness plan: a property of the whole
+        track, which one edited line barely moves), applied locally (the limiter reads only the mix around
+        the window): a moved block previews at once on a feature-length project. Only when no mix was
+        measured yet with these settings is it measured, once, in blocks. Export always measures anew.
         """
         settings = self._mix_settings(None)
-        a, b = ms_to_samples(max(start_ms, 0), self.rate), ms_to_samples(max(end_ms, 0), self.rate)
-        cached = self._mix
-        if (cached is not None and cached[0] == (self.version, *settings)) or self._gain is None \
-                or self._gain[0] != settings:
-            _, track = self.mixed()
-            return track[a:b]
-        return mix_window(self._timeline(), self.original, a, b, settings[0], self.options.ducking, self._gain[1])
+        cached = self._measured
+        if cached is None or cached[0][1:] != settings:
+            mixdown = self._measured_mix(None)
+        else:
+            mixdown = replace(cached[1], timeline=self._timeline())
+        b = min(ms_to_samples(max(end_ms, 0), self.rate), mixdown.length)
+        a = min(ms_to_samples(max(start_ms, 0), self.rate), b)
+        return mixdown.track(a, b)
 
     # -- export ---------------------------------------------------------------------------
 
@@ -551,13 +501,13 @@ class Session:
         check_outputs(planned_files(output, stem_path, subtitles_path, report_path, self.options.exports),
                       self.inputs(), overwrite)
         started = time.monotonic()
-        timeline, stem, mixdown = self._mixed(mode)
+        mixdown = self._measured_mix(mode)
+        timeline = mixdown.timeline
         slots = self.slots()
         rendered = [line for line in self.project.lines if line.take is not None and line.index in slots]
         reports = [line_report(line, sync=sync_of(line, slots[line.index])) for line in rendered]
         measure_lines(reports, timeline, slots, self.options.policy.accept_ms)  # on the very placements mixed
-        handoff = Handoff(timeline, stem, mixdown, self.original, reports, self.video, self.info,
-                          self.project.lang)
+        handoff = Handoff(mixdown, reports, self.video, self.info, self.project.lang)
         options = replace(self.options, mix=mode or self.options.mix)
         keep = self.options.keep_original and self.original is not None
         written = write_outputs(handoff, Path(output) if output is not None else None, options, keep, stem_path)

@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from dubber.audio.media import read_wav
+from dubber.audio.samples import ms_to_samples
 from dubber.config import Config
 from dubber.errors import UsageError
+from dubber.fitting.original_speech import speech_regions
 from dubber.models.speaker_embedding import cosine, default_embedder
-from dubber.models.vad import default_detector
+from dubber.models.vad import default_detector, merged
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
@@ -34,6 +36,10 @@ from dubber.subtitles.cue import Cue
 from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.match import match_voice
 from dubber.voices.references import find_references, write_reference
+
+# Speech is looked for this far around each cue: a candidate clip's window (300 ms of slack), its noise context
+# (1 s) and guard, and a lead-in for the VAD's state.
+REFERENCE_CONTEXT_MS = 2500
 
 
 @dataclass
@@ -78,8 +84,13 @@ class OriginalAudio:
 
     @cached_property
     def speech(self) -> list[tuple[int, int]]:  # half-open sample spans
-
-        return default_detector().speech_spans(self.samples, self.rate)
+        """Found around the cues only, a stretch at a time: `samples` may be a film's sound on disk."""
+        detector, rate, spans = default_detector(), self.rate, []
+        for lo_ms, hi_ms in speech_regions(self.cues, REFERENCE_CONTEXT_MS):
+            lo, hi = ms_to_samples(lo_ms, rate), min(ms_to_samples(hi_ms, rate), self.samples.shape[0])
+            if hi > lo:
+                spans += [(lo + start, lo + end) for start, end in detector.speech_spans(self.samples[lo:hi], rate)]
+        return merged(spans)
 
 
 def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,

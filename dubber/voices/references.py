@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 import numpy as np
 
 from dubber.audio.samples import as_mono, ms_to_samples, samples_to_ms
+from dubber.audio.source import DiskAudio
 from dubber.errors import MediaError
 from dubber.models.speaker_embedding import cosine, default_embedder
 from dubber.models.vad import default_detector
@@ -214,7 +215,9 @@ class _Track:
     def __init__(self, audio: np.ndarray, rate: int, speech: Sequence[Span]) -> None:
         if rate <= 0:
             raise ValueError(f"bad sample rate {rate}")
-        self.audio, self.rate = np.asarray(audio, dtype=np.float32), rate
+        # Only ever sliced: a film's sound on disk (dubber.audio.source.DiskAudio) stays there.
+        self.audio = audio if isinstance(audio, DiskAudio) else np.asarray(audio, dtype=np.float32)
+        self.rate = rate
         self.speech = sorted((int(s), int(e)) for s, e in speech if e > s)
         self._starts = [s for s, _ in self.speech]
 
