@@ -11,7 +11,7 @@ dragged block) until the table, the timeline and the frame at the new onset are 
     .venv/bin/python bench/panel_move.py [--minutes 30] [--cues 600] [--feature 120] [--feature-cues 1500]
                                          [--moves 5] [--keep DIR]
 
-The 2-hour project (--feature, 0 to skip) is timed by its core steps only, without the whole mix beside
+The 2-hour project (--feature, 0 to skip; --feature-only for it alone) is timed by its core steps only, without the whole mix beside
 them (the mix is measured and written in blocks; holding two hours of it whole is what the blocks avoid).
 
 The long project is dubbed first with the test suite's synthetic engine (tests/conftest.py, frametone),
@@ -218,17 +218,19 @@ def main() -> int:
     parser.add_argument("--cues", type=int, default=600)
     parser.add_argument("--feature", type=int, default=120, help="minutes of the feature-length project (0: none)")
     parser.add_argument("--feature-cues", type=int, default=1500)
+    parser.add_argument("--feature-only", action="store_true", help="only the feature-length project's core steps")
     parser.add_argument("--moves", type=int, default=5)
     parser.add_argument("--keep", type=Path)
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="dubber-bench-move-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        sample, long = sample_project(folder), long_project(folder, args.minutes, args.cues)
-        report("sample (2 speakers, Piper), core steps", core_steps(sample, args.moves))
-        report("sample, in the window", window_moves(sample, args.moves))
-        report(f"{args.minutes}-minute project, {args.cues} lines, core steps", core_steps(long, args.moves))
-        report(f"{args.minutes}-minute project, in the window", window_moves(long, args.moves))
+        if not args.feature_only:
+            sample, long = sample_project(folder), long_project(folder, args.minutes, args.cues)
+            report("sample (2 speakers, Piper), core steps", core_steps(sample, args.moves))
+            report("sample, in the window", window_moves(sample, args.moves))
+            report(f"{args.minutes}-minute project, {args.cues} lines, core steps", core_steps(long, args.moves))
+            report(f"{args.minutes}-minute project, in the window", window_moves(long, args.moves))
         if args.feature:
             feature = long_project(folder, args.feature, args.feature_cues)
             report(f"{args.feature}-minute project, {args.feature_cues} lines, core steps",

@@ -49,17 +49,22 @@ def build_timeline(fitted: list[tuple[LineReport, Fit | None]], entries: list[Li
     return place_clips(clips, length, rate)
 
 
-def lazy_clip(entry: LineEntry, folder: Path, onset_ms: int | None = None) -> Clip | None:
+def lazy_clip(entry: LineEntry, folder: Path, onset_ms: int | None = None,
+              frames: dict[str, int] | None = None) -> Clip | None:
     """A line's chosen take as it lies in the project `folder`, read only while a timeline renders it.
 
     None when the line has no take audio, or its take predates recorded onsets (it must be measured).
+    `frames` keeps each take file's length once read (take files are named by their content).
     """
     take = entry.take
     if take is None or not take.audio or take.lead is None or take.sample_rate is None:
         return None
     path = folder / take.audio
     onset = entry.start_ms if onset_ms is None else onset_ms
-    return Clip(entry.index, onset, None, take.sample_rate, take.lead, path, media.audio_frames(path))
+    known = frames if frames is not None else {}
+    if take.audio not in known:
+        known[take.audio] = media.audio_frames(path)
+    return Clip(entry.index, onset, None, take.sample_rate, take.lead, path, known[take.audio])
 
 
 def stored_clip(entry: LineEntry, samples: np.ndarray, rate: int, onset_ms: int | None = None) -> Clip:

@@ -122,6 +122,7 @@ class Session:
         # The last measured mix (its peak guard and loudness plan), by edit version and mix settings.
         self._measured: tuple[tuple[Any, ...], Mixdown] | None = None
         self._placed: tuple[int, Timeline] | None = None  # the takes placed, by edit version
+        self._frames: dict[str, int] = {}  # each take file's length, read once
         self._sound: tempfile.TemporaryDirectory[str] | None = None  # the decoded original's folder
         self._original: tuple[DiskAudio | None] | None = None
         self._original_lock = threading.Lock()
@@ -420,7 +421,7 @@ class Session:
         return stored_clip(line, samples, rate, slot.onset_ms if slot else None)
 
     def _placed_clip(self, line: LineEntry, slot: Slot) -> Clip | None:
-        return lazy_clip(line, self.path.parent, slot.onset_ms) or self.clip(line)
+        return lazy_clip(line, self.path.parent, slot.onset_ms, self._frames) or self.clip(line)
 
     def mixed(self, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return (stem, track) whole in memory: the dub alone, before the mix's gain (export writes it at that
