@@ -136,9 +136,12 @@ class Peaks:
                 lo[at + full], hi[at + full] = tail.min(), tail.max()
         self.levels: list[tuple[np.ndarray, np.ndarray]] = [(lo, hi)]
         while lo.size > 1:
-            pad = -lo.size % FANOUT  # repeating the last block changes no min or max
-            lo = np.append(lo, np.repeat(lo[-1:], pad)).reshape(-1, FANOUT).min(axis=1)
-            hi = np.append(hi, np.repeat(hi[-1:], pad)).reshape(-1, FANOUT).max(axis=1)
+            # Whole groups reshape in place; a ragged last group is one block more (no padded copy of the level).
+            full = lo.size // FANOUT * FANOUT
+            up_lo, up_hi = lo[:full].reshape(-1, FANOUT).min(axis=1), hi[:full].reshape(-1, FANOUT).max(axis=1)
+            if full < lo.size:
+                up_lo, up_hi = np.append(up_lo, lo[full:].min()), np.append(up_hi, hi[full:].max())
+            lo, hi = up_lo, up_hi
             self.levels.append((lo, hi))
 
     @property
