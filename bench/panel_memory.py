@@ -6,9 +6,9 @@ video is the short sample, and the session's original is that file (the timeline
 length runs in a fresh process, which opens the panel offscreen, shows the session (its `--cues` lines
 spread over the track), waits for the waveform pyramid built on its thread (shown s: from showing the session
 until the lane has it; before that the pyramid is built once alone on the main thread and let go: pyramid s),
-and draws the whole track as a waveform and as a spectrogram, then a zoomed-in view (the first draw of each). It prints the process's peak resident memory (the
-kernel's high-water mark) beside the level of the empty window before the session was shown, and the build
-and drawing times.
+and draws the whole track as a waveform and as a spectrogram, then a zoomed-in view (the first draw of each).
+It prints the process's peak resident memory (the kernel's high-water mark) beside the level of the empty
+window before the session was shown, and the build and drawing times.
 
     .venv/bin/python bench/panel_memory.py [--minutes 30,120] [--cues 1500] [--array] [--keep DIR]
 
@@ -120,11 +120,12 @@ def child(track: Path, minutes: int, count: int, in_memory: bool, folder: Path) 
         return time.perf_counter() - begun
 
     whole = (0, session.duration_ms)
-    zoom = (session.duration_ms // 2, session.duration_ms // 2 + 200)  # past one sample per column: read from the track
+    zoom = (session.duration_ms // 2, session.duration_ms // 2 + 200)  # past a sample a column: read from the track
+    times = {"wave_whole_s": drawn(whole, False), "wave_zoom_s": drawn(zoom, False),
+             "spectrum_whole_s": drawn(whole, True), "spectrum_zoom_s": drawn(zoom, True)}
     return {"minutes": minutes, "in_memory": in_memory, "frames": disk.frames, "empty_mb": empty_mb,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "build_s": built, "pyramid_s": pyramid_s,
-            "pyramid_mb": peaks.nbytes / 1e6, "wave_whole_s": drawn(whole, False), "wave_zoom_s": drawn(zoom, False),
-            "spectrum_whole_s": drawn(whole, True), "spectrum_zoom_s": drawn(zoom, True)}
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "build_s": built,
+            "pyramid_s": pyramid_s, "pyramid_mb": peaks.nbytes / 1e6, **times}
 
 
 def run(track: Path, minutes: int, count: int, in_memory: bool) -> dict[str, float]:
@@ -164,25 +165,27 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(keep, ignore_errors=True)
 
-    print(f"\n{'original':<16}{'peak MB':>9}{'empty MB':>10}{'growth MB':>11}{'pyramid MB':>12}{'shown s':>9}{'pyramid s':>11}"
-          f"{'wave all':>10}{'wave zoom':>11}{'spec all':>10}{'spec zoom':>11}")
+    columns = [("peak MB", "peak_mb", 1, 0), ("empty MB", "empty_mb", 1, 0), ("growth MB", "growth_mb", 1, 0),
+               ("pyramid MB", "pyramid_mb", 1, 1), ("shown s", "build_s", 1, 2), ("pyramid s", "pyramid_s", 1, 2),
+               ("wave all ms", "wave_whole_s", 1000, 0), ("wave zoom ms", "wave_zoom_s", 1000, 0),
+               ("spec all ms", "spectrum_whole_s", 1000, 0), ("spec zoom ms", "spectrum_zoom_s", 1000, 0)]
+    print("\n" + f"{'original':<16}" + "".join(f"{title:>13}" for title, *_ in columns))
     for row in rows:
+        row["growth_mb"] = row["peak_mb"] - row["empty_mb"]
         name = f"{row['minutes']} min {'array' if row['in_memory'] else 'disk'}"
-        print(f"{name:<16}{row['peak_mb']:>9.0f}{row['empty_mb']:>10.0f}{row['peak_mb'] - row['empty_mb']:>11.0f}"
-              f"{row['pyramid_mb']:>12.1f}{row['build_s']:>9.2f}{row['pyramid_s']:>11.2f}{row['wave_whole_s'] * 1000:>8.0f}ms"
-              f"{row['wave_zoom_s'] * 1000:>9.0f}ms{row['spectrum_whole_s'] * 1000:>8.0f}ms"
-              f"{row['spectrum_zoom_s'] * 1000:>9.0f}ms")
+        print(f"{name:<16}" + "".join(f"{row[key] * scale:>13.{places}f}" for _, key, scale, places in columns))
     disk = [r for r in rows if not r["in_memory"]]
     if len(disk) > 1:
-        first, last = disk[0], disk[-1]
-        print(f"\n{last['minutes']} min against {first['minutes']} min, on disk: peak {last['peak_mb'] / first['peak_mb']:.2f}x,"
-              f" growth over the empty window {(last['peak_mb'] - last['empty_mb']) / (first['peak_mb'] - first['empty_mb']):.2f}x,"
-              f" pyramid {last['pyramid_s'] / first['pyramid_s']:.2f}x (the track {last['frames'] / first['frames']:.1f}x)")
+        a, b = disk[0], disk[-1]
+        print(f"\n{b['minutes']} min against {a['minutes']} min on disk (the track {b['frames'] / a['frames']:.1f}x): "
+              f"peak {b['peak_mb'] / a['peak_mb']:.2f}x, growth over the empty window "
+              f"{b['growth_mb'] / a['growth_mb']:.2f}x, pyramid {b['pyramid_s'] / a['pyramid_s']:.2f}x")
     array = [r for r in rows if r["in_memory"]]
     if array:
-        on_disk = next(r for r in disk if r["minutes"] == array[0]["minutes"])
-        print(f"{on_disk['minutes']} min, on disk against in memory: peak {on_disk['peak_mb'] / array[0]['peak_mb']:.2f}x,"
-              f" pyramid {on_disk['pyramid_s'] / array[0]['pyramid_s']:.2f}x")
+        memory = array[0]
+        on_disk = next(r for r in disk if r["minutes"] == memory["minutes"])
+        print(f"{memory['minutes']} min on disk against in memory: "
+              f"peak {on_disk['peak_mb'] / memory['peak_mb']:.2f}x, pyramid {on_disk['pyramid_s'] / memory['pyramid_s']:.2f}x")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 

@@ -139,8 +139,8 @@ def score_clip(duration_ms: int, snr_db: float, clipped_fraction: float, consist
     return length * snr * clipped * one_voice * edges, tuple(reasons)
 
 
-def find_references(audio: np.ndarray, rate: int, cues: Sequence[Cue], speaker: str | None, *, keep: int = 3,
-                    embedder: SpeakerEmbedder | None = None,
+def find_references(audio: np.ndarray | DiskAudio, rate: int, cues: Sequence[Cue], speaker: str | None, *,
+                    keep: int = 3, embedder: SpeakerEmbedder | None = None,
                     speech: Sequence[Span] | None = None) -> list[ReferenceCandidate]:
     """Return up to `keep` non-overlapping reference clips of `speaker`, best first.
 
@@ -175,7 +175,7 @@ def references_by_speaker(audio: np.ndarray, rate: int, cues: Sequence[Cue], kee
             for name in speakers}
 
 
-def write_reference(candidate: ReferenceCandidate, audio: np.ndarray, rate: int, folder: str | Path,
+def write_reference(candidate: ReferenceCandidate, audio: np.ndarray | DiskAudio, rate: int, folder: str | Path,
                     lang: str | None = None) -> Reference:
     """Write the candidate's clip as a 16-bit mono WAV at the track's rate; return it as a Reference.
 
@@ -216,7 +216,7 @@ def choose_reference(user: Reference | None, candidates: Sequence[ReferenceCandi
 class _Track:
     """The original audio and its speech spans, at one rate."""
 
-    def __init__(self, audio: np.ndarray, rate: int, speech: Sequence[Span]) -> None:
+    def __init__(self, audio: np.ndarray | DiskAudio, rate: int, speech: Sequence[Span]) -> None:
         if rate <= 0:
             raise ValueError(f"bad sample rate {rate}")
         # A track on disk stays there: only slices of it are read.

@@ -277,7 +277,8 @@ def test_each_speaker_gets_references_from_one_pass(scene, tmp_path):
 
 def test_search_stretches_merge_touching_cues_and_cut_a_long_run_between_two():
     cues = [Cue(1, 10_000, 12_000, "a"), Cue(2, 14_000, 15_000, "b"), Cue(3, 60_000, 61_000, "c")]
-    assert search_stretches(cues) == [(10_000 - SEARCH_MS, 15_000 + SEARCH_MS), (60_000 - SEARCH_MS, 61_000 + SEARCH_MS)]
+    assert search_stretches(cues) == [(10_000 - SEARCH_MS, 15_000 + SEARCH_MS),
+                                      (60_000 - SEARCH_MS, 61_000 + SEARCH_MS)]
     assert search_stretches([Cue(1, 500, 900, "a")]) == [(0, 900 + SEARCH_MS)]
     back_to_back = [Cue(i + 1, i * 3000, i * 3000 + 2000, "x") for i in range(40)]  # 2 minutes of lines
     stretches = search_stretches(back_to_back, longest_ms=30_000)
