@@ -184,8 +184,8 @@ def main() -> None:
     if array:
         memory = array[0]
         on_disk = next(r for r in disk if r["minutes"] == memory["minutes"])
-        print(f"{memory['minutes']} min on disk against in memory: "
-              f"peak {on_disk['peak_mb'] / memory['peak_mb']:.2f}x, pyramid {on_disk['pyramid_s'] / memory['pyramid_s']:.2f}x")
+        print(f"{memory['minutes']} min on disk against in memory: peak {on_disk['peak_mb'] / memory['peak_mb']:.2f}x, "
+              f"pyramid {on_disk['pyramid_s'] / memory['pyramid_s']:.2f}x")
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
