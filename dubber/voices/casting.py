@@ -23,17 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from dubber.audio.media import read_wav
+from dubber.audio.source import DiskAudio
 from dubber.config import Config
 from dubber.errors import UsageError
 from dubber.models.speaker_embedding import cosine, default_embedder
-from dubber.models.vad import default_detector
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue
 from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.match import match_voice
-from dubber.voices.references import find_references, write_reference
+from dubber.voices.references import find_references, speech_around, write_reference
 
 
 @dataclass
@@ -66,20 +66,20 @@ class VoiceRequest:
 
 @dataclass
 class OriginalAudio:
-    """The video's own audio and every cue, searched for each speaker's reference clip.
+    """The video's own audio (an array, or a DiskAudio read by ranges) and every cue, searched for each
+    speaker's reference clip.
 
     Every cue, not just the speaker's: clips are bounded by the other speakers' cues. The speech
-    spans are found once (Silero VAD over the whole track) and shared by all speakers.
+    spans are found once (Silero VAD over the stretches around the cues) and shared by all speakers.
     """
 
-    samples: np.ndarray
+    samples: np.ndarray | DiskAudio
     rate: int
     cues: list[Cue]
 
     @cached_property
     def speech(self) -> list[tuple[int, int]]:  # half-open sample spans
-
-        return default_detector().speech_spans(self.samples, self.rate)
+        return speech_around(self.samples, self.rate, self.cues)
 
 
 def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
