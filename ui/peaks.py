@@ -3,6 +3,11 @@
 `Peaks` keeps a min/max pyramid built once from a track, so drawing a whole 30-minute track reads a
 few thousand numbers instead of eighty million samples. `Spectrogram` computes the log magnitude of
 the visible window only, at no more columns and rows than the screen shows, and keeps the last few.
+
+Both read their track by ranges, so it may be a `DiskAudio` (a feature film's sound, on disk) as well as
+an array: the pyramid is built READ_BLOCK samples at a time, and what a view needs finer than its finest
+level (64 samples a block: 43 MB of min and max for two hours at 48 kHz, 58 MB with the levels above) is
+read from the track when drawn.
 """
 
 from __future__ import annotations
@@ -11,8 +16,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from dubber.audio.source import DiskAudio
+
 BASE_BLOCK = 64  # samples per block at the finest level
 FANOUT = 4  # each level's blocks are this many of the level below
+READ_BLOCK = BASE_BLOCK * 4096  # samples read at a time while the pyramid is built (2 MB of stereo float32)
+
+Track = np.ndarray | DiskAudio  # [n] or [n, channels]; read by ranges only
 
 
 def as_float(samples: np.ndarray) -> np.ndarray:
@@ -23,6 +33,26 @@ def as_float(samples: np.ndarray) -> np.ndarray:
     if np.issubdtype(data.dtype, np.integer):
         data = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
     return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def checked(track: Track) -> Track:
+    """track itself (never a copy of it), once its shape is known to be [n] or [n, channels]."""
+    data = track if isinstance(track, DiskAudio) else np.asanyarray(track)
+    if data.ndim not in (1, 2):
+        raise ValueError(f"samples must be [n] or [n, channels], got shape {data.shape}")
+    return data
+
+
+def read_range(track: Track, start: int, end: int) -> np.ndarray:
+    """track's samples [start, end) as float32, zeros where the range runs outside it."""
+    n = track.shape[0]
+    lo, hi = min(max(start, 0), n), min(max(end, 0), n)
+    if lo == start and hi == end:
+        return as_float(track[lo:hi])
+    out = np.zeros((max(end - start, 0),) + tuple(track.shape[1:]), np.float32)
+    if hi > lo:
+        out[lo - start:hi - start] = as_float(track[lo:hi])
+    return out
 
 
 def column_edges(rate: int, start_ms: int, window: tuple[float, float], columns: int) -> np.ndarray:
@@ -60,7 +90,7 @@ def _reduce(lo_src: np.ndarray, hi_src: np.ndarray, edges: np.ndarray) -> tuple[
     return lo, hi
 
 
-def envelope_columns(samples: np.ndarray, rate: int, start_ms: int, window: tuple[int, int],
+def envelope_columns(samples: Track, rate: int, start_ms: int, window: tuple[int, int],
                      columns: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-column (min, max) of samples placed at start_ms, for `columns` equal slices of window.
 
@@ -71,13 +101,13 @@ def envelope_columns(samples: np.ndarray, rate: int, start_ms: int, window: tupl
     if columns <= 0:
         empty = np.full(0, np.nan, np.float32)
         return empty, empty.copy()
-    data = as_float(samples)
+    data = checked(samples)
     edges = column_edges(rate, start_ms, window, columns)
     n = data.shape[0]
     # Only the visible samples are read (and their channels folded): the cost follows the view.
     lo_i = int(np.clip(edges[0], 0, n))
     hi_i = int(np.clip(max(edges[-1], edges[-2] + 1), lo_i, n))
-    part = data[lo_i:hi_i]
+    part = read_range(data, lo_i, hi_i)
     lo_src, hi_src = (part, part) if part.ndim == 1 else (part.min(axis=1), part.max(axis=1))
     return _reduce(lo_src, hi_src, edges - lo_i)
 
@@ -85,27 +115,39 @@ def envelope_columns(samples: np.ndarray, rate: int, start_ms: int, window: tupl
 class Peaks:
     """A min/max pyramid of a track: level k holds each block of BASE_BLOCK * FANOUT**k samples (all channels)."""
 
-    def __init__(self, samples: np.ndarray, rate: int) -> None:
+    def __init__(self, samples: Track, rate: int) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, got {rate}")
-        self.samples = as_float(samples)
+        self.samples = checked(samples)  # the track itself, read by ranges
         self.rate = int(rate)
         self.frames = self.samples.shape[0]
-        self.levels: list[tuple[np.ndarray, np.ndarray]] = []
         channels = 1 if self.samples.ndim == 1 else self.samples.shape[1]
-        full = self.frames // BASE_BLOCK
-        # A contiguous [n, ch] array reshapes to one row per block without a copy.
-        blocks = self.samples[: full * BASE_BLOCK].reshape(full, BASE_BLOCK * channels)
-        lo, hi = blocks.min(axis=1), blocks.max(axis=1)
-        if self.frames % BASE_BLOCK:
-            tail = self.samples[full * BASE_BLOCK:]
-            lo, hi = np.append(lo, tail.min()), np.append(hi, tail.max())
-        self.levels.append((lo, hi))
+        count = -(-self.frames // BASE_BLOCK)
+        lo, hi = np.empty(count, np.float32), np.empty(count, np.float32)
+        for start in range(0, self.frames, READ_BLOCK):  # READ_BLOCK is whole blocks: they never straddle reads
+            part = read_range(self.samples, start, min(start + READ_BLOCK, self.frames))
+            full = part.shape[0] // BASE_BLOCK
+            at = start // BASE_BLOCK
+            # A contiguous [n, ch] array reshapes to one row per block without a copy.
+            blocks = part[: full * BASE_BLOCK].reshape(full, BASE_BLOCK * channels)
+            lo[at:at + full], hi[at:at + full] = blocks.min(axis=1), blocks.max(axis=1)
+            if part.shape[0] % BASE_BLOCK:  # the track's ragged end
+                tail = part[full * BASE_BLOCK:]
+                lo[at + full], hi[at + full] = tail.min(), tail.max()
+        self.levels: list[tuple[np.ndarray, np.ndarray]] = [(lo, hi)]
         while lo.size > 1:
-            pad = -lo.size % FANOUT  # repeating the last block changes no min or max
-            lo = np.append(lo, np.repeat(lo[-1:], pad)).reshape(-1, FANOUT).min(axis=1)
-            hi = np.append(hi, np.repeat(hi[-1:], pad)).reshape(-1, FANOUT).max(axis=1)
+            # Whole groups reshape in place; a ragged last group is one block more (no padded copy of the level).
+            full = lo.size // FANOUT * FANOUT
+            up_lo, up_hi = lo[:full].reshape(-1, FANOUT).min(axis=1), hi[:full].reshape(-1, FANOUT).max(axis=1)
+            if full < lo.size:
+                up_lo, up_hi = np.append(up_lo, lo[full:].min()), np.append(up_hi, hi[full:].max())
+            lo, hi = up_lo, up_hi
             self.levels.append((lo, hi))
+
+    @property
+    def nbytes(self) -> int:
+        """What the pyramid holds in memory (the track itself stays where it was)."""
+        return sum(lo.nbytes + hi.nbytes for lo, hi in self.levels)
 
     @property
     def duration_ms(self) -> int:
@@ -140,11 +182,11 @@ class Peaks:
 class Spectrogram:
     """Log-magnitude spectrograms of a track's visible windows, at screen resolution, the last few kept."""
 
-    def __init__(self, samples: np.ndarray, rate: int, fft_size: int = 512, keep: int = 4) -> None:
+    def __init__(self, samples: Track, rate: int, fft_size: int = 512, keep: int = 4) -> None:
         if rate <= 0:
             raise ValueError(f"sample rate must be positive, got {rate}")
         # No mono copy of the track: each window reads only the samples its frames need.
-        self.samples = as_float(samples)
+        self.samples = checked(samples)
         self.rate, self.fft_size, self.keep = int(rate), int(fft_size), keep
         self._hann = np.hanning(self.fft_size).astype(np.float32)
         self._cache: OrderedDict[tuple[int, int, int, int], np.ndarray] = OrderedDict()
@@ -169,20 +211,23 @@ class Spectrogram:
         w_start, w_end = window
         centres_ms = w_start + (np.arange(columns) + 0.5) * ((w_end - w_start) / columns)
         centres = np.floor(centres_ms * self.rate / 1000.0).astype(np.int64)
-        offsets = np.arange(self.fft_size, dtype=np.int64) - self.fft_size // 2
-        index = centres[:, None] + offsets[None, :]
-        n = self.samples.shape[0]
-        inside = (index >= 0) & (index < n)
-        if n == 0:
-            frames = np.zeros(index.shape, np.float32)
-        else:
-            gathered = self.samples[np.clip(index, 0, n - 1)]
-            if gathered.ndim == 3:  # channels averaged per frame: [columns, fft_size, channels]
-                gathered = gathered.mean(axis=2, dtype=np.float32)
-            frames = np.where(inside, gathered, np.float32(0))
+        frames = self._frames(centres)
+        if frames.ndim == 3:  # channels averaged per frame: [columns, fft_size, channels]
+            frames = frames.mean(axis=2, dtype=np.float32)
         magnitude = np.abs(np.fft.rfft(frames * self._hann, axis=1)) * (2.0 / self._hann.sum())
         result = (20.0 * np.log10(np.maximum(magnitude, 1e-6))).T.astype(np.float32)
         self._cache[key] = result
         while len(self._cache) > self.keep:
             self._cache.popitem(last=False)
         return result
+
+    def _frames(self, centres: np.ndarray) -> np.ndarray:
+        """The fft_size samples centred on each of centres (zeros outside the track), read by ranges: one read
+        when the frames overlap or touch (zoomed in), else one per frame, so a whole film in view reads
+        columns x fft_size samples, not the film."""
+        size, half = self.fft_size, self.fft_size // 2
+        first, last = int(centres.min()) - half, int(centres.max()) - half + size
+        if last - first <= centres.size * size:
+            span = read_range(self.samples, first, last)
+            return span[(centres - half - first)[:, None] + np.arange(size)[None, :]]
+        return np.stack([read_range(self.samples, int(c) - half, int(c) - half + size) for c in centres])

@@ -1,7 +1,8 @@
 """What the timeline shows of the open session, and what its gestures do to it: every line's block in its
 speaker's lane, each chosen take's waveform where it plays, the original audio (its waveform pyramid built on
-a thread of its own: a feature film's sound takes a second), the video's length and frame rate; a seek moves
-the playhead, a dropped block is one undoable edit, the playhead follows playback."""
+a thread of its own, reading the track a block at a time: a feature film's sound takes seconds), the video's
+length and frame rate; a seek moves the playhead, a dropped block is one undoable edit, the playhead follows
+playback."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from dubber.pipeline.checks import timeline_marks
 from dubber.pipeline.session import Session
+from dubber.project.store import LineEntry
 from dubber.ui.line_actions import LineActions
 from dubber.ui.line_timing import placed_take, strip_cues, take_start_ms
 from dubber.ui.peaks import Peaks
@@ -30,6 +32,7 @@ class TimelineFeed(QObject):
         super().__init__(parent)
         self.strip, self.player = strip, player
         self.session: Session | None = None
+        self._positions: dict[int, int] = {}  # line index -> its position in the session's lines, when last seen
         self._peaks_ready.connect(self._on_peaks)
         strip.seekRequested.connect(transport.seek)
         strip.blockMoved.connect(edits.move_block)
@@ -81,9 +84,19 @@ class TimelineFeed(QObject):
         changed = None if positions is None else [lines[p].index for p in positions if p < len(lines)]
         self.strip.invalidate_takes(changed)
 
+    def _line(self, session: Session, index: int) -> LineEntry | None:
+        """The line numbered `index` now: its position is remembered (a whole film in view asks for every
+        line's take) and looked up again only when the line there is another."""
+        lines = session.project.lines
+        at = self._positions.get(index)
+        if at is None or at >= len(lines) or lines[at].index != index:
+            self._positions = {line.index: p for p, line in enumerate(lines)}
+            at = self._positions.get(index)
+        return lines[at] if at is not None else None
+
     def _take(self, index: int) -> tuple[np.ndarray, int, int] | None:
         session = self.session
-        line = next((x for x in session.project.lines if x.index == index), None) if session is not None else None
+        line = self._line(session, index) if session is not None else None
         if session is None or line is None or not line.spoken:
             return None
         clip = placed_take(session, line)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from dubber.ui.peaks import Peaks, Spectrogram, envelope_columns
+from dubber.ui.peaks import Peaks, Spectrogram, Track, envelope_columns
 from dubber.ui.timeline_paint import StripPainter
 from dubber.ui.timeline_mouse import StripMouse
 from dubber.ui.timeline_snap import Candidate
@@ -170,8 +170,9 @@ class TimelineStrip(QWidget):
     def selected(self) -> int | None:
         return self._selected
 
-    def set_original(self, samples: np.ndarray | None, rate: int) -> None:
-        """The video's own audio, [n] or [n, channels], drawn on the original lane."""
+    def set_original(self, samples: Track | None, rate: int) -> None:
+        """The video's own audio, [n] or [n, channels] (an array, or a DiskAudio read by ranges), drawn on the
+        original lane."""
         self.set_original_peaks(None if samples is None else Peaks(samples, rate))
 
     def set_original_peaks(self, peaks: Peaks | None) -> None:

@@ -23,23 +23,17 @@ from pathlib import Path
 import numpy as np
 
 from dubber.audio.media import read_wav
-from dubber.audio.samples import ms_to_samples
+from dubber.audio.source import DiskAudio
 from dubber.config import Config
 from dubber.errors import UsageError
-from dubber.fitting.original_speech import speech_regions
 from dubber.models.speaker_embedding import cosine, default_embedder
-from dubber.models.vad import default_detector, merged
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue
 from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.match import match_voice
-from dubber.voices.references import find_references, write_reference
-
-# Speech is looked for this far around each cue: a candidate clip's window (300 ms of slack), its noise context
-# (1 s) and guard, and a lead-in for the VAD's state.
-REFERENCE_CONTEXT_MS = 2500
+from dubber.voices.references import find_references, speech_around, write_reference
 
 
 @dataclass
@@ -72,25 +66,20 @@ class VoiceRequest:
 
 @dataclass
 class OriginalAudio:
-    """The video's own audio and every cue, searched for each speaker's reference clip.
+    """The video's own audio (an array, or a DiskAudio read by ranges) and every cue, searched for each
+    speaker's reference clip.
 
     Every cue, not just the speaker's: clips are bounded by the other speakers' cues. The speech
-    spans are found once (Silero VAD over the whole track) and shared by all speakers.
+    spans are found once (Silero VAD over the stretches around the cues) and shared by all speakers.
     """
 
-    samples: np.ndarray
+    samples: np.ndarray | DiskAudio
     rate: int
     cues: list[Cue]
 
     @cached_property
     def speech(self) -> list[tuple[int, int]]:  # half-open sample spans
-        """Found around the cues only, a stretch at a time: `samples` may be a film's sound on disk."""
-        detector, rate, spans = default_detector(), self.rate, []
-        for lo_ms, hi_ms in speech_regions(self.cues, REFERENCE_CONTEXT_MS):
-            lo, hi = ms_to_samples(lo_ms, rate), min(ms_to_samples(hi_ms, rate), self.samples.shape[0])
-            if hi > lo:
-                spans += [(lo + start, lo + end) for start, end in detector.speech_spans(self.samples[lo:hi], rate)]
-        return merged(spans)
+        return speech_around(self.samples, self.rate, self.cues)
 
 
 def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,

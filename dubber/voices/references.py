@@ -1,7 +1,8 @@
 """Reference clips for voice cloning: the best few stretches of each speaker's original speech.
 
 Candidates are cut from the original audio track at a speaker's cues, with the speech bounds
-from one VAD pass over the whole track (`dubber.models.vad`):
+from one VAD pass over the whole track (`dubber.models.vad`), or over the stretches around the cues
+(`speech_around`, which reads a track on disk by ranges):
 
 * one per cue: the speech inside the cue's window (the cue widened by WINDOW_SLACK_MS each side,
   never past halfway to a neighbouring cue), padded by PAD_MS;
@@ -86,6 +87,9 @@ FRAME_MS = 20
 CONTEXT_MS = 1000
 GUARD_MS = 100
 MIN_NOISE_FRAMES = 10
+# Searched for speech around each cue: its window, the noise floor's context and guard, and the VAD's lead-in.
+SEARCH_MS = WINDOW_SLACK_MS + CONTEXT_MS + GUARD_MS + 1000
+LONGEST_SEARCH_MS = 120_000  # one VAD read at most this long (23 MB of 48 kHz stereo), cut between two cues
 SNR_RANGE_DB = (-20.0, 60.0)
 RUN_WINDOWS = 3
 EMBEDS_PER_KEPT = 5  # at most keep × this many clips of a speaker are embedded
@@ -135,8 +139,8 @@ def score_clip(duration_ms: int, snr_db: float, clipped_fraction: float, consist
     return length * snr * clipped * one_voice * edges, tuple(reasons)
 
 
-def find_references(audio: np.ndarray, rate: int, cues: Sequence[Cue], speaker: str | None, *, keep: int = 3,
-                    embedder: SpeakerEmbedder | None = None,
+def find_references(audio: np.ndarray | DiskAudio, rate: int, cues: Sequence[Cue], speaker: str | None, *,
+                    keep: int = 3, embedder: SpeakerEmbedder | None = None,
                     speech: Sequence[Span] | None = None) -> list[ReferenceCandidate]:
     """Return up to `keep` non-overlapping reference clips of `speaker`, best first.
 
@@ -171,7 +175,7 @@ def references_by_speaker(audio: np.ndarray, rate: int, cues: Sequence[Cue], kee
             for name in speakers}
 
 
-def write_reference(candidate: ReferenceCandidate, audio: np.ndarray, rate: int, folder: str | Path,
+def write_reference(candidate: ReferenceCandidate, audio: np.ndarray | DiskAudio, rate: int, folder: str | Path,
                     lang: str | None = None) -> Reference:
     """Write the candidate's clip as a 16-bit mono WAV at the track's rate; return it as a Reference.
 
@@ -212,10 +216,10 @@ def choose_reference(user: Reference | None, candidates: Sequence[ReferenceCandi
 class _Track:
     """The original audio and its speech spans, at one rate."""
 
-    def __init__(self, audio: np.ndarray, rate: int, speech: Sequence[Span]) -> None:
+    def __init__(self, audio: np.ndarray | DiskAudio, rate: int, speech: Sequence[Span]) -> None:
         if rate <= 0:
             raise ValueError(f"bad sample rate {rate}")
-        # Only ever sliced: a film's sound on disk (dubber.audio.source.DiskAudio) stays there.
+        # A track on disk stays there: only slices of it are read.
         self.audio = audio if isinstance(audio, DiskAudio) else np.asarray(audio, dtype=np.float32)
         self.rate = rate
         self.speech = sorted((int(s), int(e)) for s, e in speech if e > s)
@@ -434,6 +438,36 @@ def _rank_key(candidate: ReferenceCandidate) -> tuple[float, int]:
 
 def _detect_speech(audio: np.ndarray, rate: int) -> list[Span]:
     return default_detector().speech_spans(audio, rate)
+
+
+def speech_around(audio: np.ndarray | DiskAudio, rate: int, cues: Sequence[Cue]) -> list[Span]:
+    """The speech spans (samples) in the stretches of the track that clips of these cues are cut and measured
+    from, each read and searched by itself: a film on disk is never loaded whole."""
+    n = audio.shape[0]
+    spans: list[Span] = []
+    for lo_ms, hi_ms in search_stretches(cues):
+        lo, hi = ms_to_samples(lo_ms, rate), min(ms_to_samples(hi_ms, rate), n)
+        if hi > lo:
+            spans.extend((lo + s, lo + e) for s, e in _detect_speech(audio[lo:hi], rate))
+    return spans
+
+
+def search_stretches(cues: Sequence[Cue], longest_ms: int = LONGEST_SEARCH_MS) -> list[Span]:
+    """Every cue widened by SEARCH_MS (ms), those that touch merged up to longest_ms; a longer stretch is cut
+    halfway between two cues."""
+    out: list[list[int]] = []
+    last_end = 0
+    for cue in sorted(cues, key=_cue_order):
+        lo, hi = max(cue.start_ms - SEARCH_MS, 0), cue.end_ms + SEARCH_MS
+        if out and lo <= out[-1][1]:
+            if hi - out[-1][0] <= longest_ms:
+                out[-1][1] = max(out[-1][1], hi)
+                last_end = max(last_end, cue.end_ms)
+                continue
+            lo = out[-1][1] = min(max((last_end + cue.start_ms) // 2, out[-1][0] + 1), out[-1][1])
+        out.append([lo, hi])
+        last_end = max(last_end, cue.end_ms)
+    return [(a, b) for a, b in out]
 
 
 def _cue_order(cue: Cue) -> tuple[int, int]:

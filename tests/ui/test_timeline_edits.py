@@ -168,3 +168,20 @@ def test_after_a_move_only_the_moved_lines_take_is_read_again(qtbot, window):
     window.edits.move_block(line.index, line.start_ms + 200, line.end_ms + 200)
     strip.grab()
     assert reads == [line.index]
+
+
+def test_each_block_draws_its_own_lines_take_when_the_lines_change_places(window):
+    """The feed remembers where each line sits; lines that move in the list are found again, never mixed up."""
+    session, feed = window.session, window.timeline
+    lines = session.project.lines
+    takes = {line.index: feed._take(line.index) for line in lines}
+    assert sum(take is not None for take in takes.values()) >= 2
+    lines.reverse()  # as if lines had been inserted or removed before each one
+    try:
+        for line in lines:
+            again, first = feed._take(line.index), takes[line.index]
+            assert (again is None) == (first is None)
+            if first is not None:
+                assert again[1:] == first[1:] and again[0].shape == first[0].shape and (again[0] == first[0]).all()
+    finally:
+        lines.reverse()

@@ -1,11 +1,13 @@
-"""The timeline's waveform pyramid and spectrogram against brute force on generated audio."""
+"""The timeline's waveform pyramid and spectrogram against brute force on generated audio, from an array and from
+a track on disk read by ranges."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dubber.ui.peaks import BASE_BLOCK, FANOUT, Peaks, Spectrogram, column_edges, envelope_columns
+from dubber.audio.source import DiskAudio
+from dubber.ui.peaks import BASE_BLOCK, FANOUT, READ_BLOCK, Peaks, Spectrogram, column_edges, envelope_columns
 
 RATE = 8000
 
@@ -117,3 +119,74 @@ def test_a_sine_lands_in_its_bin_and_the_shape_is_capped():
     assert maker.window((0, 3000), 10_000).shape == (257, 1600)  # at most max_columns
     outside = maker.window((5000, 6000), 10)
     assert outside.max() < -100  # past the track's end
+
+
+class CountedDiskAudio(DiskAudio):
+    """A DiskAudio that remembers the longest range read from it and refuses to be loaded whole."""
+
+    longest = 0
+
+    def _read(self, lo: int, hi: int) -> np.ndarray:
+        self.longest = max(self.longest, hi - lo)
+        return super()._read(lo, hi)
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise AssertionError("the whole track was asked for")
+
+
+def on_disk(samples: np.ndarray, folder) -> CountedDiskAudio:
+    path = folder / "track.f32"
+    samples.astype("<f4").tofile(path)
+    return CountedDiskAudio(path, samples.shape[1], RATE)
+
+
+def test_a_track_on_disk_builds_the_same_pyramid_by_blocks(stereo, tmp_path):
+    assert stereo.shape[0] > READ_BLOCK and stereo.shape[0] % BASE_BLOCK  # crosses a read, ragged end
+    disk = on_disk(stereo, tmp_path)
+    from_disk, in_memory = Peaks(disk, RATE), Peaks(stereo, RATE)
+    assert disk.longest == READ_BLOCK
+    assert len(from_disk.levels) == len(in_memory.levels)
+    for (lo_d, hi_d), (lo_m, hi_m) in zip(from_disk.levels, in_memory.levels):
+        np.testing.assert_array_equal(lo_d, lo_m)
+        np.testing.assert_array_equal(hi_d, hi_m)
+    assert from_disk.nbytes == in_memory.nbytes == sum(lo.nbytes * 2 for lo, _ in in_memory.levels)
+
+
+@pytest.mark.parametrize("window,columns", [((0, 61_000), 800), ((1234, 5678), 333), ((10_000, 10_400), 400),
+                                            ((30_001, 30_013), 97), ((59_000, 62_000), 640), ((-500, 2000), 100)])
+def test_columns_drawn_from_disk_equal_those_drawn_from_memory(stereo, tmp_path, window, columns):
+    """At every zoom, down to several columns per sample (read from the track, not the pyramid)."""
+    disk = on_disk(stereo, tmp_path)
+    from_disk = Peaks(disk, RATE)
+    disk.longest = 0
+    lo, hi = from_disk.columns(250, window, columns)
+    expected = Peaks(stereo, RATE).columns(250, window, columns)
+    np.testing.assert_array_equal(lo, expected[0])
+    np.testing.assert_array_equal(hi, expected[1])
+    per_column = (window[1] - window[0]) * RATE / 1000 / columns
+    # Finer than the finest level, only the samples in view are read; coarser, none.
+    assert disk.longest <= (per_column * columns + 1 if per_column < BASE_BLOCK else 0)
+
+
+def spectrogram_by_gathering(samples: np.ndarray, rate: int, window: tuple[int, int], columns: int) -> np.ndarray:
+    """The spectrogram's columns computed from the whole array at once, as it was before tracks were read by ranges."""
+    size = 512
+    centres_ms = window[0] + (np.arange(columns) + 0.5) * ((window[1] - window[0]) / columns)
+    centres = np.floor(centres_ms * rate / 1000.0).astype(np.int64)
+    index = centres[:, None] + (np.arange(size) - size // 2)[None, :]
+    n = samples.shape[0]
+    frames = np.where((index >= 0) & (index < n), samples[np.clip(index, 0, n - 1)].mean(axis=2, dtype=np.float32), 0)
+    hann = np.hanning(size).astype(np.float32)
+    magnitude = np.abs(np.fft.rfft(frames * hann, axis=1)) * (2.0 / hann.sum())
+    return (20.0 * np.log10(np.maximum(magnitude, 1e-6))).T.astype(np.float32)
+
+
+@pytest.mark.parametrize("window,columns", [((0, 61_000), 700), ((20_000, 20_300), 300), ((59_900, 61_500), 50),
+                                            ((-300, 100), 40)])
+def test_the_spectrogram_from_disk_reads_ranges_and_looks_the_same(stereo, tmp_path, window, columns):
+    """Zoomed out each column reads its own frame; zoomed in, one range holds them all."""
+    disk = on_disk(stereo, tmp_path)
+    db = Spectrogram(disk, RATE).window(window, columns)
+    np.testing.assert_array_equal(db, Spectrogram(stereo, RATE).window(window, columns))
+    np.testing.assert_allclose(db, spectrogram_by_gathering(stereo, RATE, window, columns), atol=1e-4)
+    assert disk.longest <= columns * 512

@@ -116,3 +116,179 @@ def test_true_peak_in_blocks_equals_the_whole_track_at_once(monkeypatch):
     whole = up[:data.shape[0] * 4].reshape(data.shape[0], 4, -1).max(axis=(1, 2)).astype(np.float32)
     monkeypatch.setattr(loudness, "PEAK_BLOCK", 10_007)  # many block edges, none on a round number
     assert np.array_equal(loudness._oversampled_peaks(data, RATE), whole)
+
+
+# The streaming meter and the plan: a track walked in blocks through a reader, its gain computed range by range.
+
+def signals(rate: int) -> dict[str, np.ndarray]:
+    """Generated programmes: a tone, noise bursts, speech-like gated noise over a faint floor, stereo."""
+    rng = np.random.default_rng(7)
+    t = np.arange(rate * 6) / rate
+    syllables = (np.sin(2 * np.pi * 3.3 * t) > 0) * (np.sin(2 * np.pi * 0.4 * t) > -0.3)
+    return {
+        "tone": 0.3 * np.sin(2 * np.pi * 997 * t),
+        "bursts": 0.2 * rng.standard_normal(t.size) * (np.sin(2 * np.pi * 0.5 * t) > 0.4),
+        "speech": 0.1 * rng.standard_normal(t.size) * syllables + 1e-4 * rng.standard_normal(t.size),
+        "stereo": np.stack([0.3 * np.sin(2 * np.pi * 120 * t), 0.05 * rng.standard_normal(t.size)], axis=1),
+    }
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+@pytest.mark.parametrize("block", [1000, 4799, 4800, 33333, 10**7])
+def test_the_streaming_meter_agrees_with_pyloudnorm_at_any_block_size(rate, block):
+    import pyloudnorm
+
+    from dubber.audio.loudness import LoudnessMeter
+
+    for name, x in signals(rate).items():
+        meter = LoudnessMeter(rate, 1 if x.ndim == 1 else x.shape[1])
+        for lo in range(0, x.shape[0], block):
+            meter.add(x[lo:lo + block].astype(np.float32))
+        expected = pyloudnorm.Meter(rate).integrated_loudness(x.astype(np.float32).astype(np.float64))
+        assert abs(meter.lufs() - expected) <= 0.05, name
+        assert abs(integrated_lufs(x, rate) - expected) <= 0.05, name
+
+
+def test_the_meter_says_none_for_silence_and_under_400_ms_and_moves_its_gates_with_a_gain():
+    from dubber.audio.loudness import LoudnessMeter
+
+    meter = LoudnessMeter(RATE, 2)
+    meter.add(np.zeros((RATE, 2), np.float32))
+    assert meter.lufs() is None  # all under the absolute gate
+    short = LoudnessMeter(RATE, 1)
+    short.add(0.5 * np.ones(int(0.39 * RATE), np.float32))
+    assert short.lufs() is None
+    with pytest.raises(ValueError, match="channels"):
+        short.add(np.zeros((10, 2), np.float32))
+    # A passage 8 dB under the rest, under the absolute gate here and over it 30 dB louder, where it counts:
+    # lufs_at says what the louder audio measures without the audio.
+    t = np.arange(RATE * 6) / RATE
+    x = (np.where(t < 3, 10 ** (-63 / 20), 10 ** (-71 / 20)) * np.sin(2 * np.pi * 997 * t)).astype(np.float32)
+    quiet, loud = LoudnessMeter(RATE, 1), LoudnessMeter(RATE, 1)
+    quiet.add(x)
+    loud.add(x * np.float32(10 ** 1.5))
+    assert abs(quiet.lufs_at(30.0) - loud.lufs()) <= 1e-3
+    assert loud.lufs() < quiet.lufs() + 30.0 - 1.0  # not a plain shift: the gate let the quiet passage in
+
+
+class Recording:
+    """A Reader over a track in memory that remembers every range it was asked for."""
+
+    def __init__(self, data: np.ndarray):
+        from dubber.audio.loudness import array_reader
+
+        self.read, self.asked = array_reader(data), []
+
+    def __call__(self, start: int, end: int) -> np.ndarray:
+        self.asked.append((start, end))
+        return self.read(start, end)
+
+
+def film(seconds: int = 40, channels: int = 2) -> np.ndarray:
+    """Speech-like programme with a loud stretch (a limiter's work) and long calm parts around it."""
+    x = programme(seconds, channels=1, clicks=False)
+    x[RATE * 20:RATE * 23] *= 3.5  # a shout: the limiter holds it when the rest is brought up
+    x[RATE * 31:RATE * 31 + 90] = 0.98
+    return x if channels == 1 else np.stack([x, 0.8 * x], axis=1)
+
+
+def gains(plan, data: np.ndarray, block: int) -> np.ndarray:
+    """The plan's gain over the whole track, computed block by block."""
+    from dubber.audio.loudness import array_reader
+
+    read, n = array_reader(data), data.shape[0]
+    return np.concatenate([plan.gain(read, lo, min(lo + block, n)) for lo in range(0, n, block)])
+
+
+def applied(plan, data: np.ndarray, block: int) -> np.ndarray:
+    """The plan's output over the whole track, its gain computed block by block."""
+    gain = gains(plan, data, block)
+    return data * gain[:, None] if data.ndim == 2 else data * gain
+
+
+@pytest.mark.parametrize("target, channels", [(-23.0, 2), (-14.0, 2), (-12.0, 1)])
+def test_a_plan_walked_in_blocks_lands_on_the_target_under_the_ceiling(target, channels):
+    from dubber.audio.loudness import PEAK_MARGIN, plan_loudness
+
+    data = film(channels=channels)
+    reader = Recording(data)
+    plan, result = plan_loudness(reader, data.shape[0], RATE, target, block=RATE * 3 + 17)
+    out = applied(plan, data, RATE * 5 + 3)
+    assert abs(integrated_lufs(out, RATE) - target) <= 0.1
+    assert true_peak_dbtp(out, RATE) <= -1.0 + 0.01
+    assert result.limited == bool(plan.passes) == (target > -23.0)
+    assert abs(result.after_lufs - integrated_lufs(out, RATE)) <= 0.01
+    assert abs(result.after_peak_dbtp - true_peak_dbtp(out, RATE)) <= 0.01
+    # Memory follows the block, never the track: no read is longer than a block and its margins.
+    assert max(e - s for s, e in reader.asked) <= RATE * 3 + 17 + 2 * (plan.margin + PEAK_MARGIN)
+    if plan.passes:  # the limiter works only around the shout and the click
+        spans = [s for p in plan.passes for s in p.spans]
+        assert spans and all(RATE * 19 < s and e < RATE * 34 for s, e in spans)
+
+
+def test_the_gain_of_any_partition_is_the_gain_of_the_whole():
+    from dubber.audio.loudness import array_reader, plan_loudness
+
+    data = film()
+    read = array_reader(data)
+    plan, _ = plan_loudness(read, data.shape[0], RATE, -12.0)
+    assert len(plan.passes) >= 1 and plan.margin > RATE  # the release's memory: over a second behind
+    whole = plan.gain(read, 0, data.shape[0])
+    rng = np.random.default_rng(3)
+    for cuts in ([RATE * 20 + 1, RATE * 21 + 7, RATE * 31 + 45],  # edges inside the shout and the click
+                 sorted(rng.integers(1, data.shape[0], 40)), list(range(RATE, data.shape[0], RATE // 3))):
+        edges = [0, *cuts, data.shape[0]]
+        parts = np.concatenate([plan.gain(read, a, b) for a, b in zip(edges, edges[1:])])
+        assert np.all(np.abs(parts - whole) <= 1e-6 * whole)
+    assert whole.min() < 0.7 * whole.max()  # the limiter did work inside the range
+
+
+def test_the_gain_is_local_it_reads_within_its_margin_and_nothing_far_from_the_limiter():
+    from dubber.audio.loudness import plan_loudness
+
+    data = film()
+    reader = Recording(data)
+    plan, _ = plan_loudness(reader, data.shape[0], RATE, -12.0)
+    start, end = RATE * 21, RATE * 22
+    reader.asked.clear()
+    near = plan.gain(reader, start, end)
+    assert all(start - plan.margin <= s and e <= end + plan.margin for s, e in reader.asked)
+    # Audio changed beyond the margin leaves the gain alone; a block far from any span reads only itself.
+    changed = data.copy()
+    changed[:start - plan.margin] *= 0.1
+    changed[end + plan.margin:] = 0.9
+    assert np.array_equal(plan.gain(Recording(changed), start, end), near)
+    reader.asked.clear()
+    calm = plan.gain(reader, RATE * 5, RATE * 10)
+    assert reader.asked == [(RATE * 5, RATE * 10)] and np.all(calm == np.float32(10 ** (plan.total_db / 20)))
+
+
+def test_loudness_gain_in_memory_is_the_plan_walked_in_blocks():
+    from dubber.audio.loudness import array_reader, loudness_gain, plan_loudness
+
+    data = film(seconds=30)
+    gain, result = loudness_gain(data, RATE, -12.0)
+    plan, walked = plan_loudness(array_reader(data), data.shape[0], RATE, -12.0, block=RATE * 2 + 1)
+    assert walked.limited and abs(walked.after_lufs - result.after_lufs) <= 0.01
+    assert np.abs(gains(plan, data, RATE) - gain).max() <= 1e-5 * gain.max()
+
+
+def test_the_limiter_looks_ahead_5_ms_and_releases_over_80_ms():
+    """What it sounds like: the gain is already down when a click arrives and recovers with an ~80 ms
+    time constant after it, the same at the whole-track call and in blocks."""
+    from dubber.audio.loudness import array_reader, plan_loudness
+
+    x = 0.1 * np.sin(2 * np.pi * 200 * np.arange(RATE * 4) / RATE).astype(np.float32)
+    click = RATE * 2
+    x[click:click + 10] = 0.99
+    read = array_reader(x)
+    plan, _ = plan_loudness(read, x.size, RATE, -20.0)
+    gain = plan.gain(read, 0, x.size) / np.float32(10 ** (plan.total_db / 20))
+    floor = gain[click:click + 10].min()
+    assert floor < 0.8
+    assert gain[click - RATE // 1000] <= floor + 0.01  # down 1 ms before the click
+    assert gain[click - RATE // 50] > 0.999  # untouched 20 ms before
+    # After the hold the reduction fades like a one-pole release: by e^-1 over 80 ms.
+    after = click + 10 + RATE * 10 // 1000
+    assert 0.3 < (1 - gain[after + RATE * 80 // 1000]) / (1 - gain[after]) < 0.45
+    assert gain[click + RATE] > 0.999

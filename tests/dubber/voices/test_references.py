@@ -7,11 +7,13 @@ import pytest
 import soundfile
 
 from dubber.audio.samples import resample
+from dubber.audio.source import DiskAudio
 from dubber.audio.speech import speech_span
 from dubber.plugin.engine import Reference, SynthesisRequest
 from dubber.subtitles.cue import Cue
-from dubber.voices.references import (PAD_MS, UNNAMED, choose_reference, find_candidates, find_references,
-                               references_by_speaker, score_clip, write_reference)
+from dubber.voices.references import (PAD_MS, SEARCH_MS, UNNAMED, choose_reference, find_candidates, find_references,
+                                      references_by_speaker, score_clip, search_stretches, speech_around,
+                                      write_reference)
 
 RATE = 24000
 
@@ -271,3 +273,38 @@ def test_each_speaker_gets_references_from_one_pass(scene, tmp_path):
     assert rate == RATE and 0 < lo < ms(PAD_MS + 50)
     original = track[placed["clean"][0]:placed["clean"][1]]
     assert np.corrcoef(written[lo:lo + original.size], original)[0, 1] > 0.99
+
+
+def test_search_stretches_merge_touching_cues_and_cut_a_long_run_between_two():
+    cues = [Cue(1, 10_000, 12_000, "a"), Cue(2, 14_000, 15_000, "b"), Cue(3, 60_000, 61_000, "c")]
+    assert search_stretches(cues) == [(10_000 - SEARCH_MS, 15_000 + SEARCH_MS),
+                                      (60_000 - SEARCH_MS, 61_000 + SEARCH_MS)]
+    assert search_stretches([Cue(1, 500, 900, "a")]) == [(0, 900 + SEARCH_MS)]
+    back_to_back = [Cue(i + 1, i * 3000, i * 3000 + 2000, "x") for i in range(40)]  # 2 minutes of lines
+    stretches = search_stretches(back_to_back, longest_ms=30_000)
+    assert len(stretches) > 1 and all(b - a <= 30_000 for a, b in stretches)
+    assert all(a < b for a, b in stretches) and stretches[0][0] == 0 and stretches[-1][1] == 119_000 + SEARCH_MS
+    for (_, end), (start, _) in zip(stretches, stretches[1:]):
+        assert end == start and start % 3000 == 2500  # halfway through the 1 s gap between two lines
+
+
+class WholeRefused(DiskAudio):
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise AssertionError("the whole track was asked for")
+
+
+def test_clips_from_a_track_on_disk_are_those_from_the_array(scene, tmp_path):
+    """Searched by ranges around the cues, the track on disk gives the clips the whole track's VAD pass gives."""
+    track, cues, _ = scene
+    path = tmp_path / "track.f32"
+    track[:, None].astype("<f4").tofile(path)
+    disk = WholeRefused(path, 1, RATE)
+    speech = speech_around(disk, RATE, cues)
+    assert speech == speech_around(track, RATE, cues)
+    whole = find_references(track, RATE, cues, "ann", keep=2)
+    on_disk = find_references(disk, RATE, cues, "ann", keep=2, speech=speech)
+    assert [(c.cue_indices, c.start_ms, c.end_ms, c.snr_db) for c in on_disk] == \
+        [(c.cue_indices, c.start_ms, c.end_ms, c.snr_db) for c in whole]
+    written = write_reference(on_disk[0], disk, RATE, tmp_path / "disk")
+    expected = write_reference(whole[0], track, RATE, tmp_path / "array")
+    assert written.audio_path.read_bytes() == expected.audio_path.read_bytes()
