@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from dubber.audio.loudness import LoudnessPlan, LoudnessResult, Reader, plan_loudness
 from dubber.audio.samples import fit_length
@@ -189,8 +190,6 @@ class Output:
 
 def write_blocks(mixdown: Mixdown, outputs: Sequence[Output], size: int | None = None) -> list[Path]:
     """Write every output in one walk over the mix, block by block; 32-bit float WAV, RF64 past 4 GB."""
-    import soundfile
-
     if not outputs:
         return []
     files: list[soundfile.SoundFile] = []
@@ -206,20 +205,22 @@ def write_blocks(mixdown: Mixdown, outputs: Sequence[Output], size: int | None =
     return [output.path for output in outputs]
 
 
-def _open_wav(path: Path, rate: int, channels: int):  # -> soundfile.SoundFile
-    import soundfile
-
+def _open_wav(path: Path, rate: int, channels: int) -> soundfile.SoundFile:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = soundfile.SoundFile(str(path), "w", rate, channels, subtype="FLOAT", format="RF64")
     except (OSError, RuntimeError) as exc:  # soundfile reports failures as RuntimeError
         raise OutputError(f"cannot write {str(path)!r}: {exc}", path=str(path)) from exc
-    # Written as a plain WAV unless it passes 4 GB (a long film's stereo float track can).
-    soundfile._snd.sf_command(handle._file, _RF64_AUTO_DOWNGRADE, soundfile._ffi.NULL, 1)
+    # Written as a plain WAV unless it passes 4 GB (a long film's stereo float track can). soundfile has no
+    # call for this libsndfile setting; without its internals the file stays RF64, which ffmpeg reads too.
+    try:
+        soundfile._snd.sf_command(handle._file, _RF64_AUTO_DOWNGRADE, soundfile._ffi.NULL, 1)
+    except AttributeError:
+        pass
     return handle
 
 
-def _write(handle, path: Path, samples: np.ndarray) -> None:  # handle: soundfile.SoundFile
+def _write(handle: soundfile.SoundFile, path: Path, samples: np.ndarray) -> None:
     try:
         handle.write(np.ascontiguousarray(samples, np.float32))
     except (OSError, RuntimeError) as exc:

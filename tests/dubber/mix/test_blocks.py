@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dubber.audio import media
+from dubber.audio.loudness import loudness_gain
 from dubber.audio.source import DiskAudio
 from dubber.mix.blocks import Mixdown, Output, measure_mix, write_blocks
 from dubber.mix.mixing import GATE_WINDOW_MS, HOLD_MS, Ducking, mix
@@ -43,22 +44,15 @@ def scene() -> tuple[Timeline, np.ndarray, dict[int, str]]:
 
 def whole(timeline: Timeline, original: np.ndarray | None, mode: str, target: float | None,
           mixdown: Mixdown) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """The whole-track mix as `mix` makes it, with the loudness plan's gain over the whole track at once:
+    """The whole-track way: `mix` over the whole timeline, then `loudness_gain` over the whole mixed track:
     (track, total gain per sample, the original's envelope)."""
     made = mix(timeline.render(), original, timeline.spans(), RATE, mode, DUCKING)
     assert made.gain == pytest.approx(mixdown.guard, rel=1e-6)
-    gain = np.full(timeline.length, np.float32(made.gain), np.float32)
+    track, gain = made.track, np.full(timeline.length, np.float32(made.gain), np.float32)
     if target is not None:
-        track = made.track
-
-        def read(start: int, end: int) -> np.ndarray:
-            out = np.zeros((end - start, track.shape[1]), np.float32)
-            lo, hi = max(start, 0), min(end, track.shape[0])
-            out[lo - start:hi - start] = track[lo:hi]
-            return out
-
-        gain = gain * mixdown.loudness.gain(read, 0, timeline.length)
-    return made.track / np.float32(made.gain) * gain[:, None], gain, made.original_gain
+        loud, _ = loudness_gain(made.track, RATE, target)
+        track, gain = track * loud[:, None], gain * loud
+    return track, gain, made.original_gain
 
 
 @pytest.mark.parametrize("mode, target", [("duck", -9.0), ("duck", None), ("replace", -12.0)])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from dubber.audio import media
+from dubber.audio.loudness import loudness_gain
 from dubber.audio.samples import ms_to_samples
 from dubber.mix import blocks
 from dubber.mix.mixing import Ducking, mix
@@ -71,17 +72,10 @@ def test_the_dub_in_blocks_writes_the_whole_mix(video: Path, tmp_path: Path, mon
     stem = timeline.render()
     made = mix(stem, original, timeline.spans(), RATE, "duck", ducking)
     assert made.gain == pytest.approx(mixdown.guard, rel=1e-6)
-    whole_track = made.track
-
-    def read(start: int, end: int) -> np.ndarray:
-        part = np.zeros((end - start, whole_track.shape[1]), np.float32)
-        lo, hi = max(start, 0), min(end, whole_track.shape[0])
-        part[lo - start:hi - start] = whole_track[lo:hi]
-        return part
-
-    loud = mixdown.loudness.gain(read, 0, timeline.length)
+    loud, whole = loudness_gain(made.track, RATE, -10.0)
+    assert whole.limited and whole.after_lufs == pytest.approx(result.report["loudness"]["after_lufs"], abs=0.01)
     gain = loud * np.float32(made.gain)
-    track = whole_track * loud[:, None]
+    track = made.track * loud[:, None]
 
     def wav(path: Path) -> np.ndarray:
         samples, rate = media.read_wav(path)
