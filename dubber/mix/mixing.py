@@ -160,17 +160,3 @@ def mix_range(timeline: Timeline, original: np.ndarray | None, start: int, end: 
     cut = slice(start - lo, end - lo)
     return out[cut], stem[cut], envelope[cut] if envelope is not None else None
 
-
-def mix_window(timeline: Timeline, original: np.ndarray | None, start: int, end: int, mode: str,
-               ducking: Ducking | None, gain: float | np.ndarray) -> np.ndarray:
-    """The mix of samples [start, end) alone, as `mix` makes it over the whole timeline, at a given `gain`
-    (a scalar, or per sample over the whole timeline)."""
-    start, end = max(0, start), max(start, min(end, timeline.length))
-    out = mix_range(timeline, original, start, end, mode, ducking)[0]
-    if np.ndim(gain) == 0:
-        return out * np.float32(gain)
-    part = np.asarray(gain, np.float32)[start:end]
-    if part.shape[0] < out.shape[0]:  # the timeline grew since that gain was measured: hold its last value
-        part = np.concatenate([part, np.full(out.shape[0] - part.shape[0], gain[-1] if len(gain) else 1.0,
-                                             np.float32)])
-    return out * part[:, None]

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from dubber.errors import UsageError
-from dubber.mix.mixing import Ducking, duck_envelope, mix, mix_window, speech_spans
+from dubber.mix.mixing import Ducking, duck_envelope, mix, mix_range, speech_spans
 from dubber.mix.timeline import Timeline
 
 SR = 1000  # 1 sample per ms keeps the arithmetic readable
@@ -107,17 +107,15 @@ def test_a_window_mixed_alone_equals_that_window_of_the_whole_mix(window):
     ducking = Ducking(18, -40, 60, 250)
     whole = mix(timeline.render(), original, timeline.spans(), SR, mode="duck", ducking=ducking)
     start, end = window
-    part = mix_window(timeline, original, start, end, "duck", ducking, whole.gain)
+    part, stem, envelope = mix_range(timeline, original, start, end, "duck", ducking)
     assert part.shape == whole.track[start:end].shape
-    assert np.allclose(part, whole.track[start:end], atol=1e-6)
+    assert np.allclose(part * np.float32(whole.gain), whole.track[start:end], atol=1e-6)
+    assert np.array_equal(stem, timeline.render(start, end))
+    assert np.allclose(envelope, whole.original_gain[start:end], atol=1e-7)
 
 
-def test_a_window_takes_a_per_sample_gain_at_its_own_samples():
+def test_a_window_of_a_replacing_mix_has_no_envelope():
     timeline, original = _busy_timeline()
     whole = mix(timeline.render(), original, timeline.spans(), SR, mode="replace")
-    gain = np.linspace(0.5, 1.0, timeline.length).astype(np.float32)
-    part = mix_window(timeline, original, 4000, 6000, "replace", None, gain)
-    assert np.allclose(part, whole.track[4000:6000] / np.float32(whole.gain) * gain[4000:6000, None], atol=1e-6)
-    # A gain measured when the timeline was shorter holds its last value past its end.
-    assert np.allclose(mix_window(timeline, original, 19_000, 20_000, "replace", None, gain[:19_500])[600:],
-                       mix_window(timeline, original, 19_000, 20_000, "replace", None, 1.0)[600:], atol=1e-6)
+    part, _, envelope = mix_range(timeline, original, 4000, 6000, "replace", None)
+    assert envelope is None and np.allclose(part * np.float32(whole.gain), whole.track[4000:6000], atol=1e-6)
