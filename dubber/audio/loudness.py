@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
@@ -358,19 +359,35 @@ def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db
 def _oversampled_peaks(data: np.ndarray, rate: int) -> np.ndarray:
     """Per-sample true-peak magnitude (max over channels of the 4× oversampled signal), [n].
 
-    Worked through in blocks with a margin on each side for the filter, so a film-length track
-    never needs its 4× float64 copy in memory at once.
+    The interpolation is scipy's resample_poly (a Kaiser-windowed sinc, 81 taps) done as its polyphase
+    parts: phase 0 is the sample itself (its other taps are the sinc's zeros), the three between are
+    20-tap filters. Worked through in blocks with a margin on each side for the filter, so a film-length
+    track never needs its oversampled copy in memory at once.
     """
-    from scipy.signal import resample_poly
-
+    phases = _interpolator()
     n = data.shape[0]
     out = np.zeros(n, dtype=np.float32)
     for lo in range(0, n, PEAK_BLOCK):
         hi = min(lo + PEAK_BLOCK, n)
         a, b = max(lo - PEAK_MARGIN, 0), min(hi + PEAK_MARGIN, n)
-        up = np.abs(resample_poly(data[a:b].astype(np.float64), OVERSAMPLE, 1, axis=0))
-        out[lo:hi] = up[(lo - a) * OVERSAMPLE:(hi - a) * OVERSAMPLE].reshape(hi - lo, -1).max(axis=1)
+        peak = np.zeros(b - a)
+        for channel in np.asarray(data[a:b], dtype=np.float64).T:
+            channel = np.ascontiguousarray(channel)
+            np.maximum(peak, np.abs(channel) * phases[0][0], out=peak)
+            for taps, delay in phases[1:]:
+                np.maximum(peak, np.abs(np.convolve(channel, taps)[delay:delay + b - a]), out=peak)
+        out[lo:hi] = peak[lo - a:hi - a]
     return out
+
+
+@cache
+def _interpolator() -> tuple[tuple[np.ndarray, int], ...]:
+    """resample_poly's 4× filter split into its phases: (taps, delay) for each; phase 0 as its centre tap."""
+    from scipy.signal import firwin
+
+    half = 10 * OVERSAMPLE
+    h = firwin(2 * half + 1, 1 / OVERSAMPLE, window=("kaiser", 5.0)) * OVERSAMPLE
+    return ((h[half:half + 1], 0),) + tuple((h[p::OVERSAMPLE], half // OVERSAMPLE) for p in range(1, OVERSAMPLE))
 
 
 def _ahead(rate: int) -> int:
