@@ -136,8 +136,11 @@ class LoudnessPlan:
 
     def gain(self, read: Reader, start: int, end: int) -> np.ndarray:
         """The per-sample gain over [start, end), float32, from the audio within `margin` of the range."""
-        if not any(p.within(start - self.margin, end + self.margin)[0] for p in self.passes):
-            return np.full(end - start, db_to_gain(self.total_db), dtype=np.float32)
+        if not any(p.within(start, end)[0] for p in self.passes):  # no limiter here: the gain alone, nothing read
+            flat = db_to_gain(self.gain_db)
+            for p in self.passes:  # in the order _applied multiplies them, for the same float32
+                flat *= db_to_gain(p.make_up_db)
+            return np.full(end - start, flat, dtype=np.float32)
         return self._applied(read, start, end)[1].astype(np.float32)
 
     def _applied(self, read: Reader, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
