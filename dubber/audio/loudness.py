@@ -163,7 +163,7 @@ class LoudnessPlan:
         data = frames(read(*need))
         gain = np.full(data.shape[0], db_to_gain(self.gain_db))
         acting = np.zeros(end - start, dtype=bool)
-        for p, job in zip(self.passes, reversed(work)):
+        for k, (p, job) in enumerate(zip(self.passes, reversed(work))):
             if job is not None:
                 lo, hi, first, acts = job
                 part = slice(lo - base, hi - base)
@@ -173,7 +173,7 @@ class LoudnessPlan:
                 for s, e in acts:
                     mask[s - lo:e - lo] = True
                 gain[part] *= np.where(mask, limit, 1.0)
-                if p is self.passes[-1]:
+                if k == len(self.passes) - 1:
                     a, b = max(lo, start), min(hi, end)
                     acting[a - start:b - start] = mask[a - lo:b - lo] & (limit[a - lo:b - lo] < 1 - RESOLUTION)
             gain *= db_to_gain(p.make_up_db)
@@ -245,11 +245,10 @@ def _limit(plan: LoudnessPlan, out: _Levels, track: _Levels, read: Reader, lengt
     times the plan's gain, but around the passes' spans, where it is measured again."""
     rate = plan.rate
     ceiling = db_to_gain(plan.ceiling_dbtp) * 0.995 * (1 - 1e-6)  # as _limiter_gain has it, and a hair under
-    before, after = 2 * _ahead(rate) + 2, 2 * _ahead(rate) + 2 + _tail(rate)
-    hot = np.flatnonzero(out.peak > ceiling)
+    lead = 2 * _ahead(rate) + 2  # the hold and its smoothing reach this far either side of a peak
     candidates: list[tuple[int, int]] = []
-    for cell in hot:
-        s, e = int(sub_block_edge(cell, rate)) - before, int(sub_block_edge(cell + 1, rate)) + after
+    for cell in np.flatnonzero(out.peak > ceiling):
+        s, e = int(sub_block_edge(cell, rate)) - lead, int(sub_block_edge(cell + 1, rate)) + lead + _tail(rate)
         if candidates and s <= candidates[-1][1]:
             candidates[-1] = (candidates[-1][0], e)
         else:
