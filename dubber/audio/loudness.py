@@ -5,20 +5,23 @@ samples, found here by 4× oversampling) at −1 dBTP. Gain alone reaches the ta
 push a peak over the ceiling, a look-ahead limiter lowers just those moments, and the loudness lost
 to the limiter is measured and made up again, so the result lands on the target.
 
-A film-length track need not sit in memory: `plan_loudness` walks it in blocks through a reader
-(measure, then, where the limiter is needed, measure the limited result and make up), and the
-`LoudnessPlan` it returns gives the gain of any range from the audio around that range alone, the
-same whether a block is rendered alone or inside the whole.
+A film-length track need not sit in memory. `plan_loudness` walks it once in blocks through a reader,
+keeping per 100 ms only its loudness energy and true peak; where the limiter is needed, it measures
+again only around the places the limiter works (elsewhere the result is the track times a gain). The
+`LoudnessPlan` it returns gives the gain of any range from the audio around that range alone, the same
+whether a block is rendered alone or inside the whole.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 
+from dubber.audio.loudness_meter import SETTLE_S, LoudnessMeter, frames, gated_lufs, sub_block_edge
 from dubber.audio.samples import db_to_gain
 from dubber.errors import UsageError
 
@@ -36,11 +39,9 @@ PEAK_MARGIN = 512  # samples of context on each side of a block: longer than the
 PLAN_BLOCK = 1 << 19  # samples per block when walking a track (about 11 s at 48 kHz)
 PASSES = 4  # limiter passes; each makes up the loudness the last one took away
 MIN_LUFS, MAX_LUFS = -70.0, -5.0
-ABSOLUTE_GATE = -70.0  # LUFS: gating blocks below it are not counted (BS.1770-4)
-RELATIVE_GATE = -10.0  # LU under the loudness of the blocks above the absolute gate
-CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)  # L, R, C, Ls, Rs (BS.1770-4); further channels count as 1
 
 Reader = Callable[[int, int], np.ndarray]  # read(start, end) -> float32 [end - start, channels]; zeros outside
+Spans = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -59,91 +60,9 @@ class LoudnessResult:
         return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-class LoudnessMeter:
-    """Streaming BS.1770-4 integrated loudness: K-weighting with filter state carried across blocks, 100 ms
-    sub-block energies, 400 ms gating blocks with 75 % overlap, absolute and relative gates.
-
-    Only one number per 100 ms is kept (72,000 for two hours), so a block of any size may be added.
-    """
-
-    def __init__(self, rate: int, channels: int) -> None:
-        self.rate, self.channels = rate, channels
-        self._sos = _k_weighting(rate)
-        self._state = np.zeros((self._sos.shape[0], 2, channels))
-        weights = CHANNEL_WEIGHTS + (1.0,) * max(channels - len(CHANNEL_WEIGHTS), 0)
-        self._weights = np.asarray(weights[:channels])
-        self._done = 0  # samples added
-        self._subs: list[np.ndarray] = []  # weighted energy sums of the complete 100 ms sub-blocks
-        self._count = 0  # complete sub-blocks
-        self._partial = 0.0  # energy so far of the sub-block under way
-
-    def _edge(self, k: np.ndarray | int) -> np.ndarray | int:
-        """Where sub-block k starts, in samples (a 100 ms grid that stays whole at any rate)."""
-        return k * self.rate // 10
-
-    def add(self, block: np.ndarray) -> None:
-        """Take the next samples, [k, channels] (or [k] for mono), following the ones added before."""
-        from scipy.signal import sosfilt
-
-        data = _frames(block)
-        if data.shape[1] != self.channels:
-            raise ValueError(f"a block of {data.shape[1]} channels for a {self.channels}-channel meter")
-        n = data.shape[0]
-        if n == 0:
-            return
-        weighted, self._state = sosfilt(self._sos, data.astype(np.float64), axis=0, zi=self._state)
-        energy = np.square(weighted) @ self._weights
-        end = self._done + n
-        last = (10 * end + 9) // self.rate  # the last sub-block edge at or before `end`
-        edges = np.asarray(self._edge(np.arange(self._count + 1, last + 1)), dtype=np.int64) - self._done
-        starts = np.concatenate([[0], edges])
-        starts = starts[starts < n]
-        sums = np.add.reduceat(energy, starts)
-        sums[0] += self._partial
-        if edges.size and edges[-1] == n:  # the block ends on an edge: nothing left under way
-            complete, self._partial = sums, 0.0
-        else:
-            complete, self._partial = sums[:-1], float(sums[-1])
-        self._subs.append(complete)
-        self._count, self._done = last, end
-
-    def lufs(self) -> float | None:
-        """The integrated loudness so far in LUFS; None for silence or under 400 ms."""
-        return self.lufs_at(0.0)
-
-    def lufs_at(self, gain_db: float) -> float | None:
-        """The integrated loudness the same audio would have `gain_db` louder (gating moves with it)."""
-        subs = np.concatenate(self._subs) if self._subs else np.zeros(0)
-        if subs.size < 4:
-            return None
-        k = np.arange(subs.size - 3)
-        lengths = np.asarray(self._edge(k + 4)) - np.asarray(self._edge(k))
-        energy = (subs[:-3] + subs[1:-2] + subs[2:-1] + subs[3:]) / lengths * 10 ** (gain_db / 10)
-        with np.errstate(divide="ignore"):
-            loudness = -0.691 + 10 * np.log10(energy)
-        heard = loudness >= ABSOLUTE_GATE
-        if not heard.any():
-            return None
-        relative = -0.691 + 10 * np.log10(energy[heard].mean()) + RELATIVE_GATE
-        counted = (loudness > relative) & (loudness > ABSOLUTE_GATE)
-        if not counted.any():
-            return None
-        return float(-0.691 + 10 * np.log10(energy[counted].mean()))
-
-
-def _k_weighting(rate: int) -> np.ndarray:
-    """The K-weighting filter (high shelf, then high pass) as second-order sections, designed as pyloudnorm
-    designs it, so the streaming meter and pyloudnorm's agree at any rate."""
-    from pyloudnorm.iirfilter import IIRfilter
-
-    shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, rate, "high_shelf")
-    high_pass = IIRfilter(0.0, 0.5, 38.0, rate, "high_pass")
-    return np.array([np.concatenate([f.b, f.a]) for f in (shelf, high_pass)])
-
-
 def integrated_lufs(samples: np.ndarray, rate: int) -> float | None:
     """Integrated loudness in LUFS (BS.1770-4, gated); None when the track is silent or too short."""
-    data = _frames(samples)
+    data = frames(samples)
     meter = LoudnessMeter(rate, data.shape[1])
     for lo in range(0, data.shape[0], PLAN_BLOCK):
         meter.add(data[lo:lo + PLAN_BLOCK])
@@ -152,7 +71,7 @@ def integrated_lufs(samples: np.ndarray, rate: int) -> float | None:
 
 def true_peak_dbtp(samples: np.ndarray, rate: int) -> float | None:
     """The true peak in dBTP: the largest magnitude after 4× oversampling; None for silence."""
-    return _dbtp(_oversampled_peaks(_frames(samples), rate))
+    return _dbtp(_oversampled_peaks(frames(samples), rate))
 
 
 def _dbtp(peaks: np.ndarray) -> float | None:
@@ -163,7 +82,7 @@ def _dbtp(peaks: np.ndarray) -> float | None:
 
 def array_reader(samples: np.ndarray) -> Reader:
     """A Reader over a track in memory ([n] or [n, channels]): zeros outside it."""
-    data = _frames(samples)
+    data = frames(samples)
 
     def read(start: int, end: int) -> np.ndarray:
         out = np.zeros((end - start, data.shape[1]), dtype=np.float32)
@@ -180,16 +99,14 @@ class LimiterPass:
     """One pass of the look-ahead limiter over the audio at the gain so far, then a make-up gain."""
 
     make_up_db: float = 0.0
-    # Where the limiter lowers the gain by more than float32 resolution (sorted sample ranges); elsewhere its
-    # gain counts as 1, so a range far from them reads no context. None: anywhere (while measuring).
-    spans: tuple[tuple[int, int], ...] | None = None
+    # Where the limiter lowers the gain by more than RESOLUTION (sorted sample ranges); elsewhere its gain
+    # counts as 1, so a range far from them reads no context and costs no oversampling.
+    spans: Spans = ()
 
-    def within(self, start: int, end: int) -> tuple[list[tuple[int, int]], int | None]:
+    def within(self, start: int, end: int) -> tuple[list[tuple[int, int]], int]:
         """The parts of [start, end) where this pass acts, and where the first span they lie in starts."""
-        if self.spans is None:
-            return [(start, end)], None
         hit = [(s, e) for s, e in self.spans if s < end and e > start]
-        return [(max(s, start), min(e, end)) for s, e in hit], (hit[0][0] if hit else None)
+        return [(max(s, start), min(e, end)) for s, e in hit], (hit[0][0] if hit else start)
 
 
 @dataclass(frozen=True)
@@ -199,7 +116,7 @@ class LoudnessPlan:
     The gain is `gain_db`, then each of `passes` in turn: a limiter pass over the audio at the gain so far
     (held under `ceiling_dbtp`), then its make-up gain. A limiter pass reaches a few ms ahead and, while
     it is recovering, up to RELEASE_TAIL time constants back, so a range's gain depends on the audio
-    within `margin` of it, and on none around it where no pass acts near the range.
+    within `margin` of it, and on none around it where no pass acts.
     """
 
     rate: int
@@ -219,15 +136,16 @@ class LoudnessPlan:
 
     def gain(self, read: Reader, start: int, end: int) -> np.ndarray:
         """The per-sample gain over [start, end), float32, from the audio within `margin` of the range."""
-        if not self.passes:
-            return np.full(end - start, db_to_gain(self.gain_db), dtype=np.float32)
+        if not any(p.within(start, end)[0] for p in self.passes):  # no limiter here: the gain alone, nothing read
+            flat = db_to_gain(self.gain_db)
+            for p in self.passes:  # in the order _applied multiplies them, for the same float32
+                flat *= db_to_gain(p.make_up_db)
+            return np.full(end - start, flat, dtype=np.float32)
         return self._applied(read, start, end)[1].astype(np.float32)
 
-    def _applied(self, read: Reader, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _applied(self, read: Reader, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The audio over [start, end) ([n, channels], float32), its gain ([n], float64), and where the
-        last pass acts there ([n] bool; None where no pass is computed)."""
-        if not self.passes:
-            return _frames(read(start, end)), np.full(end - start, db_to_gain(self.gain_db)), None
+        last pass acts there ([n] bool)."""
         hold, tail = _hold(self.rate), _tail(self.rate)
         # From the last pass back: where each pass acts in the range the next one needs, and so what it reads.
         need, work = (start, end), []
@@ -237,15 +155,15 @@ class LoudnessPlan:
                 work.append(None)
                 continue
             # The release starts afresh where its memory is below resolution: a span's start, or a tail back.
-            first = acts[0][0] - tail if span_start is None else max(span_start, acts[0][0] - tail)
+            first = max(span_start, acts[0][0] - tail)
             lo, hi = first - hold, acts[-1][1] + hold
             work.append((lo, hi, first, acts))
             need = (min(need[0], lo), max(need[1], hi))
         base = need[0]
-        data = _frames(read(*need))
+        data = frames(read(*need))
         gain = np.full(data.shape[0], db_to_gain(self.gain_db))
-        acting = None
-        for p, job in zip(self.passes, reversed(work)):
+        acting = np.zeros(end - start, dtype=bool)
+        for k, (p, job) in enumerate(zip(self.passes, reversed(work))):
             if job is not None:
                 lo, hi, first, acts = job
                 part = slice(lo - base, hi - base)
@@ -255,17 +173,33 @@ class LoudnessPlan:
                 for s, e in acts:
                     mask[s - lo:e - lo] = True
                 gain[part] *= np.where(mask, limit, 1.0)
-                acting = limit[start - lo:end - lo] < 1 - RESOLUTION if p.spans is None else None
+                if k == len(self.passes) - 1:
+                    a, b = max(lo, start), min(hi, end)
+                    acting[a - start:b - start] = mask[a - lo:b - lo] & (limit[a - lo:b - lo] < 1 - RESOLUTION)
             gain *= db_to_gain(p.make_up_db)
         return data[start - base:end - base], gain[start - base:end - base], acting
 
-    def limited(self) -> LoudnessPlan:
-        """This plan with one more limiter pass, acting anywhere until a walk finds where."""
-        return replace(self, passes=self.passes + (LimiterPass(),))
+    def limited(self, spans: Spans) -> LoudnessPlan:
+        """This plan with one more limiter pass, acting within `spans`."""
+        return replace(self, passes=self.passes + (LimiterPass(0.0, spans),))
 
     def last(self, **changes: object) -> LoudnessPlan:
         """This plan with its last pass changed."""
         return replace(self, passes=self.passes[:-1] + (replace(self.passes[-1], **changes),))
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """An output measured per 100 ms sub-block: K-weighted energy (complete sub-blocks) and true peak."""
+
+    energy: np.ndarray
+    peak: np.ndarray
+
+    def scaled(self, gain_db: float) -> _Levels:
+        return _Levels(self.energy * 10 ** (gain_db / 10), self.peak * 10 ** (gain_db / 20))
+
+    def lufs(self, rate: int, gain_db: float = 0.0) -> float | None:
+        return gated_lufs(self.energy, rate, gain_db)
 
 
 def plan_loudness(read: Reader, length: int, rate: int, target_lufs: float,
@@ -273,73 +207,121 @@ def plan_loudness(read: Reader, length: int, rate: int, target_lufs: float,
                   ) -> tuple[LoudnessPlan, LoudnessResult]:
     """Decide the gain that brings a track of `length` samples to `target_lufs` under the ceiling.
 
-    Walks the track in blocks of `block` samples: once to measure it, then once per limiter pass to
-    measure the limited result (whose lost loudness is made up, as a gain, without another walk).
+    Walks the track once in blocks of `block` samples to measure it; each limiter pass then measures
+    the limited result again around where the limiter works, and its lost loudness is made up as a gain.
     """
     if not MIN_LUFS <= target_lufs <= MAX_LUFS:
         raise UsageError(f"loudness target {target_lufs} LUFS is out of range ({MIN_LUFS:g} to {MAX_LUFS:g})")
-    plan, meter, peak = _walk(LoudnessPlan(rate, 0.0, ceiling_dbtp), read, length, block)
-    before, before_peak = meter.lufs(), peak
+    plan = LoudnessPlan(rate, 0.0, ceiling_dbtp)
+    cells = -(-10 * length // rate)
+    track = _Levels(np.zeros((10 * length + 9) // rate), np.zeros(cells))
+    _measure(plan, read, length, block, [(0, cells)], track)
+    before, before_peak = track.lufs(rate), _dbtp(track.peak)
     if before is None:  # silence stays silence
         return plan, LoudnessResult(target_lufs, None, None, before_peak, before_peak, 0.0, False)
-    gain_db = _toward(meter, target_lufs)
-    plan = replace(plan, gain_db=gain_db)
-    after, peak = meter.lufs_at(gain_db), _plus(peak, gain_db)
+    plan = replace(plan, gain_db=_toward(track, rate, target_lufs))
+    out = track.scaled(plan.gain_db)
     limited = False
     for _ in range(PASSES):
-        if (peak or -np.inf) <= ceiling_dbtp + 0.01:
+        if (_dbtp(out.peak) or -np.inf) <= ceiling_dbtp + 0.01:
             break
         limited = True
-        plan, meter, peak = _walk(plan.limited(), read, length, block)
-        now = after = meter.lufs()
+        plan, out = _limit(plan, out, track, read, length, block)
+        now = out.lufs(rate)
         if now is not None and abs(now - target_lufs) >= 0.1:
-            make_up = _toward(meter, target_lufs)
-            plan = plan.last(make_up_db=make_up)
-            after, peak = meter.lufs_at(make_up), _plus(peak, make_up)
+            make_up = _toward(out, rate, target_lufs)
+            plan, out = plan.last(make_up_db=make_up), out.scaled(make_up)
         if now is None or abs(now - target_lufs) < 0.1:
             break
-    if limited and (peak or -np.inf) > ceiling_dbtp + 0.01:
-        plan, meter, peak = _walk(plan.limited(), read, length, block)  # the ceiling wins over the last bit of a LU
-        after = meter.lufs()
-    return plan, LoudnessResult(target_lufs, before, after, before_peak, peak, plan.total_db, limited)
+    if limited and (_dbtp(out.peak) or -np.inf) > ceiling_dbtp + 0.01:
+        plan, out = _limit(plan, out, track, read, length, block)  # the ceiling wins over the last bit of a LU
+    return plan, LoudnessResult(target_lufs, before, out.lufs(rate), before_peak, _dbtp(out.peak), plan.total_db,
+                                limited)
 
 
-def _toward(meter: LoudnessMeter, target_lufs: float) -> float:
-    """The gain (dB) that brings what the meter measured to the target; a second step where the gain moves
-    blocks across the absolute gate."""
+def _limit(plan: LoudnessPlan, out: _Levels, track: _Levels, read: Reader, length: int, block: int
+           ) -> tuple[LoudnessPlan, _Levels]:
+    """Add a limiter pass where the output's peaks pass the ceiling, and measure the new output: the track
+    times the plan's gain, but around the passes' spans, where it is measured again."""
+    rate = plan.rate
+    ceiling = db_to_gain(plan.ceiling_dbtp) * 0.995 * (1 - 1e-6)  # as _limiter_gain has it, and a hair under
+    lead = 2 * _ahead(rate) + 2  # the hold and its smoothing reach this far either side of a peak
+    candidates: list[tuple[int, int]] = []
+    for cell in np.flatnonzero(out.peak > ceiling):
+        s, e = int(sub_block_edge(cell, rate)) - lead, int(sub_block_edge(cell + 1, rate)) + lead + _tail(rate)
+        if candidates and s <= candidates[-1][1]:
+            candidates[-1] = (candidates[-1][0], e)
+        else:
+            candidates.append((s, e))
+    plan = plan.limited(tuple(candidates))
+    new = track.scaled(plan.total_db)
+    spans = _measure(plan, read, length, block, _near(plan, length), new)
+    return plan.last(spans=tuple(spans)), new
+
+
+def _near(plan: LoudnessPlan, length: int) -> list[tuple[int, int]]:
+    """The sub-blocks (ranges of their indices) whose energy or peak the passes' spans touch."""
+    rate, cells = plan.rate, -(-10 * length // plan.rate)
+    settle = math.ceil(SETTLE_S * rate)  # K-weighting rings on after a span
+    ranges: list[tuple[int, int]] = []
+    for s, e in sorted(span for p in plan.passes for span in p.spans):
+        lo = (10 * max(s - PEAK_MARGIN, 0) + 9) // rate
+        hi = min(-(-10 * (e + PEAK_MARGIN + settle) // rate), cells)
+        if lo >= hi:
+            continue
+        if ranges and lo <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], hi))
+        else:
+            ranges.append((lo, hi))
+    return ranges
+
+
+def _measure(plan: LoudnessPlan, read: Reader, length: int, block: int, ranges: list[tuple[int, int]],
+             levels: _Levels) -> list[tuple[int, int]]:
+    """Measure the plan's output over ranges of sub-blocks into `levels`, a block at a time, and return
+    where its last pass acts there. K-weighting starts SETTLE_S early wherever it cannot go on."""
+    rate, complete = plan.rate, levels.energy.size
+    meter: LoudnessMeter | None = None
+    meter_end = -1
+    spans: list[tuple[int, int]] = []
+    for a, b in _chunks(ranges, max(10 * block // rate, 1)):
+        s, e = int(sub_block_edge(a, rate)), min(int(sub_block_edge(b, rate)), length)
+        if meter is None or meter_end != s:  # afresh, SETTLE_S early (or at the track's start)
+            meter, first = None, max(a - math.ceil(SETTLE_S * 10), 0)
+            lo = int(sub_block_edge(first, rate))
+        else:
+            lo = s
+        data, gain, acting = plan._applied(read, lo - PEAK_MARGIN, e + PEAK_MARGIN)
+        out = (data * gain[:, None]).astype(np.float32)  # as the caller will apply it
+        inside = slice(s - lo + PEAK_MARGIN, e - lo + PEAK_MARGIN)
+        edges = sub_block_edge(np.arange(a, b), rate) - s
+        levels.peak[a:b] = np.maximum.reduceat(_oversampled_peaks(out, rate)[inside], edges)
+        meter = meter or LoudnessMeter(rate, out.shape[1], first)
+        meter.add(out[PEAK_MARGIN:inside.stop])
+        meter_end = e
+        energy = meter.energies(since=a)[:max(min(b, complete) - a, 0)]
+        levels.energy[a:a + energy.size] = energy
+        _add_runs(spans, acting[inside], s)
+    return spans
+
+
+def _chunks(ranges: list[tuple[int, int]], size: int) -> Iterator[tuple[int, int]]:
+    """Ranges of sub-blocks cut into pieces of at most `size`."""
+    for a, b in ranges:
+        for lo in range(a, b, size):
+            yield lo, min(lo + size, b)
+
+
+def _toward(levels: _Levels, rate: int, target_lufs: float) -> float:
+    """The gain (dB) that brings what was measured to the target; a second step where the gain moves
+    gating blocks across the absolute gate."""
     gain_db = 0.0
     for _ in range(3):
-        now = meter.lufs_at(gain_db)
+        now = levels.lufs(rate, gain_db)
         if now is None or abs(now - target_lufs) < 0.001:
             break
         gain_db += target_lufs - now
     return gain_db
-
-
-def _plus(peak: float | None, gain_db: float) -> float | None:
-    return None if peak is None else peak + gain_db
-
-
-def _walk(plan: LoudnessPlan, read: Reader, length: int, block: int
-          ) -> tuple[LoudnessPlan, LoudnessMeter, float | None]:
-    """Measure the plan's output block by block: its loudness (a meter) and its true peak (dBTP). A last
-    pass that may act anywhere comes back with the spans where it does."""
-    meter: LoudnessMeter | None = None
-    peak = 0.0
-    spans: list[tuple[int, int]] = []
-    for lo in range(0, length, block):
-        hi = min(lo + block, length)
-        data, gain, acting = plan._applied(read, lo - PEAK_MARGIN, hi + PEAK_MARGIN)
-        out = (data * gain[:, None]).astype(np.float32)  # as the caller will apply it
-        inside = slice(PEAK_MARGIN, PEAK_MARGIN + hi - lo)
-        peak = max(peak, float(np.max(_oversampled_peaks(out, plan.rate)[inside], initial=0.0)))
-        meter = meter or LoudnessMeter(plan.rate, out.shape[1])
-        meter.add(out[inside])
-        if acting is not None:
-            _add_runs(spans, acting[inside], lo)
-    if plan.passes and plan.passes[-1].spans is None:
-        plan = plan.last(spans=tuple(spans))
-    return plan, meter or LoudnessMeter(plan.rate, 1), (float(20 * np.log10(peak)) if peak > 0 else None)
 
 
 def _add_runs(spans: list[tuple[int, int]], mask: np.ndarray, offset: int) -> None:
@@ -356,7 +338,7 @@ def normalize(samples: np.ndarray, rate: int, target_lufs: float, ceiling_dbtp: 
               ) -> tuple[np.ndarray, LoudnessResult]:
     """Return the track at `target_lufs` with no true peak above `ceiling_dbtp`, and what was done."""
     gain, result = loudness_gain(samples, rate, target_lufs, ceiling_dbtp)
-    data = _frames(samples).astype(np.float32)
+    data = frames(samples).astype(np.float32)
     return (data * gain[:, None]).reshape(np.shape(samples)).astype(np.float32), result
 
 
@@ -366,7 +348,7 @@ def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db
 
     Normalising is a gain that changes only where the limiter works, so the same curve applied to
     each stem keeps the stems adding up to the normalised mix. The track in memory goes through the
-    same plan as one read in blocks, so both give the same gain.
+    same plan, read in blocks, as a track streamed from elsewhere, so both give the same gain.
     """
     read, n = array_reader(samples), np.shape(samples)[0]
     plan, result = plan_loudness(read, n, rate, target_lufs, ceiling_dbtp)
@@ -376,29 +358,38 @@ def loudness_gain(samples: np.ndarray, rate: int, target_lufs: float, ceiling_db
     return gain, result
 
 
-def _frames(samples: np.ndarray) -> np.ndarray:
-    """[n] or [n, channels] as [n, channels]."""
-    data = np.asarray(samples)
-    return data.reshape(-1, 1) if data.ndim == 1 else data
-
-
 def _oversampled_peaks(data: np.ndarray, rate: int) -> np.ndarray:
     """Per-sample true-peak magnitude (max over channels of the 4× oversampled signal), [n].
 
-    Worked through in blocks with a margin on each side for the filter, so a film-length track
-    never needs its 4× float64 copy in memory at once.
+    The interpolation is scipy's resample_poly (a Kaiser-windowed sinc, 81 taps) done as its polyphase
+    parts: phase 0 is the sample itself (its other taps are the sinc's zeros), the three between are
+    20-tap filters. Worked through in blocks with a margin on each side for the filter, so a film-length
+    track never needs its oversampled copy in memory at once.
     """
-    from scipy.signal import resample_poly
-
+    phases = _interpolator()
     n = data.shape[0]
     out = np.zeros(n, dtype=np.float32)
     for lo in range(0, n, PEAK_BLOCK):
         hi = min(lo + PEAK_BLOCK, n)
         a, b = max(lo - PEAK_MARGIN, 0), min(hi + PEAK_MARGIN, n)
-        up = np.abs(resample_poly(data[a:b].astype(np.float64), OVERSAMPLE, 1, axis=0))
-        up = up[(lo - a) * OVERSAMPLE:(hi - a) * OVERSAMPLE].reshape(hi - lo, OVERSAMPLE, -1)
-        out[lo:hi] = up.max(axis=(1, 2))
+        peak = np.zeros(b - a)
+        for channel in np.asarray(data[a:b], dtype=np.float64).T:
+            channel = np.ascontiguousarray(channel)
+            np.maximum(peak, np.abs(channel) * phases[0][0], out=peak)
+            for taps, delay in phases[1:]:
+                np.maximum(peak, np.abs(np.convolve(channel, taps)[delay:delay + b - a]), out=peak)
+        out[lo:hi] = peak[lo - a:hi - a]
     return out
+
+
+@cache
+def _interpolator() -> tuple[tuple[np.ndarray, int], ...]:
+    """resample_poly's 4× filter split into its phases: (taps, delay) for each; phase 0 as its centre tap."""
+    from scipy.signal import firwin
+
+    half = 10 * OVERSAMPLE
+    h = firwin(2 * half + 1, 1 / OVERSAMPLE, window=("kaiser", 5.0)) * OVERSAMPLE
+    return ((h[half:half + 1], 0),) + tuple((h[p::OVERSAMPLE], half // OVERSAMPLE) for p in range(1, OVERSAMPLE))
 
 
 def _ahead(rate: int) -> int:
