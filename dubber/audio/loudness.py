@@ -21,7 +21,13 @@ from functools import cache
 
 import numpy as np
 
-from dubber.audio.loudness_meter import SETTLE_S, LoudnessMeter, frames, gated_lufs, sub_block_edge
+from dubber.audio.loudness_meter import (
+    SETTLE_S,
+    LoudnessMeter,
+    frames,
+    gated_lufs,
+    sub_block_edge,
+)
 from dubber.audio.samples import db_to_gain
 from dubber.errors import UsageError
 
