@@ -269,6 +269,12 @@ def test_the_gain_is_local_it_reads_within_its_margin_and_nothing_far_from_the_l
     reader.asked.clear()
     calm = plan.gain(reader, RATE * 5, RATE * 10)
     assert reader.asked == [] and np.all(calm == np.float32(10 ** (plan.total_db / 20)))
+    # apply: the audio at its gain from one read, near the limiter and far from it.
+    for a, b in ((start, end), (RATE * 5, RATE * 10)):
+        reader.asked.clear()
+        out, gain = plan.apply(reader, a, b)
+        assert len(reader.asked) == 1 and np.array_equal(gain, plan.gain(reader, a, b))
+        assert np.array_equal(out, data[a:b] * gain[:, None])
 
 
 def test_loudness_gain_in_memory_is_the_plan_walked_in_blocks():
