@@ -13,12 +13,12 @@ shortest track as one array in memory (`loudness_gain`), the same plan, for the 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import time
 import json
+import os
 import resource
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,12 @@ def synthetic(seconds: int, channels: int):
 
 
 def streamed(minutes: int, channels: int, target: float) -> dict:
-    from dubber.audio.loudness import PEAK_MARGIN, LoudnessMeter, _oversampled_peaks, plan_loudness
+    from dubber.audio.loudness import (
+        PEAK_MARGIN,
+        LoudnessMeter,
+        _oversampled_peaks,
+        plan_loudness,
+    )
 
     n, read = minutes * 60 * RATE, synthetic(minutes * 60, channels)
     t0 = time.perf_counter()

@@ -9,7 +9,11 @@ A film-length track need not sit in memory. `plan_loudness` walks it once in blo
 keeping per 100 ms only its loudness energy and true peak; where the limiter is needed, it measures
 again only around the places the limiter works (elsewhere the result is the track times a gain). The
 `LoudnessPlan` it returns gives the gain of any range from the audio around that range alone, the same
-whether a block is rendered alone or inside the whole.
+whether a block is rendered alone or inside the whole:
+
+    plan, result = plan_loudness(read_mix, length, rate, -16.0)
+    for lo in range(0, length, block):
+        out, gain = plan.apply(read_mix, lo, min(lo + block, length))  # the stems take the same gain
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from functools import cache
 
 import numpy as np
 
-from dubber.audio.loudness_meter import SETTLE_S, LoudnessMeter, frames, gated_lufs, sub_block_edge
+from dubber.audio.loudness_meter import (
+    SETTLE_S,
+    LoudnessMeter,
+    frames,
+    gated_lufs,
+    sub_block_edge,
+)
 from dubber.audio.samples import db_to_gain
 from dubber.errors import UsageError
 
@@ -136,12 +146,26 @@ class LoudnessPlan:
 
     def gain(self, read: Reader, start: int, end: int) -> np.ndarray:
         """The per-sample gain over [start, end), float32, from the audio within `margin` of the range."""
-        if not any(p.within(start, end)[0] for p in self.passes):  # no limiter here: the gain alone, nothing read
-            flat = db_to_gain(self.gain_db)
-            for p in self.passes:  # in the order _applied multiplies them, for the same float32
-                flat *= db_to_gain(p.make_up_db)
-            return np.full(end - start, flat, dtype=np.float32)
-        return self._applied(read, start, end)[1].astype(np.float32)
+        if self._limits(start, end):
+            return self._applied(read, start, end)[1].astype(np.float32)
+        flat = db_to_gain(self.gain_db)  # no limiter here: the gain alone, nothing read
+        for p in self.passes:  # in the order _applied multiplies them, for the same float32
+            flat *= db_to_gain(p.make_up_db)
+        return np.full(end - start, flat, dtype=np.float32)
+
+    def apply(self, read: Reader, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """The audio over [start, end) at its gain ([n, channels], float32) and the gain ([n], float32), from
+        one read: a caller whose reads cost a mix does not read the block twice."""
+        if self._limits(start, end):
+            data, exact, _ = self._applied(read, start, end)
+            gain = exact.astype(np.float32)
+        else:
+            data, gain = frames(read(start, end)), self.gain(read, start, end)
+        return (data * gain[:, None]).astype(np.float32), gain
+
+    def _limits(self, start: int, end: int) -> bool:
+        """Whether a limiter pass acts anywhere in [start, end)."""
+        return any(p.within(start, end)[0] for p in self.passes)
 
     def _applied(self, read: Reader, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The audio over [start, end) ([n, channels], float32), its gain ([n], float64), and where the

@@ -1,15 +1,30 @@
-"""Loudness targets, measured back by ffmpeg's own EBU R128 meter (an implementation independent of ours)."""
+"""Loudness: targets measured back by ffmpeg's own EBU R128 meter (an implementation independent of ours), the
+streaming meter against pyloudnorm, and the plan walked in blocks: on target, local, the same over any partition."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import pyloudnorm
 import pytest
 
-from dubber.audio.loudness import BROADCAST_LUFS, WEB_LUFS, integrated_lufs, normalize, true_peak_dbtp
+from dubber.audio.loudness import (
+    BROADCAST_LUFS,
+    PEAK_MARGIN,
+    WEB_LUFS,
+    LoudnessMeter,
+    array_reader,
+    integrated_lufs,
+    loudness_gain,
+    normalize,
+    plan_loudness,
+    true_peak_dbtp,
+)
+from dubber.audio.loudness_meter import SETTLE_S
 from dubber.audio.media import ffmpeg_exe, write_wav
 from dubber.cli.main import main
 from dubber.errors import UsageError
@@ -137,9 +152,6 @@ def signals(rate: int) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("rate", [48000, 44100])
 @pytest.mark.parametrize("block", [1000, 4799, 4800, 33333, 10**7])
 def test_the_streaming_meter_agrees_with_pyloudnorm_at_any_block_size(rate, block):
-    import pyloudnorm
-
-    from dubber.audio.loudness import LoudnessMeter
 
     for name, x in signals(rate).items():
         meter = LoudnessMeter(rate, 1 if x.ndim == 1 else x.shape[1])
@@ -151,7 +163,6 @@ def test_the_streaming_meter_agrees_with_pyloudnorm_at_any_block_size(rate, bloc
 
 
 def test_the_meter_says_none_for_silence_and_under_400_ms_and_moves_its_gates_with_a_gain():
-    from dubber.audio.loudness import LoudnessMeter
 
     meter = LoudnessMeter(RATE, 2)
     meter.add(np.zeros((RATE, 2), np.float32))
@@ -176,8 +187,6 @@ class Recording:
     """A Reader over a track in memory that remembers every range it was asked for."""
 
     def __init__(self, data: np.ndarray):
-        from dubber.audio.loudness import array_reader
-
         self.read, self.asked = array_reader(data), []
 
     def __call__(self, start: int, end: int) -> np.ndarray:
@@ -195,7 +204,6 @@ def film(seconds: int = 40, channels: int = 2) -> np.ndarray:
 
 def gains(plan, data: np.ndarray, block: int) -> np.ndarray:
     """The plan's gain over the whole track, computed block by block."""
-    from dubber.audio.loudness import array_reader
 
     read, n = array_reader(data), data.shape[0]
     return np.concatenate([plan.gain(read, lo, min(lo + block, n)) for lo in range(0, n, block)])
@@ -209,8 +217,6 @@ def applied(plan, data: np.ndarray, block: int) -> np.ndarray:
 
 @pytest.mark.parametrize("target, channels", [(-23.0, 2), (-14.0, 2), (-12.0, 1)])
 def test_a_plan_walked_in_blocks_lands_on_the_target_under_the_ceiling(target, channels):
-    from dubber.audio.loudness import PEAK_MARGIN, plan_loudness
-    from dubber.audio.loudness_meter import SETTLE_S
 
     data = film(channels=channels)
     reader = Recording(data)
@@ -231,7 +237,6 @@ def test_a_plan_walked_in_blocks_lands_on_the_target_under_the_ceiling(target, c
 
 
 def test_the_gain_of_any_partition_is_the_gain_of_the_whole():
-    from dubber.audio.loudness import array_reader, plan_loudness
 
     data = film()
     read = array_reader(data)
@@ -242,13 +247,12 @@ def test_the_gain_of_any_partition_is_the_gain_of_the_whole():
     for cuts in ([RATE * 20 + 1, RATE * 21 + 7, RATE * 31 + 45],  # edges inside the shout and the click
                  sorted(rng.integers(1, data.shape[0], 40)), list(range(RATE, data.shape[0], RATE // 3))):
         edges = [0, *cuts, data.shape[0]]
-        parts = np.concatenate([plan.gain(read, a, b) for a, b in zip(edges, edges[1:])])
+        parts = np.concatenate([plan.gain(read, a, b) for a, b in itertools.pairwise(edges)])
         assert np.all(np.abs(parts - whole) <= 1e-6 * whole)
     assert whole.min() < 0.7 * whole.max()  # the limiter did work inside the range
 
 
 def test_the_gain_is_local_it_reads_within_its_margin_and_nothing_far_from_the_limiter():
-    from dubber.audio.loudness import plan_loudness
 
     data = film()
     reader = Recording(data)
@@ -265,10 +269,15 @@ def test_the_gain_is_local_it_reads_within_its_margin_and_nothing_far_from_the_l
     reader.asked.clear()
     calm = plan.gain(reader, RATE * 5, RATE * 10)
     assert reader.asked == [] and np.all(calm == np.float32(10 ** (plan.total_db / 20)))
+    # apply: the audio at its gain from one read, near the limiter and far from it.
+    for a, b in ((start, end), (RATE * 5, RATE * 10)):
+        reader.asked.clear()
+        out, gain = plan.apply(reader, a, b)
+        assert len(reader.asked) == 1 and np.array_equal(gain, plan.gain(reader, a, b))
+        assert np.array_equal(out, data[a:b] * gain[:, None])
 
 
 def test_loudness_gain_in_memory_is_the_plan_walked_in_blocks():
-    from dubber.audio.loudness import array_reader, loudness_gain, plan_loudness
 
     data = film(seconds=30)
     gain, result = loudness_gain(data, RATE, -12.0)
@@ -280,7 +289,6 @@ def test_loudness_gain_in_memory_is_the_plan_walked_in_blocks():
 def test_the_limiter_looks_ahead_5_ms_and_releases_over_80_ms():
     """What it sounds like: the gain is already down when a click arrives and recovers with an ~80 ms
     time constant after it, the same at the whole-track call and in blocks."""
-    from dubber.audio.loudness import array_reader, plan_loudness
 
     x = 0.1 * np.sin(2 * np.pi * 200 * np.arange(RATE * 4) / RATE).astype(np.float32)
     click = RATE * 2
@@ -301,8 +309,6 @@ def test_the_limiter_looks_ahead_5_ms_and_releases_over_80_ms():
 def test_a_meter_started_inside_a_track_settles_onto_the_whole_tracks_energies():
     """Measuring a stretch again (what the plan does around the limiter): K-weighting started SETTLE_S
     early, on the track's 100 ms grid, gives the energies of a meter that saw the track from its start."""
-    from dubber.audio.loudness import LoudnessMeter
-    from dubber.audio.loudness_meter import SETTLE_S
 
     rate = 44100  # 4410 samples per sub-block
     x = signals(rate)["stereo"].astype(np.float32)
