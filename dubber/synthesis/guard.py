@@ -28,7 +28,8 @@ entered again while an abandoned call still runs in it, so calls to one such eng
 serialised: a call waits for the one before it (abandoned or not) and, while an abandoned call
 is still running, waits at most `abandoned_grace_ms` for it to end, then fails at once with
 `EngineTimeout` without calling the engine. When the abandoned call ends the engine is used
-again. A served engine (`ServedEngine`, HTTP) is not serialised: the abandoned request runs out on
+again. An engine that declares `thread_safe` (the built-in ONNX ones) is not serialised: parallel
+line workers share it. A served engine (`ServedEngine`, HTTP) is not serialised: the abandoned request runs out on
 its own socket timeout, and the server queues the next one. The state is kept per wrapped engine
 instance, so every guard around one shared registry engine sees the same abandoned call.
 
@@ -153,6 +154,10 @@ class WrappedEngine(Engine):
     def takes_durations(self) -> bool:
         return self.inner.takes_durations
 
+    @property  # type: ignore[override]
+    def thread_safe(self) -> bool:
+        return self.inner.thread_safe
+
     from_settings = Delegated()
     unavailable_reason = Delegated()
     availability = Delegated()
@@ -190,8 +195,11 @@ class GuardedEngine(WrappedEngine):
             engine = engine.inner
         self.inner = engine
         self.policy = policy or GuardPolicy()
-        # In-process engines are entered by one call at a time; servers queue requests themselves.
-        self.exclusive = not isinstance(engine, ServedEngine) if exclusive is None else exclusive
+        # In-process engines are entered by one call at a time, unless they say calls may overlap; servers
+        # queue requests themselves.
+        if exclusive is None:
+            exclusive = not isinstance(engine, ServedEngine) and not engine.thread_safe
+        self.exclusive = exclusive
         self._state = _state_of(engine) or _EngineState()
 
     def __repr__(self) -> str:
