@@ -14,7 +14,10 @@ Per language, in one run:
    included) in a fresh process, with --workers 1 and then 2 (each on its own project: nothing resumed).
 
 It prints the seconds, whole ÷ natural-sum for each worker count (the issue's target: ≤ 1.3) and the
-2-worker speed-up over 1, with the load average beside them: the numbers are only as quiet as the machine.
+2-worker speed-up over 1, with the load average beside them: the wall times are only as quiet as the
+machine. The CPU seconds (every thread of the process) beside them change less with the machine's load:
+whole CPU ÷ natural CPU says how much work the dub adds to the natural renders, and the seconds spent
+rendering the lines (`fit_cues`) say how much of the wall time the workers can share.
 
     .venv/bin/python bench/whole.py [--langs en,ja] [--lines 100] [--workers 1,2]
 """
@@ -54,19 +57,21 @@ def new_engine(name: str, threads: int):  # noqa: ANN201
     return KokoroEngine(threads=threads)
 
 
-def natural_renders(name: str, lang: str, texts: list[str]) -> tuple[float, list[tuple[np.ndarray, int]]]:
-    """Render each text once at its natural pace on 1 intra-op thread; the seconds summed, and the takes."""
+def natural_renders(name: str, lang: str, texts: list[str]) -> tuple[float, float, list[tuple[np.ndarray, int]]]:
+    """Render each text once at its natural pace on 1 intra-op thread; the wall and CPU seconds summed, and
+    the takes."""
     from dubber.plugin.engine import SynthesisRequest
 
     engine = new_engine(name, 1)
     engine.synthesize(SynthesisRequest(texts[0], lang))  # loads the model: not counted
-    total, takes = 0.0, []
+    total, cpu, takes = 0.0, 0.0, []
     for text in texts:
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         take = engine.synthesize(SynthesisRequest(text, lang))
         total += time.perf_counter() - started
+        cpu += time.process_time() - used
         takes.append((take.samples, take.sample_rate))
-    return total, takes
+    return total, cpu, takes
 
 
 def make_media(folder: Path, texts: list[str], takes: list[tuple[np.ndarray, int]], seed: int) -> tuple[Path, Path]:
@@ -101,15 +106,28 @@ def make_media(folder: Path, texts: list[str], takes: list[tuple[np.ndarray, int
 
 
 def child(video: str, subs: str, out: str, lang: str, engine: str, workers: int) -> None:
-    """One whole dub in this process; print its wall seconds and line statuses as JSON."""
+    """One whole dub in this process; print its wall and CPU seconds (the whole, and rendering the lines
+    alone: `fit_cues`) and the lines' statuses as JSON."""
     from collections import Counter
 
-    from dubber.pipeline.dub import DubOptions, dub
+    from dubber.pipeline import dub as pipeline
 
-    started = time.perf_counter()
-    result = dub(video, subs, out, DubOptions(lang=lang, engine=engine, workers=workers), overwrite=True)
-    wall = time.perf_counter() - started
-    print(json.dumps({"wall": wall, "statuses": Counter(line.status for line in result.lines)}))
+    spent: dict[str, float] = {}
+    fit_cues = pipeline.fit_cues
+
+    def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        started, used = time.perf_counter(), time.process_time()
+        try:
+            return fit_cues(*args, **kwargs)
+        finally:
+            spent.update(render=time.perf_counter() - started, render_cpu=time.process_time() - used)
+
+    pipeline.fit_cues = timed
+    started, used = time.perf_counter(), time.process_time()
+    result = pipeline.dub(video, subs, out, pipeline.DubOptions(lang=lang, engine=engine, workers=workers),
+                          overwrite=True)
+    spent.update(wall=time.perf_counter() - started, cpu=time.process_time() - used)
+    print(json.dumps({**spent, "statuses": Counter(line.status for line in result.lines)}))
 
 
 def whole(video: Path, subs: Path, folder: Path, lang: str, engine: str, workers: int) -> dict:
@@ -141,9 +159,9 @@ def main() -> None:
     for lang in args.langs.split(","):
         engine, pool = SETS[lang]
         texts = (pool * (args.lines // len(pool) + 1))[:args.lines]
-        natural, takes = natural_renders(engine, lang, texts)
+        natural, natural_cpu, takes = natural_renders(engine, lang, texts)
         print(f"{lang} ({engine}), {len(texts)} lines: natural renders on 1 thread, summed: {natural:.1f} s "
-              f"(load {load()})", flush=True)
+              f"wall, {natural_cpu:.1f} s CPU (load {load()})", flush=True)
         with tempfile.TemporaryDirectory(prefix="dubber-whole-") as tmp:
             video, subs = make_media(Path(tmp), texts, takes, seed=len(texts))
             walls = {}
@@ -151,7 +169,9 @@ def main() -> None:
                 result = whole(video, subs, Path(tmp), lang, engine, workers)
                 walls[workers] = result["wall"]
                 print(f"  whole dub, {workers} worker(s): {result['wall']:.1f} s = {result['wall'] / natural:.2f}x "
-                      f"the natural sum (target {TARGET}x); lines {dict(result['statuses'])} (load {load()})",
+                      f"the natural sum (target {TARGET}x); rendering the lines {result['render']:.1f} s of it; "
+                      f"CPU {result['cpu']:.1f} s = {result['cpu'] / natural_cpu:.2f}x the natural sum's "
+                      f"(rendering {result['render_cpu']:.1f} s); lines {dict(result['statuses'])} (load {load()})",
                       flush=True)
             if 1 in walls and 2 in walls:
                 print(f"  2 workers over 1: {walls[1] / walls[2]:.2f}x faster", flush=True)

@@ -8,7 +8,9 @@ For each built-in engine, the same list of lines is rendered (natural takes, one
     (c) 2 processes (spawned), each loading its own engine with 1 intra-op thread.
 
 Every variant starts from a fresh engine, so loading the model counts (and, for processes, starting
-Python and importing dubber). It prints the wall seconds of each and its speed-up over (a).
+Python and importing dubber). It prints the wall seconds of each, its speed-up over (a), and the CPU
+seconds it used (every thread, and the worker processes): on a machine others are loading, the wall times
+follow their load, while the CPU seconds show what each variant costs in work.
 
     .venv/bin/python bench/workers.py [--engines piper,kokoro] [--lines 20]
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -83,6 +87,12 @@ def processes(name: str, lang: str, lines: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process's threads and its ended worker processes."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", default="piper,kokoro")
@@ -103,9 +113,12 @@ def main() -> None:
         print(f"{name} ({lang}), {len(lines)} lines, wall seconds with the engine's load:")
         base = None
         for label, run in variants:
+            used = cpu_seconds()
             secs = run()
             base = base or secs
-            print(f"  {label:<44} {secs:7.2f} s   speed-up over (a) {base / secs:5.2f}x", flush=True)
+            print(f"  {label:<44} {secs:7.2f} s   speed-up over (a) {base / secs:5.2f}x   "
+                  f"CPU {cpu_seconds() - used:7.2f} s   (load {' '.join(f'{x:.1f}' for x in os.getloadavg())})",
+                  flush=True)
 
 
 if __name__ == "__main__":
