@@ -127,7 +127,8 @@ def child(video: str, subs: str, out: str, lang: str, engine: str, workers: int)
     result = pipeline.dub(video, subs, out, pipeline.DubOptions(lang=lang, engine=engine, workers=workers),
                           overwrite=True)
     spent.update(wall=time.perf_counter() - started, cpu=time.process_time() - used)
-    print(json.dumps({**spent, "statuses": Counter(line.status for line in result.lines)}))
+    failed = [f"{line.index}: {line.reason}" for line in result.lines if line.status == "failed"]
+    print(json.dumps({**spent, "statuses": Counter(line.status for line in result.lines), "failed": failed}))
 
 
 def whole(video: Path, subs: Path, folder: Path, lang: str, engine: str, workers: int) -> dict:
@@ -173,6 +174,8 @@ def main() -> None:
                       f"CPU {result['cpu']:.1f} s = {result['cpu'] / natural_cpu:.2f}x the natural sum's "
                       f"(rendering {result['render_cpu']:.1f} s); lines {dict(result['statuses'])} (load {load()})",
                       flush=True)
+                for reason in result["failed"]:
+                    print(f"    failed {reason}", flush=True)
             if 1 in walls and 2 in walls:
                 print(f"  2 workers over 1: {walls[1] / walls[2]:.2f}x faster", flush=True)
 

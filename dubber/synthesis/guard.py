@@ -29,8 +29,8 @@ serialised: a call waits for the one before it (abandoned or not) and, while an 
 is still running, waits at most `abandoned_grace_ms` for it to end, then fails at once with
 `EngineTimeout` without calling the engine. When the abandoned call ends the engine is used
 again. An engine that declares `thread_safe` (the built-in ONNX ones) is not serialised: parallel
-line workers share it. A served engine (`ServedEngine`, HTTP) is not serialised: the abandoned request runs out on
-its own socket timeout, and the server queues the next one. The state is kept per wrapped engine
+line workers share it. Nor is a served engine (`ServedEngine`, HTTP): the abandoned request runs out
+on its own socket timeout, and the server queues the next one. The state is kept per wrapped engine
 instance, so every guard around one shared registry engine sees the same abandoned call.
 
 Errors the request itself causes (UsageError, UnknownVoice, UnsupportedLanguage) pass through

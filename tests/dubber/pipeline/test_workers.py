@@ -159,6 +159,8 @@ def test_an_engine_that_is_not_thread_safe_gets_one_worker():
     assert usable_workers(plans_for(shared), 2) == 2
     assert usable_workers(plans_for(single), 2) == 1
     assert usable_workers({**plans_for(shared), "other": plans_for(single)[UNNAMED]}, 4) == 1
+    # The guard lets overlapping calls into the engine that takes them, and one at a time into the other.
+    assert not guard_engine(shared).exclusive and guard_engine(single).exclusive
 
 
 def test_shared_engines_get_the_cores_divided_whatever_the_workers_unless_configured(monkeypatch):
