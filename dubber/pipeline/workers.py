@@ -1,10 +1,12 @@
 """Render a dub's lines on several worker threads sharing the engines, results back in cue order.
 
-Threads, not processes: measured with bench/workers.py (20 lines, engine load included), two threads
-sharing one engine at 1 intra-op thread each match or beat one thread, while two spawned processes each
-pay for Python, dubber's imports and their own model (Piper: 21 s against 7 s for 20 lines) and would
-need every engine, plan and callback carried across. onnxruntime releases the GIL while a graph runs,
-which is where a line's time goes; espeak-ng and the Japanese g2p are locked inside the engines.
+Threads, not processes, measured with bench/workers.py (20 Piper lines, engine load included, on a
+shared two-core machine): two threads sharing one engine at 1 intra-op thread used 7.0 CPU seconds,
+as one thread did (6.7), while two spawned processes used 11.5 (each pays for Python, dubber's imports
+and its own model) and took 23 s of wall time against 14; at 2 intra-op threads per session the same
+work costs 8.3 (idle threads spin). Processes would also need every engine, plan and callback carried
+across. onnxruntime releases the GIL while a graph runs, which is where a line's time goes; espeak-ng
+and the Japanese g2p are locked inside the engines.
 
 Only engines that declare `thread_safe` (the built-in ONNX ones) are shared by several workers; a dub
 with any other engine renders one line at a time, as before. The callbacks (checkpoint, watcher,
