@@ -200,6 +200,9 @@ class GuardedEngine(WrappedEngine):
         if exclusive is None:
             exclusive = not isinstance(engine, ServedEngine) and not engine.thread_safe
         self.exclusive = exclusive
+        # An in-process engine that takes overlapping calls still takes no new one while a call given
+        # up on runs in it (waiting as an exclusive one does): abandoned calls must not pile up on its cores.
+        self._tracks_abandoned = exclusive or (not isinstance(engine, ServedEngine) and engine.thread_safe)
         self._state = _state_of(engine) or _EngineState()
 
     def __repr__(self) -> str:
@@ -261,21 +264,28 @@ class GuardedEngine(WrappedEngine):
 
     def _acquire(self, text: str) -> int:
         """Take the engine for one call (in-process engines: one call at a time) and count the attempt."""
-        if not self.exclusive:
-            return 1
         state = self._state
         running = state.abandoned is not None and state.abandoned.is_alive()
+        if not self.exclusive:
+            if running and self._tracks_abandoned:
+                state.abandoned.join(self.policy.abandoned_grace_ms / 1000)  # type: ignore[union-attr]
+                if state.abandoned is not None and state.abandoned.is_alive():
+                    raise self._still_abandoned(text)
+            return 1
         # A call that was given up on gets a grace period; a live call by another thread its own timeout.
         wait_ms = self.policy.abandoned_grace_ms if running else self._full_timeout(self.policy.min_timeout_ms)
         if not state.busy.acquire(timeout=wait_ms / 1000):
             if state.abandoned is not None and state.abandoned.is_alive():
-                raise EngineTimeout(
-                    f"engine {self.name!r} is still running a call abandoned after its timeout "
-                    f"(on {_short(state.abandoned_text)!r}); it is not called again until that call ends",
-                    engine=self.name, text=text, abandoned_text=state.abandoned_text)
+                raise self._still_abandoned(text)
             raise EngineTimeout(f"engine {self.name!r} stayed busy with another call for {wait_ms / 1000:g} s",
                                 engine=self.name, text=text)
         return 1
+
+    def _still_abandoned(self, text: str) -> EngineTimeout:
+        state = self._state
+        return EngineTimeout(f"engine {self.name!r} is still running a call abandoned after its timeout "
+                             f"(on {_short(state.abandoned_text)!r}); it is not called again until that call ends",
+                             engine=self.name, text=text, abandoned_text=state.abandoned_text)
 
     def _run(self, call: Callable[[], Any], text: str, timeout_ms: int) -> Any:
         """Run `call` in a worker thread and wait at most `timeout_ms` for it."""
@@ -303,11 +313,11 @@ class GuardedEngine(WrappedEngine):
         try:
             done.wait(timeout_ms / 1000)
         finally:
-            if not done.is_set() and exclusive:  # timed out or interrupted: the engine is left running
+            if not done.is_set() and self._tracks_abandoned:  # timed out or interrupted: the engine is left running
                 state.abandoned, state.abandoned_text = worker, text
         if not done.is_set():
             later = (f"; later calls wait up to {self.policy.abandoned_grace_ms / 1000:g} s for it to end"
-                     if exclusive else "")
+                     if self._tracks_abandoned else "")
             raise EngineTimeout(f"engine {self.name!r} did not finish {_short(text)!r} within "
                                 f"{timeout_ms / 1000:g} s (the time cap of one call); the call was abandoned{later}",
                                 engine=self.name, text=text, timeout_ms=timeout_ms, limit="time")

@@ -11,7 +11,7 @@ import pytest
 
 from dubber.audio import media
 from dubber.config import Config, EngineSettings
-from dubber.errors import SynthesisError, UsageError
+from dubber.errors import EngineTimeout, SynthesisError, UsageError
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK
 from dubber.pipeline import workers
 from dubber.pipeline.dub import DubOptions, dub, fit_cues
@@ -275,3 +275,25 @@ def test_a_failing_engine_call_is_a_synthesis_error_in_its_line_only():
     results, _ = fit_cues(cues(4, broken=0), plans_for(engine), DubOptions(lang="en", workers=2))
     assert [line.status for line, _ in results] == [STATUS_FAILED] + [STATUS_OK] * 3
     assert SynthesisError.__name__ in results[0][0].reason
+
+
+def test_a_shared_engine_takes_no_new_call_while_an_abandoned_one_runs():
+    release = threading.Event()
+
+    class Stuck(SharedFrameTone):
+        def synthesize_frames(self, request, frames):  # type: ignore[no-untyped-def]
+            if "stuck" in request.text:
+                release.wait(10)
+            return super().synthesize_frames(request, frames)
+
+    engine = Stuck()
+    guarded = guard_engine(engine, GuardPolicy(min_timeout_ms=300, timeout_factor=0, load_allowance_ms=0,
+                                               abandoned_grace_ms=200))
+    with pytest.raises(EngineTimeout, match="did not finish"):
+        guarded.synthesize(SynthesisRequest("stuck line", "en"))
+    calls = engine.calls
+    with pytest.raises(EngineTimeout, match="still running a call abandoned"):
+        guarded.synthesize(SynthesisRequest("next line", "en"))
+    assert engine.calls == calls  # not entered: the abandoned call would have company on the cores
+    release.set()
+    assert guarded.synthesize(SynthesisRequest("next line", "en")).n_samples > 0
