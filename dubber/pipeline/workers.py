@@ -4,8 +4,9 @@ Threads, not processes, measured with bench/workers.py (20 Piper lines, engine l
 shared two-core machine): two threads sharing one engine at 1 intra-op thread used 7.0 CPU seconds,
 as one thread did (6.7), while two spawned processes used 11.5 (each pays for Python, dubber's imports
 and its own model) and took 23 s of wall time against 14; at 2 intra-op threads per session the same
-work costs 8.3 (idle threads spin). Processes would also need every engine, plan and callback carried
-across. onnxruntime releases the GIL while a graph runs, which is where a line's time goes; espeak-ng
+work costs 8.3 (idle threads spin). Kokoro, 8 Japanese lines: 16.8 CPU seconds on one thread at 1
+intra-op thread, 16.9 on two threads sharing the engine (57 s of wall time against 76), 20.3 at 2 intra-op
+threads. Processes would also need every engine, plan and callback carried across. onnxruntime releases the GIL while a graph runs, which is where a line's time goes; espeak-ng
 and the Japanese g2p are locked inside the engines.
 
 Only engines that declare `thread_safe` (the built-in ONNX ones) are shared by several workers; a dub
