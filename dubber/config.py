@@ -10,6 +10,7 @@ table holds that engine's settings; keys are free-form, but these names are chec
   redirects are never followed (plugin/http_client.py).
 - ``timeout_ms``: a positive integer number of milliseconds.
 - ``allow_remote``: true or false.
+- ``threads``: a positive integer: intra-op threads of a built-in engine's ONNX sessions.
 - ``*_dir`` and ``*_path``: a path; ``~`` is expanded and a relative path is resolved against
   the config file's folder (or, for a CLI override, the current folder).
 
@@ -144,6 +145,8 @@ class EngineSettings:
                 self.timeout_ms(1)
             elif key == "max_chars":
                 self.max_chars()
+            elif key == "threads":
+                self.threads()
             elif key.endswith(("_dir", "_path")):
                 self.path(key)
 
@@ -152,6 +155,13 @@ class EngineSettings:
         value = self.values.get("max_chars")
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise self._error("max_chars", f"must be a positive whole number of characters, got {value!r}")
+        return value
+
+    def threads(self) -> int | None:
+        """Return the intra-op threads an in-process engine's sessions run with, or None if unset."""
+        value = self.values.get("threads")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise self._error("threads", f"must be a positive whole number of threads, got {value!r}")
         return value
 
     def _origin(self, key: str) -> Origin:

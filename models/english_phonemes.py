@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 
 from dubber.errors import EngineUnavailable
+from dubber.models.espeak import ESPEAK_LOCK
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import Phonetic, Pinyin, parse
 
@@ -55,7 +55,6 @@ _REPLACEMENTS = (
 # espeak ends a clause at '...' without giving a mark; a comma keeps Kokoro's pause there.
 _CLAUSE_PAUSE = ","
 
-_lock = threading.Lock()
 _voice_ready = False
 
 
@@ -90,12 +89,11 @@ def _espeak_clauses(text: str) -> list[tuple[str, str, bool]]:
         raise EngineUnavailable(
             f"English phonemes need espeak-ng from piper-tts ({exc}); run: pip install piper-tts",
             hint="pip install piper-tts") from exc
-    # espeak-ng keeps one global state in the C library, so calls must not interleave.
-    with _lock:
+    with ESPEAK_LOCK:
         if not _voice_ready:
             espeakbridge.initialize(str(ESPEAK_DATA_DIR))
-            espeakbridge.set_voice("en-us")
             _voice_ready = True
+        espeakbridge.set_voice("en-us")  # piper's phonemizer sets its voice's own on the same state
         return list(espeakbridge.get_phonemes(text))
 
 

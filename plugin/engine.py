@@ -157,6 +157,9 @@ class Engine(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # Whether calls on one instance may overlap from several threads (parallel line workers then share
+    # it); False: the guard lets one call in at a time.
+    thread_safe: ClassVar[bool] = False
 
     @classmethod
     def from_settings(cls, settings: object) -> Engine:

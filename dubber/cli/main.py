@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=positive, default=1, metavar="K",
                    help="render K takes of every line and keep the best: fit, then intelligibility, then similarity")
     p.add_argument("--project", help="project file to write (default: OUTPUT's name with .dubber.json)")
+    p.add_argument("--workers", type=positive, metavar="N",
+                   help="lines rendered at once (default: one per core, at most 4; 1: one after another)")
 
     p = sub.add_parser("say", help="speak one line fitted to a duration")
     p.add_argument("text")
@@ -248,6 +250,8 @@ def _options(args: argparse.Namespace) -> Any:
         opts.original_lang = args.original_lang
         opts.dialogue_track = args.dialogue_track
         opts.candidates = args.candidates
+        if args.workers is not None:
+            opts.workers = args.workers
         opts.project = Path(args.project) if args.project else None
     return opts
 

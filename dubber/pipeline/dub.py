@@ -30,6 +30,7 @@ from dubber.handoff.outputs import Planned, check_outputs
 from dubber.mix.blocks import Block, Output, measure_mix, write_blocks
 from dubber.mix.mixing import Ducking
 from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
+from dubber.pipeline.workers import SerialTranscriber, default_workers, run_ordered, shared_plans, usable_workers
 from dubber.plugin.engine import Emotion, Engine, Reference, SynthesisRequest
 from dubber.project.store import (
     LineEntry,
@@ -89,6 +90,8 @@ class DubOptions:
     sync: str | None = None  # speech, cue or fill (dubber.fitting.slots); None: speech when the video has audio
     speak_all: bool = False  # speak sound descriptions, signs, credits, repeats and other languages as written
     foreign: str = FOREIGN_SKIP  # lines in another language: skip them, or "speak" them in their own
+    # lines rendered at once (dubber.pipeline.workers); 1 renders them one after another
+    workers: int = field(default_factory=default_workers)
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
@@ -132,18 +135,24 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
 
     A line whose engine call fails is marked failed and the rest go on. Every take is recorded
     (its audio too, beside the project when there is one). A line in `done` that an earlier run
-    finished with the same words, slot, voice and seeds is kept as it is, not rendered again
-    `checkpoint` is called as each line is finished, so a crash loses nothing finished; then
-    `on_line` (a watcher: the service's per-line status) and `progress`. With a project, the fits
-    returned are None: every take's audio is on disk.
+    finished with the same words, slot, voice and seeds is kept as it is, not rendered again.
+    Up to `options.workers` lines render at once when every engine takes overlapping calls
+    (dubber.pipeline.workers); each line's samples depend on its seed alone, not on the workers.
+    As each line is finished, in this thread, `checkpoint` is called, so a crash loses nothing
+    finished; then `on_line` (a watcher: the service's per-line status) and `progress`. The
+    results come back in cue order. With a project, the fits returned are None: every take's
+    audio is on disk.
     """
+    workers = usable_workers(plans, options.workers)
     transcriber = _transcriber(options) if options.candidates > 1 else None
+    if transcriber is not None and workers > 1:
+        transcriber = SerialTranscriber(transcriber)  # type: ignore[assignment]
     if slots is None:
         slots = plan_slots(cues, options.sync or SYNC_CUE, options.policy.borrow_gap)
-    results: list[tuple[LineReport, Fit | None]] = []
-    entries: list[LineEntry] = []
     ordered = sorted(cues, key=lambda c: (c.start_ms, c.index))
-    for i, cue in enumerate(ordered):
+
+    def fit_one(i: int) -> tuple[LineReport, Fit | None, LineEntry]:
+        cue = ordered[i]
         plan = plans[plan_key(cue)]
         slot = slots[cue.index]
         previous = done.get(cue.index) if done else None
@@ -165,15 +174,23 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
             # With a project the take is on disk: the timeline reads it from there, so a long dub
             # never holds every take in memory (and a resumed run places exactly the same samples).
             fit = fits[entry.chosen] if project_path is None else None
-        results.append((line_report(entry, cue.line, sync_of(cue, slot)), fit))
-        entries.append(entry)
+        return line_report(entry, cue.line, sync_of(cue, slot)), fit, entry
+
+    finished_count = 0
+
+    def finished(i: int, result: tuple[LineReport, Fit | None, LineEntry]) -> None:
+        nonlocal finished_count
+        finished_count += 1
+        entry = result[2]
         if checkpoint:
             checkpoint(entry)
         if on_line:
             on_line(entry)
         if progress:
-            progress(i + 1, len(ordered), cue)
-    return results, entries
+            progress(finished_count, len(ordered), ordered[i])
+
+    lines = run_ordered(len(ordered), fit_one, workers, finished)
+    return [(report, fit) for report, fit, _ in lines], [entry for _, _, entry in lines]
 
 
 def sync_of(cue: Cue | LineEntry, slot: Slot) -> str:
@@ -421,6 +438,7 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
         plans, speakers = _plans(spoken, options, original, rate, ref_folder,
                                  project_path or Path(scratch) / "project.json")
+        plans = shared_plans(plans, options.config)  # the cores shared among the workers
         all_lines = lines_for(cues, done)
         if on_start:
             on_start(all_lines, diagnostics)

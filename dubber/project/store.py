@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -348,7 +349,9 @@ def store_take_audio(samples: np.ndarray, rate: int, project_path: Path) -> str:
     folder = takes_folder(project_path)
     target = folder / f"{digest}.wav"
     if not target.exists():
-        partial = folder / f".{digest}.partial.wav"  # renamed when whole: a crash never leaves a bad take
+        # Renamed when whole: a crash never leaves a bad take. Named per thread, as two workers may
+        # render the same samples (the same words in the same slot) at once.
+        partial = folder / f".{digest}.{threading.get_ident()}.partial.wav"
         write_wav(partial, samples, rate)
         os.replace(partial, target)
     return target.relative_to(project_path.parent).as_posix()

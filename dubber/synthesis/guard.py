@@ -28,8 +28,9 @@ entered again while an abandoned call still runs in it, so calls to one such eng
 serialised: a call waits for the one before it (abandoned or not) and, while an abandoned call
 is still running, waits at most `abandoned_grace_ms` for it to end, then fails at once with
 `EngineTimeout` without calling the engine. When the abandoned call ends the engine is used
-again. A served engine (`ServedEngine`, HTTP) is not serialised: the abandoned request runs out on
-its own socket timeout, and the server queues the next one. The state is kept per wrapped engine
+again. An engine that declares `thread_safe` (the built-in ONNX ones) is not serialised: parallel
+line workers share it. Nor is a served engine (`ServedEngine`, HTTP): the abandoned request runs out
+on its own socket timeout, and the server queues the next one. The state is kept per wrapped engine
 instance, so every guard around one shared registry engine sees the same abandoned call.
 
 Errors the request itself causes (UsageError, UnknownVoice, UnsupportedLanguage) pass through
@@ -153,6 +154,10 @@ class WrappedEngine(Engine):
     def takes_durations(self) -> bool:
         return self.inner.takes_durations
 
+    @property  # type: ignore[override]
+    def thread_safe(self) -> bool:
+        return self.inner.thread_safe
+
     from_settings = Delegated()
     unavailable_reason = Delegated()
     availability = Delegated()
@@ -190,8 +195,14 @@ class GuardedEngine(WrappedEngine):
             engine = engine.inner
         self.inner = engine
         self.policy = policy or GuardPolicy()
-        # In-process engines are entered by one call at a time; servers queue requests themselves.
-        self.exclusive = not isinstance(engine, ServedEngine) if exclusive is None else exclusive
+        # In-process engines are entered by one call at a time, unless they say calls may overlap; servers
+        # queue requests themselves.
+        if exclusive is None:
+            exclusive = not isinstance(engine, ServedEngine) and not engine.thread_safe
+        self.exclusive = exclusive
+        # An in-process engine that takes overlapping calls still takes no new one while a call given
+        # up on runs in it (waiting as an exclusive one does): abandoned calls must not pile up on its cores.
+        self._tracks_abandoned = exclusive or (not isinstance(engine, ServedEngine) and engine.thread_safe)
         self._state = _state_of(engine) or _EngineState()
 
     def __repr__(self) -> str:
@@ -253,21 +264,28 @@ class GuardedEngine(WrappedEngine):
 
     def _acquire(self, text: str) -> int:
         """Take the engine for one call (in-process engines: one call at a time) and count the attempt."""
-        if not self.exclusive:
-            return 1
         state = self._state
         running = state.abandoned is not None and state.abandoned.is_alive()
+        if not self.exclusive:
+            if running and self._tracks_abandoned:
+                state.abandoned.join(self.policy.abandoned_grace_ms / 1000)  # type: ignore[union-attr]
+                if state.abandoned is not None and state.abandoned.is_alive():
+                    raise self._still_abandoned(text)
+            return 1
         # A call that was given up on gets a grace period; a live call by another thread its own timeout.
         wait_ms = self.policy.abandoned_grace_ms if running else self._full_timeout(self.policy.min_timeout_ms)
         if not state.busy.acquire(timeout=wait_ms / 1000):
             if state.abandoned is not None and state.abandoned.is_alive():
-                raise EngineTimeout(
-                    f"engine {self.name!r} is still running a call abandoned after its timeout "
-                    f"(on {_short(state.abandoned_text)!r}); it is not called again until that call ends",
-                    engine=self.name, text=text, abandoned_text=state.abandoned_text)
+                raise self._still_abandoned(text)
             raise EngineTimeout(f"engine {self.name!r} stayed busy with another call for {wait_ms / 1000:g} s",
                                 engine=self.name, text=text)
         return 1
+
+    def _still_abandoned(self, text: str) -> EngineTimeout:
+        state = self._state
+        return EngineTimeout(f"engine {self.name!r} is still running a call abandoned after its timeout "
+                             f"(on {_short(state.abandoned_text)!r}); it is not called again until that call ends",
+                             engine=self.name, text=text, abandoned_text=state.abandoned_text)
 
     def _run(self, call: Callable[[], Any], text: str, timeout_ms: int) -> Any:
         """Run `call` in a worker thread and wait at most `timeout_ms` for it."""
@@ -295,11 +313,11 @@ class GuardedEngine(WrappedEngine):
         try:
             done.wait(timeout_ms / 1000)
         finally:
-            if not done.is_set() and exclusive:  # timed out or interrupted: the engine is left running
+            if not done.is_set() and self._tracks_abandoned:  # timed out or interrupted: the engine is left running
                 state.abandoned, state.abandoned_text = worker, text
         if not done.is_set():
             later = (f"; later calls wait up to {self.policy.abandoned_grace_ms / 1000:g} s for it to end"
-                     if exclusive else "")
+                     if self._tracks_abandoned else "")
             raise EngineTimeout(f"engine {self.name!r} did not finish {_short(text)!r} within "
                                 f"{timeout_ms / 1000:g} s (the time cap of one call); the call was abandoned{later}",
                                 engine=self.name, text=text, timeout_ms=timeout_ms, limit="time")

@@ -8,6 +8,7 @@ Usage: python resume_worker.py VIDEO SUBS OUT CALLS_FILE
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,11 +21,19 @@ from tests.conftest import FrameToneEngine  # noqa: E402
 
 class PacedEngine(FrameToneEngine):
     """The frame-tone engine taking a few milliseconds a call, as a model does: a line then takes long
-    enough for the test's polling to see each one land, even on a loaded machine."""
+    enough for the test's polling to see each one land, even on a loaded machine. It takes overlapping
+    calls, as the built-in engines do, so two workers render lines at once and a kill lands between them."""
+
+    thread_safe = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
 
     def synthesize_frames(self, request, frames):  # type: ignore[no-untyped-def]
         time.sleep(0.005)
-        return super().synthesize_frames(request, frames)
+        with self._lock:  # the call count is read-modify-write
+            return super().synthesize_frames(request, frames)
 
 
 def main() -> int:
@@ -35,7 +44,7 @@ def main() -> int:
     out_path = Path(out)
     # Filling each cue takes a few engine calls a line, so the kills land mid-dub (the cues are near the
     # lines' natural lengths); resuming speech-timed lines is tested in test_realworld.py.
-    dub(video, subs, out_path, DubOptions(lang="en", engine=engine.name, mix="duck", sync="fill"),
+    dub(video, subs, out_path, DubOptions(lang="en", engine=engine.name, mix="duck", sync="fill", workers=2),
         stem_path=out_path.with_suffix(".stem.wav"), report_path=out_path.with_suffix(".report.json"),
         overwrite=True)  # a run killed after writing a file is run again over it
     Path(calls).write_text(str(engine.calls), encoding="utf-8")
