@@ -141,9 +141,14 @@ def decode_audio(path: StrPath, sample_rate: int, channels: int | None = None) -
 def decode_audio_to(path: StrPath, target: StrPath, sample_rate: int, channels: int | None = None) -> Path:
     """Decode the first audio stream as `decode_audio` does, into a raw float32 file instead of memory."""
     info, channels = _audio_input(path, sample_rate, channels)
-    args = _decode_args(info.path, sample_rate, channels, _arg(Path(target).absolute()))
-    _check(args, _spawn(["-y", *args]))
-    return Path(target)
+    target = Path(target).absolute()
+    args = ["-y", *_decode_args(info.path, sample_rate, channels, _arg(target))]
+    result = _spawn(args)
+    if result.returncode != 0 and _failed_writing(result, target):  # a full disk names the file, not ffmpeg
+        raise OutputError(f"cannot write {str(target)!r}, the original's sound decoded to be read by ranges: "
+                          f"{_write_reason(result, target, target)}", path=str(target))
+    _check(args, result)
+    return target
 
 
 def _audio_input(path: StrPath, sample_rate: int, channels: int | None) -> tuple[MediaInfo, int]:
@@ -175,12 +180,12 @@ def write_wav(path: StrPath, samples: np.ndarray, sample_rate: int, subtype: str
         target.parent.mkdir(parents=True, exist_ok=True)
         soundfile.write(str(target), data, int(sample_rate), subtype=subtype, format="WAV")
     except (OSError, RuntimeError) as exc:  # soundfile reports write failures as RuntimeError
-        raise OutputError(f"cannot write {str(target)!r}: {_write_failure(exc, target, data.nbytes)}",
+        raise OutputError(f"cannot write {str(target)!r}: {write_failure(exc, target, data.nbytes)}",
                           path=str(target)) from exc
     return target
 
 
-def _write_failure(exc: BaseException, target: Path, nbytes: int) -> str:
+def write_failure(exc: BaseException, target: Path, nbytes: int) -> str:
     """Say why writing about `nbytes` to `target` failed; libsndfile says only "System error", so look for why."""
     if isinstance(exc, OSError):
         return _os_reason(exc)

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile
 
 from dubber.audio.loudness import LoudnessPlan, LoudnessResult, Reader, plan_loudness
+from dubber.audio.media import write_failure
 from dubber.audio.samples import fit_length
 from dubber.errors import OutputError
 from dubber.mix.mixing import PEAK_GUARD, Ducking, mix_range
@@ -221,7 +222,10 @@ def _open_wav(path: Path, rate: int, channels: int) -> soundfile.SoundFile:
 
 
 def _write(handle: soundfile.SoundFile, path: Path, samples: np.ndarray) -> None:
+    data = np.ascontiguousarray(samples, np.float32)
     try:
-        handle.write(np.ascontiguousarray(samples, np.float32))
-    except (OSError, RuntimeError) as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc}", path=str(path)) from exc
+        handle.write(data)
+    except (OSError, RuntimeError) as exc:  # libsndfile says only "System error": find out why
+        size = path.stat().st_size if path.exists() else 0
+        raise OutputError(f"cannot write {str(path)!r}: {write_failure(exc, path, size + data.nbytes)}",
+                          path=str(path)) from exc

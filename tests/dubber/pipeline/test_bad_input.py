@@ -277,11 +277,12 @@ def test_read_only_output_folder(tmp_path, piper_cached):
 @pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
 def test_full_disk_keeps_the_rendered_lines(tmp_path, piper_cached):
     """The disk fills up during the mix: simulated with RLIMIT_FSIZE in the child, so every write past
-    300 kB fails with EFBIG in dubber, libsndfile and ffmpeg alike (the takes, about 60 kB each, fit;
-    the 3 s mix WAV does not). The lines already rendered are kept in the project, whole."""
+    the limit fails with EFBIG in dubber, libsndfile and ffmpeg alike. The original's sound decoded to be
+    read by ranges (3 s of raw float32 mono) and the takes (about 60 kB each) fit; the mix WAV, as long
+    as the original plus its header, does not. The lines already rendered are kept in the project, whole."""
     import resource
 
-    limit = 300_000
+    limit = 3 * 48000 * 4 + 8
 
     def full_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
@@ -302,6 +303,24 @@ def test_full_disk_keeps_the_rendered_lines(tmp_path, piper_cached):
         take = line.take
         assert take is not None and take.status == "ok"
         assert (project_path_for(out).parent / take.audio).stat().st_size > 0
+
+
+def test_a_full_disk_while_the_original_is_decoded_names_the_file(tmp_path, piper_cached):
+    """The disk is full before the first line: the message names the decoded copy it could not write."""
+    import resource
+
+    def full_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    out = tmp_path / "out" / "out.mp4"
+    result = run_cli(dub_args(VIDEO, LINES_SRT, out), full_disk)
+    no_traceback(result.stderr)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.match(r"dubber: output: cannot write '[^']+original-48000-1\.f32', the original's sound decoded "
+                    r"to be read by ranges: File too large", last), result.stderr
+    assert not out.exists()
 
 
 @pytest.fixture(scope="module")
