@@ -138,8 +138,8 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
     finished with the same words, slot, voice and seeds is kept as it is, not rendered again.
     Up to `options.workers` lines render at once when every engine takes overlapping calls
     (dubber.pipeline.workers); each line's samples depend on its seed alone, not on the workers.
-    As each line is finished, in this thread, `checkpoint` is called, so a crash loses nothing
-    finished; then `on_line` (a watcher: the service's per-line status) and `progress`. The
+    As each line is finished, in this thread, `checkpoint` is called (the dub's saves the project), so a
+    crash loses nothing saved; then `on_line` (a watcher: the service's per-line status) and `progress`. The
     results come back in cue order. With a project, the fits returned are None: every take's
     audio is on disk.
     """
@@ -444,10 +444,15 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
             on_start(all_lines, diagnostics)
         checkpoint = None
         if project_path is not None:
-            checkpoint = _checkpointer(project_path, Project(str(video), str(subtitles), options.lang, speakers,
-                                                             pronunciations=options.pronunciations, sync=sync),
-                                       all_lines)
-        fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line, slots)
+            checkpoint = _Checkpoints(project_path, Project(str(video), str(subtitles), options.lang, speakers,
+                                                            pronunciations=options.pronunciations, sync=sync),
+                                      all_lines)
+        try:
+            fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line,
+                                       slots)
+        finally:
+            if checkpoint is not None:
+                checkpoint.flush()  # the lines finished since the last save, whatever stopped the dub
     timeline = build_timeline(fitted, entries, length, rate, slots, project_path)
     lines = [line for line, _ in fitted]
     measure_lines(lines, timeline, slots, options.policy.accept_ms)
@@ -557,13 +562,37 @@ def _previous_project(project_path: Path, video: Path, options: DubOptions,
     return previous if same_video and previous.lang == options.lang else None
 
 
-def _checkpointer(project_path: Path, project: Project, all_lines: list[LineEntry]) -> Callable[[LineEntry], None]:
-    """Save the project as each line is finished; lines not reached yet keep what they had."""
-    lines = {line.index: line for line in all_lines}
+class _Checkpoints:
+    """Save the project as lines are finished; lines not reached yet keep what they had.
 
-    def checkpoint(entry: LineEntry) -> None:
-        lines[entry.index] = entry
-        project.lines = list(lines.values())
-        save_project(project, project_path)
+    Each save writes every line, so on a long film saving after every line would grow with the square of
+    the line count (a 1,500-line project takes about half a second to write). A save that takes over
+    QUICK_SAVE_S is repeated only once SAVE_SPACING times its length has passed, which keeps saving under a
+    quarter of the time; `flush` saves what is still waiting (a crash loses at most those few lines).
+    """
 
-    return checkpoint
+    QUICK_SAVE_S = 0.1
+    SAVE_SPACING = 3.0
+
+    def __init__(self, project_path: Path, project: Project, all_lines: list[LineEntry],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.path, self.project, self.clock = project_path, project, clock
+        self.lines = {line.index: line for line in all_lines}
+        self.cost = 0.0  # seconds the last save took
+        self.saved_at = -float("inf")
+        self.waiting = False
+
+    def __call__(self, entry: LineEntry) -> None:
+        self.lines[entry.index] = entry
+        self.waiting = True
+        if self.cost < self.QUICK_SAVE_S or self.clock() - self.saved_at >= self.SAVE_SPACING * self.cost:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.waiting:
+            return
+        started = self.clock()
+        self.project.lines = list(self.lines.values())
+        save_project(self.project, self.path)
+        self.saved_at = self.clock()
+        self.cost, self.waiting = self.saved_at - started, False

@@ -231,3 +231,46 @@ def test_a_dictionary_entry_re_renders_only_the_lines_with_its_word_and_stays_in
     calls = engine.calls
     dub(video, subs, out, options(), overwrite=True)  # no dictionary given: the project's own is used
     assert engine.calls == calls and load_project(project_path_for(out)).pronunciations == {"tide": "taɪd"}
+
+
+def test_slow_saves_are_spaced_out_and_the_waiting_lines_flushed(tmp_path, monkeypatch):
+    """A project that takes long to write is saved after a line only once three times that long has passed;
+    flush writes the lines still waiting. Quick saves happen after every line."""
+    from dubber.pipeline import dub as dub_module
+    from dubber.project.store import LineEntry, Project
+
+    now = [0.0]
+    cost = [0.0]
+    saved: list[list[int]] = []
+
+    def save(project, path):  # type: ignore[no-untyped-def]
+        now[0] += cost[0]
+        saved.append([line.index for line in project.lines if line.takes])
+
+    monkeypatch.setattr(dub_module, "save_project", save)
+    lines = [LineEntry(index=i, start_ms=1000 * i, end_ms=1000 * i + 800, text=f"line {i}", speaker="A") for i in range(6)]
+    checkpoints = dub_module._Checkpoints(tmp_path / "p.dubber.json", Project("v.mp4", "s.srt", "en", {}),
+                                          lines, clock=lambda: now[0])
+
+    def finish(i: int, after_s: float) -> None:
+        now[0] += after_s
+        line = LineEntry(index=i, start_ms=1000 * i, end_ms=1000 * i + 800, text=f"line {i}", speaker="A")
+        line.takes.append(object())  # type: ignore[arg-type]  # only "has a take" is read here
+        checkpoints(line)
+
+    finish(0, 0.01)
+    finish(1, 0.01)
+    assert saved == [[0], [0, 1]]  # quick saves: every line
+    cost[0] = 0.5
+    finish(2, 0.01)  # saved (the last save was quick), taking 0.5 s
+    finish(3, 1.0)  # 1.0 s after a 0.5 s save: waits
+    assert saved[-1] == [0, 1, 2] and checkpoints.waiting
+    finish(4, 0.6)  # 1.6 s after: saved with line 3
+    assert saved[-1] == [0, 1, 2, 3, 4]
+    finish(5, 0.1)
+    assert saved[-1] == [0, 1, 2, 3, 4]
+    checkpoints.flush()
+    assert saved[-1] == [0, 1, 2, 3, 4, 5] and not checkpoints.waiting
+    count = len(saved)
+    checkpoints.flush()  # nothing waiting: nothing written
+    assert len(saved) == count
