@@ -27,6 +27,10 @@ SAMPLE_RATE = 22050  # the voice config's audio.sample_rate; checked when the mo
 FRAME_SAMPLES = 256  # the decoder's hop: the audio is exactly sum(frames) * 256, measured and checked
 # Frames per phoneme id, after the graph's Ceil; piper's own alignment patch exposes the same tensor.
 DURATIONS_TENSOR = "/Ceil_output_0"
+# The text encoder's outputs that the decoder reads (means, log-scales and mask per phoneme id): the `timing`
+# graph returns them and the `frames` graph reads them, so a render after a plan does not run the encoder again
+# (bench/speed.py: a render at the plan's frames costs 0.85 of a natural render instead of 0.95).
+ENCODED = ("/enc_p/Split_output_0", "/enc_p/Split_output_1", "/enc_p/encoder/Unsqueeze_output_0")
 MAX_THREADS = 2
 # Phonemes per graph run: its memory grows faster than linearly with them (one 2,400-phoneme
 # sentence took 1.7 GB and 33 s, 300 phonemes 50 MB), so a longer sentence is cut at a word.
@@ -78,7 +82,8 @@ class _Model:
     """A loaded voice: piper's phonemizer plus our seeded ONNX sessions.
 
     `natural` speaks with the durations it predicts and returns them; `timing` is the same
-    graph cut down to the durations alone; `frames` reads the durations as an input.
+    graph cut down to the durations and the text encoder's outputs (ENCODED); `frames` reads
+    both as inputs, so it runs only the flow and the decoder.
     Noise input k is the same random op in all three, so one seed gives them the same noise.
     """
 
@@ -106,8 +111,9 @@ class PiperEngine(Engine):
     def __init__(self) -> None:
         self._model: _Model | None = None
         self._lock = threading.Lock()
-        # The last plan's frames per phoneme id, by (text, seed): `synthesize_frames` splits frames after them.
-        self._planned: tuple[tuple[str, int], list[np.ndarray]] | None = None
+        # The last plan's frames per phoneme id and encoder outputs, by (text, seed): `synthesize_frames` splits
+        # frames after them and decodes from them.
+        self._planned: tuple[tuple[str, int], list[np.ndarray], list[dict[str, np.ndarray]]] | None = None
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -124,7 +130,7 @@ class PiperEngine(Engine):
         text, seed, rate = request.text, request.seed, request.rate
         # Piper inserts no silence between sentences: the chunks are joined back to back,
         # each carrying the short pause the model itself speaks at its ends.
-        chunks, _, frames = _spoken(model, model.natural, sentences, scales, seed)
+        chunks, _, frames, _ = _spoken(model, model.natural, sentences, scales, seed)
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
         return to_target(self, natural, request, voice)
 
@@ -145,13 +151,13 @@ class PiperEngine(Engine):
         ids = [model.voice.phonemes_to_ids(sentence) for sentence in sentences]
         planned = self._planned
         if planned is not None and planned[0] == (text, seed):  # the fitter planned this line: no second run
-            natural = planned[1]
+            natural, encoded = planned[1], planned[2]
         else:
-            natural = [_run(model.timing, sentence_ids, scales, seed, index)[1]
-                       for index, sentence_ids in enumerate(ids)]
+            timed = [_run(model.timing, sentence_ids, scales, seed, index) for index, sentence_ids in enumerate(ids)]
+            natural, encoded = [ran[1] for ran in timed], [ran[2] for ran in timed]
         chunks = []
         for index, id_frames in enumerate(_id_frames(sentences, ids, natural, frames, id_map)):
-            audio, _ = _run(model.frames, ids[index], scales, seed, index, id_frames)
+            audio, _, _ = _run(model.frames, ids[index], scales, seed, index, id_frames, encoded[index])
             if audio.size != id_frames.sum() * FRAME_SAMPLES:
                 raise SynthesisError(f"piper returned {audio.size} samples for {id_frames.sum()} frames "
                                      f"on {text!r}", engine=self.name, text=text)
@@ -163,9 +169,9 @@ class PiperEngine(Engine):
         the same seed gives the natural take's own durations, its noise being the same."""
         voice, model, sentences, scales = self._prepared(request)
         text, seed, rate = request.text, request.seed, request.rate
-        _, natural, frames = _spoken(model, model.timing, sentences, scales, seed)
+        _, natural, frames, encoded = _spoken(model, model.timing, sentences, scales, seed)
         if rate == 1.0:
-            self._planned = ((text, seed), natural)
+            self._planned = ((text, seed), natural, encoded)
         return Timing(SAMPLE_RATE, " ".join("".join(phonemes) for phonemes in sentences), _join_sentences(frames),
                       FRAME_SAMPLES, engine=self.name, voice=voice, seed=seed, rate=rate)
 
@@ -263,11 +269,13 @@ def _load_model() -> _Model:
         expose_outputs(graph, [DURATIONS_TENSOR])
         timing = onnx.ModelProto()
         timing.CopyFrom(graph)
+        expose_outputs(timing, ENCODED)
         _drop_outputs(timing, ["output"], n_noise)
         frames = onnx.ModelProto()
         frames.CopyFrom(graph)
         _drop_outputs(frames, [DURATIONS_TENSOR], n_noise)
-        feed_tensor(frames, DURATIONS_TENSOR)
+        for name in (DURATIONS_TENSOR, *ENCODED):
+            feed_tensor(frames, name)
         _drop_outputs(frames, [], n_noise)
     except GraphError as exc:
         raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
@@ -277,17 +285,19 @@ def _load_model() -> _Model:
                   timing=_Graph.open(timing), frames=_Graph.open(frames))
 
 
-def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray,
-            seed: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Run `graph` on each sentence: its audio (empty from `timing`), its frames per phoneme id, and per symbol."""
-    chunks, id_frames, frames = [], [], []
+def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray, seed: int
+            ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[dict[str, np.ndarray]]]:
+    """Run `graph` on each sentence: its audio (empty from `timing`), its frames per phoneme id and per symbol,
+    and its encoder outputs (only from `timing`)."""
+    chunks, id_frames, frames, encoded = [], [], [], []
     for index, phonemes in enumerate(sentences):
         ids = model.voice.phonemes_to_ids(phonemes)
-        audio, found = _run(graph, ids, scales, seed, index)
+        audio, found, outputs = _run(graph, ids, scales, seed, index)
         chunks.append(audio)
         id_frames.append(found)
         frames.append(_phoneme_frames(phonemes, ids, found, model.voice.config.phoneme_id_map))
-    return chunks, id_frames, frames
+        encoded.append(outputs)
+    return chunks, id_frames, frames, encoded
 
 
 def _bounded(sentence: list[str], limit: int) -> list[list[str]]:
@@ -377,14 +387,17 @@ def _scales(model: _Model, rate: float) -> np.ndarray:
 
 
 def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence: int,
-         id_frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run a graph on one sentence's phoneme ids with seeded noise; return its audio and frames per id.
+         id_frames: np.ndarray | None = None, encoded: dict[str, np.ndarray] | None = None
+         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Run a graph on one sentence's phoneme ids with seeded noise; return its audio, frames per id and
+    encoder outputs.
 
-    The frames are `id_frames` when given (the `frames` graph reads them), else the predicted
-    ones; the audio is empty for the `timing` graph.
+    The frames are `id_frames` when given (the `frames` graph reads them, and `encoded`, the
+    `timing` graph's encoder outputs), else the predicted ones; the audio is empty for the
+    `timing` graph, the encoder outputs for the others.
     """
     names = {info.name for info in graph.session.get_outputs()}
-    outputs = [name for name in ("output", DURATIONS_TENSOR) if name in names]
+    outputs = [name for name in ("output", DURATIONS_TENSOR, *ENCODED) if name in names]
     outputs += [_NOISE_NEED.format(k) for k in graph.noise]
     # A generous first guess (about 8 frames of 192 channels per id); redone once if short.
     frames_guess = len(ids) * 8 * float(scales[1]) if id_frames is None else float(np.sum(id_frames))
@@ -396,6 +409,7 @@ def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence:
     }
     if id_frames is not None:
         feeds[DURATIONS_TENSOR] = np.asarray(id_frames, dtype=np.float32).reshape(1, 1, -1)
+    feeds.update(encoded or {})
     # Pruning may have taken inputs out of the graph, and onnxruntime refuses feeds it does not know.
     known = {info.name for info in graph.session.get_inputs()}
     feeds = {name: value for name, value in feeds.items() if name in known}
@@ -407,7 +421,8 @@ def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence:
         if all(wanted[k] <= sizes[k] for k in graph.noise):
             audio = np.asarray(results.get("output", ()), dtype=np.float32).reshape(-1)
             frames = results[DURATIONS_TENSOR] if id_frames is None else id_frames
-            return audio, np.rint(frames).astype(np.int32).reshape(-1)
+            return (audio, np.rint(frames).astype(np.int32).reshape(-1),
+                    {name: results[name] for name in ENCODED if name in results})
         sizes = {k: max(wanted[k], sizes[k]) for k in graph.noise}
     raise SynthesisError("piper noise feed stayed too short", engine="piper")
 
