@@ -17,7 +17,7 @@ import numpy as np
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs
+from dubber.models.onnx_graph import NO_SPINNING, expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -140,6 +140,7 @@ class KokoroModel:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.threads
         opts.inter_op_num_threads = 1
+        opts.add_session_config_entry(*NO_SPINNING)
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

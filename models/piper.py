@@ -13,7 +13,7 @@ import numpy as np
 
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.frame_budget import round_exact, to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs
+from dubber.models.onnx_graph import NO_SPINNING, expose_outputs, feed_tensor, prune, remove_outputs
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
@@ -70,6 +70,7 @@ class _Graph:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = MAX_THREADS
         options.inter_op_num_threads = 1
+        options.add_session_config_entry(*NO_SPINNING)
         session = onnxruntime.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
         prefix = _NOISE_INPUT.format("")

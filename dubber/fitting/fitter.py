@@ -57,8 +57,7 @@ from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest
 from dubber.synthesis.budget import check_speech_fits
 
 __all__ = ["CORRECTION", "STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT",
-           "STRETCHED_RATIO",
-           "Fit", "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
+           "STRETCHED_RATIO", "Fit", "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
 
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
