@@ -19,7 +19,8 @@ from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs
+from dubber.models.onnx_graph import (expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs,
+                                      session_options)
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -139,10 +140,8 @@ class KokoroModel:
         """Open an onnxruntime session on `path` with the engine's thread settings."""
         import onnxruntime as ort
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), sess_options=session_options(self.threads),
+                                    providers=["CPUExecutionProvider"])
 
     def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Return the audio for one chunk of at most MAX_TOKENS tokens, and the frames of each token.

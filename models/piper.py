@@ -16,7 +16,7 @@ from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.espeak import ESPEAK_LOCK
 from dubber.models.frame_budget import round_exact, to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs
+from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs, session_options
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
@@ -30,6 +30,10 @@ SAMPLE_RATE = 22050  # the voice config's audio.sample_rate; checked when the mo
 FRAME_SAMPLES = 256  # the decoder's hop: the audio is exactly sum(frames) * 256, measured and checked
 # Frames per phoneme id, after the graph's Ceil; piper's own alignment patch exposes the same tensor.
 DURATIONS_TENSOR = "/Ceil_output_0"
+# The text encoder's outputs that the decoder reads (means, log-scales and mask per phoneme id): the `timing`
+# graph returns them and the `frames` graph reads them, so a render after a plan does not run the encoder again
+# (bench/speed.py: a render at the plan's frames costs 0.85 of a natural render instead of 0.95).
+ENCODED = ("/enc_p/Split_output_0", "/enc_p/Split_output_1", "/enc_p/encoder/Unsqueeze_output_0")
 MAX_THREADS = 2  # intra-op threads per session unless the engine is given its own count
 PLANNED_KEPT = 8  # plans remembered for `synthesize_frames`: one per line in flight is enough
 # Phonemes per graph run: its memory grows faster than linearly with them (one 2,400-phoneme
@@ -67,11 +71,8 @@ class _Graph:
         """Open a session on `model` with `threads` intra-op threads."""
         import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(
-            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"])
+            model.SerializeToString(), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
         prefix = _NOISE_INPUT.format("")
         names = [info.name for info in session.get_inputs()]
         return cls(session, tuple(sorted(int(name[len(prefix):]) for name in names if name.startswith(prefix))))
@@ -82,7 +83,8 @@ class _Model:
     """A loaded voice: piper's phonemizer plus our seeded ONNX sessions.
 
     `natural` speaks with the durations it predicts and returns them; `timing` is the same
-    graph cut down to the durations alone; `frames` reads the durations as an input.
+    graph cut down to the durations and the text encoder's outputs (ENCODED); `frames` reads
+    both as inputs, so it runs only the flow and the decoder.
     Noise input k is the same random op in all three, so one seed gives them the same noise.
     """
 
@@ -114,9 +116,11 @@ class PiperEngine(Engine):
         self.threads = threads or MAX_THREADS  # intra-op threads of each session
         self._model: _Model | None = None
         self._lock = threading.Lock()
-        # The latest plans' frames per phoneme id, by (text, seed): `synthesize_frames` splits frames after
-        # them. Keyed per line, not one slot, so lines planned at once by parallel workers keep theirs.
-        self._planned: OrderedDict[tuple[str, int], list[np.ndarray]] = OrderedDict()
+        # The latest plans' frames per phoneme id and encoder outputs, by (text, seed): `synthesize_frames` splits
+        # frames after them and decodes from them. Keyed per line, not one slot, so lines planned at once by
+        # parallel workers keep theirs.
+        self._planned: OrderedDict[tuple[str, int], tuple[list[np.ndarray], list[dict[str, np.ndarray]]]] = \
+            OrderedDict()
 
     @classmethod
     def from_settings(cls, settings: object) -> PiperEngine:
@@ -139,7 +143,7 @@ class PiperEngine(Engine):
         text, seed, rate = request.text, request.seed, request.rate
         # Piper inserts no silence between sentences: the chunks are joined back to back,
         # each carrying the short pause the model itself speaks at its ends.
-        chunks, _, frames = _spoken(model, model.natural, sentences, scales, seed)
+        chunks, _, frames, _ = _spoken(model, model.natural, sentences, scales, seed)
         natural = self._take(text, sentences, chunks, _join_sentences(frames), voice, seed, rate)
         return to_target(self, natural, request, voice)
 
@@ -161,13 +165,13 @@ class PiperEngine(Engine):
         with self._lock:
             planned = self._planned.get((text, seed))
         if planned is not None:  # the fitter planned this line: no second run
-            natural = planned
+            natural, encoded = planned
         else:
-            natural = [_run(model.timing, sentence_ids, scales, seed, index)[1]
-                       for index, sentence_ids in enumerate(ids)]
+            timed = [_run(model.timing, sentence_ids, scales, seed, index) for index, sentence_ids in enumerate(ids)]
+            natural, encoded = [ran[1] for ran in timed], [ran[2] for ran in timed]
         chunks = []
         for index, id_frames in enumerate(_id_frames(sentences, ids, natural, frames, id_map)):
-            audio, _ = _run(model.frames, ids[index], scales, seed, index, id_frames)
+            audio, _, _ = _run(model.frames, ids[index], scales, seed, index, id_frames, encoded[index])
             if audio.size != id_frames.sum() * FRAME_SAMPLES:
                 raise SynthesisError(f"piper returned {audio.size} samples for {id_frames.sum()} frames "
                                      f"on {text!r}", engine=self.name, text=text)
@@ -179,10 +183,10 @@ class PiperEngine(Engine):
         the same seed gives the natural take's own durations, its noise being the same."""
         voice, model, sentences, scales = self._prepared(request)
         text, seed, rate = request.text, request.seed, request.rate
-        _, natural, frames = _spoken(model, model.timing, sentences, scales, seed)
+        _, natural, frames, encoded = _spoken(model, model.timing, sentences, scales, seed)
         if rate == 1.0:
             with self._lock:
-                self._planned[(text, seed)] = natural
+                self._planned[(text, seed)] = (natural, encoded)
                 self._planned.move_to_end((text, seed))
                 while len(self._planned) > PLANNED_KEPT:
                     self._planned.popitem(last=False)
@@ -284,11 +288,13 @@ def _load_model(threads: int) -> _Model:
         expose_outputs(graph, [DURATIONS_TENSOR])
         timing = onnx.ModelProto()
         timing.CopyFrom(graph)
+        expose_outputs(timing, ENCODED)
         _drop_outputs(timing, ["output"], n_noise)
         frames = onnx.ModelProto()
         frames.CopyFrom(graph)
         _drop_outputs(frames, [DURATIONS_TENSOR], n_noise)
-        feed_tensor(frames, DURATIONS_TENSOR)
+        for name in (DURATIONS_TENSOR, *ENCODED):
+            feed_tensor(frames, name)
         _drop_outputs(frames, [], n_noise)
     except GraphError as exc:
         raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
@@ -298,17 +304,19 @@ def _load_model(threads: int) -> _Model:
                   timing=_Graph.open(timing, threads), frames=_Graph.open(frames, threads))
 
 
-def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray,
-            seed: int) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Run `graph` on each sentence: its audio (empty from `timing`), its frames per phoneme id, and per symbol."""
-    chunks, id_frames, frames = [], [], []
+def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray, seed: int
+            ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[dict[str, np.ndarray]]]:
+    """Run `graph` on each sentence: its audio (empty from `timing`), its frames per phoneme id and per symbol,
+    and its encoder outputs (only from `timing`)."""
+    chunks, id_frames, frames, encoded = [], [], [], []
     for index, phonemes in enumerate(sentences):
         ids = model.voice.phonemes_to_ids(phonemes)
-        audio, found = _run(graph, ids, scales, seed, index)
+        audio, found, outputs = _run(graph, ids, scales, seed, index)
         chunks.append(audio)
         id_frames.append(found)
         frames.append(_phoneme_frames(phonemes, ids, found, model.voice.config.phoneme_id_map))
-    return chunks, id_frames, frames
+        encoded.append(outputs)
+    return chunks, id_frames, frames, encoded
 
 
 def _bounded(sentence: list[str], limit: int) -> list[list[str]]:
@@ -398,14 +406,17 @@ def _scales(model: _Model, rate: float) -> np.ndarray:
 
 
 def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence: int,
-         id_frames: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Run a graph on one sentence's phoneme ids with seeded noise; return its audio and frames per id.
+         id_frames: np.ndarray | None = None, encoded: dict[str, np.ndarray] | None = None
+         ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Run a graph on one sentence's phoneme ids with seeded noise; return its audio, frames per id and
+    encoder outputs.
 
-    The frames are `id_frames` when given (the `frames` graph reads them), else the predicted
-    ones; the audio is empty for the `timing` graph.
+    The frames are `id_frames` when given (the `frames` graph reads them, and `encoded`, the
+    `timing` graph's encoder outputs), else the predicted ones; the audio is empty for the
+    `timing` graph, the encoder outputs for the others.
     """
     names = {info.name for info in graph.session.get_outputs()}
-    outputs = [name for name in ("output", DURATIONS_TENSOR) if name in names]
+    outputs = [name for name in ("output", DURATIONS_TENSOR, *ENCODED) if name in names]
     outputs += [_NOISE_NEED.format(k) for k in graph.noise]
     # A generous first guess (about 8 frames of 192 channels per id); redone once if short.
     frames_guess = len(ids) * 8 * float(scales[1]) if id_frames is None else float(np.sum(id_frames))
@@ -417,6 +428,7 @@ def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence:
     }
     if id_frames is not None:
         feeds[DURATIONS_TENSOR] = np.asarray(id_frames, dtype=np.float32).reshape(1, 1, -1)
+    feeds.update(encoded or {})
     # Pruning may have taken inputs out of the graph, and onnxruntime refuses feeds it does not know.
     known = {info.name for info in graph.session.get_inputs()}
     feeds = {name: value for name, value in feeds.items() if name in known}
@@ -428,7 +440,8 @@ def _run(graph: _Graph, ids: list[int], scales: np.ndarray, seed: int, sentence:
         if all(wanted[k] <= sizes[k] for k in graph.noise):
             audio = np.asarray(results.get("output", ()), dtype=np.float32).reshape(-1)
             frames = results[DURATIONS_TENSOR] if id_frames is None else id_frames
-            return audio, np.rint(frames).astype(np.int32).reshape(-1)
+            return (audio, np.rint(frames).astype(np.int32).reshape(-1),
+                    {name: results[name] for name in ENCODED if name in results})
         sizes = {k: max(wanted[k], sizes[k]) for k in graph.noise}
     raise SynthesisError("piper noise feed stayed too short", engine="piper")
 

@@ -20,7 +20,10 @@ The ladder, stopping at the first step that lands within tolerance:
 
 An engine that can plan (`Engine.plan`: the natural durations without audio) skips step 1's render: the
 natural length is predicted from the plan, the line is rendered once with the frames budgeted for its
-target, measured, and rendered again only when it lands farther than the tolerance off.
+target and measured. A render within `FitPolicy.render_tolerance_ms` (20 ms) is kept; one off by more but
+within a few percent (`CORRECTION`) is corrected by step 4's residual stretch, which costs far less than a
+render; only one off by more (or one the stretch cannot correct, or one that may not be stretched) is
+rendered again.
 
 Before the natural take, the line's natural length is estimated (`dubber.synthesis.budget`): a line far
 beyond what the ladder can compress into its slot is refused (`OverBudget`), not synthesised.
@@ -53,8 +56,8 @@ from dubber.models.frame_budget import RATIO_BOUNDS, WIDE_PAUSES, allocate, plan
 from dubber.plugin.engine import DURATION_STRETCH_ONLY, Engine, SynthesisRequest, Take, Timing
 from dubber.synthesis.budget import check_speech_fits
 
-__all__ = ["STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT", "STRETCHED_RATIO",
-           "Fit", "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
+__all__ = ["CORRECTION", "STATUS_FAILED", "STATUS_MISSED", "STATUS_OK", "STATUS_TOO_LONG", "STATUS_TOO_SHORT",
+           "STRETCHED_RATIO", "Fit", "FitPolicy", "compressible", "fit_line", "fit_to_slot"]
 
 PRE_ROLL_MS = 30  # quiet lead kept before the measured onset, so soft attacks are not cut
 TAIL_MS = 60  # quiet tail kept after the measured offset, for natural decay
@@ -62,6 +65,7 @@ EDGE_FADE_MS = 3  # fades at the clip's cut points, against clicks
 SILENCE = "<sil>"  # the token for the silence before and after the speech in `Take.durations`
 JITTER_SIGMA = 0.08  # per-token log-normal spread of durations when a line is re-rolled (seed != 0)
 STRETCHED_RATIO = 1.6  # "allow the bounded stretch": the fastest overall (1/this the slowest), see step 6
+CORRECTION = 0.05  # a stretch this close to ×1 corrects a take by a few percent; it does not squeeze it
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class FitPolicy:
     """How hard to try and what counts as fitted."""
 
     tolerance_ms: int = 12  # stop searching once this close
+    # A planned render (one render per line) is kept this close: correcting it costs a stretch or a render, and
+    # its measured span moves by about as much when a soft sound crosses the detector's threshold.
+    render_tolerance_ms: int = 20
     accept_ms: int = 50  # a line is `ok` within this error
     min_ratio: float = 1 / MAX_STRETCH  # rate control: natural/target below this is too_short (0.8)
     max_ratio: float = MAX_STRETCH  # rate control: natural/target above this is too_long (1.25)
@@ -290,8 +297,12 @@ def _at_rate(takes: _Takes, rate: float, native: bool, policy: FitPolicy) -> tup
 def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
             policy: FitPolicy) -> tuple[_Measured, str, float]:
     """Climb the ladder (natural, native budget or rate search, residual stretch) toward `target_ms`."""
+    # Planned, a render within `render_tolerance_ms` is kept, and one a few percent off is left to the residual
+    # stretch below instead of rendered again.
+    residual = CORRECTION if takes.timing is not None and policy.allow_stretch else 0.0
     if takes.timing is not None:  # planned: the budget's first render is the natural take when that fits
-        best, method = _native_budget(takes, target_ms, policy)
+        policy = replace(policy, tolerance_ms=max(policy.tolerance_ms, policy.render_tolerance_ms))
+        best, method = _native_budget(takes, target_ms, policy, residual)
     else:
         best, method = takes.natural(), "natural"
         if abs(natural_ms - target_ms) > policy.tolerance_ms:
@@ -299,12 +310,25 @@ def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
                 best, method = _native_budget(takes, target_ms, policy)
             elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
                 best, method = takes.converge_rate(target_ms, natural_ms / target_ms, policy), "rate"
-    stretch = 1.0
+    corrected = _corrected(best, method, target_ms, natural_ms, policy)
+    if residual and abs(corrected[0].speech_ms - target_ms) > policy.tolerance_ms:
+        # The stretch could not correct the render: correct it by rendering, as without the shortcut (the
+        # renders already made are not made again).
+        best, method = _native_budget(takes, target_ms, policy)
+        corrected = _corrected(best, method, target_ms, natural_ms, policy)
+    return corrected
+
+
+def _corrected(best: _Measured, method: str, target_ms: int, natural_ms: int,
+               policy: FitPolicy) -> tuple[_Measured, str, float]:
+    """Step 4: the take stretched by its small residual when it lands farther than the tolerance off and that
+    brings it closer; the stretch applied (1.0: none)."""
     if abs(best.speech_ms - target_ms) > policy.tolerance_ms and policy.allow_stretch:
-        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms, policy.stretch_bound)
+        stretched, ratio_applied = _stretch_residual(best, target_ms, natural_ms, policy.stretch_bound,
+                                                     policy.tolerance_ms)
         if stretched is not None and abs(stretched.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
-            best, method, stretch = stretched, f"{method}+stretch", ratio_applied
-    return best, method, stretch
+            return stretched, f"{method}+stretch", ratio_applied
+    return best, method, 1.0
 
 
 @dataclass
@@ -415,11 +439,13 @@ class _Takes:
         return best
 
 
-def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_Measured, str]:
+def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy,
+                   residual: float = 0.0) -> tuple[_Measured, str]:
     """Give the model per-token frames that make the speech last `target_ms`, correcting by measurement.
 
     Planned (`_Takes.timing`), the frames come from the plan and the first render is the first measurement;
-    the pauses outside the sounding symbols and the last sounding symbol are kept as planned too.
+    the pauses outside the sounding symbols and the last sounding symbol are kept as planned too. A render
+    whose speech is within `residual` (a share) of the target ends the corrections: the caller stretches it.
     """
     planned = takes.timing
     natural = takes.natural() if planned is None else None
@@ -459,7 +485,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy) -> tuple[_M
         if best is None or abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
             best, best_method = m, kind
         error_ms = m.speech_ms - target_ms
-        if abs(error_ms) <= tolerance:
+        if abs(error_ms) <= tolerance or abs(target_ms / m.speech_ms - 1) <= residual:
             break
         correction = int(round(error_ms / frame_ms))
         if correction == 0:
@@ -480,28 +506,39 @@ def _stretch_beyond(best: _Measured, method: str, goal_ms: int, natural_ms: int,
     return stretched, f"{method}+stretch", applied
 
 
-def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int,
-                      overall_max: float = MAX_STRETCH) -> tuple[_Measured | None, float]:
+def _stretch_residual(best: _Measured, target_ms: int, natural_ms: int, overall_max: float = MAX_STRETCH,
+                      tolerance_ms: int = 0) -> tuple[_Measured | None, float]:
     """Time-stretch the best take so its speech lasts `target_ms`, if the stretch stays within ×MAX_STRETCH
-    and the total change within ×`overall_max`."""
+    and the total change within ×`overall_max`; with a `tolerance_ms`, a third pass is made when two miss it."""
     rate_sr = best.take.sample_rate
     ratio = ms_to_samples(target_ms, rate_sr) / best.span.length
     overall = natural_ms / target_ms  # the total change the listener hears
     low, high = (1 - BOUND_SLACK) / MAX_STRETCH, MAX_STRETCH * (1 + BOUND_SLACK)
     if not (low <= ratio <= high):
         return None, 1.0
-    if not ((1 - BOUND_SLACK) / overall_max <= overall <= overall_max * (1 + BOUND_SLACK)) and abs(ratio - 1) > 0.05:
+    within = (1 - BOUND_SLACK) / overall_max <= overall <= overall_max * (1 + BOUND_SLACK)
+    if not within and abs(ratio - 1) > CORRECTION:
         # Beyond the overall bound only native re-timing is allowed; a few percent of stretch on top
         # of it is a correction, not a squeeze.
         return None, 1.0
     clip = _clip_around(best.samples, best.span, rate_sr)
     want = ms_to_samples(target_ms, rate_sr)
     found: _Measured | None = None
-    for _ in range(2):  # WSOLA smears the edges a little: correct once by what was measured
+    tried: list[tuple[float, int]] = []  # (ratio, speech samples) of each pass
+    for attempt in range(3):  # WSOLA smears the edges a little: correct once by what was measured
+        if attempt == 2:
+            # A soft sound crossing the speech detector's threshold can make the span jump past the target:
+            # when the two passes straddle it and miss by more than the tolerance, one more between them.
+            (r0, n0), (r1, n1) = tried
+            close = found is not None and abs(found.span.length - want) <= ms_to_samples(tolerance_ms, rate_sr)
+            if not tolerance_ms or close or (n0 - want) * (n1 - want) >= 0:
+                break
+            ratio = min(max(r0 + (want - n0) * (r1 - r0) / (n1 - n0), low), high)
         stretched = time_stretch(clip, round(clip.size * ratio))
         span = speech_span(stretched, rate_sr)
         if span is None:
             break
+        tried.append((ratio, span.length))
         m = _Measured(best.take, stretched, span, f"stretch {ratio:.3f}")
         if found is None or abs(m.span.length - want) < abs(found.span.length - want):
             found, applied = m, ratio

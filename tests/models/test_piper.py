@@ -7,7 +7,8 @@ import pytest
 
 from dubber.errors import SynthesisError, UnknownVoice, UnsupportedLanguage, UsageError
 from dubber.models.frame_budget import speech_budget
-from dubber.models.piper import FRAME_SAMPLES, SAMPLE_RATE, VOICE, PiperEngine, _phoneme_frames, _split
+from dubber.models.onnx_graph import NO_SPINNING
+from dubber.models.piper import ENCODED, FRAME_SAMPLES, SAMPLE_RATE, VOICE, PiperEngine, _phoneme_frames, _split
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, SynthesisRequest
 
 pytestmark = pytest.mark.skipif(
@@ -129,6 +130,15 @@ def test_frames_graph_reads_only_the_flow_noise(engine: PiperEngine) -> None:
     assert model.natural.noise == (0, 1) and model.timing.noise == (0,) and model.frames.noise == (1,)
     names = [i.name for i in model.frames.session.get_inputs()]
     assert "/Ceil_output_0" in names and "dubber_noise_0" not in names
+    # It decodes from the plan's encoder outputs: the text encoder is not in it.
+    assert set(ENCODED) <= set(names) and "input" not in names
+    assert set(ENCODED) <= {o.name for o in model.timing.session.get_outputs()}
+
+
+def test_sessions_wait_without_spinning(engine: PiperEngine) -> None:
+    model = engine._load()
+    for graph in (model.natural, model.timing, model.frames):
+        assert graph.session.get_session_options().get_session_config_entry(NO_SPINNING[0]) == NO_SPINNING[1]
 
 
 def test_natural_frames_give_the_natural_take(engine: PiperEngine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dubber.fitting.fitter import FitPolicy, fit_line, fit_to_slot
+from dubber.fitting.fitter import CORRECTION, FitPolicy, fit_line, fit_to_slot
 from dubber.fitting.slots import Slot
 from dubber.models.frame_budget import STOP, token_class
 from dubber.plugin.engine import SynthesisRequest, Take, Timing
@@ -49,14 +49,48 @@ def test_a_planned_line_that_lands_is_rendered_once() -> None:
     assert fit.natural_ms == fit.attempts[0][1]  # predicted: no natural take was rendered
 
 
-def test_a_planned_line_that_misses_is_corrected_once() -> None:
+def test_a_planned_line_a_few_percent_off_is_stretched_not_rendered_again() -> None:
     engine = PlanningToneEngine()
-    # Ends on a vowel the plan expects to fade, but this engine holds it loud: the first render runs long.
+    # Ends on a vowel the plan expects to fade, but this engine holds it loud: the first render runs 3% long.
     fit = fit_line(engine, SynthesisRequest("a cat sat on a sofa", "en"), 1500)
+    (_, first), = fit.attempts[1:]
+    assert FitPolicy().tolerance_ms < first - 1500 <= CORRECTION * 1500
+    assert engine.plans == 1 and engine.calls == 1 and fit.calls == {"plan": 1, "frames": 1}
+    assert fit.method == "native+stretch" and fit.stretch < 1.0
+    assert abs(fit.error_ms) <= FitPolicy().tolerance_ms and fit.status == "ok"
+
+
+def test_a_planned_line_that_may_not_be_stretched_is_rendered_again() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_line(engine, SynthesisRequest("a cat sat on a sofa", "en"), 1500, FitPolicy(allow_stretch=False))
     (_, first), (_, second) = fit.attempts[1:]
     assert abs(first - 1500) > FitPolicy().tolerance_ms >= abs(second - 1500)
     assert engine.plans == 1 and engine.calls == 2 and fit.calls == {"plan": 1, "frames": 2}
-    assert fit.speech_ms == second and fit.status == "ok"
+    assert fit.speech_ms == second and fit.stretch == 1.0 and fit.status == "ok"
+
+
+def test_a_planned_line_far_off_is_rendered_again_not_stretched() -> None:
+    engine = PlanningToneEngine()
+    fit = fit_line(engine, SynthesisRequest("a sofa", "en"), 500)  # the loud final vowel is 9% of this line
+    (_, first), (_, second) = fit.attempts[1:]
+    assert first - 500 > CORRECTION * 500 and abs(second - 500) <= FitPolicy().tolerance_ms
+    assert engine.calls == 2 and fit.calls == {"plan": 1, "frames": 2}
+    assert fit.method == "native" and fit.stretch == 1.0 and fit.status == "ok"
+
+
+def test_a_planned_render_within_the_render_tolerance_is_kept_as_it_lands() -> None:
+    engine = PlanningToneEngine()
+    # Re-rolled (seed 3), the first render lands 16 ms long: past the ladder's tolerance, within a render's.
+    fit = fit_line(engine, SynthesisRequest("a cat sat on a sofa", "en", seed=3), 1500)
+    policy = FitPolicy()
+    assert policy.tolerance_ms < fit.error_ms <= policy.render_tolerance_ms
+    assert engine.calls == 1 and fit.method == "native" and fit.stretch == 1.0 and fit.status == "ok"
+
+
+def test_a_stretched_planned_line_is_the_same_for_the_same_seed() -> None:
+    request = SynthesisRequest("a cat sat on a sofa", "en", seed=3)
+    first, again = (fit_line(PlanningToneEngine(), request, 1200) for _ in range(2))
+    assert first.stretch != 1.0 and np.array_equal(first.samples, again.samples)
 
 
 def test_a_planned_natural_fit_renders_the_plans_own_frames() -> None:
