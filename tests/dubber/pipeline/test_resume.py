@@ -127,6 +127,17 @@ def finished_quietly(project: Path) -> dict[int, str]:
         return {}
 
 
+def tone_lines(folder: Path, count: int, name: str) -> tuple[Path, Path, list[tuple[int, int, str]]]:
+    """`count` two-word lines 1.5 s apart over a quiet 110 Hz tone: a tiny video, its SRT and the rows."""
+    rows = [(300 + 1500 * i, 1300 + 1500 * i, f"{WORDS[i]} {WORDS[i + 1]}.") for i in range(count)]
+    subs = folder / f"{name}.srt"
+    save_srt(subs, rows)
+    length_ms = 1500 * count + 1000
+    tone = (0.03 * np.sin(2 * np.pi * 110 * np.arange(length_ms * RATE // 1000) / RATE)).astype(np.float32)
+    video = media.make_test_video(folder / f"{name}.mp4", length_ms, tone, RATE, size="64x36", fps=5)
+    return video, subs, rows
+
+
 @pytest.fixture
 def small(tmp_path, monkeypatch):
     """Six lines over a short generated video, spoken by the frame-tone engine in this process."""
@@ -134,11 +145,7 @@ def small(tmp_path, monkeypatch):
 
     engine = FrameToneEngine()
     monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    rows = [(300 + 1500 * i, 1300 + 1500 * i, f"{WORDS[i]} {WORDS[i + 1]}.") for i in range(6)]
-    subs = tmp_path / "six.srt"
-    save_srt(subs, rows)
-    tone = (0.03 * np.sin(2 * np.pi * 110 * np.arange(10 * RATE) / RATE)).astype(np.float32)
-    video = media.make_test_video(tmp_path / "six.mp4", 10_000, tone, RATE, size="64x36", fps=5)
+    video, subs, rows = tone_lines(tmp_path, 6, "six")
     return engine, video, subs, rows, tmp_path / "out" / "six.dub.mkv"
 
 

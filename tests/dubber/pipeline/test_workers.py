@@ -20,14 +20,11 @@ from dubber.plugin import registry
 from dubber.plugin.engine import SynthesisRequest
 from dubber.project.store import SpeakerEntry, load_project, project_path_for
 from dubber.subtitles.cue import Cue
-from dubber.subtitles.load import save_srt
 from dubber.subtitles.speakers import UNNAMED
 from dubber.synthesis.guard import GuardPolicy, guard_engine
 from dubber.voices.casting import SpeakerPlan
 from tests.conftest import FrameToneEngine
-
-RATE = 48000
-WORDS = ["harbour", "lantern", "tide", "morning", "rope", "gull", "sail", "north", "bell", "stone", "anchor", "mist"]
+from tests.dubber.pipeline.test_resume import WORDS, tone_lines
 
 
 class SharedFrameTone(FrameToneEngine):
@@ -192,11 +189,7 @@ def test_shared_engines_get_the_cores_divided_whatever_the_workers_unless_config
 def clip(tmp_path, monkeypatch):
     engine = SharedFrameTone()
     monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    rows = [(300 + 1500 * i, 1300 + 1500 * i, f"{WORDS[i]} {WORDS[i + 1]}.") for i in range(8)]
-    subs = tmp_path / "eight.srt"
-    save_srt(subs, rows)
-    tone = (0.03 * np.sin(2 * np.pi * 110 * np.arange(13 * RATE) / RATE)).astype(np.float32)
-    video = media.make_test_video(tmp_path / "eight.mp4", 13_000, tone, RATE, size="64x36", fps=5)
+    video, subs, _ = tone_lines(tmp_path, 8, "eight")
     return video, subs, tmp_path
 
 
