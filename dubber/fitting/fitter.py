@@ -30,7 +30,8 @@ beyond what the ladder can compress into its slot is refused (`OverBudget`), not
 
 `fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
 on the timeline (`dubber.fitting.slots`): the natural length, slowed toward the original speech's length,
-sped up only as far as its window needs. Either way the status is decided on the finished clip.
+sped up only as far as its window needs; slowed, a take within `accept_ms` of the original speech is kept.
+Either way the status is decided on the finished clip.
 """
 
 from __future__ import annotations
@@ -258,8 +259,13 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
             best, method, stretch = _stretch_beyond(best, method, goal, natural_ms, policy)
         aim = goal if stretch != 1.0 else shortest
     else:
-        # Slowing toward the original speech is an aim, not a must: no audio is stretched for it.
-        ladder_policy = replace(policy, allow_stretch=False) if aim > natural_ms else policy
+        ladder_policy = policy
+        if aim > natural_ms:
+            # Slowing toward the original speech is an aim, not a must: no audio is stretched for it, and a take
+            # within `accept_ms` of it (never past the window) is kept, not rendered again for a closer match.
+            near = max(policy.tolerance_ms, min(policy.accept_ms, slot.window_ms - aim))
+            ladder_policy = replace(policy, allow_stretch=False, tolerance_ms=near,
+                                    render_tolerance_ms=max(policy.render_tolerance_ms, near))
         best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
     fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
     verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)
@@ -357,11 +363,12 @@ class _Takes:
         # The natural speech length the plan predicts (not measured: no audio was rendered); kept after `unplan`
         # for the count of calls.
         self.plan_ms: int | None = None
+        self.plan_frames: np.ndarray | None = None  # the plan's own frames: the natural take's, kept after `unplan`
         if policy is not None and policy.allow_native and engine.takes_durations:
             timing = engine.plan(self.request)  # cheap: the durations alone, no decoder
             if (timing is not None and timing.frame_samples and timing.sample_rate
                     and timing.durations.size == len(timing.phonemes) + 2):
-                self.timing = timing
+                self.timing, self.plan_frames = timing, timing.durations
                 frames = planned_speech_frames(timing.durations, timing.phonemes)
                 self.plan_ms = round(1000 * frames * timing.frame_samples / timing.sample_rate)
 
@@ -399,7 +406,12 @@ class _Takes:
         rate = round(min(max(rate, self.rate_lo), self.rate_hi), 4)
         key = ("rate", rate)
         if key not in self.made:
-            take = self.engine.synthesize(replace(self.request, rate=rate))
+            if rate == 1.0 and self.plan_frames is not None:
+                # The natural take is the plan's frames rendered: an engine that keeps the plan's encoding (Piper)
+                # then only decodes.
+                take = self.engine.synthesize_frames(self.request, self.plan_frames)
+            else:
+                take = self.engine.synthesize(replace(self.request, rate=rate))
             self._measure(key, "natural" if rate == 1.0 else f"rate {rate}", take)
         return self.made[key]
 

@@ -87,6 +87,25 @@ def test_a_planned_render_within_the_render_tolerance_is_kept_as_it_lands() -> N
     assert engine.calls == 1 and fit.method == "native" and fit.stretch == 1.0 and fit.status == "ok"
 
 
+def test_a_line_slowed_toward_the_original_keeps_a_render_within_accept_ms_of_it() -> None:
+    # The plan puts "a cat sat on a sofa" at 1,185 ms; the original speech lasts 1,360: the line is slowed
+    # toward it, and the render lands 46 ms long (the loud final vowel). That is a soft aim: kept, not re-rendered.
+    policy, text = FitPolicy(), "a cat sat on a sofa"
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(engine, SynthesisRequest(text, "en"), Slot(0, 3000, 1360))
+    assert policy.render_tolerance_ms < fit.speech_ms - 1360 <= policy.accept_ms
+    assert engine.calls == 1 and fit.calls == {"plan": 1, "frames": 1} and fit.status == "ok" and fit.stretch == 1.0
+    # Farther off than accept_ms, it is rendered again ("so a sofa": 51 ms long, then 1 ms off).
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(engine, SynthesisRequest("so a sofa", "en"), Slot(0, 2000, 678))
+    (_, first), (_, second) = fit.attempts[1:]
+    assert first - 665 > policy.accept_ms and abs(second - 665) <= policy.render_tolerance_ms and engine.calls == 2
+    # With the window 10 ms past the aim, the take 46 ms long would run past it: rendered again, inside it.
+    engine = PlanningToneEngine()
+    fit = fit_to_slot(engine, SynthesisRequest(text, "en"), Slot(0, 1370, 1360))
+    assert engine.calls == 2 and fit.speech_ms <= 1370 and fit.status == "ok"
+
+
 def test_a_stretched_planned_line_is_the_same_for_the_same_seed() -> None:
     request = SynthesisRequest("a cat sat on a sofa", "en", seed=3)
     first, again = (fit_line(PlanningToneEngine(), request, 1200) for _ in range(2))
@@ -141,6 +160,23 @@ def test_a_line_spoken_at_its_natural_pace_is_its_natural_take_not_the_plans_gue
     fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 4000, None))
     assert fit.method == "natural" and fit.stretch == 1.0 and fit.calls == {"plan": 1, "natural": 1}
     assert fit.natural_ms == fit.attempts[1][1] != fit.attempts[0][1]  # measured, not predicted
+
+
+def test_a_planned_lines_natural_take_is_the_plans_frames_rendered() -> None:
+    """Judged on its natural take, a planned line renders the plan's own frames (Piper then only decodes what
+    the plan encoded), never a second full synthesis."""
+
+    class Counting(PlanningToneEngine):
+        full = 0
+
+        def synthesize(self, request: SynthesisRequest) -> Take:
+            self.full += 1
+            return super().synthesize(request)
+
+    engine = Counting()
+    fit = fit_to_slot(engine, SynthesisRequest("a cat sat on a sofa", "en"), Slot(0, 4000, None))
+    assert fit.method == "natural" and fit.calls == {"plan": 1, "natural": 1} and engine.full == 0
+    assert np.array_equal(fit.take.durations, engine.natural_frames("a cat sat on a sofa"))
 
 
 def test_a_line_over_the_text_limit_is_not_planned_but_fitted_from_its_pieces() -> None:
