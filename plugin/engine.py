@@ -181,6 +181,13 @@ class Engine(ABC):
         """
         return cls.unavailable_reason()
 
+    def warm_up(self) -> None:
+        """Load what synthesis needs (the model, its sessions) now, instead of on the first call.
+
+        Optional: a dub calls it on a background thread while it reads the original speech, so the first line
+        does not wait for the model. The default does nothing (an engine with nothing to load, or a server).
+        """
+
     @abstractmethod
     def synthesize(self, request: SynthesisRequest) -> Take:
         """Speak the request's text; honour its `target_ms` natively when the engine can, else use its `rate`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 GROUP = "dubber.engines"
 
 _instances: dict[tuple[str, str], Engine] = {}
+_instances_lock = threading.Lock()  # a dub's warm-up thread asks too
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,14 @@ def get_engine(name: str, config: Config | None = None) -> Engine:
     # Keyed by what the settings say, so equal settings share one loaded engine, and an
     # engine's defaults (no table) are the same instance with or without a config.
     key = (name, repr(settings) if settings is not None and settings.values else "")
-    if key not in _instances:
-        cls = engine_class(name)
-        reason = cls.availability(settings)
-        if reason:
-            raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
-        _instances[key] = cls() if settings is None else cls.from_settings(settings)
-    return _instances[key]
+    with _instances_lock:
+        if key not in _instances:
+            cls = engine_class(name)
+            reason = cls.availability(settings)
+            if reason:
+                raise EngineUnavailable(f"engine {name!r} is not available: {reason}", engine=name, hint=reason)
+            _instances[key] = cls() if settings is None else cls.from_settings(settings)
+        return _instances[key]
 
 
 def engine_for_language(lang: str, among: Collection[str] | None = None) -> str:

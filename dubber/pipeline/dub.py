@@ -22,7 +22,6 @@ from dubber.errors import EngineUnavailable, MediaError, UsageError
 from dubber.files import write_json_atomic
 from dubber.fitting.fitter import STATUS_FAILED, STATUS_OK, STATUS_TOO_LONG, Fit, FitPolicy, fit_to_slot
 from dubber.fitting.intelligibility import Transcriber
-from dubber.fitting.original_speech import assign_targets, find_speech
 from dubber.fitting.report import LineReport, SkippedLine, build_report, summarize
 from dubber.fitting.slots import STATUS_OVERLAP, SYNC_CUE, SYNC_FILL, SYNC_SPEECH, Slot, plan_slots
 from dubber.handoff.export import Handoff, export_paths, handoff_outputs, planned_files, write_handoff
@@ -30,7 +29,9 @@ from dubber.handoff.outputs import Planned, check_outputs
 from dubber.mix.blocks import Block, Output, measure_mix, write_blocks
 from dubber.mix.mixing import Ducking
 from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
-from dubber.pipeline.workers import SerialTranscriber, default_workers, run_ordered, shared_plans, usable_workers
+from dubber.pipeline.spoken_cues import prepare_cues
+from dubber.pipeline.workers import (SerialTranscriber, default_workers, run_ordered, shared_plans, usable_workers,
+                                     warm_up)
 from dubber.plugin.engine import Emotion, Engine, Reference, SynthesisRequest
 from dubber.project.store import (
     LineEntry,
@@ -47,8 +48,8 @@ from dubber.project.store import (
 from dubber.project.takes import best_take
 from dubber.subtitles.cue import Cue, Diagnostic
 from dubber.subtitles.load import load_subtitles
-from dubber.subtitles.speakers import UNNAMED, SpeakerMap, assign_speakers
-from dubber.subtitles.spoken import FOREIGN_SKIP, mark_foreign, mark_past_end
+from dubber.subtitles.speakers import UNNAMED, SpeakerMap
+from dubber.subtitles.spoken import FOREIGN_SKIP
 from dubber.synthesis.budget import check_spoken_length
 from dubber.synthesis.guard import GuardPolicy, guard_engine
 from dubber.synthesis.limits import limit_engine
@@ -418,6 +419,7 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
     check_outputs(dub_outputs(out_path, options, stem_path, report_path), dub_inputs(video, subtitles, options),
                   overwrite)
     has_audio = bool(info.audio_streams)
+    warm_up(options.engine, options.lang, options.config)  # loads the model while the original is read
     original = decode_to_disk(video, rate, sound) if has_audio else None
     diagnostics = list(loaded.diagnostics)
     cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
@@ -491,32 +493,6 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
     return DubResult(lines, diagnostics, summary, report, out_path, written, skipped)
 
 
-def prepare_cues(cues: list[Cue], path: str, options: DubOptions, video_ms: int | None, original: np.ndarray | None,
-                 rate: int, diagnostics: list[Diagnostic]) -> tuple[list[Cue], str]:
-    """Decide which cues are spoken, in which language, and find each one's original speech.
-
-    Returns the cues (split turns re-timed to their share of the window) and the sync policy used.
-    """
-    cues = assign_speakers(cues, options.speakers)
-    cues, notes = mark_past_end(cues, video_ms, path)
-    diagnostics += notes
-    cues, notes = mark_foreign(cues, options.lang, path, options.foreign, options.speak_all)
-    diagnostics += notes
-    sync = options.sync or (SYNC_SPEECH if original is not None else SYNC_CUE)
-    if sync == SYNC_SPEECH and original is None:
-        diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
-                                      "the video has no audio track: every line starts at its cue"))
-        sync = SYNC_CUE
-    if sync == SYNC_SPEECH:
-        cues = assign_targets(cues, find_speech(original, rate, cues))
-        missing = [c for c in cues if c.spoken and c.target_start_ms is None]
-        if missing:
-            diagnostics.append(Diagnostic(path, None, "warning", "no-original-speech",
-                                          f"no original speech found for {len(missing)} of "
-                                          f"{sum(c.spoken for c in cues)} lines; they start at their cues"))
-    return cues, sync
-
-
 def spoken_ms(lines: list[LineReport]) -> int:
     """How much dubbed speech the lines hold, as measured on the timeline."""
     return sum(line.speech_end_ms - line.speech_start_ms for line in lines
@@ -577,13 +553,14 @@ class _Checkpoints:
     def __init__(self, project_path: Path, project: Project, all_lines: list[LineEntry],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.path, self.project, self.clock = project_path, project, clock
-        self.lines = {line.index: line for line in all_lines}
+        # Each line as the file holds it, made once per finished line: a save then only writes them out.
+        self.rows = {line.index: dataclasses.asdict(line) for line in all_lines}
         self.cost = 0.0  # seconds the last save took
         self.saved_at = -float("inf")
         self.waiting = False
 
     def __call__(self, entry: LineEntry) -> None:
-        self.lines[entry.index] = entry
+        self.rows[entry.index] = dataclasses.asdict(entry)
         self.waiting = True
         if self.cost < self.QUICK_SAVE_S or self.clock() - self.saved_at >= self.SAVE_SPACING * self.cost:
             self.flush()
@@ -592,7 +569,6 @@ class _Checkpoints:
         if not self.waiting:
             return
         started = self.clock()
-        self.project.lines = list(self.lines.values())
-        save_project(self.project, self.path)
+        save_project(self.project, self.path, list(self.rows.values()))
         self.saved_at = self.clock()
         self.cost, self.waiting = self.saved_at - started, False

@@ -46,12 +46,12 @@ from dubber.mix.timeline import Clip, Timeline, place_clips
 from dubber.pipeline.dub import (
     DubOptions,
     line_report,
-    prepare_cues,
     render_take,
     spoken_ms,
     sync_of,
     write_outputs,
 )
+from dubber.pipeline.spoken_cues import prepare_cues
 from dubber.pipeline.line_status import (  # noqa: F401  (the statuses, as the panel imports them from here)
     FAILED,
     NEEDS_WORK,

@@ -17,6 +17,7 @@ progress) all run in the calling thread, one at a time, as each line finishes.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -29,7 +30,10 @@ import numpy as np
 from dubber.config import Config
 from dubber.fitting.intelligibility import Transcriber
 from dubber.plugin import registry
+from dubber.plugin.engine import Engine
 from dubber.voices.casting import SpeakerPlan
+
+log = logging.getLogger(__name__)
 
 MAX_WORKERS = 4  # more lines in flight than this gain nothing on a desktop and hold more audio in memory
 
@@ -66,17 +70,37 @@ def shared_plans(plans: dict[str, SpeakerPlan], config: Config | None) -> dict[s
     """The plans with each engine that takes overlapping calls opened with `session_threads()` intra-op
     threads (1 each on a machine of up to four cores), unless its config table sets `threads`."""
     base = config or Config(Path(), found=False)
-    out = {}
-    for key, plan in plans.items():
-        settings = base.engine(plan.engine.name)
-        if not plan.engine.thread_safe or "threads" in settings:
-            out[key] = plan
-            continue
-        values = {**settings.values, "threads": session_threads()}
-        tuned = dataclasses.replace(base, engines={**base.engines,
-                                                   plan.engine.name: dataclasses.replace(settings, values=values)})
-        out[key] = dataclasses.replace(plan, engine=registry.get_engine(plan.engine.name, tuned))
-    return out
+    return {key: plan if (tuned := _shared_config(plan.engine, base)) is None
+            else dataclasses.replace(plan, engine=registry.get_engine(plan.engine.name, tuned))
+            for key, plan in plans.items()}
+
+
+def _shared_config(engine: Engine | type[Engine], base: Config) -> Config | None:
+    """The config that opens `engine` with `session_threads()` intra-op threads; None: it keeps its own."""
+    settings = base.engine(engine.name)
+    if not engine.thread_safe or "threads" in settings:
+        return None
+    values = {**settings.values, "threads": session_threads()}
+    tuned = dataclasses.replace(settings, values=values)
+    return dataclasses.replace(base, engines={**base.engines, engine.name: tuned})
+
+
+def warm_up(name: str | None, lang: str, config: Config | None) -> threading.Thread:
+    """Start loading, on a background thread, the engine a dub will most likely use (`name`, else the language's
+    default) as `shared_plans` will open it. Nothing waits for it: the first line finds the model loaded, or
+    waits on the engine's own lock. A failure is left for that line to report, as a line."""
+
+    def load() -> None:
+        try:
+            base = config or Config(Path(), found=False)
+            cls = registry.engine_class(name or registry.engine_for_language(lang))
+            registry.get_engine(cls.name, _shared_config(cls, base) or config).warm_up()
+        except Exception:  # noqa: BLE001 - only a head start: the dub's own call raises it where it is reported
+            log.debug("warming up the engine failed", exc_info=True)
+
+    thread = threading.Thread(target=load, name="dubber-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 class SerialTranscriber:

@@ -156,11 +156,12 @@ class Project:
     pronunciations: dict[str, str] = field(default_factory=dict)
     sync: str = SYNC_FILL  # how lines are timed (dubber.fitting.slots): speech, cue or fill
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, rows: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The project as its file holds it; `rows`: the lines already as dicts (`asdict`), in place of `lines`."""
         return {"schema": SCHEMA, "video": self.video, "subtitles": self.subtitles, "lang": self.lang,
                 "sync": self.sync, "speakers": {name: asdict(s) for name, s in self.speakers.items()},
                 "pronunciations": dict(self.pronunciations),
-                "lines": [asdict(line) for line in self.lines]}
+                "lines": rows if rows is not None else [asdict(line) for line in self.lines]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "project") -> Project:
@@ -304,9 +305,9 @@ def _stem(project_path: Path) -> str:
     return name[:-len(SUFFIX)] if name.endswith(SUFFIX) else project_path.stem
 
 
-def save_project(project: Project, path: str | Path) -> None:
-    """Write the project atomically."""
-    write_json_atomic(path, project.to_dict())
+def save_project(project: Project, path: str | Path, rows: list[dict[str, Any]] | None = None) -> None:
+    """Write the project atomically (`rows`: its lines already as dicts, see `Project.to_dict`)."""
+    write_json_atomic(path, project.to_dict(rows))
 
 
 def load_project(path: str | Path) -> Project:

@@ -181,6 +181,9 @@ class WrappedEngine(Engine):
     def plan(self, request: SynthesisRequest) -> Timing | None:
         return self.inner.plan(request)
 
+    def warm_up(self) -> None:
+        self.inner.warm_up()
+
     def __getattr__(self, attr: str) -> Any:
         if attr == "inner":  # not set yet (copying, unpickling): do not recurse
             raise AttributeError(attr)

@@ -250,9 +250,9 @@ def test_slow_saves_are_spaced_out_and_the_waiting_lines_flushed(tmp_path, monke
     cost = [0.0]
     saved: list[list[int]] = []
 
-    def save(project, path):  # type: ignore[no-untyped-def]
+    def save(project, path, rows):  # type: ignore[no-untyped-def]
         now[0] += cost[0]
-        saved.append([line.index for line in project.lines if line.takes])
+        saved.append([row["index"] for row in rows if row["takes"]])
 
     monkeypatch.setattr(dub_module, "save_project", save)
     lines = [LineEntry(index=i, start_ms=1000 * i, end_ms=1000 * i + 800, text=f"line {i}", speaker="A") for i in range(6)]

@@ -290,3 +290,58 @@ def test_a_shared_engine_takes_no_new_call_while_an_abandoned_one_runs():
     assert engine.calls == calls  # not entered: the abandoned call would have company on the cores
     release.set()
     assert guarded.synthesize(SynthesisRequest("next line", "en")).n_samples > 0
+
+
+def test_a_dub_warms_its_engine_up_on_a_background_thread_as_the_workers_will_share_it(clip, monkeypatch):
+    video, subs, root = clip
+    warmed: list[tuple[str, object]] = []
+
+    class Warming(SharedFrameTone):
+        def warm_up(self) -> None:
+            warmed.append((threading.current_thread().name, self.calls))
+
+    engine = Warming()
+    asked: list[object] = []
+
+    def get_engine(name, config=None):  # type: ignore[no-untyped-def]
+        asked.append(config.engine(name).get("threads") if config is not None else None)
+        return engine
+
+    monkeypatch.setattr(registry, "engine_class", lambda name: Warming)
+    monkeypatch.setattr(registry, "get_engine", get_engine)
+    monkeypatch.setattr(workers, "cores", lambda: 8)
+    workers.warm_up("sharedtone", "en", None).join(10)
+    assert warmed == [("dubber-warm-up", 0)] and asked == [2]  # with the threads `shared_plans` gives it
+    dub(video, subs, root / "warm" / "dub.mkv", DubOptions(lang="en", engine="sharedtone", mix="replace"),
+        overwrite=True)
+    assert len(warmed) == 2 and warmed[1][0] == "dubber-warm-up"
+
+
+def test_a_warm_up_that_fails_is_left_for_the_dub_to_report(monkeypatch):
+    def unknown(name):  # type: ignore[no-untyped-def]
+        raise registry.UnknownEngine(f"no engine named {name!r}", engine=name)
+
+    monkeypatch.setattr(registry, "engine_class", unknown)
+    thread = workers.warm_up("nope", "en", None)
+    thread.join(10)
+    assert not thread.is_alive()  # ended quietly: the dub's own call names the engine
+
+
+def test_engines_asked_for_at_once_are_one_instance(monkeypatch):
+    made = []
+
+    class Slow(SharedFrameTone):
+        def __init__(self) -> None:
+            made.append(self)
+            threading.Event().wait(0.05)  # a constructor slow enough for the callers to meet
+            super().__init__()
+
+    monkeypatch.setattr(registry, "engine_class", lambda name: Slow)
+    monkeypatch.setattr(registry, "_instances", {})
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(registry.get_engine("slowtone"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(made) == 1 and len(got) == 4 and all(engine is made[0] for engine in got)
