@@ -30,7 +30,7 @@ beyond what the ladder can compress into its slot is refused (`OverBudget`), not
 
 `fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
 on the timeline (`dubber.fitting.slots`): the natural length, slowed toward the original speech's length,
-sped up only as far as its window needs; slowed, a take within `accept_ms` of the original speech is kept.
+sped up only as far as its window needs; slowed, a take up to `accept_ms` short of that aim is kept.
 Either way the status is decided on the finished clip.
 """
 
@@ -77,6 +77,9 @@ class FitPolicy:
     # A planned render (one render per line) is kept this close: correcting it costs a stretch or a render, and
     # its measured span moves by about as much when a soft sound crosses the detector's threshold.
     render_tolerance_ms: int = 20
+    # A take this far short of its length is kept too (a soft aim: slowing toward the original speech, where
+    # short means nearer the line's natural pace); 0: `tolerance_ms` either way.
+    short_tolerance_ms: int = 0
     accept_ms: int = 50  # a line is `ok` within this error
     min_ratio: float = 1 / MAX_STRETCH  # rate control: natural/target below this is too_short (0.8)
     max_ratio: float = MAX_STRETCH  # rate control: natural/target above this is too_long (1.25)
@@ -262,10 +265,8 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
         ladder_policy = policy
         if aim > natural_ms:
             # Slowing toward the original speech is an aim, not a must: no audio is stretched for it, and a take
-            # within `accept_ms` of it (never past the window) is kept, not rendered again for a closer match.
-            near = max(policy.tolerance_ms, min(policy.accept_ms, slot.window_ms - aim))
-            ladder_policy = replace(policy, allow_stretch=False, tolerance_ms=near,
-                                    render_tolerance_ms=max(policy.render_tolerance_ms, near))
+            # up to `accept_ms` short of it (nearer its natural pace) is kept, not rendered again to be slower.
+            ladder_policy = replace(policy, allow_stretch=False, short_tolerance_ms=policy.accept_ms)
         best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
     fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
     verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)
@@ -311,7 +312,7 @@ def _ladder(takes: _Takes, target_ms: int, natural_ms: int, native: bool,
         best, method = _native_budget(takes, target_ms, policy, residual)
     else:
         best, method = takes.natural(), "natural"
-        if abs(natural_ms - target_ms) > policy.tolerance_ms:
+        if not _within(natural_ms - target_ms, policy.tolerance_ms, policy):
             if native:
                 best, method = _native_budget(takes, target_ms, policy)
             elif takes.engine.capabilities.duration_control != DURATION_STRETCH_ONLY:
@@ -484,7 +485,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy,
     want = int(round(base.sum() + (target_ms - natural_ms) / frame_ms))
     best, best_method, bounds, method = natural, "natural", RATIO_BOUNDS, "native"
     for step in range(policy.max_native_steps):
-        if planned is not None and step == 0 and abs(natural_ms - target_ms) <= tolerance:
+        if planned is not None and step == 0 and _within(natural_ms - target_ms, tolerance, policy):
             # The natural take fits: rendered from the plan's own frames, as the ladder's step 1 would.
             frames, budget_total, kind = planned.durations, int(planned.durations.sum()), "natural"
         else:
@@ -497,7 +498,7 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy,
         if best is None or abs(m.speech_ms - target_ms) < abs(best.speech_ms - target_ms):
             best, best_method = m, kind
         error_ms = m.speech_ms - target_ms
-        if abs(error_ms) <= tolerance or abs(target_ms / m.speech_ms - 1) <= residual:
+        if _within(error_ms, tolerance, policy) or abs(target_ms / m.speech_ms - 1) <= residual:
             break
         correction = int(round(error_ms / frame_ms))
         if correction == 0:
@@ -505,6 +506,12 @@ def _native_budget(takes: _Takes, target_ms: int, policy: FitPolicy,
         want = budget_total - correction
     assert best is not None  # max_native_steps >= 1
     return best, best_method
+
+
+def _within(error_ms: int, tolerance_ms: int, policy: FitPolicy) -> bool:
+    """Whether a take `error_ms` off its length (negative: short) is kept: within the tolerance, or short of it
+    by no more than the policy's `short_tolerance_ms`."""
+    return -max(tolerance_ms, policy.short_tolerance_ms) <= error_ms <= tolerance_ms
 
 
 def _stretch_beyond(best: _Measured, method: str, goal_ms: int, natural_ms: int,
