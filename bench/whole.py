@@ -17,7 +17,9 @@ It prints the seconds, whole ÷ natural-sum for each worker count (the issue's t
 2-worker speed-up over 1, with the load average beside them: the wall times are only as quiet as the
 machine. The CPU seconds (every thread of the process) beside them change less with the machine's load:
 whole CPU ÷ natural CPU says how much work the dub adds to the natural renders, and the seconds spent
-rendering the lines (`fit_cues`) say how much of the wall time the workers can share.
+rendering the lines (`fit_cues`) say how much of the wall time the workers can share; the stages' wall
+seconds (decoding, the language check, the speech search, the lines, measuring the mix, writing the tracks,
+the mux) say where the rest goes.
 
     .venv/bin/python bench/whole.py [--langs en,ja] [--lines 100] [--workers 1,2]
 """
@@ -105,30 +107,48 @@ def make_media(folder: Path, texts: list[str], takes: list[tuple[np.ndarray, int
     return video, subs
 
 
+# Where a dub's wall time goes: (module, function) pairs timed in the child, named as printed.
+STAGES = (("dubber.pipeline.dub", "decode_to_disk", "decode"),
+          ("dubber.pipeline.spoken_cues", "mark_foreign", "language"),
+          ("dubber.pipeline.spoken_cues", "find_speech", "speech search"),
+          ("dubber.pipeline.dub", "fit_cues", "lines"),
+          ("dubber.pipeline.dub", "measure_mix", "mix measure"),
+          ("dubber.pipeline.dub", "write_blocks", "tracks"),
+          ("dubber.audio.media", "mux", "mux"))
+
+
 def child(video: str, subs: str, out: str, lang: str, engine: str, workers: int) -> None:
     """One whole dub in this process; print its wall and CPU seconds (the whole, and rendering the lines
-    alone: `fit_cues`) and the lines' statuses as JSON."""
+    alone: `fit_cues`), the wall seconds of each of STAGES and the lines' statuses as JSON."""
+    import importlib
     from collections import Counter
 
     from dubber.pipeline import dub as pipeline
 
     spent: dict[str, float] = {}
-    fit_cues = pipeline.fit_cues
+    stages: dict[str, float] = {}
 
-    def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        started, used = time.perf_counter(), time.process_time()
-        try:
-            return fit_cues(*args, **kwargs)
-        finally:
-            spent.update(render=time.perf_counter() - started, render_cpu=time.process_time() - used)
+    def timed(function, name, cpu=False):  # noqa: ANN001, ANN202
+        def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            started, used = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                stages[name] = stages.get(name, 0.0) + time.perf_counter() - started
+                if cpu:
+                    spent.update(render=time.perf_counter() - started, render_cpu=time.process_time() - used)
+        return run
 
-    pipeline.fit_cues = timed
+    for module, attr, name in STAGES:
+        owner = importlib.import_module(module)
+        setattr(owner, attr, timed(getattr(owner, attr), name, cpu=attr == "fit_cues"))
     started, used = time.perf_counter(), time.process_time()
     result = pipeline.dub(video, subs, out, pipeline.DubOptions(lang=lang, engine=engine, workers=workers),
                           overwrite=True)
     spent.update(wall=time.perf_counter() - started, cpu=time.process_time() - used)
     failed = [f"{line.index}: {line.reason}" for line in result.lines if line.status == "failed"]
-    print(json.dumps({**spent, "statuses": Counter(line.status for line in result.lines), "failed": failed}))
+    print(json.dumps({**spent, "stages": stages, "statuses": Counter(line.status for line in result.lines),
+                      "failed": failed}))
 
 
 def whole(video: Path, subs: Path, folder: Path, lang: str, engine: str, workers: int) -> dict:
@@ -174,6 +194,8 @@ def main() -> None:
                       f"CPU {result['cpu']:.1f} s = {result['cpu'] / natural_cpu:.2f}x the natural sum's "
                       f"(rendering {result['render_cpu']:.1f} s); lines {dict(result['statuses'])} (load {load()})",
                       flush=True)
+                shares = ", ".join(f"{name} {secs:.1f}" for name, secs in result["stages"].items())
+                print(f"    stages (wall s): {shares}", flush=True)
                 for reason in result["failed"]:
                     print(f"    failed {reason}", flush=True)
             if 1 in walls and 2 in walls:

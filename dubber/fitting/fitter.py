@@ -30,7 +30,8 @@ beyond what the ladder can compress into its slot is refused (`OverBudget`), not
 
 `fit_line` fills a given length (`dubber say`, `--fill`); `fit_to_slot` times a line to its slot
 on the timeline (`dubber.fitting.slots`): the natural length, slowed toward the original speech's length,
-sped up only as far as its window needs; slowed, a take up to `accept_ms` short of that aim is kept.
+sped up only as far as its window needs; slowed, a take within `accept_ms` of that aim is kept (past it
+only as far as the slowest pace and the window allow).
 Either way the status is decided on the finished clip.
 """
 
@@ -265,8 +266,12 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
         ladder_policy = policy
         if aim > natural_ms:
             # Slowing toward the original speech is an aim, not a must: no audio is stretched for it, and a take
-            # up to `accept_ms` short of it (nearer its natural pace) is kept, not rendered again to be slower.
-            ladder_policy = replace(policy, allow_stretch=False, short_tolerance_ms=policy.accept_ms)
+            # within `accept_ms` of it is kept, not rendered again: short of it (nearer its natural pace), or past
+            # it as far as the slowest pace and the window allow.
+            over = max(policy.tolerance_ms, min(policy.accept_ms, round(natural_ms / policy.slow_limit) - aim,
+                                                slot.window_ms - aim))
+            ladder_policy = replace(policy, allow_stretch=False, short_tolerance_ms=policy.accept_ms, tolerance_ms=over,
+                                    render_tolerance_ms=max(policy.render_tolerance_ms, over))
         best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
     fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
     verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)

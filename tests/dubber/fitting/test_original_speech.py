@@ -99,3 +99,12 @@ def test_onsets_are_found_within_50_ms_on_real_speech_even_over_music(clips, bed
     for cue, (on, off) in zip(found, truth):
         assert abs(cue.target_start_ms - on) <= 50, (cue, on)
         assert -50 <= cue.target_end_ms - off <= 150, (cue, off)  # Silero's offsets trail the last sound
+
+
+def test_stretches_are_run_through_the_vad_in_batches_of_bounded_audio():
+    from dubber.fitting.original_speech import _batches
+
+    regions = [(0, 40), (50, 90), (100, 200), (210, 230), (240, 250)]
+    assert _batches(regions, 100) == [[(0, 40), (50, 90)], [(100, 200)], [(210, 230), (240, 250)]]
+    assert _batches([(0, 500)], 100) == [[(0, 500)]]  # a longer stretch runs alone
+    assert _batches([], 100) == []
