@@ -30,8 +30,8 @@ from dubber.models.speaker_embedding import cosine, default_embedder
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
-from dubber.subtitles.cue import Cue
-from dubber.subtitles.speakers import AUTO, SpeakerMap, SpeakerSettings, speaker_names, who
+from dubber.subtitles.cue import Cue, Diagnostic
+from dubber.subtitles.speakers import AUTO, UNNAMED, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.match import match_voice
 from dubber.voices.references import find_references, speech_around, write_reference
 
@@ -195,3 +195,21 @@ def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float 
         return None
 
     return round(cosine(default_embedder().embed(samples, rate), plan.vector), 4)
+
+
+def shared_voices(speakers: dict[str, SpeakerEntry], source: str) -> list[Diagnostic]:
+    """A warning for each voice that several named speakers were cast with: listeners cannot tell them apart.
+    A cloning engine speaks each speaker's own reference (no voice of its own), so it is never counted."""
+    cast: dict[tuple[str, str, float], list[str]] = {}
+    for name, entry in speakers.items():
+        if name != UNNAMED and entry.voice:
+            cast.setdefault((entry.engine, entry.voice, round(entry.pitch_semitones, 1)), []).append(name)
+    notes = []
+    for (engine, voice, _), names in cast.items():
+        if len(names) > 1:
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+            every = "both" if len(names) == 2 else "all"
+            notes.append(Diagnostic(source, None, "warning", "shared-voice",
+                                    f"speakers {listed} are {every} dubbed with {engine}'s voice {voice}: give each "
+                                    f"its own (--speakers, or --voice auto with an engine of several voices)"))
+    return notes

@@ -135,6 +135,9 @@ def test_sample_ass_two_speakers_replace(tmp_path):
     out = tmp_path / "demo.mov"
     result = dub(SAMPLES / "demo.mp4", SAMPLES / "demo.en.ass", out, DubOptions(lang="en", mix="replace"))
     assert {line.speaker for line in result.lines} == {"Aiko", "Kenji"}
+    # Piper has one English voice: both speakers get it, and the dub says so.
+    shared = [d for d in result.diagnostics if d.code == "shared-voice"]
+    assert len(shared) == 1 and "Aiko and Kenji" in shared[0].message and shared[0].severity == "warning"
     cues = load_subtitles(SAMPLES / "demo.en.ass").cues
     checks = check_output(out, cues, slots_for(out, cues)[0])  # the project beside the output gives the slots
     assert len(checks) == len(cues) and all(check.ok for check in checks), checks
@@ -286,6 +289,7 @@ def test_a_speakers_file_gives_each_speaker_its_engine_and_voice(tmp_path, capsy
     assert voices == {("Aiko", "kokoro", "jf_alpha"), ("Kenji", "piper", "en_US-joe-medium")}
     assert [line["speaker"] for line in doc["lines"]][-1] == "Aiko"  # cue 6 moved by the [cues] table
     assert doc["speakers"]["Kenji"]["engine"] == "piper"
+    assert not [d for d in doc["diagnostics"] if d["code"] == "shared-voice"]  # a voice each
     assert "speaker Aiko: kokoro jf_alpha" in capsys.readouterr().err
 
 
