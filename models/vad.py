@@ -22,8 +22,9 @@ energy onset for 16/16 lines with four passes, 15/16 with one; offsets are the p
 
 The model runs batched: the passes of a clip, and the clips of one call (`fine_speech_spans_each`), go
 through it side by side, one call per frame position instead of one per frame, each with its own LSTM
-state (measured here: 58 µs a frame at a batch of 16 against 183 µs alone), split over two threads. The probabilities then go
-through the package's own `get_speech_timestamps`, replayed, so the spans are decided exactly as there.
+state (measured here: 58 µs a frame at a batch of 16 against 183 µs alone), the batch split over two
+threads. The probabilities then go through the package's own `get_speech_timestamps`, replayed, so the
+spans are decided exactly as there.
 """
 
 from __future__ import annotations

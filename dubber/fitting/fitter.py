@@ -248,9 +248,9 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
         # line the plan puts past the fastest rung is judged on its measured natural take, as without a plan.
         takes.unplan()
         natural_ms, native = _natural_length(takes, policy)
-    want = natural_ms
+    want, slowest_ms = natural_ms, round(natural_ms / policy.slow_limit)
     if slot.target_ms is not None and slot.target_ms > natural_ms and can_slow:
-        want = min(slot.target_ms, round(natural_ms / policy.slow_limit))
+        want = min(slot.target_ms, slowest_ms)
     aim = min(want, slot.window_ms)
     shortest = math.ceil(natural_ms / high)
     fastest = policy.fastest(high)
@@ -268,10 +268,8 @@ def fit_to_slot(engine: Engine, request: SynthesisRequest, slot: Slot, policy: F
             # Slowing toward the original speech is an aim, not a must: no audio is stretched for it, and a take
             # within `accept_ms` of it is kept, not rendered again: short of it (nearer its natural pace), or past
             # it as far as the slowest pace and the window allow.
-            over = max(policy.tolerance_ms, min(policy.accept_ms, round(natural_ms / policy.slow_limit) - aim,
-                                                slot.window_ms - aim))
-            ladder_policy = replace(policy, allow_stretch=False, short_tolerance_ms=policy.accept_ms, tolerance_ms=over,
-                                    render_tolerance_ms=max(policy.render_tolerance_ms, over))
+            over = max(policy.tolerance_ms, min(policy.accept_ms, slowest_ms - aim, slot.window_ms - aim))
+            ladder_policy = replace(policy, allow_stretch=False, short_tolerance_ms=policy.accept_ms, tolerance_ms=over)
         best, method, stretch = _ladder(takes, aim, natural_ms, native, ladder_policy)
     fit = _finish(best, aim, natural_ms, stretch, method, 0, takes)
     verdict = judge_take(fit.speech_ms, slot, accept_ms=policy.accept_ms)

@@ -82,7 +82,7 @@ def write_preview(video: Path, audio: np.ndarray, rate: int, start_ms: int, out:
                          "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p"]
             for k, track in enumerate(tracks):
                 args += ["-map", track, f"-metadata:s:a:{k}", f"title={('Dub', 'Original')[k]}"]
-            args += ["-c:a", media.AAC[0], "-aac_coder", media.AAC[1], "-b:a", "128k",
+            args += ["-c:a", "aac", "-aac_coder", media.AAC_CODER, "-b:a", "128k",
                      "-ar", str(rate if rate in _AAC_RATES else _FALLBACK_RATE),
                      "-t", length, "-threads", "2", "-sn", "-dn", "-map_metadata", "-1",
                      # The mp4 muxer records AAC's encoder delay in an edit list, so players start at sample 0.
