@@ -104,7 +104,9 @@ class CastActions:
             audio = None
             if reference is None and session.original is not None:  # every cue bounds the clip cut
                 audio = OriginalAudio(session.original, session.rate, [session.cue(x) for x in session.project.lines])
-            plan = plan_speaker(name, request, audio, references_folder(session.path), session.path)
+            # Matched apart from the rest of the cast, as a dub matches its speakers together.
+            plan = plan_speaker(name, request, audio, references_folder(session.path), session.path,
+                                settled=session.project.speakers)
             if entry is not None and plan.entry.reference == entry.reference:
                 plan.entry.reference_source = entry.reference_source  # still its clip, however it came
             return plan

@@ -8,6 +8,7 @@ say, through the undo stack.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
@@ -32,7 +33,8 @@ from dubber.pipeline.session import Session
 from dubber.plugin import registry
 from dubber.project.store import LineEntry, Project, SpeakerEntry
 from dubber.ui.line_editor import offer_engines
-from dubber.voices.sharing import SharedVoice, shared_voices
+from dubber.voices.casting import cloning_engines, known_distance
+from dubber.voices.sharing import CloseVoices, SharedVoice, close_voices, shared_voices
 
 TABLE_ROWS = 6  # speakers shown at once; more scroll
 COLUMNS = ("Speaker", "Lines", "Engine", "Voice", "Similarity")
@@ -62,25 +64,17 @@ def redub_positions(project: Project, name: str) -> list[int]:
             if line.speaker == name and line.take is not None and follows_speaker(project, line)]
 
 
-def cloning_engines(names: set[str]) -> set[str]:
-    """Those of `names` that clone a clip (an engine not registered here is taken as not cloning)."""
-    found = set()
-    for name in names:
-        try:
-            if registry.engine_class(name).capabilities.cloning != "none":
-                found.add(name)
-        except Exception:
-            continue
-    return found
-
-
-def sharing_words(shared: list[SharedVoice]) -> str:
-    """The warning: who shares which voice, and what to do about it ("" when nobody does)."""
+def sharing_words(shared: list[SharedVoice], close: Sequence[CloseVoices] = ()) -> str:
+    """The warning: who shares which voice (or two voices measured too close), and what to do ("" when nobody)."""
     rows = []
     for group in shared:
         names = [who(n) for n in group.speakers]
         listed = ", ".join(names[:-1]) + " and " + names[-1]
         rows.append(f"{listed} share one voice ({group.engine} {group.voice}): they will sound like one person.")
+    for pair in close:
+        first, second = (who(n) for n in pair.speakers)
+        rows.append(f"{first} and {second} have voices only {pair.distance:.2f} apart ({pair.engine} {pair.voices[0]}, "
+                    f"{pair.voices[1]}): they may sound like one person.")
     if rows:
         rows.append("Give one of them another voice, or match each to the original (auto).")
     return "\n".join(rows)
@@ -246,7 +240,10 @@ class CastPanel(QWidget):
         """Name the speakers of the lines who share a voice (one no line speaks for does not count)."""
         names = speaker_names(project) if project is not None else []
         entries = [project.speakers[n] for n in names if project is not None and n in project.speakers]
-        text = sharing_words(shared_voices(entries, cloning_engines({e.engine for e in entries})))
+        cloning = cloning_engines({e.engine for e in entries})
+        close = close_voices(entries, known_distance(project.lang, self.session.options.config), cloning) \
+            if project is not None and self.session is not None else []
+        text = sharing_words(shared_voices(entries, cloning), close)
         self.warning.setText(text)
         self.warning.setVisible(bool(text))
 

@@ -54,7 +54,7 @@ from dubber.synthesis.budget import check_spoken_length
 from dubber.synthesis.guard import GuardPolicy, guard_engine
 from dubber.synthesis.limits import limit_engine
 from dubber.text.pronunciation import MarkupError, apply_dictionary, for_engine, plain
-from dubber.voices.casting import (SpeakerPlan, VoiceRequest, plan_speaker, plan_speakers, shared_voices,
+from dubber.voices.casting import (SpeakerPlan, VoiceRequest, cast_warnings, plan_speaker, plan_speakers,
                                    take_similarity)
 
 OUTPUT_RATE = 48000
@@ -441,7 +441,7 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
         plans, speakers = _plans(spoken, options, original, rate, ref_folder,
                                  project_path or Path(scratch) / "project.json")
-        diagnostics += shared_voices(speakers, loaded.path)
+        diagnostics += cast_warnings(speakers, loaded.path, options.lang, options.config)
         plans = shared_plans(plans, options.config)  # the cores shared among the workers
         all_lines = lines_for(cues, done)
         if on_start:

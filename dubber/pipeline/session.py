@@ -85,7 +85,8 @@ from dubber.project.store import (
 from dubber.subtitles.cue import Cue, Diagnostic
 from dubber.subtitles.load import SubtitleLine, load_subtitles, save_subtitles
 from dubber.text.pronunciation import plain
-from dubber.voices.casting import OriginalAudio, SpeakerPlan, VoiceRequest, plan_for_line, plan_from_entry, plan_speaker
+from dubber.voices.casting import (SpeakerPlan, VoiceRequest, plan_for_line, plan_from_entry, plan_speaker,
+                                   plan_speakers)
 
 TAKE_CACHE = 64  # take clips kept decoded in memory
 # The timing of one edit version: its slots, each line's next onset, the lines overlapping another and where
@@ -243,12 +244,12 @@ class Session:
                  for name, entry in self.project.speakers.items() if name in names}
         missing = [name for name in names if name not in plans]
         if missing:
-            # References are cut with every cue in view: other speakers' cues bound each clip.
+            # References are cut with every cue in view: other speakers' cues bound each clip. Voices matched
+            # now keep apart from each other and from the speakers already cast.
             cues = [self.cue(line) for line in self.project.lines]
-            audio = OriginalAudio(self.original, self.rate, cues) if self.original is not None else None
-            for name in missing:
-                plans[name] = plan_speaker(name, self.options.voice_request(), audio,
-                                           references_folder(self.path), self.path)
+            plans.update(plan_speakers(cues, self.options.voice_request(), self.original, self.rate,
+                                       references_folder(self.path), self.path, names=missing,
+                                       settled=self.project.speakers))
             with self._save_lock:
                 for name in missing:
                     self.project.speakers[name] = plans[name].entry

@@ -16,6 +16,8 @@ take's similarity to it is measured (cosine of speaker embeddings) and reported.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -25,14 +27,16 @@ import numpy as np
 from dubber.audio.media import read_wav
 from dubber.audio.source import DiskAudio
 from dubber.config import Config
-from dubber.errors import UsageError
+from dubber.errors import DubberError, UsageError
 from dubber.models.speaker_embedding import cosine, default_embedder
 from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue, Diagnostic
 from dubber.subtitles.speakers import AUTO, UNNAMED, SpeakerMap, SpeakerSettings, speaker_names, who
-from dubber.voices.match import match_voice
+from dubber.voices.apart import MIN_DISTANCE, Seat, cast_apart
+from dubber.voices.match import VoiceCatalogue, VoiceMatch, choose_voice, clip_f0, rank_voices
+from dubber.voices.sharing import close_voices, shared_voices
 from dubber.voices.references import find_references, speech_around, write_reference
 
 
@@ -82,16 +86,46 @@ class OriginalAudio:
         return speech_around(self.samples, self.rate, self.cues)
 
 
-def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | None, rate: int,
-                  folder: Path, project_path: Path) -> dict[str, SpeakerPlan]:
-    """Decide every speaker's engine, voice and reference; extracted clips are written to `folder`."""
+def plan_speakers(cues: list[Cue], request: VoiceRequest, original: np.ndarray | DiskAudio | None, rate: int,
+                  folder: Path, project_path: Path, *, names: Iterable[str] | None = None,
+                  settled: Mapping[str, SpeakerEntry] | None = None) -> dict[str, SpeakerPlan]:
+    """Decide the engine, voice and reference of every speaker of `cues` (or of `names`); extracted clips are
+    written to `folder`. Speakers matched to an engine's voices are cast together, apart from each other and
+    from the `settled` speakers (`dubber.voices.apart`)."""
     audio = OriginalAudio(original, rate, cues) if original is not None else None
-    return {name: plan_speaker(name, request, audio, folder, project_path) for name in speaker_names(cues)}
+    lines = Counter(cue.speaker or UNNAMED for cue in cues)
+    drafts = [_draft(name, request, audio, folder, project_path) for name in (names or speaker_names(cues))]
+    voices = _cast_together(drafts, settled or {}, lines, request.lang)
+    return {d.entry.name: _finish(d, request, voices.get(d.entry.name)) for d in drafts}
 
 
 def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | None, folder: Path,
-                 project_path: Path) -> SpeakerPlan:
-    """Plan one speaker (see the module docstring for the order of precedence)."""
+                 project_path: Path, settled: Mapping[str, SpeakerEntry] | None = None) -> SpeakerPlan:
+    """Plan one speaker (see the module docstring for the order of precedence); a matched voice is kept apart
+    from the `settled` speakers' voices."""
+    draft = _draft(name, request, original, folder, project_path)
+    voices = _cast_together([draft], {k: v for k, v in (settled or {}).items() if k != name}, Counter(),
+                            request.lang)
+    return _finish(draft, request, voices.get(name))
+
+
+@dataclass
+class _Draft:
+    """A speaker half planned: engine and reference known; a matched voice still to choose among `ranked`."""
+
+    entry: SpeakerEntry
+    engine: Engine
+    voice: str | None
+    reference: Reference | None
+    vector: np.ndarray | None
+    ranked: VoiceMatch | None = None  # --voice auto on an engine that cannot clone: every candidate
+    catalogue: VoiceCatalogue | None = None
+    f0: float | None = None  # the reference's median F0 (matched speakers only)
+
+
+def _draft(name: str, request: VoiceRequest, original: OriginalAudio | None, folder: Path,
+           project_path: Path) -> _Draft:
+    """Choose the engine and the reference clip, and rank the voices of a speaker to match."""
     settings = request.speakers.settings(name) if request.speakers else SpeakerSettings(name)
     engine_name = settings.engine or request.engine or registry.engine_for_language(request.lang)
     engine = registry.get_engine(engine_name, request.config)
@@ -103,22 +137,61 @@ def plan_speaker(name: str, request: VoiceRequest, original: OriginalAudio | Non
         reference = _extracted_reference(name, original, folder) if original is not None else None
         source = "extracted" if reference is not None else ""
     if voice == AUTO and reference is None:
-        raise UsageError(f"--voice auto for {who(name)} needs a reference: there is no original audio to take one from; "
-                         f"give a clip with --reference or in the --speakers file")
+        raise UsageError(f"--voice auto for {who(name)} needs a reference: there is no original audio to take one "
+                         f"from; give a clip with --reference or in the --speakers file")
 
     entry = SpeakerEntry(name, engine.name, "", reference_source=source)
     if reference is not None:
         entry.reference = relative_to_project(reference.audio_path, project_path)
         entry.reference_text, entry.reference_lang = reference.text, reference.lang
     vector = _vector(reference) if reference is not None else None
-
+    draft = _Draft(entry, engine, voice, reference, vector)
     if clones:
-        voice = None if voice == AUTO else voice  # a cloning engine speaks in the reference's voice
-    elif voice == AUTO:
-        voice = _match(entry, engine, request, reference, vector)
-    entry.voice = engine.check_voice_choice(request.lang, voice, reference=reference if clones else None,
+        draft.voice = None if voice == AUTO else voice  # a cloning engine speaks in the reference's voice
+    elif voice == AUTO and reference is not None and vector is not None:
+        draft.catalogue = VoiceCatalogue(engine, request.lang)
+        draft.ranked = rank_voices(vector, draft.catalogue)
+        draft.f0 = clip_f0(reference)
+    return draft
+
+
+def _cast_together(drafts: list[_Draft], settled: Mapping[str, SpeakerEntry], lines: Counter[str],
+                   lang: str) -> dict[str, str]:
+    """Choose the matched speakers' voices together (nothing to choose: no speaker is matched)."""
+    matched = [d for d in drafts if d.ranked is not None]
+    if not matched:
+        return {}
+    catalogues = {d.engine.name: d.catalogue for d in matched if d.catalogue is not None}
+    seats = [Seat(d.entry.name, d.engine.name, d.ranked.candidates, max(1, lines[d.entry.name]), d.f0)
+             for d in matched if d.ranked is not None]
+    fixed = [(d.entry.name, d.engine.name, d.engine.check_voice_choice(lang, d.voice)) for d in drafts
+             if d.ranked is None and d.engine.capabilities.cloning == "none"]
+    fixed += [(name, e.engine, e.voice) for name, e in settled.items()
+              if all(d.entry.name != name for d in drafts)]
+    seats += [Seat(name, engine, ((voice, 0.0),)) for name, engine, voice in fixed
+              if voice and engine in catalogues and name != UNNAMED]
+
+    def distance(engine: str, a: str, b: str) -> float:
+        catalogue = catalogues[engine]
+        return 1.0 - cosine(catalogue.vector(a), catalogue.vector(b))
+
+    cast = cast_apart(seats, distance, lambda engine, voice: catalogues[engine].f0(voice))
+    return cast.voices
+
+
+def _finish(draft: _Draft, request: VoiceRequest, voice: str | None) -> SpeakerPlan:
+    """Settle the speaker's voice (a matched one: `voice`, chosen with the others) and check it."""
+    entry, engine = draft.entry, draft.engine
+    chosen = draft.voice
+    if draft.ranked is not None and draft.catalogue is not None and draft.vector is not None:
+        match = choose_voice(draft.ranked, voice or draft.ranked.voice, draft.catalogue, draft.vector,
+                             pitch=request.match_pitch, reference_f0=draft.f0)
+        _record(entry, match)
+        chosen = match.voice
+    clones = engine.capabilities.cloning != "none"
+    entry.voice = engine.check_voice_choice(request.lang, chosen, reference=draft.reference if clones else None,
                                             emotion=request.emotion)
-    return SpeakerPlan(entry, engine, reference if clones else None, vector)
+    return SpeakerPlan(entry, engine, draft.reference if clones else None, draft.vector)
 
 
 def plan_from_entry(entry: SpeakerEntry, project_path: Path, config: Config | None) -> SpeakerPlan:
@@ -176,17 +249,14 @@ def _vector(reference: Reference) -> np.ndarray:
     return default_embedder().embed(samples, rate)
 
 
-def _match(entry: SpeakerEntry, engine: Engine, request: VoiceRequest, reference: Reference,
-           vector: np.ndarray) -> str:
-    """Pick the engine's voice closest to the reference and record the similarities in `entry`."""
-    match = match_voice(vector, engine, request.lang, reference=reference, pitch=request.match_pitch)
+def _record(entry: SpeakerEntry, match: VoiceMatch) -> None:
+    """Keep in the speaker's entry how close the matched voice (and the default) came to the reference."""
     entry.matched = True
     entry.similarity, entry.default_similarity = round(match.similarity, 4), round(match.default_similarity, 4)
     if match.pitch_semitones:
         entry.pitch_semitones = round(match.pitch_semitones, 2)
         entry.pitched_similarity = (round(match.pitched_similarity, 4)
                                     if match.pitched_similarity is not None else None)
-    return match.voice
 
 
 def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float | None:
@@ -197,19 +267,54 @@ def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float 
     return round(cosine(default_embedder().embed(samples, rate), plan.vector), 4)
 
 
-def shared_voices(speakers: dict[str, SpeakerEntry], source: str) -> list[Diagnostic]:
-    """A warning for each voice that several named speakers were cast with: listeners cannot tell them apart.
-    A cloning engine speaks each speaker's own reference (no voice of its own), so it is never counted."""
-    cast: dict[tuple[str, str, float], list[str]] = {}
-    for name, entry in speakers.items():
-        if name != UNNAMED and entry.voice:
-            cast.setdefault((entry.engine, entry.voice, round(entry.pitch_semitones, 1)), []).append(name)
+def cast_warnings(speakers: dict[str, SpeakerEntry], source: str, lang: str,
+                  config: Config | None = None) -> list[Diagnostic]:
+    """A warning for each voice several named speakers were cast with, and for each pair of named speakers whose
+    voices were measured closer than `apart.MIN_DISTANCE`: listeners cannot tell them apart."""
+    named = [entry for name, entry in speakers.items() if name != UNNAMED and (entry.voice or entry.reference)]
+    cloning = cloning_engines({entry.engine for entry in named})
     notes = []
-    for (engine, voice, _), names in cast.items():
-        if len(names) > 1:
-            listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-            every = "both" if len(names) == 2 else "all"
-            notes.append(Diagnostic(source, None, "warning", "shared-voice",
-                                    f"speakers {listed} are {every} dubbed with {engine}'s voice {voice}: give each "
-                                    f"its own (--speakers, or --voice auto with an engine of several voices)"))
+    for group in shared_voices(named, cloning):
+        listed = ", ".join(group.speakers[:-1]) + f" and {group.speakers[-1]}"
+        every = "both" if len(group.speakers) == 2 else "all"
+        notes.append(Diagnostic(source, None, "warning", "shared-voice",
+                                f"speakers {listed} are {every} dubbed with {group.engine}'s voice {group.voice}: "
+                                f"give each its own (--speakers, or --voice auto with an engine of several voices)"))
+    for pair in close_voices(named, known_distance(lang, config), cloning):
+        first, second = pair.speakers
+        notes.append(Diagnostic(source, None, "warning", "close-voices",
+                                f"speakers {first} and {second} are dubbed with {pair.engine}'s voices "
+                                f"{pair.voices[0]} and {pair.voices[1]}, only {pair.distance:.2f} apart (at least "
+                                f"{MIN_DISTANCE:.2f} is heard as two people): {pair.engine} has no voice that "
+                                f"keeps them apart"))
     return notes
+
+
+def cloning_engines(engines: set[str]) -> set[str]:
+    """The engines among `engines` that clone a clip (one that cannot be loaded is taken as not cloning)."""
+    found = set()
+    for name in engines:
+        try:
+            if registry.engine_class(name).capabilities.cloning != "none":
+                found.add(name)
+        except DubberError:
+            continue
+    return found
+
+
+def known_distance(lang: str, config: Config | None) -> Callable[[str, str, str], float | None]:
+    """How far apart two voices of an engine are, from measurements already made (None where there are none)."""
+    catalogues: dict[str, VoiceCatalogue | None] = {}
+
+    def distance(engine: str, a: str, b: str) -> float | None:
+        if engine not in catalogues:
+            try:
+                catalogues[engine] = VoiceCatalogue(registry.get_engine(engine, config), lang)
+            except DubberError:
+                catalogues[engine] = None
+        catalogue = catalogues[engine]
+        first = catalogue.known_vector(a) if catalogue is not None else None
+        second = catalogue.known_vector(b) if catalogue is not None else None
+        return None if first is None or second is None else 1.0 - cosine(first, second)
+
+    return distance

@@ -160,6 +160,15 @@ class VoiceCatalogue:
         """Return the unit speaker vector of `voice` (a voice or blend name)."""
         return self._measure(voice).vector
 
+    def known_vector(self, voice: str) -> np.ndarray | None:
+        """Return the vector of `voice` when it was measured before (in memory or the cache), never speaking."""
+        if voice not in self._measured and self.cache:
+            measured = _read_entry(self._cache_path(voice))
+            if measured is None:
+                return None
+            self._measured[voice] = measured
+        return self._measured[voice].vector if voice in self._measured else None
+
     def f0(self, voice: str) -> float | None:
         """Return the median F0 of `voice` over its probes, None when they have too few voiced frames."""
         measured = self._measure(voice)
@@ -233,6 +242,16 @@ def match_voice(reference_vector: np.ndarray, engine: Engine, lang: str, *, blen
     catalogue = catalogue or VoiceCatalogue(engine, lang)
     if catalogue.engine is not engine or catalogue.lang != lang:
         raise UsageError("the voice catalogue given is for another engine or language", engine=engine.name)
+    ranked = rank_voices(reference_vector, catalogue, blends=blends, exclude=exclude)
+    return choose_voice(ranked, ranked.voice, catalogue, reference_vector, pitch=pitch, reference=reference,
+                        reference_f0=reference_f0, pitch_limit=pitch_limit)
+
+
+def rank_voices(reference_vector: np.ndarray, catalogue: VoiceCatalogue, *, blends: bool = True,
+                exclude: Collection[str] = ()) -> VoiceMatch:
+    """Rank the catalogue's voices (and, with `blends`, pairwise blends of the best) by similarity to the
+    reference; the match names the best, unpitched."""
+    engine = catalogue.engine
     singles = [voice for voice in catalogue.voices if voice not in exclude]
     if not singles:
         raise UsageError(f"engine {engine.name!r} has no voice left to match with", engine=engine.name)
@@ -245,18 +264,28 @@ def match_voice(reference_vector: np.ndarray, engine: Engine, lang: str, *, blen
         ranked = sorted(ranked + catalogue.rank(reference_vector, sorted(mixes - set(singles))),
                         key=lambda pair: -pair[1])
     voice, similarity = ranked[0]
-    match = VoiceMatch(voice, similarity, default, catalogue.similarity(reference_vector, default), tuple(ranked))
+    return VoiceMatch(voice, similarity, default, catalogue.similarity(reference_vector, default), tuple(ranked))
+
+
+def choose_voice(ranked: VoiceMatch, voice: str, catalogue: VoiceCatalogue, reference_vector: np.ndarray, *,
+                 pitch: bool = False, reference: Reference | str | os.PathLike[str] | None = None,
+                 reference_f0: float | None = None, pitch_limit: float = PITCH_LIMIT) -> VoiceMatch:
+    """Settle on `voice`, one of the ranked candidates (the best unless the cast keeps speakers apart), and
+    with `pitch` try shifting it toward the reference's median F0 (kept only when the similarity rises)."""
+    similarity = dict(ranked.candidates).get(voice)
+    if similarity is None:
+        similarity = catalogue.similarity(reference_vector, voice)
+    match = replace(ranked, voice=voice, similarity=similarity)
     if not pitch:
         return match
     if reference_f0 is None and reference is not None:
-        samples, rate = _clip(reference)
-        reference_f0 = median_f0(samples, rate)
+        reference_f0 = clip_f0(reference)
     voice_f0 = catalogue.f0(voice)
     semitones = pitch_toward(reference_f0, voice_f0, pitch_limit)
     pitched = catalogue.pitched_similarity(reference_vector, voice, semitones) if semitones else None
     kept = semitones if pitched is not None and pitched > similarity else 0.0
-    return VoiceMatch(voice, similarity, default, match.default_similarity, match.candidates, reference_f0,
-                      voice_f0, semitones, pitched, kept)
+    return replace(match, reference_f0=reference_f0, voice_f0=voice_f0, tried_semitones=semitones,
+                   pitched_similarity=pitched, pitch_semitones=kept)
 
 
 def reference_vector(source: np.ndarray | Reference | str | os.PathLike[str], rate: int | None = None, *,
@@ -292,6 +321,12 @@ def code_fingerprint(module: str) -> str:
             except metadata.PackageNotFoundError:
                 continue  # an extra that is not installed
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def clip_f0(source: Reference | str | os.PathLike[str]) -> float | None:
+    """Return the median F0 of a reference clip, None when too few of its frames are voiced."""
+    samples, rate = _clip(source)
+    return median_f0(samples, rate)
 
 
 def _clip(source: Reference | str | os.PathLike[str]) -> tuple[np.ndarray, int]:

@@ -291,3 +291,12 @@ def test_at_1024_by_640_the_cast_shows_whole_and_is_photographed(qtbot, window):
     shot = Path(__file__).resolve().parents[1] / "artifacts" / "cast_panel.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(shot))
+
+
+def test_two_voices_measured_too_close_are_warned_of_like_one_voice():
+    from dubber.ui.cast_panel import sharing_words
+    from dubber.voices.sharing import CloseVoices
+
+    text = sharing_words([], [CloseVoices("kokoro", ("Aiko", "Mio"), ("jf_gongitsune", "jf_nezumi"), 0.087)])
+    assert text.startswith("Aiko and Mio have voices only 0.09 apart (kokoro jf_gongitsune, jf_nezumi)")
+    assert text.endswith("match each to the original (auto).")

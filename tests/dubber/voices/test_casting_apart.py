@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dubber.project.store import SpeakerEntry
 from dubber.subtitles.speakers import UNNAMED
-from dubber.voices.casting import shared_voices
+from dubber.voices.casting import cast_warnings
 
 
 def test_speakers_sharing_a_voice_are_named_once_per_voice():
@@ -18,7 +18,7 @@ def test_speakers_sharing_a_voice_are_named_once_per_voice():
         "Clone A": SpeakerEntry("Clone A", "indextts2", ""),  # a cloning engine speaks each one's reference
         "Clone B": SpeakerEntry("Clone B", "indextts2", ""),
     }
-    notes = shared_voices(speakers, "film.en.srt")
+    notes = cast_warnings(speakers, "film.en.srt", "en")
     assert [(n.path, n.line, n.severity, n.code) for n in notes] == [("film.en.srt", None, "warning", "shared-voice")]
     assert "Aiko, Kenji and Mio" in notes[0].message and "kokoro's voice jf_alpha" in notes[0].message
-    assert shared_voices({"Aiko": speakers["Aiko"], "Ren": speakers["Ren"]}, "x") == []
+    assert cast_warnings({"Aiko": speakers["Aiko"], "Ren": speakers["Ren"]}, "x", "en") == []
