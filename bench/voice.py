@@ -14,11 +14,15 @@ vector, as a speaker's clip from a video would be. In one run:
     with and without blends, and with and without the pitch shift toward the reference's median F0
     (kept only when it raises the similarity; also shown: the similarity had it always been applied).
 (c) candidates: K=3 takes per line against K=1, in fit and WER (bench/candidates.py).
+(d) real speakers: LibriSpeech readers; per system (Piper, --voice auto --match-pitch on Kokoro) the
+    normalised similarity to each reader's held-out clips under the d-vector and GE2E encoders, Whisper
+    WER and time per speaker (bench/voice_real.py).
 
 The catalogue (each voice's and blend's vector from its probe sentences) is cached under the dubber
 cache folder, so the first run also measures it and later runs only synthesize the references.
 
     .venv/bin/python bench/voice.py [--quick] [--texts N] [--no-ja] [--no-pitch] [--no-candidates]
+                                    [--no-real | --only-real] [--speakers N] [--systems piper,auto]
 """
 
 from __future__ import annotations
@@ -210,6 +214,11 @@ def main() -> None:
     ap.add_argument("--no-ja", action="store_true", help="skip Japanese identification")
     ap.add_argument("--no-pitch", action="store_true", help="skip the pitch-shift variants of (b)")
     ap.add_argument("--no-candidates", action="store_true", help="skip (c), K=3 candidates against K=1")
+    real = ap.add_mutually_exclusive_group()
+    real.add_argument("--no-real", action="store_true", help="skip (d), real speakers")
+    real.add_argument("--only-real", action="store_true", help="run (d), real speakers, alone")
+    ap.add_argument("--speakers", type=int, default=None, help="real speakers in (d): the first N of ten")
+    ap.add_argument("--systems", default=None, help="systems in (d), comma-separated (default: all)")
     args = ap.parse_args()
     langs = ["en"] + ([] if args.no_ja else ["ja"])
     all_texts = {"en": ENGLISH, "ja": JAPANESE}
@@ -219,6 +228,18 @@ def main() -> None:
         sys.exit(f"reference texts must not be probe sentences: {overlap}")
 
     started = time.monotonic()
+    if not args.only_real:
+        reference_sections(langs, texts, args)
+    if not args.no_real:
+        from voice_real import real_speakers  # bench/voice_real.py, on the path as candidates.py is
+
+        real_speakers(args.systems.split(",") if args.systems else None, args.speakers, avoid=ENGLISH)
+        print()
+    print(f"total {time.monotonic() - started:.0f} s")
+
+
+def reference_sections(langs: list[str], texts: dict[str, list[str]], args: argparse.Namespace) -> None:
+    """Sections (a) to (c), on references spoken by the built-in voices."""
     refs: dict[str, list[Spoken]] = {}
     for lang in langs:
         t0 = time.monotonic()
@@ -237,7 +258,6 @@ def main() -> None:
 
         candidates_gain(k=3)
         print()
-    print(f"total {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
