@@ -28,6 +28,9 @@ YAML_UNSAFE = ("yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "ya
 SAFE_YAML_LOADERS = ("SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader")
 NUMPY_LOADS = ("numpy.load",)
 EVALUATORS = ("eval", "exec", "builtins.eval", "builtins.exec")
+# Modules that import pickle only to subclass a restricted Unpickler: its find_class admits a torch state dict's
+# builders and nothing else (tests/models/test_ge2e.py plants os.system in a checkpoint and sees it refused).
+RESTRICTED_UNPICKLERS = {"models/ge2e.py"}
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,8 @@ def test_the_scan_covers_the_whole_source():
 
 def test_no_shell_pickle_or_eval_in_the_source():
     findings = [finding for path in source_files()
-                for finding in scan_source(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))]
+                for finding in scan_source(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+                if not (finding.file in RESTRICTED_UNPICKLERS and finding.problem.startswith("imports pickle"))]
     assert not findings, "\n".join(map(str, findings))
 
 
