@@ -23,22 +23,27 @@ per speaker falls on later runs.
 from __future__ import annotations
 
 import statistics
+import tempfile
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-from dubber.audio.pitch import median_f0, shift_pitch
+from dubber.audio.media import write_wav
+from dubber.audio.pitch import shift_pitch
 from dubber.audio.speech import speech_span
 from dubber.errors import EngineUnavailable
 from dubber.fitting.intelligibility import Transcriber
 from dubber.models.speaker_embedding import cosine, default_embedder
-from dubber.plugin.engine import SynthesisRequest
+from dubber.plugin.engine import Reference, SynthesisRequest
 from dubber.plugin.registry import get_engine
-from dubber.voices.match import PROBES, Embedder, VoiceCatalogue, match_voice, reference_vector
+from dubber.subtitles.speakers import AUTO
+from dubber.voices.casting import VoiceRequest, plan_speaker
+from dubber.voices.match import PROBES, Embedder, VoiceCatalogue
 from real_speakers import RealSpeaker, load_speakers
 
 TEXTS = (
@@ -72,15 +77,18 @@ def kokoro_catalogue() -> VoiceCatalogue:
 
 
 def speak_auto(speaker: RealSpeaker, texts: Sequence[str]) -> Spoken:
-    """--voice auto --match-pitch on Kokoro: the nearest voice or blend, shifted toward the speaker's F0 when
-    that raises the similarity."""
+    """--voice auto --match-pitch on Kokoro, as a dub casts one speaker (dubber.voices.casting.plan_speaker): the
+    nearest voice or blend in the speaker's register, shifted toward its F0 when that raises the similarity."""
     catalogue = kokoro_catalogue()
-    match = match_voice(reference_vector(speaker.reference, speaker.rate), catalogue.engine, "en", blends=True,
-                        pitch=True, reference_f0=median_f0(speaker.reference, speaker.rate), catalogue=catalogue)
-    semitones = round(match.pitch_semitones, 2)  # as casting records it for the dub
-    takes = [catalogue.engine.synthesize(SynthesisRequest(text, "en", match.voice)) for text in texts]
+    with tempfile.TemporaryDirectory(prefix="voice-real-") as scratch:
+        clip = Path(scratch) / f"{speaker.id}.wav"
+        write_wav(clip, speaker.reference, speaker.rate)
+        request = VoiceRequest("en", engine=MATCH_ENGINE, voice=AUTO, reference=Reference(clip), match_pitch=True)
+        plan = plan_speaker(speaker.id, request, None, Path(scratch), Path(scratch) / "project.json")
+    semitones = plan.entry.pitch_semitones
+    takes = [catalogue.engine.synthesize(SynthesisRequest(text, "en", plan.voice)) for text in texts]
     samples = [shift_pitch(t.samples, t.sample_rate, semitones) if semitones else t.samples for t in takes]
-    return Spoken(samples, takes[0].sample_rate, f"{match.voice} {semitones:+.1f} st")
+    return Spoken(samples, takes[0].sample_rate, f"{plan.voice} {semitones:+.1f} st")
 
 
 SYSTEMS: dict[str, Callable[[RealSpeaker, Sequence[str]], Spoken]] = {
