@@ -236,14 +236,14 @@ class _Tuning:
 
     def _similarity(self, voice: str) -> float:
         """Return the search encoder's similarity of `voice` to the reference over the search probes."""
-        return _cosine(self.target, _mean_vector(self.embedder, [self._speak(text, voice) for text in self.texts]))
+        return cosine(self.target, _mean_vector(self.embedder, [self._speak(text, voice) for text in self.texts]))
 
     def _check(self, voice: str) -> tuple[float, float | None]:
         """Return the judge's similarity of `voice` to the reference and Whisper's WER, over the check sentences and
         the search probes (those are spoken already)."""
         texts = [*self.checks, *self.texts]
         audio = [self._speak(text, voice) for text in texts]
-        judged = _cosine(self.judge_target, _mean_vector(self.judge, audio))
+        judged = cosine(self.judge_target, _mean_vector(self.judge, audio))
         wer = None
         if self.transcriber is not None:
             heard = [self.transcriber.transcribe(clip, PROBE_RATE) for clip in audio]
@@ -362,7 +362,3 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     vector = np.asarray(vector, dtype=np.float64).reshape(-1)
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm else vector
-
-
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return cosine(a, b)
