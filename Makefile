@@ -23,7 +23,7 @@ demo: $(STAMP)
 	@echo "out/demo.dubbed.otio (a clip per line), out/demo.dubbed.srt and out/demo.dubbed.stems/"
 
 test: system $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=30
 
 # The system packages the panel and the tests need (ui/system-packages.txt); the demo needs none.
 system:

@@ -14,15 +14,15 @@ vector, as a speaker's clip from a video would be. In one run:
     with and without blends, and with and without the pitch shift toward the reference's median F0
     (kept only when it raises the similarity; also shown: the similarity had it always been applied).
 (c) candidates: K=3 takes per line against K=1, in fit and WER (bench/candidates.py).
-(d) real speakers: LibriSpeech readers; per system (Piper, --voice auto --match-pitch on Kokoro) the
-    normalised similarity to each reader's held-out clips under the d-vector and GE2E encoders, Whisper
+(d) real speakers: LibriSpeech readers; per system (Piper, --voice auto --match-pitch on Kokoro, and
+    --voice tune: that voice tuned toward the reader) the normalised similarity to each reader's held-out clips under the d-vector and GE2E encoders, Whisper
     WER and time per speaker (bench/voice_real.py).
 
 The catalogue (each voice's and blend's vector from its probe sentences) is cached under the dubber
 cache folder, so the first run also measures it and later runs only synthesize the references.
 
     .venv/bin/python bench/voice.py [--quick] [--texts N] [--no-ja] [--no-pitch] [--no-candidates]
-                                    [--no-real | --only-real] [--speakers N] [--systems piper,auto]
+                                    [--no-real | --only-real] [--speakers N] [--systems piper,auto,tune]
 """
 
 from __future__ import annotations

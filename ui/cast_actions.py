@@ -1,5 +1,5 @@
-"""What the cast panel's buttons do: give a speaker another engine, voice or clip, or match its voice to the
-original (auto), and re-dub its lines; each is one undoable step.
+"""What the cast panel's buttons do: give a speaker another engine, voice or clip, match its voice to the
+original (auto) or tune it toward the original (tune), and re-dub its lines; each is one undoable step.
 
 The speaker's new plan is made on the worker (matching takes seconds to minutes), and its dubbed lines are
 rendered with it there before anything changes; when the job ends, the speaker edit and every new take land
@@ -20,7 +20,7 @@ from dubber.plugin import registry
 from dubber.plugin.engine import Reference
 from dubber.project.edits import EditGroup, SpeakerEdit, add_take, change_speaker, recast_speaker
 from dubber.project.store import TakeRecord, references_folder, relative_to_project
-from dubber.subtitles.speakers import AUTO
+from dubber.subtitles.speakers import AUTO, TUNE
 from dubber.ui.cast_panel import CastPanel, redub_positions, who
 from dubber.ui.commands import EditCommand
 from dubber.ui.messages import describe
@@ -52,6 +52,7 @@ class CastActions:
         self.panel, self.cast, self._play, self._dialogs = panel, cast, play, dialogs
         cast.apply_button.clicked.connect(lambda _=False: self.apply())
         cast.auto_button.clicked.connect(lambda _=False: self.match())
+        cast.tune_button.clicked.connect(lambda _=False: self.match(TUNE))
         cast.choose_button.clicked.connect(lambda _=False: self.choose_clip())
         cast.play_button.clicked.connect(lambda _=False: self.play_clip())
         panel.jobs.changed.connect(lambda: cast.set_busy(panel.jobs.busy))
@@ -63,8 +64,8 @@ class CastActions:
             return
         cast = self.cast
         voice = cast.voice_box.currentText().strip()
-        if voice == AUTO:  # as on the command line
-            self.match()
+        if voice in (AUTO, TUNE):  # as on the command line
+            self.match(voice)
             return
         engine = cast.engine_box.currentText()
         try:  # checked on this thread: a choice the engine refuses changes nothing and starts nothing
@@ -78,12 +79,14 @@ class CastActions:
             self.panel.message.show_status(f"{who(name)} already speaks with {engine} {edit.after.voice}.")
             return
         edit.label = f"Cast {who(name)}: {edit.after.engine} {edit.after.voice}"
-        self._recast(name, edit.label, lambda: plan_from_entry(edit.after, session.path, session.options.config),
+        self._recast(name, edit.label,
+                     lambda _control: plan_from_entry(edit.after, session.path, session.options.config),
                      edit, redub=speaks_otherwise(edit))
 
-    def match(self) -> None:
+    def match(self, voice: str = AUTO) -> None:
         """Match the selected speaker's voice to its clip (cut from the original when it has none), as
-        `--voice auto` does, on the form's engine; then re-dub its dubbed lines."""
+        `--voice auto` does, on the form's engine (with `voice` TUNE, then tune it as `--voice tune` does); then
+        re-dub its dubbed lines."""
         session, name = self._ready()
         if session is None or name is None:
             return
@@ -98,9 +101,15 @@ class CastActions:
                                            f"{who(name)} from: choose a clip (Choose…), then match to it.")
             return
 
-        def make_plan() -> SpeakerPlan:
-            request = replace(session.options.voice_request(), lang=session.project.lang, engine=engine, voice=AUTO,
-                              reference=reference, speakers=None)
+        title = f"{'Tune' if voice == TUNE else 'Match'} {who(name)} to the original"
+
+        def make_plan(control: Any) -> SpeakerPlan:
+            def tuning(_speaker: str, done: int, total: int) -> None:
+                control.check()  # Esc stops the search between two steps
+                control.progress(done, total, f"{title}: searching the voice, step {done} of {total}")
+
+            request = replace(session.options.voice_request(), lang=session.project.lang, engine=engine, voice=voice,
+                              reference=reference, speakers=None, progress=tuning)
             audio = None
             if reference is None and session.original is not None:  # every cue bounds the clip cut
                 audio = OriginalAudio(session.original, session.rate, [session.cue(x) for x in session.project.lines])
@@ -111,7 +120,7 @@ class CastActions:
                 plan.entry.reference_source = entry.reference_source  # still its clip, however it came
             return plan
 
-        self._recast(name, f"Match {who(name)} to the original", make_plan, None)
+        self._recast(name, title, make_plan, None)
 
     def choose_clip(self) -> None:
         """Put a clip chosen from the disk in the form (Apply gives it to the speaker)."""
@@ -141,7 +150,7 @@ class CastActions:
             self.panel.message.show_status("Select a speaker first.")
         return session, name
 
-    def _recast(self, name: str, title: str, make_plan: Callable[[], SpeakerPlan], edit: SpeakerEdit | None,
+    def _recast(self, name: str, title: str, make_plan: Callable[[Any], SpeakerPlan], edit: SpeakerEdit | None,
                 redub: bool = True) -> None:
         """On the worker: make the speaker's plan, then render each of its dubbed lines with it (`redub`); when
         the job ends, land the speaker edit (`edit`, else one made from the plan) and the takes as one step."""
@@ -154,7 +163,7 @@ class CastActions:
         def work(control: Any) -> int:
             total = len(positions) + 1
             control.progress(0, total, f"{title}: choosing the voice…")
-            plan = make_plan()
+            plan = make_plan(control)
             control.hand_over(("plan", plan))
             for k, position in enumerate(positions):
                 control.check()

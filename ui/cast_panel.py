@@ -35,6 +35,7 @@ from dubber.project.store import LineEntry, Project, SpeakerEntry
 from dubber.ui.line_editor import offer_engines
 from dubber.voices.casting import cloning_engines, known_distance
 from dubber.voices.sharing import CloseVoices, SharedVoice, close_voices, shared_voices
+from dubber.voices.tune import can_tune
 
 TABLE_ROWS = 6  # speakers shown at once; more scroll
 COLUMNS = ("Speaker", "Lines", "Engine", "Voice", "Similarity")
@@ -91,9 +92,20 @@ def similarity_words(entry: SpeakerEntry | None, takes: list[float]) -> str:
         parts.append(f"{entry.similarity:.2f} to the clip" + (" (matched)" if entry.matched else ""))
     if entry.default_similarity is not None:
         parts.append(f"the engine's default voice {entry.default_similarity:.2f}")
+    if entry.tuned_from:
+        parts.append(tuning_words(entry))
     if takes:
         parts.append(f"its takes {sum(takes) / len(takes):.2f} on average")
     return "; ".join(parts) or "not measured yet"
+
+
+def tuning_words(entry: SpeakerEntry) -> str:
+    """What tuning did: kept or not, the judge's similarity before and after, and why."""
+    judged = entry.tune_judged
+    change = f", judge {judged[0]:.2f} -> {judged[1]:.2f}" if judged else ""
+    if entry.tuned:
+        return f"tuned from {entry.tuned_from}{change}"
+    return f"tuning kept {entry.tuned_from}{change} ({entry.tune_reason})"
 
 
 class CastPanel(QWidget):
@@ -163,8 +175,13 @@ class CastPanel(QWidget):
         self.auto_button = QPushButton("Match to the original (auto)")
         self.auto_button.setToolTip("Pick the engine's voice (or blend) closest to the speaker's clip, cut from "
                                     "the video's own audio when it has none")
+        self.tune_button = QPushButton("Tune to the original")
+        self.tune_button.setToolTip("Match, then tune the voice's style toward the speaker's clip (Kokoro; minutes, "
+                                    "once per clip): kept only when an independent encoder also hears it closer and "
+                                    "Whisper still understands it")
         form.addRow(self.apply_button)
         form.addRow(self.auto_button)
+        form.addRow(self.tune_button)
         box.addWidget(form_box)
         box.addStretch(1)  # a tall window's room goes under the form, not into the warning
         self.show_cast(None)
@@ -172,7 +189,7 @@ class CastPanel(QWidget):
     @property
     def buttons(self) -> list[QPushButton]:
         """The buttons that change the cast (they wait while a job runs)."""
-        return [self.apply_button, self.auto_button, self.choose_button]
+        return [self.apply_button, self.auto_button, self.tune_button, self.choose_button]
 
     def sizeHint(self) -> QSize:
         """Wide enough for a stock voice's name in the table; the dock may still be narrowed."""
@@ -184,6 +201,14 @@ class CastPanel(QWidget):
         self.busy = busy
         for button in self.buttons:
             button.setEnabled(not busy and self.selected() is not None)
+        self.tune_button.setEnabled(self.tune_button.isEnabled() and self.engine_tunes())
+
+    def engine_tunes(self) -> bool:
+        """Whether the form's engine has a style vector to tune (Kokoro does)."""
+        try:
+            return can_tune(registry.engine_class(self.engine_box.currentText()))
+        except Exception:
+            return False
 
     @property
     def fields(self) -> list[QWidget]:
@@ -310,6 +335,7 @@ class CastPanel(QWidget):
         session, name = self.session, self.selected()
         entry = session.project.speakers.get(name) if session is not None and name is not None else None
         self.fill_voices(engine, entry.voice if entry is not None and entry.engine == engine else None)
+        self.set_busy(self.busy)  # tuning follows the engine
 
     def fill_voices(self, engine: str, voice: str | None) -> None:
         """Offer `engine`'s voices, `voice` (else its default) chosen; blends may be typed where it blends."""

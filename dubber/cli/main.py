@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     def voice_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--engine", help="engine name (see `dubber engines`); default: the best for --lang")
-        p.add_argument("--voice", help="voice of the engine, or 'auto' to match each original speaker's voice; "
-                                       "default: the engine's voice for --lang")
+        p.add_argument("--voice", help="voice of the engine; 'auto' to match each original speaker's voice; 'tune' "
+                                       "to match, then tune it toward the speaker (Kokoro, minutes a speaker, "
+                                       "cached); default: the engine's voice for --lang")
         p.add_argument("--match-pitch", action="store_true",
-                       help="with --voice auto, shift the matched voice up to 3 semitones toward the speaker's pitch")
+                       help="with --voice auto or tune, shift the matched voice up to 3 semitones toward the "
+                            "speaker's pitch")
         p.add_argument("--lang", default="en", help="language to speak (default: en)")
         p.add_argument("--seed", type=int, default=0, help="random seed; a new seed re-rolls a line")
         p.add_argument("--borrow-gap", action="store_true",
@@ -231,7 +233,8 @@ def _options(args: argparse.Namespace) -> Any:
     opts = DubOptions(lang=_language(args.lang), engine=args.engine, voice=args.voice, seed=args.seed,
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
-                      reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch)
+                      reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch,
+                      voice_progress=_tuning_bars())
     if args.pronunciations:
         from dubber.text.pronunciation import load_dictionary
 
@@ -342,6 +345,25 @@ def cmd_dub(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_LINES_FAILED
 
 
+def _tuning_bars() -> Callable[[str, int, int], None]:
+    """A progress bar on stderr for each speaker whose voice is tuned (--voice tune)."""
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(speaker: str, done: int, total: int) -> None:
+        bar = bars.get(speaker)
+        if bar is None:
+            bar = bars[speaker] = tqdm(total=total, unit="step", desc=f"tuning {speaker or '(unnamed)'}",
+                                       file=sys.stderr, disable=None)
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
 def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
     """Describe a speaker's voice in one line: engine, voice, reference and how well it matches."""
     text = f"{name or '(unnamed)'}: {speaker['engine']} {speaker['voice']}"
@@ -351,6 +373,13 @@ def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
         text += f", matched: similarity {speaker['similarity']} (default voice {speaker['default_similarity']})"
         if speaker.get("pitch_semitones"):
             text += f", pitch {speaker['pitch_semitones']:+} st -> {speaker['pitched_similarity']}"
+    if speaker.get("tuned_from"):
+        text += f", tuned from {speaker['tuned_from']}: " + ("kept" if speaker.get("tuned") else "not kept")
+        for label, pair in (("similarity", speaker.get("tune_similarity")), ("judge", speaker.get("tune_judged")),
+                            ("WER", speaker.get("tune_wer"))):
+            if pair:
+                text += f", {label} {pair[0]} -> {pair[1]}"
+        text += f" ({speaker.get('tune_seconds') or 0:.0f} s)"
     return f"speaker {text}"
 
 

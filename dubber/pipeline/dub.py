@@ -54,8 +54,8 @@ from dubber.synthesis.budget import check_spoken_length
 from dubber.synthesis.guard import GuardPolicy, guard_engine
 from dubber.synthesis.limits import limit_engine
 from dubber.text.pronunciation import MarkupError, apply_dictionary, for_engine, plain
-from dubber.voices.casting import (SpeakerPlan, VoiceRequest, cast_warnings, plan_speaker, plan_speakers,
-                                   take_similarity)
+from dubber.voices.casting import (SpeakerPlan, VoiceProgress, VoiceRequest, cast_warnings, plan_speaker,
+                                   plan_speakers, take_similarity)
 
 OUTPUT_RATE = 48000
 
@@ -94,10 +94,12 @@ class DubOptions:
     foreign: str = FOREIGN_SKIP  # lines in another language: skip them, or "speak" them in their own
     # lines rendered at once (dubber.pipeline.workers); 1 renders them one after another
     workers: int = field(default_factory=default_workers)
+    # (speaker, done, total) while --voice tune searches a speaker's voice, before any line is rendered
+    voice_progress: VoiceProgress | None = field(default=None, compare=False, repr=False)
 
     def voice_request(self) -> VoiceRequest:
         return VoiceRequest(self.lang, self.engine, self.voice, self.reference, self.emotion, self.config,
-                            self.speakers, self.match_pitch)
+                            self.speakers, self.match_pitch, self.voice_progress)
 
 
 @dataclass

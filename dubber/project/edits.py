@@ -279,5 +279,7 @@ def _forget_match(entry: SpeakerEntry, default_too: bool) -> None:
     """Drop what matching measured: it was for another voice (and, `default_too`, another engine or clip)."""
     entry.matched, entry.similarity = False, None
     entry.pitch_semitones, entry.pitched_similarity = 0.0, None
+    entry.tuned_from, entry.tuned, entry.tune_reason, entry.tune_seconds = "", False, "", None
+    entry.tune_similarity = entry.tune_judged = entry.tune_wer = None
     if default_too:
         entry.default_similarity = None

@@ -54,6 +54,15 @@ class SpeakerEntry:
     default_similarity: float | None = None  # the engine's default voice vs the reference
     pitch_semitones: float = 0.0  # shift applied toward the reference's median F0
     pitched_similarity: float | None = None  # the matched voice after that shift
+    # --voice tune (dubber.voices.tune): the matched voice the search started from ("": not tuned), whether its
+    # answer was kept, and [start, answer] pairs: search-encoder and judge similarities to the reference, WER
+    tuned_from: str = ""
+    tuned: bool = False
+    tune_similarity: list[float] | None = None
+    tune_judged: list[float] | None = None
+    tune_wer: list[float] | None = None
+    tune_reason: str = ""
+    tune_seconds: float | None = None
 
 
 @dataclass

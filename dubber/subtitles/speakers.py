@@ -37,6 +37,7 @@ from dubber.subtitles.cue import Cue
 
 UNNAMED = ""  # the speaker of cues that name none
 AUTO = "auto"
+TUNE = "tune"  # match, then tune the matched style vector toward the speaker (dubber.voices.tune)
 SPEAKER_KEYS = ("voice", "engine", "reference", "reference_text", "reference_lang")
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
@@ -46,7 +47,7 @@ class SpeakerSettings:
     """What the user said about one speaker; None means 'decide for me'."""
 
     name: str
-    voice: str | None = None  # a catalogue voice, AUTO, or None for the dub's default
+    voice: str | None = None  # a catalogue voice, AUTO, TUNE, or None for the dub's default
     engine: str | None = None
     reference: Path | None = None  # a user-supplied clip: it always wins over extracted ones
     reference_text: str = ""

@@ -8,9 +8,11 @@ For each speaker, in order of precedence:
   speaker's cues (`dubber.voices.references`), written beside the project.
 - **Voice**: the speakers file's `voice`, else `--voice`. `auto` matches the reference: a cloning
   engine clones it, any other engine gets its most similar voice (or Kokoro blend, see
-  `dubber.voices.match`), optionally shifted in pitch toward the reference.
+  `dubber.voices.match`), optionally shifted in pitch toward the reference. `tune` matches, then searches
+  the matched voice's style vector toward the reference (`dubber.voices.tune`; Kokoro), keeping the result
+  only when an independent encoder agrees and Whisper still understands it.
 
-A reference is needed when the engine clones or the voice is `auto`. With a reference, every
+A reference is needed when the engine clones or the voice is `auto` or `tune`. With a reference, every
 take's similarity to it is measured (cosine of speaker embeddings) and reported.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -33,11 +35,15 @@ from dubber.plugin import registry
 from dubber.plugin.engine import Emotion, Engine, Reference
 from dubber.project.store import SpeakerEntry, relative_to_project
 from dubber.subtitles.cue import Cue, Diagnostic
-from dubber.subtitles.speakers import AUTO, UNNAMED, SpeakerMap, SpeakerSettings, speaker_names, who
+from dubber.subtitles.speakers import AUTO, TUNE, UNNAMED, SpeakerMap, SpeakerSettings, speaker_names, who
 from dubber.voices.apart import MIN_DISTANCE, Seat, cast_apart
 from dubber.voices.match import VoiceCatalogue, VoiceMatch, choose_voice, clip_f0, rank_voices
 from dubber.voices.sharing import close_voices, shared_voices
+from dubber.voices.tune import can_tune, tune_voice
 from dubber.voices.references import find_references, speech_around, write_reference
+
+MATCHED = (AUTO, TUNE)  # the voices that are chosen by listening to the speaker's reference
+VoiceProgress = Callable[[str, int, int], None]  # (speaker, done, total) while a voice is tuned
 
 
 @dataclass
@@ -66,6 +72,7 @@ class VoiceRequest:
     config: Config | None = None
     speakers: SpeakerMap | None = None
     match_pitch: bool = False
+    progress: VoiceProgress | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -121,6 +128,7 @@ class _Draft:
     ranked: VoiceMatch | None = None  # --voice auto on an engine that cannot clone: every candidate
     catalogue: VoiceCatalogue | None = None
     f0: float | None = None  # the reference's median F0 (matched speakers only)
+    tune: bool = False  # --voice tune: the matched voice is then tuned toward the reference
 
 
 def _draft(name: str, request: VoiceRequest, original: OriginalAudio | None, folder: Path,
@@ -133,12 +141,15 @@ def _draft(name: str, request: VoiceRequest, original: OriginalAudio | None, fol
     voice = settings.voice or request.voice
 
     reference, source = _user_reference(settings, request)
-    if reference is None and (clones or voice == AUTO):
+    if voice == TUNE and not clones and not can_tune(engine):  # said before any clip is cut
+        raise UsageError(f"--voice tune for {who(name)}: {engine.name} has no style vector to tune (Kokoro has); "
+                         f"use --voice auto, or --engine kokoro", engine=engine.name)
+    if reference is None and (clones or voice in MATCHED):
         reference = _extracted_reference(name, original, folder) if original is not None else None
         source = "extracted" if reference is not None else ""
-    if voice == AUTO and reference is None:
-        raise UsageError(f"--voice auto for {who(name)} needs a reference: there is no original audio to take one "
-                         f"from; give a clip with --reference or in the --speakers file")
+    if voice in MATCHED and reference is None:
+        raise UsageError(f"--voice {voice} for {who(name)} needs a reference: there is no original audio to take "
+                         f"one from; give a clip with --reference or in the --speakers file")
 
     entry = SpeakerEntry(name, engine.name, "", reference_source=source)
     if reference is not None:
@@ -147,11 +158,12 @@ def _draft(name: str, request: VoiceRequest, original: OriginalAudio | None, fol
     vector = _vector(reference) if reference is not None else None
     draft = _Draft(entry, engine, voice, reference, vector)
     if clones:
-        draft.voice = None if voice == AUTO else voice  # a cloning engine speaks in the reference's voice
-    elif voice == AUTO and reference is not None and vector is not None:
+        draft.voice = None if voice in MATCHED else voice  # a cloning engine speaks in the reference's voice
+    elif voice in MATCHED and reference is not None and vector is not None:
         draft.catalogue = VoiceCatalogue(engine, request.lang)
         draft.ranked = rank_voices(vector, draft.catalogue)
         draft.f0 = clip_f0(reference)
+        draft.tune = voice == TUNE
     return draft
 
 
@@ -188,6 +200,8 @@ def _finish(draft: _Draft, request: VoiceRequest, voice: str | None) -> SpeakerP
                              pitch=request.match_pitch, reference_f0=draft.f0)
         _record(entry, match)
         chosen = match.voice
+        if draft.tune and draft.reference is not None:
+            chosen = _tune(entry, engine, request, draft.reference, match)
     clones = engine.capabilities.cloning != "none"
     entry.voice = engine.check_voice_choice(request.lang, chosen, reference=draft.reference if clones else None,
                                             emotion=request.emotion)
@@ -257,6 +271,22 @@ def _record(entry: SpeakerEntry, match: VoiceMatch) -> None:
         entry.pitch_semitones = round(match.pitch_semitones, 2)
         entry.pitched_similarity = (round(match.pitched_similarity, 4)
                                     if match.pitched_similarity is not None else None)
+
+
+def _tune(entry: SpeakerEntry, engine: Engine, request: VoiceRequest, reference: Reference,
+          match: VoiceMatch) -> str:
+    """Tune the matched voice toward the reference (as its takes will be pitched); record and return the answer."""
+    report = request.progress
+    result = tune_voice(engine, request.lang, reference, match.voice, pitch_semitones=match.pitch_semitones,
+                        progress=(lambda done, total: report(entry.name, done, total)) if report else None)
+    entry.tuned_from, entry.tuned, entry.tune_reason = result.start_voice, result.kept, result.reason
+    entry.tune_similarity = [round(result.start_similarity, 4), round(result.end_similarity, 4)]
+    if result.start_judged is not None and result.end_judged is not None:
+        entry.tune_judged = [round(result.start_judged, 4), round(result.end_judged, 4)]
+    if result.start_wer is not None and result.end_wer is not None:
+        entry.tune_wer = [round(result.start_wer, 4), round(result.end_wer, 4)]
+    entry.tune_seconds = result.seconds
+    return result.voice
 
 
 def take_similarity(plan: SpeakerPlan, samples: np.ndarray, rate: int) -> float | None:
