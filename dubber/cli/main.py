@@ -1,4 +1,4 @@
-"""The `dubber` command line: dub, say, engines, check, verify, usage, pronounce, serve."""
+"""The `dubber` command line: dub, batch, say, engines, check, verify, usage, pronounce, serve."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from dubber import __version__
 from dubber.cli.arguments import exports, floats, lufs, positive, seconds_to_ms, threshold
+from dubber.cli.progress import tuning_bars
 from dubber.errors import (
     DubberError,
     EngineError,
@@ -220,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--config", help="settings file with the [prices.ENGINE] tables "
                                     "(default: config.toml in the user config folder)")
+    from dubber.cli.batch import add_parser as add_batch  # the batch command lives in its own module
+
+    add_batch(sub)
     for name in ("dub", "say"):  # the commands that write files
         sub.choices[name].add_argument("--overwrite", action="store_true",
                                        help="replace files that already exist (an input never: always refused)")
@@ -234,7 +238,7 @@ def _options(args: argparse.Namespace) -> Any:
                       policy=FitPolicy(borrow_gap=args.borrow_gap),
                       config=load_config(args.config, args.engine_opt),
                       reference=_reference(args), emotion=_emotion(args), match_pitch=args.match_pitch,
-                      voice_progress=_tuning_bars())
+                      voice_progress=tuning_bars())
     if args.pronunciations:
         from dubber.text.pronunciation import load_dictionary
 
@@ -343,25 +347,6 @@ def cmd_dub(args: argparse.Namespace) -> int:
     if hint:
         print(f"dubber: {hint}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_LINES_FAILED
-
-
-def _tuning_bars() -> Callable[[str, int, int], None]:
-    """A progress bar on stderr for each speaker whose voice is tuned (--voice tune)."""
-    from tqdm import tqdm
-
-    bars: dict[str, Any] = {}
-
-    def progress(speaker: str, done: int, total: int) -> None:
-        bar = bars.get(speaker)
-        if bar is None:
-            bar = bars[speaker] = tqdm(total=total, unit="step", desc=f"tuning {speaker or '(unnamed)'}",
-                                       file=sys.stderr, disable=None)
-        bar.total = total
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-    return progress
 
 
 def _speaker_line(name: str, speaker: dict[str, Any]) -> str:
@@ -527,6 +512,12 @@ def _project_file(given: str) -> Path:
     return project
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from dubber.cli.batch import cmd_batch as run
+
+    return run(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from dubber.config import load_config
     from dubber.service.app import ServiceSettings, serve
@@ -561,7 +552,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"dub": cmd_dub, "say": cmd_say, "gui": cmd_gui, "engines": cmd_engines, "check": cmd_check,
-            "verify": cmd_verify, "usage": cmd_usage, "pronounce": cmd_pronounce, "serve": cmd_serve}
+            "verify": cmd_verify, "usage": cmd_usage, "pronounce": cmd_pronounce, "serve": cmd_serve,
+            "batch": cmd_batch}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
