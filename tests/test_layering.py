@@ -223,3 +223,23 @@ def test_no_qt_below_the_panel():
     offenders = [str(path.relative_to(ROOT)) for name, path in sorted(modules(ROOT).items())
                  if layer_of(name)[1] != "panel" and _qt_imports(path)]
     assert not offenders, f"Qt imported below the panel: {offenders}"
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+RAY_MODULE = "dubber.pipeline.ray_executor"  # the one module that imports Ray, an optional extra
+
+
+def test_only_the_ray_executor_imports_ray_and_only_the_cli_loads_it_when_asked():
+    importers = [name for name, path in sorted(modules(ROOT).items()) if "ray" in _third_party_imports(path)]
+    assert importers == [RAY_MODULE]
+    loaders = [imp for imp in imports(ROOT) if imp.target == RAY_MODULE]
+    assert loaders and all(imp.source.startswith("dubber.cli.") and imp.inner for imp in loaders), loaders

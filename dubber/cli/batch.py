@@ -29,6 +29,9 @@ def add_parser(sub: Any) -> None:
                    help="write the summary here (default: the manifest's name with .summary.json)")
     p.add_argument("--workers", type=positive, metavar="N",
                    help="lines rendered at once in each video, where its table sets no workers (as for dub)")
+    p.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("RAY_ADDRESS") or None,
+                   help="render the lines on this Ray cluster (ray start --head prints it; default: $RAY_ADDRESS; "
+                        "'auto': the cluster on this machine); needs pip install 'dubber[ray]'")
     p.add_argument("--overwrite", action="store_true",
                    help="replace files that already exist (an input never); a rerun renders only missing lines")
 
@@ -64,8 +67,14 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def executor(args: argparse.Namespace) -> Executor | None:
-    """Where the lines are rendered: None, this machine."""
-    return None
+    """Where the lines are rendered: a Ray cluster with --ray, else None: this machine."""
+    if not args.ray:
+        return None
+    try:
+        from dubber.pipeline.ray_executor import RayExecutor
+    except ImportError as exc:
+        raise UsageError(f"--ray needs Ray: pip install 'dubber[ray]' ({exc})") from None
+    return RayExecutor(args.ray)
 
 
 def batch_videos(manifest: Manifest, workers: int | None = None) -> list[BatchVideo]:

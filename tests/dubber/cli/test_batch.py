@@ -127,3 +127,17 @@ workers = 2
     assert opts.config.engine("frametone").values == {"threads": 1} and opts.seed == 3 and opts.ducking.depth_db == 12
     assert batch_videos(load_manifest(season), workers=3)[0].options.workers == 3
     assert video.stem == tmp_path / "out" / "kinds.en.wav"
+
+
+def test_the_ray_address_comes_from_the_option_or_the_environment(monkeypatch):
+    from dubber.cli.batch import executor
+    from dubber.cli.main import build_parser
+
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    args = build_parser().parse_args(["batch", "m.toml"])
+    assert args.ray == "10.0.0.1:6379"
+    assert build_parser().parse_args(["batch", "m.toml", "--ray", "auto"]).ray == "auto"
+    monkeypatch.delenv("RAY_ADDRESS")
+    assert executor(build_parser().parse_args(["batch", "m.toml"])) is None
+    pytest.importorskip("ray")
+    assert executor(args).address == "10.0.0.1:6379"  # connects only when the batch renders
