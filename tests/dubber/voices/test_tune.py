@@ -125,7 +125,7 @@ def tune(engine: PackVoices, *, judge=None, transcriber=None, settings=TuneSetti
 def test_tuning_moves_toward_the_reference_and_keeps_a_voice_both_encoders_prefer(subspace: str, pick: str) -> None:
     engine = PackVoices()
     steps = []
-    result = tune(engine, settings=TuneSettings(evaluations=24, subspace=subspace, pick=pick),
+    result = tune(engine, settings=TuneSettings(evaluations=24, subspace=subspace, pick=pick, finalists=1),
                   progress=lambda done, total: steps.append((done, total)))
     assert result.kept and result.voice.startswith("tuned-") and result.voice in engine.saved
     assert result.end_similarity > result.start_similarity + 0.05 and result.end_judged > result.start_judged
@@ -134,7 +134,7 @@ def test_tuning_moves_toward_the_reference_and_keeps_a_voice_both_encoders_prefe
     assert result.end_similarity == (result.history[-1] if pick == "mean" else max(result.history))
     assert result.evaluations == len(result.history) <= 24
     assert [done for done, _ in steps] == sorted({done for done, _ in steps}) and steps[-1] == (27, 27)
-    assert {total for _, total in steps} == {27}
+    assert {total for _, total in steps} == {27}  # 24 evaluations, the start's check, the answer's and its retreat
     # Only the timbre half moved, by one delta for every row.
     delta = engine.saved[result.voice] - engine.packs["a"]
     assert np.allclose(delta[:, DIMS:], 0) and np.allclose(delta, delta[0])
@@ -173,15 +173,35 @@ def test_a_winner_too_far_to_be_understood_gives_way_to_the_point_halfway() -> N
     start = engine.packs["a"][0, :DIMS]
     winner = tune(engine, cache=False)
     distance = float(np.linalg.norm(engine.packs[winner.voice][0, :DIMS] - start))
-    result = tune(engine, cache=False, transcriber=FarWhisper(start, 0.75 * distance))
+    result = tune(engine, cache=False, transcriber=FarWhisper(start, 0.75 * distance),
+                  settings=TuneSettings(evaluations=24, finalists=1))
     assert result.kept and result.voice != winner.voice and result.end_wer == 0
     assert np.allclose(engine.saved[result.voice][0, :DIMS] - start, 0.5 * (engine.packs[winner.voice][0, :DIMS] -
                                                                            start), atol=1e-5)
     assert "Whisper" in result.reason and "0.5 of the way: closer" in result.reason
     assert result.start_similarity < result.end_similarity < winner.end_similarity
     no_retreat = tune(engine, cache=False, transcriber=FarWhisper(start, 0.75 * distance),
-                      settings=TuneSettings(evaluations=24, retreats=0))
+                      settings=TuneSettings(evaluations=24, retreats=0, finalists=1))
     assert not no_retreat.kept and no_retreat.candidate == winner.voice
+
+
+def test_when_the_answer_fails_the_judge_keeps_the_closest_of_the_next_best_points_that_pass() -> None:
+    engine = PackVoices()
+    start = engine.packs["a"][0, :DIMS]
+    alone = tune(engine, cache=False, settings=TuneSettings(evaluations=24, finalists=1, retreats=0))
+    distance = float(np.linalg.norm(engine.packs[alone.voice][0, :DIMS] - start))
+    # Whisper mishears the answer; some of the next best points lie nearer the start and are understood.
+    whisper = FarWhisper(start, 0.97 * distance)
+    none = tune(engine, cache=False, transcriber=whisper, settings=TuneSettings(evaluations=24, finalists=1,
+                                                                                retreats=0))
+    assert not none.kept
+    result = tune(engine, cache=False, transcriber=whisper, settings=TuneSettings(evaluations=24, finalists=8,
+                                                                                  retreats=0))
+    assert result.kept and result.voice != alone.voice and result.end_wer == 0
+    assert np.linalg.norm(engine.saved[result.voice][0, :DIMS] - start) <= 0.97 * distance
+    assert result.start_judged < result.end_judged < alone.end_judged
+    assert "point 1: Whisper mishears" in result.reason and "closest of the 8 best points" in result.reason
+    assert result.end_similarity in result.history and result.end_similarity < alone.end_similarity
 
 
 def test_a_slack_of_one_point_allows_one_point() -> None:
