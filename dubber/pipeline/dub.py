@@ -29,6 +29,7 @@ from dubber.handoff.outputs import Planned, check_outputs
 from dubber.mix.blocks import Block, Output, measure_mix, write_blocks
 from dubber.mix.mixing import Ducking
 from dubber.mix.placement import build_timeline, measure_lines, overlaps, timeline_length
+from dubber.pipeline.checkpoints import Checkpoints
 from dubber.pipeline.spoken_cues import prepare_cues
 from dubber.pipeline.workers import (SerialTranscriber, default_workers, run_ordered, shared_plans, usable_workers,
                                      warm_up)
@@ -160,7 +161,7 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
         plan = plans[plan_key(cue)]
         slot = slots[cue.index]
         previous = done.get(cue.index) if done else None
-        entry = _finished(previous, cue, plan, options, project_path, slot)
+        entry = finished_line(previous, cue, plan, options, project_path, slot)
         fit = None
         if entry is None:
             entry = lines_for([cue], {})[0]
@@ -210,7 +211,7 @@ def plan_key(cue: Cue) -> str:
     return speaker if cue.lang is None or cue.skip else f"{speaker}@{cue.lang}"
 
 
-def _finished(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
+def finished_line(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
               project_path: Path | None, slot: Slot) -> LineEntry | None:
     """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
     if previous is None or project_path is None:
@@ -425,34 +426,23 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
     warm_up(options.engine, options.lang, options.config)  # loads the model while the original is read
     original = decode_to_disk(video, rate, sound) if has_audio else None
     diagnostics = list(loaded.diagnostics)
-    cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
-    spoken = [cue for cue in cues if cue.spoken]
-    length = timeline_length(info.duration_ms, max((c.end_ms for c in spoken), default=0), original, rate)
     project_path = options.project or (project_path_for(out_path) if out_path is not None else None)
-    previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
-    done = {line.index: line for line in previous.lines} if previous is not None else {}
-    # A line that chose in the panel to borrow the gap after it keeps that slot while its cue is unchanged.
-    borrowing = {cue.index for cue in spoken if cue.index in done and done[cue.index].is_cue(cue)
-                 and done[cue.index].borrow_gap}
-    slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms, borrowing)
-    if previous is not None:
-        # The project's dictionary carries over to the next run; entries given now win.
-        options = dataclasses.replace(options, pronunciations={**previous.pronunciations, **options.pronunciations})
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
-        plans, speakers = _plans(spoken, options, original, rate, ref_folder,
-                                 project_path or Path(scratch) / "project.json")
+        planned = plan_dub(video, subtitles, loaded, info.duration_ms, options, original, rate, project_path,
+                           ref_folder, Path(scratch) / "project.json", diagnostics)
+        cues, sync, spoken, done, slots = planned.cues, planned.sync, planned.spoken, planned.done, planned.slots
+        options, plans, speakers, all_lines = planned.options, planned.plans, planned.speakers, planned.all_lines
+        length = timeline_length(info.duration_ms, max((c.end_ms for c in spoken), default=0), original, rate)
         diagnostics += cast_warnings(speakers, loaded.path, options.lang, options.config)
-        plans = shared_plans(plans, options.config)  # the cores shared among the workers
-        all_lines = lines_for(cues, done)
         if on_start:
             on_start(all_lines, diagnostics)
         checkpoint = None
         if project_path is not None:
-            checkpoint = _Checkpoints(project_path, Project(str(video), str(subtitles), options.lang, speakers,
-                                                            pronunciations=options.pronunciations, sync=sync),
-                                      all_lines)
+            checkpoint = Checkpoints(project_path, Project(str(video), str(subtitles), options.lang, speakers,
+                                                           pronunciations=options.pronunciations, sync=sync),
+                                     all_lines)
         try:
             fitted, entries = fit_cues(spoken, plans, options, progress, project_path, done, checkpoint, on_line,
                                        slots)
@@ -495,6 +485,42 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
         write_json_atomic(report_path, report)
         written.append(Path(report_path))
     return DubResult(lines, diagnostics, summary, report, out_path, written, skipped)
+
+
+@dataclass
+class DubPlan:
+    """What a dub decides before it renders a line (`plan_dub`); a cluster's driver plans the same way."""
+
+    cues: list[Cue]
+    sync: str
+    spoken: list[Cue]
+    done: dict[int, LineEntry]  # an earlier run's lines, by cue index
+    slots: dict[int, Slot]
+    options: DubOptions  # the earlier project's pronunciations added
+    plans: dict[str, SpeakerPlan]  # engines opened to be shared among the workers
+    speakers: dict[str, SpeakerEntry]
+    all_lines: list[LineEntry]
+
+
+def plan_dub(video: Path, subtitles: str | Path, loaded: Any, duration_ms: int, options: DubOptions,
+             original: Any, rate: int, project_path: Path | None, ref_folder: Path, scratch_project: Path,
+             diagnostics: list[Diagnostic]) -> DubPlan:
+    """Plan a dub of `loaded` subtitles: the cues it speaks, their slots, each speaker's plan, and the lines an
+    earlier run's project (at `project_path`) finished; problems found are added to `diagnostics`."""
+    cues, sync = prepare_cues(loaded.cues, loaded.path, options, duration_ms, original, rate, diagnostics)
+    spoken = [cue for cue in cues if cue.spoken]
+    previous = _previous_project(project_path, video, options, diagnostics) if project_path else None
+    done = {line.index: line for line in previous.lines} if previous is not None else {}
+    # A line that chose in the panel to borrow the gap after it keeps that slot while its cue is unchanged.
+    borrowing = {cue.index for cue in spoken if cue.index in done and done[cue.index].is_cue(cue)
+                 and done[cue.index].borrow_gap}
+    slots = plan_slots(spoken, sync, options.policy.borrow_gap, duration_ms, borrowing)
+    if previous is not None:
+        # The project's dictionary carries over to the next run; entries given now win.
+        options = dataclasses.replace(options, pronunciations={**previous.pronunciations, **options.pronunciations})
+    plans, speakers = _plans(spoken, options, original, rate, ref_folder, project_path or scratch_project)
+    plans = shared_plans(plans, options.config)  # the cores shared among the workers
+    return DubPlan(cues, sync, spoken, done, slots, options, plans, speakers, lines_for(cues, done))
 
 
 def spoken_ms(lines: list[LineReport]) -> int:
@@ -540,39 +566,3 @@ def _previous_project(project_path: Path, video: Path, options: DubOptions,
     same_video = Path(previous.video).absolute() == video.absolute() or \
         (project_path.parent / previous.video).absolute() == video.absolute()
     return previous if same_video and previous.lang == options.lang else None
-
-
-class _Checkpoints:
-    """Save the project as lines are finished; lines not reached yet keep what they had.
-
-    Each save writes every line, so on a long film saving after every line would grow with the square of
-    the line count (a 1,500-line project takes about half a second to write). A save that takes over
-    QUICK_SAVE_S is repeated only once SAVE_SPACING times its length has passed, which keeps saving under a
-    quarter of the time; `flush` saves what is still waiting (a crash loses at most those few lines).
-    """
-
-    QUICK_SAVE_S = 0.1
-    SAVE_SPACING = 3.0
-
-    def __init__(self, project_path: Path, project: Project, all_lines: list[LineEntry],
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.path, self.project, self.clock = project_path, project, clock
-        # Each line as the file holds it, made once per finished line: a save then only writes them out.
-        self.rows = {line.index: dataclasses.asdict(line) for line in all_lines}
-        self.cost = 0.0  # seconds the last save took
-        self.saved_at = -float("inf")
-        self.waiting = False
-
-    def __call__(self, entry: LineEntry) -> None:
-        self.rows[entry.index] = dataclasses.asdict(entry)
-        self.waiting = True
-        if self.cost < self.QUICK_SAVE_S or self.clock() - self.saved_at >= self.SAVE_SPACING * self.cost:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.waiting:
-            return
-        started = self.clock()
-        save_project(self.project, self.path, list(self.rows.values()))
-        self.saved_at = self.clock()
-        self.cost, self.waiting = self.saved_at - started, False

@@ -1,6 +1,6 @@
 """A video's lines planned as its dub plans them, so they can be rendered elsewhere (on a cluster's workers).
 
-`plan_lines` repeats the first half of `dub()`: the cues spoken, their slots, each speaker's plan, and the
+`plan_lines` plans as `dub()` does (`plan_dub`): the cues spoken, their slots, each speaker's plan, and the
 project an earlier run left; it names every line still missing as a `LineJob` that carries all a worker
 needs. `VideoLines.finish` files a rendered take in the project as `fit_cues` would, this process being the
 project's only writer. `dub()` then resumes the project, finds those lines done and only places and mixes
@@ -19,9 +19,9 @@ import numpy as np
 
 from dubber.audio import media
 from dubber.audio.source import decode_to_disk
-from dubber.fitting.slots import Slot, plan_slots
-from dubber.pipeline.dub import DubOptions, _Checkpoints, _finished, _plans, _previous_project, plan_key, render_take
-from dubber.pipeline.spoken_cues import prepare_cues
+from dubber.fitting.slots import Slot
+from dubber.pipeline.checkpoints import Checkpoints
+from dubber.pipeline.dub import DubOptions, finished_line, plan_dub, plan_key, render_take
 from dubber.pipeline.workers import shared_plans
 from dubber.plugin.engine import Engine
 from dubber.project.store import LineEntry, Project, TakeRecord, lines_for, references_folder, store_take_audio
@@ -66,7 +66,7 @@ class VideoLines:
     spoken: int
     missing: list[LineJob]
     project_path: Path
-    checkpoint: _Checkpoints
+    checkpoint: Checkpoints
 
     @property
     def done(self) -> int:
@@ -86,40 +86,29 @@ class VideoLines:
 
 
 def plan_lines(number: int, video: Path, subtitles: Path, options: DubOptions, project_path: Path) -> VideoLines:
-    """Plan a video's lines as `dub()` would, with one take a line (`candidates` 1)."""
+    """Plan a video's lines as `dub()` does (`plan_dub`), with one take a line (`candidates` 1)."""
     if options.candidates != 1:
         raise ValueError("ranking several takes a line needs Whisper here: leave those lines to the dub")
     options = dataclasses.replace(options, voice_progress=None)
     info = media.probe(video)
     loaded = load_subtitles(subtitles, speak_all=options.speak_all)
-    rate = options.sample_rate
     project_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="dubber-original-") as sound:
+        rate = options.sample_rate
         original = decode_to_disk(video, rate, Path(sound)) if info.audio_streams else None
-        diagnostics = list(loaded.diagnostics)
-        cues, sync = prepare_cues(loaded.cues, loaded.path, options, info.duration_ms, original, rate, diagnostics)
-        spoken = [cue for cue in cues if cue.spoken]
-        previous = _previous_project(project_path, video, options, diagnostics)
-        done = {line.index: line for line in previous.lines} if previous is not None else {}
-        borrowing = {cue.index for cue in spoken if cue.index in done and done[cue.index].is_cue(cue)
-                     and done[cue.index].borrow_gap}
-        slots = plan_slots(spoken, sync, options.policy.borrow_gap, info.duration_ms, borrowing)
-        if previous is not None:
-            options = dataclasses.replace(options, pronunciations={**previous.pronunciations,
-                                                                    **options.pronunciations})
-        plans, speakers = _plans(spoken, options, original, rate, references_folder(project_path), project_path)
-    plans = shared_plans(plans, options.config)
-    all_lines = lines_for(cues, done)
-    project = Project(str(video), str(subtitles), options.lang, speakers, pronunciations=options.pronunciations,
-                      sync=sync)
+        planned = plan_dub(video, subtitles, loaded, info.duration_ms, options, original, rate, project_path,
+                           references_folder(project_path), project_path, list(loaded.diagnostics))
+    options = planned.options
+    project = Project(str(video), str(subtitles), options.lang, planned.speakers,
+                      pronunciations=options.pronunciations, sync=planned.sync)
     missing = []
-    for cue in sorted(spoken, key=lambda c: (c.start_ms, c.index)):
-        plan, slot, earlier = plans[plan_key(cue)], slots[cue.index], done.get(cue.index)
-        if _finished(earlier, cue, plan, options, project_path, slot) is not None:
+    for cue in sorted(planned.spoken, key=lambda c: (c.start_ms, c.index)):
+        plan, slot, earlier = planned.plans[plan_key(cue)], planned.slots[cue.index], planned.done.get(cue.index)
+        if finished_line(earlier, cue, plan, options, project_path, slot) is not None:
             continue
         own = earlier is not None and earlier.is_cue(cue)  # the line's own fitting choices (the panel's) stay
         borrow, stretch = (earlier.borrow_gap, earlier.allow_stretch) if own else (False, False)
         line_options = dataclasses.replace(options, policy=options.policy.for_line(borrow, stretch))
         missing.append(LineJob(number, cue, plan.engine.name, dataclasses.replace(plan, engine=None), line_options,
                                options.seed, slot, borrow, stretch, plan.engine.capabilities.needs_gpu))
-    return VideoLines(len(spoken), missing, project_path, _Checkpoints(project_path, project, all_lines))
+    return VideoLines(len(planned.spoken), missing, project_path, Checkpoints(project_path, project, planned.all_lines))

@@ -245,7 +245,8 @@ def test_a_dictionary_entry_re_renders_only_the_lines_with_its_word_and_stays_in
 def test_slow_saves_are_spaced_out_and_the_waiting_lines_flushed(tmp_path, monkeypatch):
     """A project that takes long to write is saved after a line only once three times that long has passed;
     flush writes the lines still waiting. Quick saves happen after every line."""
-    from dubber.pipeline import dub as dub_module
+    from dubber.pipeline import checkpoints as checkpoints_module
+    from dubber.pipeline.checkpoints import Checkpoints
     from dubber.project.store import LineEntry, Project
 
     now = [0.0]
@@ -256,10 +257,10 @@ def test_slow_saves_are_spaced_out_and_the_waiting_lines_flushed(tmp_path, monke
         now[0] += cost[0]
         saved.append([row["index"] for row in rows if row["takes"]])
 
-    monkeypatch.setattr(dub_module, "save_project", save)
+    monkeypatch.setattr(checkpoints_module, "save_project", save)
     lines = [LineEntry(index=i, start_ms=1000 * i, end_ms=1000 * i + 800, text=f"line {i}", speaker="A") for i in range(6)]
-    checkpoints = dub_module._Checkpoints(tmp_path / "p.dubber.json", Project("v.mp4", "s.srt", "en", {}),
-                                          lines, clock=lambda: now[0])
+    checkpoints = Checkpoints(tmp_path / "p.dubber.json", Project("v.mp4", "s.srt", "en", {}), lines,
+                              clock=lambda: now[0])
 
     def finish(i: int, after_s: float) -> None:
         now[0] += after_s
