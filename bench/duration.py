@@ -12,7 +12,8 @@ the issue's acceptance range 0.75–1.33×), the median and max |error|, the lar
 Whisper tiny.en WER on English, and seconds per line; then dubber's fit statuses and methods, the median
 |error| per factor, and a one-line comparison of dubber with the baseline.
 
-    .venv/bin/python bench/duration.py [--engines piper,kokoro] [--lines N] [--targets 1|2] [--no-wer]
+    .venv/bin/python bench/duration.py [--engines piper,kokoro] [--langs en,ja] [--lines N] [--targets 1|2]
+                                       [--no-wer]
 """
 
 from __future__ import annotations
@@ -305,6 +306,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=None, help="first N lines of each language (default: all)")
     ap.add_argument("--targets", type=int, choices=(1, 2), default=1, help="targets per line")
     ap.add_argument("--no-wer", action="store_true", help="skip the Whisper intelligibility check")
+    ap.add_argument("--langs", default=None, help="comma-separated languages to run (default: each engine's all)")
     args = ap.parse_args()
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     unknown = [e for e in engines if e not in RUNS]
@@ -321,7 +323,7 @@ def main() -> None:
     started = time.monotonic()
     results: dict[tuple[str, str], tuple[dict[str, Method], dict[str, dict]]] = {}
     for name in engines:
-        for lang in RUNS[name]:
+        for lang in [lang for lang in RUNS[name] if args.langs is None or lang in args.langs.split(",")]:
             transcriber = asr if lang == "en" else None  # tiny.en only scores English
             methods = run(name, lang, texts[lang], args.targets, transcriber)
             summary = {k: summarize(m, transcriber) for k, m in methods.items()}

@@ -17,6 +17,7 @@ from dubber.pipeline.dub import DubOptions, dub
 from dubber.pipeline.line_plan import plan_lines
 from dubber.project.store import load_project, project_path_for
 from tests.conftest import FrameToneEngine
+from tests.dubber.pipeline.ray_engine import HOLD_NODE
 from tests.dubber.pipeline.test_resume import tone_lines
 
 ray = pytest.importorskip("ray")
@@ -45,7 +46,7 @@ def cluster():
     worker = cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address, log_to_driver=False,
              runtime_env={"worker_process_setup_hook": "tests.dubber.pipeline.ray_engine.install",
-                          "env_vars": {"PYTHONPATH": str(ROOT)}})
+                          "env_vars": {"PYTHONPATH": str(ROOT), HOLD_NODE: worker.node_id}})
     try:
         yield cluster, worker
     finally:
