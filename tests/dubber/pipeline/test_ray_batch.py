@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from dubber.audio import media
+from dubber.cli.main import main
 from dubber.pipeline.batch import BatchVideo, run_batch
 from dubber.pipeline.dub import DubOptions, dub
 from dubber.pipeline.line_plan import plan_lines
@@ -103,3 +104,14 @@ def test_a_node_killed_mid_batch_loses_no_line_and_changes_no_sample(engine, clu
         project = load_project(project_path_for(video.output))
         assert [len(line.takes) for line in project.lines] == [1] * LINES
         assert plan_lines(0, video.video, video.subtitles, video.options, video.project).missing == []
+
+    # The command line on what is left of the cluster: `dubber batch MANIFEST --ray ADDRESS` writes the same.
+    (tmp_path / "season.toml").write_text('engine = "frametone"\nmix = "duck"\nworkers = 1\n'
+                                          'output = "cli/{name}.mkv"\nstem = "cli/{name}.wav"\n'
+                                          'report = "cli/{name}.json"\nsubtitles = "{name}.srt"\n'
+                                          + "".join(f'[[video]]\nvideo = "{v.name}"\n' for v, _ in pair),
+                                          encoding="utf-8")
+    calls = engine.calls
+    assert main(["batch", str(tmp_path / "season.toml"), "--ray", nodes.address]) == 0
+    assert engine.calls == calls  # rendered on the cluster
+    same(tmp_path / "cli", alone, pair)
