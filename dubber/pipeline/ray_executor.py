@@ -23,6 +23,7 @@ import ray
 from ray.exceptions import (LocalRayletDiedError, NodeDiedError, ObjectLostError, RayActorError, RayTaskError,
                             WorkerCrashedError)
 
+from dubber.errors import EngineUnavailable
 from dubber.pipeline.batch import BatchVideo, VideoProgress
 from dubber.pipeline.line_plan import LineJob, VideoLines, plan_lines, render_line
 from dubber.plugin import registry
@@ -78,7 +79,11 @@ class RayExecutor:
 
     def _pool(self, lines: int, gpu: bool) -> list[Any]:
         """Actors for one engine: one per CPU (or GPU) of the cluster, at most one per line, spread out."""
-        slots = int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1))
+        slots = int(ray.cluster_resources().get("GPU" if gpu else "CPU", 0))
+        if gpu and slots == 0:  # an actor asking for a GPU would wait for one forever
+            raise EngineUnavailable("the lines' engine needs a GPU and this Ray cluster has none: add a GPU node "
+                                    "(ray start --address HEAD:6379 on it), or dub those videos without --ray")
+        slots = max(slots, 1)
         count = max(1, min(self.actors or slots, lines))
         resources = {"num_gpus": 1} if gpu else {"num_cpus": 1}
         return [LineActor.options(scheduling_strategy="SPREAD", **resources).remote() for _ in range(count)]

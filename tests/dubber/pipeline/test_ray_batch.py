@@ -115,3 +115,11 @@ def test_a_node_killed_mid_batch_loses_no_line_and_changes_no_sample(engine, clu
     assert main(["batch", str(tmp_path / "season.toml"), "--ray", nodes.address]) == 0
     assert engine.calls == calls  # rendered on the cluster
     same(tmp_path / "cli", alone, pair)
+
+
+def test_a_gpu_engine_on_a_cluster_without_gpus_is_refused_not_left_waiting(monkeypatch):
+    from dubber.errors import EngineUnavailable
+
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 4.0})
+    with pytest.raises(EngineUnavailable, match="needs a GPU and this Ray cluster has none"):
+        RayExecutor()._pool(3, gpu=True)
