@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from dubber.errors import OutputError
+from dubber.errors import OutputError, UsageError
 
 
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
@@ -40,3 +42,20 @@ def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], doc: dict[str, Any]) -> None:
     """Write JSON whole or not at all, so a crash never leaves half a file."""
     write_atomically(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+
+def read_toml(path: Path, kind: str) -> tuple[str, dict[str, Any]]:
+    """Read a TOML file the user wrote (a `kind`: "speakers file", "manifest"); return its text and its tables.
+    Raise UsageError naming the file, and the line of a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such {kind}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read the {kind}: {exc}", file=str(path)) from exc
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"at line (\d+)", str(exc))
+        where = f"{path}:{m.group(1)}" if m else str(path)
+        raise UsageError(f"{where}: bad TOML: {exc}", file=str(path)) from exc

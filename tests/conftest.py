@@ -125,3 +125,13 @@ class CloningToneEngine(FrameToneEngine):
     def synthesize_frames(self, request: SynthesisRequest, frames: np.ndarray) -> Take:
         self.seen.append(("frames", request.reference, request.emotion))
         return super().synthesize_frames(request, frames)
+
+
+@pytest.fixture
+def frame_tone(monkeypatch) -> FrameToneEngine:
+    """One frame-tone engine answering for every engine name the registry is asked for."""
+    from dubber.plugin import registry
+
+    engine = FrameToneEngine()
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    return engine

@@ -210,13 +210,7 @@ def test_an_import_hidden_in_a_function_is_caught_outside_the_cli(house):
 
 
 def _qt_imports(path: Path) -> set[str]:
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module.split(".")[0])
-    return names & set(QT)
+    return _third_party_imports(path) & set(QT)
 
 
 def test_no_qt_below_the_panel():

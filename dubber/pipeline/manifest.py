@@ -10,12 +10,12 @@ is dubbed once per language. Any mistake is a UsageError naming the manifest and
 from __future__ import annotations
 
 import difflib
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dubber.errors import UsageError
+from dubber.files import read_toml
 
 # What each key holds: "path" (from the manifest's folder, {name} and {lang} filled in), "str", "bool",
 # "int", "number", "level" (a number or a word: loudness "web", duck_threshold "off"), "strings", "numbers".
@@ -68,16 +68,7 @@ class Manifest:
 def load_manifest(path: str | Path) -> Manifest:
     """Read a manifest; raise UsageError naming the file and the table at the first mistake."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such manifest", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the manifest: {exc}", path=str(path)) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: bad TOML: {exc}", path=str(path)) from exc
+    _, data = read_toml(path, "manifest")
     tables = data.pop(VIDEOS, None)
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise UsageError(f"{path}: no videos: give each one as a [[video]] table with video, subtitles and output",

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dubber.errors import UsageError
+from dubber.files import read_toml
 from dubber.subtitles.cue import Cue
 
 UNNAMED = ""  # the speaker of cues that name none
@@ -69,18 +69,7 @@ class SpeakerMap:
 def load_speakers(path: str | Path) -> SpeakerMap:
     """Read a `--speakers` mapping file; raise UsageError naming the file and line on any mistake."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such speakers file", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the speakers file: {exc}", file=str(path)) from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"at line (\d+)", str(exc))
-        where = f"{path}:{m.group(1)}" if m else str(path)
-        raise UsageError(f"{where}: bad TOML: {exc}", file=str(path)) from exc
+    text, data = read_toml(path, "speakers file")
 
     def fail(key: str, problem: str) -> UsageError:
         line = _line_of(text, key)

@@ -12,17 +12,12 @@ from dubber.audio import media
 from dubber.cli.batch import batch_videos, dub_argv
 from dubber.cli.main import main
 from dubber.pipeline.manifest import load_manifest
-from tests.conftest import FrameToneEngine
 from tests.dubber.pipeline.test_resume import tone_lines
 
 
 @pytest.fixture
-def engine(monkeypatch):
-    from dubber.plugin import registry
-
-    engine = FrameToneEngine()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    return engine
+def engine(frame_tone):
+    return frame_tone
 
 
 @pytest.fixture

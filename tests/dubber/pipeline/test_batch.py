@@ -12,17 +12,12 @@ from dubber.audio import media
 from dubber.errors import OutputClash, UsageError
 from dubber.pipeline.batch import BatchVideo, LocalExecutor, run_batch
 from dubber.pipeline.dub import DubOptions, dub
-from tests.conftest import FrameToneEngine
 from tests.dubber.pipeline.test_resume import tone_lines
 
 
 @pytest.fixture
-def engine(monkeypatch):
-    from dubber.plugin import registry
-
-    engine = FrameToneEngine()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    return engine
+def engine(frame_tone):
+    return frame_tone
 
 
 @pytest.fixture

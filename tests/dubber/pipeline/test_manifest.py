@@ -63,7 +63,7 @@ export = ["srt", "otio"]
     ("[[video]]\nvideo = 'a.mp4'\nsubtitles = 'a.{season}.srt'\noutput = 'o.mp4'\n",
      "only {name} and {lang} may be filled into a path"),
     ("video = 'a.mp4'\n", "no videos"),
-    ("mix = 'duck'\n[[video]\n", "bad TOML"),
+    ("mix = 'duck'\n[[video]\n", ":2: bad TOML"),  # the file's line, as for a speakers file
     ("loudness = true\n[[video]]\nvideo = 'a.mp4'\nsubtitles = 'a.srt'\noutput = 'o.mp4'\n",
      "defaults: loudness must be a number or a word"),
 ], ids=["unknown-key", "wrong-type", "missing", "langs-one-output", "same-output", "placeholder", "no-videos",
@@ -72,7 +72,7 @@ def test_mistakes_name_the_manifest_and_the_video(tmp_path, text, needle):
     path = write(tmp_path, text)
     with pytest.raises(UsageError) as exc:
         load_manifest(path)
-    assert str(exc.value).startswith(f"{path}: ") and needle in str(exc.value)
+    assert str(exc.value).startswith(f"{path}:") and needle in str(exc.value)
 
 
 def test_a_missing_manifest_says_so(tmp_path):

@@ -17,7 +17,6 @@ from dubber.pipeline.batch import BatchVideo, run_batch
 from dubber.pipeline.dub import DubOptions, dub
 from dubber.pipeline.line_plan import plan_lines
 from dubber.project.store import load_project, project_path_for
-from tests.conftest import FrameToneEngine
 from tests.dubber.pipeline.ray_engine import HOLD_NODE
 from tests.dubber.pipeline.test_resume import tone_lines
 
@@ -31,12 +30,8 @@ LINES = 10
 
 
 @pytest.fixture
-def engine(monkeypatch):
-    from dubber.plugin import registry
-
-    engine = FrameToneEngine()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    return engine
+def engine(frame_tone):
+    return frame_tone
 
 
 @pytest.fixture
