@@ -87,7 +87,7 @@ from dubber.service.api_models import (
 )
 from dubber.service.dub_job import DubSpec, run_dub
 from dubber.service.jobs import DONE, ENDED, Job, JobQueue
-from dubber.subtitles.speakers import AUTO
+from dubber.subtitles.speakers import AUTO, TUNE
 from dubber.synthesis.budget import check_spoken_length
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".m4v", ".webm", ".avi", ".mxf", ".ts")
@@ -351,6 +351,9 @@ def _check_voice(engine: str, voice: str | None, lang: str) -> None:
     """
     caps = registry.engine_class(engine).capabilities
     check_language(engine, caps, lang)
+    if voice == TUNE:  # minutes of search a speaker: past what one request may cost here
+        raise UsageError("voice 'tune' is not offered here: tuning takes minutes a speaker; use `dubber dub --voice "
+                         "tune` or the panel's Tune to the original, or voice 'auto'")
     if voice is not None and voice != AUTO and caps.voices:
         check_voice(engine, caps, voice)
 

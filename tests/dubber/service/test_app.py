@@ -298,6 +298,7 @@ def test_a_job_names_its_sidecars_after_its_output_and_replaces_only_when_asked(
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "output": "demo.mp4", "overwrite": True}, 409,
      "OutputClash"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "voice": "nobody", "engine": "kokoro"}, 400, "UnknownVoice"),
+    ({"video": "demo.mp4", "subtitles": "demo.en.srt", "voice": "tune", "engine": "kokoro"}, 400, "UsageError"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "mix": "blend"}, 422, "ValidationError"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "exports": ["pdf"]}, 422, "ValidationError"),
     ({"video": "demo.mp4", "subtitles": "demo.en.srt", "candidates": 0}, 422, "ValidationError"),
