@@ -217,9 +217,7 @@ def _count(outcome: VideoOutcome, result: DubResult, video: BatchVideo) -> None:
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, DubberError):
-        return f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and not isinstance(exc, DubberError):
         return f"{type(exc).__name__}: {exc.filename or ''}: {exc.strerror or exc}"
     return f"{type(exc).__name__}: {exc}"
 

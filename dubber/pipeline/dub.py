@@ -164,9 +164,7 @@ def fit_cues(cues: list[Cue], plans: dict[str, SpeakerPlan], options: DubOptions
         entry = finished_line(previous, cue, plan, options, project_path, slot)
         fit = None
         if entry is None:
-            entry = lines_for([cue], {})[0]
-            if previous is not None and previous.is_cue(cue):  # the line's own fitting choices (the panel's) stay
-                entry.borrow_gap, entry.allow_stretch = previous.borrow_gap, previous.allow_stretch
+            entry = fresh_line(cue, previous)
             line_options = dataclasses.replace(options, policy=options.policy.for_line(entry.borrow_gap,
                                                                                          entry.allow_stretch))
             fits: list[Fit | None] = []
@@ -211,8 +209,16 @@ def plan_key(cue: Cue) -> str:
     return speaker if cue.lang is None or cue.skip else f"{speaker}@{cue.lang}"
 
 
+def fresh_line(cue: Cue, previous: LineEntry | None) -> LineEntry:
+    """A new entry for `cue`, keeping the line's own fitting choices (the panel's) while its cue is unchanged."""
+    entry = lines_for([cue], {})[0]
+    if previous is not None and previous.is_cue(cue):
+        entry.borrow_gap, entry.allow_stretch = previous.borrow_gap, previous.allow_stretch
+    return entry
+
+
 def finished_line(previous: LineEntry | None, cue: Cue, plan: SpeakerPlan, options: DubOptions,
-              project_path: Path | None, slot: Slot) -> LineEntry | None:
+                  project_path: Path | None, slot: Slot) -> LineEntry | None:
     """An earlier run's line, if it is this cue rendered as this run would render it, audio on disk."""
     if previous is None or project_path is None:
         return None
@@ -430,7 +436,7 @@ def _dub(video: Path, subtitles: str | Path, output: str | Path | None, options:
     with tempfile.TemporaryDirectory(prefix="dubber-refs-") as scratch:
         # Extracted reference clips live beside the project (or only for this run without one).
         ref_folder = references_folder(project_path) if project_path else Path(scratch)
-        planned = plan_dub(video, subtitles, loaded, info.duration_ms, options, original, rate, project_path,
+        planned = plan_dub(video, loaded, info.duration_ms, options, original, rate, project_path,
                            ref_folder, Path(scratch) / "project.json", diagnostics)
         cues, sync, spoken, done, slots = planned.cues, planned.sync, planned.spoken, planned.done, planned.slots
         options, plans, speakers, all_lines = planned.options, planned.plans, planned.speakers, planned.all_lines
@@ -502,7 +508,7 @@ class DubPlan:
     all_lines: list[LineEntry]
 
 
-def plan_dub(video: Path, subtitles: str | Path, loaded: Any, duration_ms: int, options: DubOptions,
+def plan_dub(video: Path, loaded: Any, duration_ms: int, options: DubOptions,
              original: Any, rate: int, project_path: Path | None, ref_folder: Path, scratch_project: Path,
              diagnostics: list[Diagnostic]) -> DubPlan:
     """Plan a dub of `loaded` subtitles: the cues it speaks, their slots, each speaker's plan, and the lines an

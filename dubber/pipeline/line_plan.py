@@ -21,7 +21,7 @@ from dubber.audio import media
 from dubber.audio.source import decode_to_disk
 from dubber.fitting.slots import Slot
 from dubber.pipeline.checkpoints import Checkpoints
-from dubber.pipeline.dub import DubOptions, finished_line, plan_dub, plan_key, render_take
+from dubber.pipeline.dub import DubOptions, finished_line, fresh_line, plan_dub, plan_key, render_take
 from dubber.pipeline.workers import shared_plans
 from dubber.plugin.engine import Engine
 from dubber.project.store import LineEntry, Project, TakeRecord, lines_for, references_folder, store_take_audio
@@ -96,7 +96,7 @@ def plan_lines(number: int, video: Path, subtitles: Path, options: DubOptions, p
     with tempfile.TemporaryDirectory(prefix="dubber-original-") as sound:
         rate = options.sample_rate
         original = decode_to_disk(video, rate, Path(sound)) if info.audio_streams else None
-        planned = plan_dub(video, subtitles, loaded, info.duration_ms, options, original, rate, project_path,
+        planned = plan_dub(video, loaded, info.duration_ms, options, original, rate, project_path,
                            references_folder(project_path), project_path, list(loaded.diagnostics))
     options = planned.options
     project = Project(str(video), str(subtitles), options.lang, planned.speakers,
@@ -106,8 +106,8 @@ def plan_lines(number: int, video: Path, subtitles: Path, options: DubOptions, p
         plan, slot, earlier = planned.plans[plan_key(cue)], planned.slots[cue.index], planned.done.get(cue.index)
         if finished_line(earlier, cue, plan, options, project_path, slot) is not None:
             continue
-        own = earlier is not None and earlier.is_cue(cue)  # the line's own fitting choices (the panel's) stay
-        borrow, stretch = (earlier.borrow_gap, earlier.allow_stretch) if own else (False, False)
+        entry = fresh_line(cue, earlier)
+        borrow, stretch = entry.borrow_gap, entry.allow_stretch
         line_options = dataclasses.replace(options, policy=options.policy.for_line(borrow, stretch))
         missing.append(LineJob(number, cue, plan.engine.name, dataclasses.replace(plan, engine=None), line_options,
                                options.seed, slot, borrow, stretch, plan.engine.capabilities.needs_gpu))

@@ -83,7 +83,6 @@ class RayExecutor:
         if gpu and slots == 0:  # an actor asking for a GPU would wait for one forever
             raise EngineUnavailable("the lines' engine needs a GPU and this Ray cluster has none: add a GPU node "
                                     "(ray start --address HEAD:6379 on it), or dub those videos without --ray")
-        slots = max(slots, 1)
         count = max(1, min(self.actors or slots, lines))
         resources = {"num_gpus": 1} if gpu else {"num_cpus": 1}
         return [LineActor.options(scheduling_strategy="SPREAD", **resources).remote() for _ in range(count)]
