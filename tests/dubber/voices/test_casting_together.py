@@ -69,15 +69,19 @@ class Spectrum:
         return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
+def install(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, modules=(match, casting)) -> Engine:
+    """Make `engine` every engine the registry gives, heard by the spectral embedder, with a cache of its own."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    for module in modules:
+        monkeypatch.setattr(module, "default_embedder", Spectrum)
+    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
+    monkeypatch.setattr(registry, "engine_class", lambda name: type(engine))
+    return engine
+
+
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tones:
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(match, "default_embedder", Spectrum)
-    monkeypatch.setattr(casting, "default_embedder", Spectrum)
-    engine = Tones()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    monkeypatch.setattr(registry, "engine_class", lambda name: Tones)
-    return engine
+    return install(Tones(), tmp_path, monkeypatch)
 
 
 def clips(tmp_path: Path, **pitches: float) -> SpeakerMap:

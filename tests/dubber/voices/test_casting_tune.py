@@ -16,14 +16,13 @@ import pytest
 from dubber.audio.media import write_wav
 from dubber.cli.main import _speaker_line
 from dubber.errors import UsageError
-from dubber.models.onnx_graph import CACHE_ENV
 from dubber.plugin import registry
 from dubber.plugin.engine import Capabilities, Engine, Take
 from dubber.project.store import Project, load_project, save_project
 from dubber.subtitles.speakers import TUNE, SpeakerMap, SpeakerSettings
 from dubber.voices import casting, match, tune
 from dubber.voices.casting import VoiceRequest, plan_speaker, plan_speakers
-from tests.dubber.voices.test_casting_together import PITCHES, RATE, Spectrum, Tones, cues, tone
+from tests.dubber.voices.test_casting_together import PITCHES, RATE, Spectrum, Tones, cues, install, tone
 
 
 class TunableTones(Engine):
@@ -72,15 +71,9 @@ class Understood:
 
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TunableTones:
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    for module in (match, casting, tune):
-        monkeypatch.setattr(module, "default_embedder", Spectrum)
     monkeypatch.setattr(tune, "default_judge", Spectrum)
     monkeypatch.setattr(tune, "Whisper", Understood)
-    engine = TunableTones()
-    monkeypatch.setattr(registry, "get_engine", lambda name, config=None: engine)
-    monkeypatch.setattr(registry, "engine_class", lambda name: TunableTones)
-    return engine
+    return install(TunableTones(), tmp_path, monkeypatch, (match, casting, tune))
 
 
 def speaker_at(tmp_path: Path, name: str, f0: float, voice: str = TUNE) -> SpeakerMap:
